@@ -1,0 +1,1 @@
+"""Statewright: statuses of business objects, described in YAML."""

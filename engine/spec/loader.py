@@ -1,0 +1,149 @@
+"""Read machine files from disk through every stage: YAML, schema, typed spec, semantic checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import DefinitionError
+from engine.spec.build import build_spec
+from engine.spec.checks import run_checks
+from engine.spec.diagnostics import Diagnostic, Severity
+from engine.spec.locations import Location
+from engine.spec.model import MachineSpec
+from engine.spec.schema import check_schema
+from engine.spec.source import read_source
+
+#: File name endings read as machine files when a folder is given.
+MACHINE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """The outcome of checking one file.
+
+    Args:
+        path: The file as the user named it.
+        spec: The machine, when the file got far enough to build one.
+        diagnostics: Every problem found, sorted by location.
+    """
+
+    path: str
+    spec: MachineSpec | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No problem was found."""
+        return not self.diagnostics
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """The problems of error severity."""
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+
+def check_text(text: str, file: str = "<string>") -> CheckedFile:
+    """Check a machine given as text.
+
+    Args:
+        text: YAML source.
+        file: The name to show in locations.
+
+    Returns:
+        The spec (when the text is well-formed and fits the schema) and every problem.
+    """
+    loaded = read_source(text, file)
+    diagnostics = list(loaded.diagnostics)
+    spec = None
+    if loaded.data is not None:
+        shape = check_schema(loaded.data, loaded.source_map)
+        diagnostics.extend(shape)
+        if not shape:
+            spec, built = build_spec(loaded.data, loaded.source_map)
+            diagnostics.extend(built)
+            diagnostics.extend(run_checks(spec))
+    return CheckedFile(file, spec, tuple(sorted(set(diagnostics), key=Diagnostic.sort_key)))
+
+
+def check_file(path: str | Path) -> CheckedFile:
+    """Check one machine file; an unreadable file is reported, not raised.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The outcome.
+    """
+    shown = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = exc.object[: exc.start]
+        location = Location(shown, before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1)
+        return CheckedFile(shown, None, (Diagnostic("SW001", "The file is not UTF-8 text.", location),))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return CheckedFile(shown, None, (Diagnostic("SW001", f"Cannot read the file: {reason}.", Location(shown)),))
+    return check_text(text, shown)
+
+
+def find_machine_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Expand folders into the machine files below them (sorted); files are kept as given.
+
+    Raises:
+        FileNotFoundError: A path does not exist.
+    """
+    for path in map(Path, paths):
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in MACHINE_SUFFIXES and p.is_file())
+        elif path.exists():
+            yield path
+        else:
+            raise FileNotFoundError(str(path))
+
+
+def load_spec(path: str | Path) -> MachineSpec:
+    """Load one machine file.
+
+    Args:
+        path: The YAML file.
+
+    Returns:
+        The validated machine.
+
+    Raises:
+        DefinitionError: The file has problems; all of them are attached, located.
+    """
+    checked = check_file(path)
+    if checked.spec is None or checked.errors:
+        raise DefinitionError(checked.errors or checked.diagnostics)
+    return checked.spec
+
+
+def load_specs(path: str | Path) -> dict[str, MachineSpec]:
+    """Load every machine file in a folder (or one file), by machine name.
+
+    Raises:
+        DefinitionError: Any file has problems (all files' problems are attached), or two files declare
+            the same machine name.
+        FileNotFoundError: The path does not exist.
+    """
+    specs: dict[str, MachineSpec] = {}
+    problems: list[Diagnostic] = []
+    for file in find_machine_files([path]):
+        checked = check_file(file)
+        if checked.spec is None or checked.errors:
+            problems.extend(checked.errors or checked.diagnostics)
+            continue
+        spec = checked.spec
+        if spec.name in specs:
+            problems.append(Diagnostic("SW104", f"Machine name {spec.name!r} is already used by "
+                                       f"{specs[spec.name].path}; machine names must be unique.",
+                                       spec.origin.text("name")))
+            continue
+        specs[spec.name] = spec
+    if problems:
+        raise DefinitionError(problems)
+    return specs

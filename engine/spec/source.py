@@ -1,0 +1,289 @@
+"""Read a machine file's YAML into plain data plus a ``SourceMap``, with every problem located.
+
+The document is built from the C parser's event stream with an explicit stack rather than
+``yaml.compose``: libyaml's composer recurses in C and crashes the process on deeply nested
+input, and building from events lets us keep every mark, reject duplicate keys, and stop
+alias bombs before they expand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from engine.spec.diagnostics import Diagnostic
+from engine.spec.locations import DataPath, Location, SourceMap
+
+#: Deepest nesting of mappings and sequences accepted.
+MAX_DEPTH = 64
+#: Most values a document may hold once aliases are expanded.
+MAX_VALUES = 100_000
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_NULL = re.compile(r"~|null|Null|NULL|")
+_TRUE = re.compile(r"true|True|TRUE")
+_FALSE = re.compile(r"false|False|FALSE")
+# YAML 1.2 core schema, except that a leading zero keeps a number a string ("010" is not 8 or 10).
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_OCT = re.compile(r"0o[0-7]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|(0|[1-9][0-9]*)(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+
+
+def resolve_plain_scalar(text: str) -> Any:
+    """Turn an unquoted scalar into a Python value by the YAML 1.2 core rules (``on`` stays a string).
+
+    >>> resolve_plain_scalar("on"), resolve_plain_scalar("010"), resolve_plain_scalar("10")
+    ('on', '010', 10)
+    """
+    if _NULL.fullmatch(text):
+        return None
+    if _TRUE.fullmatch(text):
+        return True
+    if _FALSE.fullmatch(text):
+        return False
+    if _INT.fullmatch(text):
+        return int(text)
+    if _HEX.fullmatch(text):
+        return int(text, 16)
+    if _OCT.fullmatch(text):
+        return int(text[2:], 8)
+    if _FLOAT.fullmatch(text) and any(ch.isdigit() for ch in text):
+        return float(text)
+    if text.lower() in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[text.lower()]
+    return text
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    """A machine file read into plain data.
+
+    Args:
+        data: The document, or ``None`` when it could not be read.
+        source_map: Locations of every value and key.
+        diagnostics: Problems found while reading.
+    """
+
+    data: Any
+    source_map: SourceMap
+    diagnostics: tuple[Diagnostic, ...]
+
+
+class _Stop(Exception):
+    """Not an error: reading cannot go on; the diagnostic has been recorded."""
+
+
+@dataclass
+class _Frame:
+    container: dict[str, Any] | list[Any]
+    path: DataPath
+    anchor: str | None
+    size: int = 1
+    key: str | None = None
+    key_mark: tuple[int, int] | None = None
+    skip_value: bool = False
+
+
+@dataclass
+class _Builder:
+    file: str
+    values: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
+    quoted: set[DataPath] = field(default_factory=set)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    anchors: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    stack: list[_Frame] = field(default_factory=list)
+    total: int = 0
+    documents: int = 0
+    root: Any = None
+
+    def problem(self, code: str, message: str, mark: Any, *, fatal: bool = False) -> None:
+        self.diagnostics.append(Diagnostic(code, message, self.location(mark)))
+        if fatal:
+            raise _Stop
+
+    def location(self, mark: Any) -> Location:
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def feed(self, event: yaml.Event) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    # Documents -------------------------------------------------------------------------------
+    def on_document_start(self, event: yaml.DocumentStartEvent) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            self.problem("SW004", "A file holds one machine, but a second YAML document starts here. "
+                         "Move it to a file of its own.", event.start_mark, fatal=True)
+
+    # Values ----------------------------------------------------------------------------------
+    def on_scalar(self, event: yaml.ScalarEvent) -> None:
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and isinstance(frame.container, dict) and frame.key is None:
+            self.take_key(frame, event.value, event)
+            if event.anchor:
+                self.anchors[event.anchor] = (event.value, 1)
+            return
+        value = self.scalar_value(event)
+        path = self.place(value, 1, event.start_mark)
+        if event.style and path is not None:
+            self.quoted.add(path)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+
+    def scalar_value(self, event: yaml.ScalarEvent) -> Any:
+        if event.tag not in (None, "!") and event.tag != _STR_TAG:
+            self.problem("SW004", f"YAML tag {event.tag!r} is not supported; machine files use plain values.",
+                         event.start_mark)
+            return event.value
+        if event.style or event.tag == _STR_TAG:
+            return event.value
+        return resolve_plain_scalar(event.value)
+
+    def on_alias(self, event: yaml.AliasEvent) -> None:
+        if event.anchor not in self.anchors:
+            self.problem("SW004", f"Alias *{event.anchor} refers to no complete anchor before it "
+                         "(an alias cannot point into its own anchor).", event.start_mark, fatal=True)
+        value, size = self.anchors[event.anchor]
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and isinstance(frame.container, dict) and frame.key is None:
+            if not isinstance(value, str):
+                self.problem("SW004", "A mapping key must be a plain name, not an alias to a collection.",
+                             event.start_mark, fatal=True)
+            self.take_key(frame, value, event)
+            return
+        self.place(value, size, event.start_mark)
+
+    def on_collection_start(self, event: yaml.CollectionStartEvent) -> None:
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and isinstance(frame.container, dict) and frame.key is None:
+            self.problem("SW004", "A mapping key must be a plain name, not a mapping or a list.",
+                         event.start_mark, fatal=True)
+        if event.tag not in (None, "!") and event.tag not in _COLLECTION_TAGS:
+            self.problem("SW004", f"YAML tag {event.tag!r} is not supported; machine files use plain values.",
+                         event.start_mark)
+        if len(self.stack) >= MAX_DEPTH:
+            self.problem("SW005", f"The document nests deeper than {MAX_DEPTH} levels.", event.start_mark,
+                         fatal=True)
+        container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        path = self.place(container, 0, event.start_mark)
+        self.stack.append(_Frame(container, path if path is not None else ("<dropped>",), event.anchor))
+
+    def on_collection_end(self, event: yaml.CollectionEndEvent) -> None:
+        frame = self.stack.pop()
+        if frame.anchor:
+            self.anchors[frame.anchor] = (frame.container, frame.size)
+        if self.stack:
+            self.stack[-1].size += frame.size
+
+    # Placement -------------------------------------------------------------------------------
+    def take_key(self, frame: _Frame, key: str, event: yaml.Event) -> None:
+        assert isinstance(frame.container, dict)
+        if key == "<<":
+            self.problem("SW004", "Merge keys (<<) are not supported; write the keys out.", event.start_mark)
+        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+        frame.skip_value = key in frame.container
+        if frame.skip_value:
+            first = self.keys.get(frame.path + (key,), mark)
+            self.problem("SW003", f"Duplicate key {key!r}; it was first given at line {first[0]}. "
+                         "Keep one of them.", event.start_mark)
+        frame.key, frame.key_mark = key, mark
+
+    def place(self, value: Any, size: int, mark: Any) -> DataPath | None:
+        """Put a value into the open collection (or make it the root); return its path."""
+        self.total += size
+        if self.total > MAX_VALUES:
+            self.problem("SW005", f"The document holds more than {MAX_VALUES} values once aliases are expanded.",
+                         mark, fatal=True)
+        point = (mark.line + 1, mark.column + 1)
+        if not self.stack:
+            self.root = value
+            self.values[()] = point
+            return ()
+        frame = self.stack[-1]
+        frame.size += size
+        if isinstance(frame.container, list):
+            path = frame.path + (len(frame.container),)
+            frame.container.append(value)
+        else:
+            assert frame.key is not None and frame.key_mark is not None
+            path = frame.path + (frame.key,)
+            skip, frame.key = frame.skip_value, None
+            if skip:
+                return None
+            frame.container[path[-1]] = value
+            self.keys[path] = frame.key_mark
+        self.values[path] = point
+        return path
+
+
+_HANDLERS: dict[type, Any] = {
+    yaml.DocumentStartEvent: _Builder.on_document_start,
+    yaml.ScalarEvent: _Builder.on_scalar,
+    yaml.AliasEvent: _Builder.on_alias,
+    yaml.MappingStartEvent: _Builder.on_collection_start,
+    yaml.SequenceStartEvent: _Builder.on_collection_start,
+    yaml.MappingEndEvent: _Builder.on_collection_end,
+    yaml.SequenceEndEvent: _Builder.on_collection_end,
+}
+
+
+def read_source(text: str, file: str) -> LoadedSource:
+    """Read YAML text into data; never raises for bad input, reports it as diagnostics.
+
+    Args:
+        text: The file's contents.
+        file: The path to show in locations.
+
+    Returns:
+        The data (``None`` if nothing usable was read), its source map and the problems found.
+    """
+    builder = _Builder(file)
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            builder.feed(event)
+    except yaml.MarkedYAMLError as exc:
+        builder.diagnostics.append(_syntax_diagnostic(exc, file))
+        builder.root = None
+    except yaml.reader.ReaderError as exc:  # control characters and the like; located by offset only
+        builder.diagnostics.append(_reader_diagnostic(exc, text, file))
+        builder.root = None
+    except yaml.YAMLError as exc:  # anything else libyaml reports without a mark
+        builder.diagnostics.append(Diagnostic("SW002", f"Not valid YAML: {exc}", Location(file)))
+        builder.root = None
+    except _Stop:
+        builder.root = None
+    if builder.root is None and not builder.diagnostics:
+        builder.diagnostics.append(Diagnostic("SW006", "The file is empty; a machine file holds one mapping "
+                                              "with at least version, name, model, initial and states.",
+                                              Location(file)))
+    source_map = SourceMap(file, builder.values, builder.keys, builder.quoted)
+    return LoadedSource(builder.root, source_map, tuple(builder.diagnostics))
+
+
+def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+    problem = (exc.problem or "invalid YAML").rstrip(".")
+    context = ""
+    if exc.context:
+        context = f" {exc.context}"
+        if exc.context_mark is not None and exc.context_mark is not mark:
+            context += f" started at line {exc.context_mark.line + 1}"
+    return Diagnostic("SW002", f"Not valid YAML: {problem}{context}.", location)
+
+
+def _reader_diagnostic(exc: yaml.reader.ReaderError, text: str, file: str) -> Diagnostic:
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    col = exc.position - (before.rfind("\n") + 1) + 1
+    character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return Diagnostic("SW002", f"Not valid YAML: character {character!r} is not allowed in YAML ({exc.reason}).",
+                      Location(file, line, col))
