@@ -1,0 +1,33 @@
+"""The ``statewright`` command: one click group, thin commands that call the library."""
+
+from __future__ import annotations
+
+import click
+
+from engine.cli.diagram import diagram
+from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.lint import lint, rules
+from engine.cli.show import show
+
+HELP_EPILOG = """\b
+Examples:
+  statewright lint machines/                      check every machine file in a folder
+  statewright lint --format github machines/      annotations for GitHub Actions
+  statewright lint --resolve machines/order.yaml  also import every callable it names
+  statewright diagram machines/document.yaml -o document.svg
+  statewright show machines/order.yaml
+"""
+
+
+@click.group(epilog=HELP_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="statewright")
+def main() -> None:
+    """Statewright: statuses of business objects, described in YAML."""
+
+
+main.add_command(lint)
+main.add_command(rules)
+main.add_command(diagram)
+main.add_command(show)
+
+__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main"]
