@@ -24,9 +24,9 @@ def build_digraph(graph: DiagramGraph) -> graphviz.Digraph:
                                node_attr={"shape": "circle", "style": "filled", "fontname": "Helvetica"},
                                edge_attr={"fontname": "Helvetica", "fontsize": "10"})
     for node in graph.nodes:
-        label = node.name if not node.work else node.name + "\\n" + "\\n".join(f"⚙ {w}" for w in node.work)
-        digraph.node(node.name, label=label, fillcolor=node.color or DEFAULT_FILL,
-                     shape="doublecircle" if node.final else "circle")
+        # Work goes beside the node, not inside, so circles keep their size.
+        digraph.node(node.name, label=node.name, xlabel="\\n".join(f"⚙ {w}" for w in node.work),
+                     fillcolor=node.color or DEFAULT_FILL, shape="doublecircle" if node.final else "circle")
         if node.initial:
             digraph.node("__initial__", label="", shape="point", width="0.15", style="filled", fillcolor="black")
             digraph.edge("__initial__", node.name)

@@ -92,7 +92,10 @@ def compile_expression(source: str) -> Evaluator:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        offset = max((exc.offset or 1) - 1, 0) + (len(source) - len(source.lstrip()))
+        # Python gives offset 0 when the expression ends too early: point at its end.
+        stripped = source.strip()
+        column = exc.offset - 1 if exc.offset else len(stripped)
+        offset = column + (len(source) - len(source.lstrip()))
         raise ExpressionProblem("SW401", f"Guard expression {source!r} does not parse: {exc.msg}.",
                                 offset) from None
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting

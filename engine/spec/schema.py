@@ -86,7 +86,8 @@ def _describe(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Dia
         yield from _unknown_keys(violation, source_map)
     elif kind == "required":
         missing = violation.message.split("'")[1]
-        yield Diagnostic("SW102", f"{_where(path, violation.instance)} misses the required key {missing!r}.",
+        where = _where(path, violation.instance)
+        yield Diagnostic("SW102", f"{where[0].upper()}{where[1:]} misses the required key {missing!r}.",
                          source_map.key(path))
     elif kind == "type":
         wanted = _wanted(violation.validator_value)
@@ -201,7 +202,7 @@ def _subject(path: DataPath) -> str:
 
 def _where(path: DataPath, instance: Any) -> str:
     if not path:
-        return "The machine"
+        return "the machine"
     name = instance.get("name") if isinstance(instance, dict) else None
     named = f" ({name!r})" if isinstance(name, str) else ""
     return f"'{_dotted(path)}'{named}"

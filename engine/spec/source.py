@@ -186,10 +186,12 @@ class _Builder:
     # Placement -------------------------------------------------------------------------------
     def take_key(self, frame: _Frame, key: str, event: yaml.Event) -> None:
         assert isinstance(frame.container, dict)
+        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+        frame.skip_value = key in frame.container or key == "<<"
         if key == "<<":
             self.problem("SW004", "Merge keys (<<) are not supported; write the keys out.", event.start_mark)
-        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
-        frame.skip_value = key in frame.container
+            frame.key, frame.key_mark = key, mark
+            return
         if frame.skip_value:
             first = self.keys.get(frame.path + (key,), mark)
             self.problem("SW003", f"Duplicate key {key!r}; it was first given at line {first[0]}. "
