@@ -45,29 +45,32 @@ def _unknown_state(spec: MachineSpec, name: str, role: str, location: Location) 
 
 def check_state_references(spec: MachineSpec) -> Iterator[Diagnostic]:
     """Every state named anywhere is declared."""
-    references: list[tuple[str, str, Location]] = [(spec.initial, "the initial state", spec.origin.text("initial"))]
+    for name, role, location in _state_references(spec):
+        if name not in spec.states:
+            yield _unknown_state(spec, name, role, location)
+
+
+def _state_references(spec: MachineSpec) -> Iterator[tuple[str, str, Location]]:
+    """Every (state name, role, location) the machine mentions outside `states` keys."""
+    yield spec.initial, "the initial state", spec.origin.text("initial")
     for state in spec.states.values():
         if state.defibrillate is not None:
-            references.append((state.defibrillate, f"defibrillation target of {state.name!r}",
-                               state.origin.text("defibrillate")))
+            yield state.defibrillate, f"defibrillation target of {state.name!r}", state.origin.text("defibrillate")
         if state.timeout is not None:
-            references.append((state.timeout.to, f"timeout target of {state.name!r}", state.origin.text("timeout", "to")))
+            yield state.timeout.to, f"timeout target of {state.name!r}", state.origin.text("timeout", "to")
     for transition in spec.transitions:
         label = f"transition {transition.name!r}"
         listed = _from_is_list(transition)
         for index, source in enumerate(transition.sources):
             where = transition.origin.text("from", index) if listed else transition.origin.text("from")
-            references.append((source, f"source of {label}", where))
-        references.append((transition.target, f"target of {label}", transition.origin.text("to")))
+            yield source, f"source of {label}", where
+        yield transition.target, f"target of {label}", transition.origin.text("to")
     for work in spec.work():
         kind = "task" if isinstance(work, TaskSpec) else "endpoint"
         for step in ("when", "processing", "complete", "error"):
             name = getattr(work.steps, step)
             if name is not None:
-                references.append((name, f"`{step}` of {kind} {work.name!r}", work.origin.text(step)))
-    for name, role, location in references:
-        if name not in spec.states:
-            yield _unknown_state(spec, name, role, location)
+                yield name, f"`{step}` of {kind} {work.name!r}", work.origin.text(step)
 
 
 def _from_is_list(transition: TransitionSpec) -> bool:
@@ -197,8 +200,9 @@ def check_work_steps(spec: MachineSpec) -> Iterator[Diagnostic]:
 
 def _check_backoff(work: TaskSpec | EndpointSpec) -> Iterator[Diagnostic]:
     if work.backoff.minimum > work.backoff.maximum:
-        yield Diagnostic("SW104", f"The backoff of {work.name!r} has a minimum ({format_duration(work.backoff.minimum)}) "
-                         f"above its maximum ({format_duration(work.backoff.maximum)}).", work.origin.text("backoff", "min"))
+        low, high = format_duration(work.backoff.minimum), format_duration(work.backoff.maximum)
+        yield Diagnostic("SW104", f"The backoff of {work.name!r} has a minimum ({low}) above its maximum ({high}).",
+                         work.origin.text("backoff", "min"))
 
 
 def check_reactions(spec: MachineSpec) -> Iterator[Diagnostic]:

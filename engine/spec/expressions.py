@@ -187,7 +187,8 @@ def _compile_arithmetic(node: ast.BinOp, source: str) -> _Node:
 
 def _compile_comparison(node: ast.Compare, source: str) -> _Node:
     first = _compile(node.left, source)
-    steps = [(_COMPARE[type(op)], _compile(right, source)) for op, right in zip(node.ops, node.comparators)]
+    pairs = zip(node.ops, node.comparators, strict=True)
+    steps = [(_COMPARE[type(op)], _compile(right, source)) for op, right in pairs]
 
     def compare(scope: _Scope) -> bool:
         left = first(scope)

@@ -5,8 +5,8 @@ Every part keeps an ``Origin`` (not compared) so later stages can point back at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -61,7 +61,7 @@ _NOWHERE = Origin(SourceMap("<memory>", {}, {}), ())
 
 
 def _origin() -> Origin:
-    return dataclasses.field(default=_NOWHERE, compare=False, repr=False)  # type: ignore[no-any-return]
+    return dataclasses.field(default=_NOWHERE, compare=False, repr=False)
 
 
 # Guards ---------------------------------------------------------------------------------------

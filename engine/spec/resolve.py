@@ -43,6 +43,10 @@ def _callables(spec: MachineSpec) -> Iterator[tuple[str, str, Origin, tuple[str 
             yield from _guard_calls(transition.guard, f"guard of transition {transition.name!r}")
         for index, action in enumerate(transition.actions):
             yield f"action of transition {transition.name!r}", action, transition.origin, ("actions", index)
+    yield from _work_callables(spec)
+
+
+def _work_callables(spec: MachineSpec) -> Iterator[tuple[str, str, Origin, tuple[str | int, ...]]]:
     for task in spec.tasks.values():
         yield f"task {task.name!r}", task.run, task.origin, ("run",)
     for endpoint in spec.endpoints.values():

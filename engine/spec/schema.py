@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError as SchemaViolation
@@ -77,21 +77,33 @@ def check_schema(data: Any, source_map: SourceMap) -> list[Diagnostic]:
     return diagnostics
 
 
+def _schema(violation: SchemaViolation) -> dict[str, Any]:
+    return cast(dict[str, Any], violation.schema)
+
+
+def _expected(violation: SchemaViolation) -> Any:
+    return violation.validator_value
+
+
+def _instance(violation: SchemaViolation) -> Any:
+    return violation.instance
+
+
 def _describe(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Diagnostic]:
     path: DataPath = tuple(violation.absolute_path)
-    kind = violation.validator
+    kind: Any = violation.validator
     if kind in ("anyOf", "oneOf"):
         yield from _describe_alternatives(violation, source_map)
     elif kind == "additionalProperties":
         yield from _unknown_keys(violation, source_map)
     elif kind == "required":
         missing = violation.message.split("'")[1]
-        where = _where(path, violation.instance)
+        where = _where(path, _instance(violation))
         yield Diagnostic("SW102", f"{where[0].upper()}{where[1:]} misses the required key {missing!r}.",
                          source_map.key(path))
     elif kind == "type":
-        wanted = _wanted(violation.validator_value)
-        yield Diagnostic("SW103", f"{_subject(path)} must be {wanted}, not {_kind_of(violation.instance)}.",
+        wanted = _wanted(_expected(violation))
+        yield Diagnostic("SW103", f"{_subject(path)} must be {wanted}, not {_kind_of(_instance(violation))}.",
                          source_map.value(path))
     elif kind == "pattern":
         yield _pattern(violation, path, source_map)
@@ -101,12 +113,12 @@ def _describe(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Dia
 
 def _describe_alternatives(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Diagnostic]:
     path: DataPath = tuple(violation.absolute_path)
-    instance = violation.instance
-    branches = [_resolve(branch) for branch in violation.validator_value]
+    instance = _instance(violation)
+    branches = [_resolve(branch) for branch in _expected(violation)]
     fitting = [i for i, branch in enumerate(branches) if _type_fits(branch, instance)]
     if not fitting:
-        title = violation.schema.get("title", "value")
-        description = violation.schema.get("description", "")
+        title = _schema(violation).get("title", "value")
+        description = _schema(violation).get("description", "")
         yield Diagnostic("SW103", f"{_subject(path)} must be a {title}, not {_kind_of(instance)}. {description}",
                          source_map.value(path))
         return
@@ -154,21 +166,21 @@ def _resolve(branch: dict[str, Any]) -> dict[str, Any]:
 
 def _unknown_keys(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Diagnostic]:
     path: DataPath = tuple(violation.absolute_path)
-    allowed = sorted(violation.schema.get("properties", {}))
-    for key in violation.instance:
+    allowed = sorted(_schema(violation).get("properties", {}))
+    for key in _instance(violation):
         if key in allowed:
             continue
         hint = difflib.get_close_matches(str(key), allowed, n=1)
         suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
-        yield Diagnostic("SW101", f"Unknown key {key!r} in {_where(path, violation.instance)}.{suggestion} "
+        yield Diagnostic("SW101", f"Unknown key {key!r} in {_where(path, _instance(violation))}.{suggestion} "
                          f"Allowed keys: {', '.join(allowed)}.", source_map.key(path + (key,)))
 
 
 def _pattern(violation: SchemaViolation, path: DataPath, source_map: SourceMap) -> Diagnostic:
-    title = violation.schema.get("title", "value")
+    title = _schema(violation).get("title", "value")
     code = _CODE_BY_TITLE.get(title, "SW104")
-    description = violation.schema.get("description", "")
-    instance = violation.instance
+    description = _schema(violation).get("description", "")
+    instance = _instance(violation)
     is_key = "propertyNames" in violation.schema_path
     location = source_map.key(path + (instance,)) if is_key else source_map.value(path)
     subject = f"The name {instance!r}" if is_key else f"{_subject(path)} ({instance!r})"
@@ -176,7 +188,7 @@ def _pattern(violation: SchemaViolation, path: DataPath, source_map: SourceMap) 
 
 
 def _value_message(violation: SchemaViolation, path: DataPath) -> str:
-    kind, expected, instance = violation.validator, violation.validator_value, violation.instance
+    kind, expected, instance = violation.validator, _expected(violation), _instance(violation)
     subject = _subject(path)
     if kind == "enum":
         return f"{subject} is {instance!r}; allowed: {', '.join(map(str, expected))}."

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -103,10 +103,13 @@ class _Builder:
     documents: int = 0
     root: Any = None
 
-    def problem(self, code: str, message: str, mark: Any, *, fatal: bool = False) -> None:
+    def problem(self, code: str, message: str, mark: Any) -> None:
         self.diagnostics.append(Diagnostic(code, message, self.location(mark)))
-        if fatal:
-            raise _Stop
+
+    def stop(self, code: str, message: str, mark: Any) -> NoReturn:
+        """Record a problem after which reading cannot go on."""
+        self.problem(code, message, mark)
+        raise _Stop
 
     def location(self, mark: Any) -> Location:
         return Location(self.file, mark.line + 1, mark.column + 1)
@@ -120,8 +123,8 @@ class _Builder:
     def on_document_start(self, event: yaml.DocumentStartEvent) -> None:
         self.documents += 1
         if self.documents > 1:
-            self.problem("SW004", "A file holds one machine, but a second YAML document starts here. "
-                         "Move it to a file of its own.", event.start_mark, fatal=True)
+            self.stop("SW004", "A file holds one machine, but a second YAML document starts here. "
+                         "Move it to a file of its own.", event.start_mark)
 
     # Values ----------------------------------------------------------------------------------
     def on_scalar(self, event: yaml.ScalarEvent) -> None:
@@ -148,15 +151,15 @@ class _Builder:
         return resolve_plain_scalar(event.value)
 
     def on_alias(self, event: yaml.AliasEvent) -> None:
-        if event.anchor not in self.anchors:
-            self.problem("SW004", f"Alias *{event.anchor} refers to no complete anchor before it "
-                         "(an alias cannot point into its own anchor).", event.start_mark, fatal=True)
+        if event.anchor is None or event.anchor not in self.anchors:
+            self.stop("SW004", f"Alias *{event.anchor} refers to no complete anchor before it "
+                         "(an alias cannot point into its own anchor).", event.start_mark)
         value, size = self.anchors[event.anchor]
         frame = self.stack[-1] if self.stack else None
         if frame is not None and isinstance(frame.container, dict) and frame.key is None:
             if not isinstance(value, str):
-                self.problem("SW004", "A mapping key must be a plain name, not an alias to a collection.",
-                             event.start_mark, fatal=True)
+                self.stop("SW004", "A mapping key must be a plain name, not an alias to a collection.",
+                             event.start_mark)
             self.take_key(frame, value, event)
             return
         self.place(value, size, event.start_mark)
@@ -164,14 +167,13 @@ class _Builder:
     def on_collection_start(self, event: yaml.CollectionStartEvent) -> None:
         frame = self.stack[-1] if self.stack else None
         if frame is not None and isinstance(frame.container, dict) and frame.key is None:
-            self.problem("SW004", "A mapping key must be a plain name, not a mapping or a list.",
-                         event.start_mark, fatal=True)
+            self.stop("SW004", "A mapping key must be a plain name, not a mapping or a list.",
+                         event.start_mark)
         if event.tag not in (None, "!") and event.tag not in _COLLECTION_TAGS:
             self.problem("SW004", f"YAML tag {event.tag!r} is not supported; machine files use plain values.",
                          event.start_mark)
         if len(self.stack) >= MAX_DEPTH:
-            self.problem("SW005", f"The document nests deeper than {MAX_DEPTH} levels.", event.start_mark,
-                         fatal=True)
+            self.stop("SW005", f"The document nests deeper than {MAX_DEPTH} levels.", event.start_mark)
         container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
         path = self.place(container, 0, event.start_mark)
         self.stack.append(_Frame(container, path if path is not None else ("<dropped>",), event.anchor))
@@ -186,7 +188,9 @@ class _Builder:
     # Placement -------------------------------------------------------------------------------
     def take_key(self, frame: _Frame, key: str, event: yaml.Event) -> None:
         assert isinstance(frame.container, dict)
-        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+        start = event.start_mark
+        assert start is not None  # libyaml marks every event
+        mark = (start.line + 1, start.column + 1)
         frame.skip_value = key in frame.container or key == "<<"
         if key == "<<":
             self.problem("SW004", "Merge keys (<<) are not supported; write the keys out.", event.start_mark)
@@ -202,8 +206,8 @@ class _Builder:
         """Put a value into the open collection (or make it the root); return its path."""
         self.total += size
         if self.total > MAX_VALUES:
-            self.problem("SW005", f"The document holds more than {MAX_VALUES} values once aliases are expanded.",
-                         mark, fatal=True)
+            self.stop("SW005", f"The document holds more than {MAX_VALUES} values once aliases are expanded.",
+                         mark)
         point = (mark.line + 1, mark.column + 1)
         if not self.stack:
             self.root = value
@@ -215,12 +219,13 @@ class _Builder:
             path = frame.path + (len(frame.container),)
             frame.container.append(value)
         else:
-            assert frame.key is not None and frame.key_mark is not None
-            path = frame.path + (frame.key,)
-            skip, frame.key = frame.skip_value, None
-            if skip:
+            key, frame.key = frame.key, None
+            assert key is not None
+            assert frame.key_mark is not None
+            path = frame.path + (key,)
+            if frame.skip_value:
                 return None
-            frame.container[path[-1]] = value
+            frame.container[key] = value
             self.keys[path] = frame.key_mark
         self.values[path] = point
         return path
@@ -272,7 +277,7 @@ def read_source(text: str, file: str) -> LoadedSource:
 
 def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
-    location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+    location = Location(file, mark.line + 1, mark.column + 1) if mark is not None else Location(file)
     problem = (exc.problem or "invalid YAML").rstrip(".")
     context = ""
     if exc.context:

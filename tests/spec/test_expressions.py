@@ -69,7 +69,8 @@ def test_a_problem_points_at_the_offending_name() -> None:
 
 
 @pytest.mark.parametrize(
-    "source", ["context.missing > 1", "model.nope", "context.text * context.n", "context.n / 0", "context.a < context.b"]
+    "source",
+    ["context.missing > 1", "model.nope", "context.text * context.n", "context.n / 0", "context.a < context.b"],
 )
 def test_evaluation_failures_raise_a_catchable_statewright_error(source: str) -> None:
     context = {"text": "ab", "n": 10**9, "a": 1, "b": "x"}

@@ -31,10 +31,12 @@ def test_the_issue_example_loads_into_typed_parts(example) -> None:  # type: ign
     assert example.transitions[1].guard == AllOf((GuardName("covered"), Not(GuardName("verified"))))
     task = example.tasks["generate"]
     assert (task.retries, task.backoff.minimum, task.backoff.maximum) == (3, timedelta(seconds=1), timedelta(minutes=5))
-    assert task.steps.processing == "processing" and task.queue == "documents"
+    assert task.steps.processing == "processing"
+    assert task.queue == "documents"
     endpoint = example.endpoints["fetch"]
     assert (endpoint.method, endpoint.timeout, endpoint.redact) == ("POST", timedelta(seconds=30), ("authorization",))
-    assert example.reactions[0].fire == "start" and example.listeners[0].event == "document.queued"
+    assert example.reactions[0].fire == "start"
+    assert example.listeners[0].event == "document.queued"
 
 
 def test_the_spec_is_immutable(example) -> None:  # type: ignore[no-untyped-def]
@@ -52,7 +54,8 @@ def test_a_state_without_value_stores_its_name() -> None:
 def test_from_star_means_every_state() -> None:
     spec = load_spec(CASES / "valid" / "on_off_states.yaml")
     retire = spec.transitions[2]
-    assert retire.from_any and spec.sources_of(retire) == ("off", "on", "no")
+    assert retire.from_any
+    assert spec.sources_of(retire) == ("off", "on", "no")
 
 
 def test_load_spec_raises_with_every_located_problem() -> None:
