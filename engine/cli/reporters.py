@@ -6,16 +6,17 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engine.spec import RULES_BY_CODE, CheckedFile, Diagnostic, Severity
+from engine.cli.results import LintResult
+from engine.spec import RULES_BY_CODE, Diagnostic, Severity
 
-Reporter = Callable[[Sequence[CheckedFile]], str]
+Reporter = Callable[[Sequence[LintResult]], str]
 
 
-def _all(results: Sequence[CheckedFile]) -> list[Diagnostic]:
+def _all(results: Sequence[LintResult]) -> list[Diagnostic]:
     return [diagnostic for result in results for diagnostic in result.diagnostics]
 
 
-def _summary(results: Sequence[CheckedFile]) -> str:
+def _summary(results: Sequence[LintResult]) -> str:
     problems = _all(results)
     files = len(results)
     noun = "file" if files == 1 else "files"
@@ -25,17 +26,17 @@ def _summary(results: Sequence[CheckedFile]) -> str:
     return f"Found {len(problems)} problem{'s' if len(problems) != 1 else ''} in {dirty} of {files} {noun}."
 
 
-def report_text(results: Sequence[CheckedFile]) -> str:
+def report_text(results: Sequence[LintResult]) -> str:
     """``PATH:LINE:COL: CODE message`` per problem, then a summary line."""
     lines = [diagnostic.render() for diagnostic in _all(results)]
     lines.append(_summary(results))
     return "\n".join(lines)
 
 
-def report_json(results: Sequence[CheckedFile]) -> str:
+def report_json(results: Sequence[LintResult]) -> str:
     """A JSON document: every file with its status, and every diagnostic with its location."""
     document = {
-        "files": [{"path": result.path, "ok": result.ok, "machine": result.spec.name if result.spec else None}
+        "files": [{"path": result.path, "ok": not result.diagnostics, "machine": result.machine}
                   for result in results],
         "diagnostics": [
             {
@@ -61,7 +62,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def report_github(results: Sequence[CheckedFile]) -> str:
+def report_github(results: Sequence[LintResult]) -> str:
     """GitHub Actions workflow commands, one annotation per problem."""
     lines = []
     for d in _all(results):
@@ -73,7 +74,7 @@ def report_github(results: Sequence[CheckedFile]) -> str:
     return "\n".join(lines)
 
 
-def report_sarif(results: Sequence[CheckedFile]) -> str:
+def report_sarif(results: Sequence[LintResult]) -> str:
     """A SARIF 2.1.0 log for code-scanning tools."""
     rules = [
         {"id": rule.code, "name": rule.slug, "shortDescription": {"text": rule.summary},

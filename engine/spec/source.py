@@ -90,9 +90,22 @@ class _Frame:
     skip_value: bool = False
 
 
+#: What YAML (and so every line number we report) counts as a line break.
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _clamped(text: str, line: int, col: int) -> tuple[int, int]:
+    """Keep a 1-based position inside the text: libyaml puts end-of-stream marks past the last line."""
+    lines = LINE_BREAK.split(text)
+    if line > len(lines):
+        return len(lines), len(lines[-1]) + 1
+    return line, min(col, len(lines[line - 1]) + 1)
+
+
 @dataclass
 class _Builder:
     file: str
+    text: str
     values: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
     quoted: set[DataPath] = field(default_factory=set)
@@ -112,7 +125,7 @@ class _Builder:
         raise _Stop
 
     def location(self, mark: Any) -> Location:
-        return Location(self.file, mark.line + 1, mark.column + 1)
+        return Location(self.file, *_clamped(self.text, mark.line + 1, mark.column + 1))
 
     def feed(self, event: yaml.Event) -> None:
         handler = _HANDLERS.get(type(event))
@@ -252,15 +265,20 @@ def read_source(text: str, file: str) -> LoadedSource:
     Returns:
         The data (``None`` if nothing usable was read), its source map and the problems found.
     """
-    builder = _Builder(file)
+    builder = _Builder(file, text)
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             builder.feed(event)
     except yaml.MarkedYAMLError as exc:
-        builder.diagnostics.append(_syntax_diagnostic(exc, file))
+        builder.diagnostics.append(_syntax_diagnostic(exc, text, file))
         builder.root = None
     except yaml.reader.ReaderError as exc:  # control characters and the like; located by offset only
         builder.diagnostics.append(_reader_diagnostic(exc, text, file))
+        builder.root = None
+    except UnicodeEncodeError as exc:  # lone surrogates: only reachable from Python strings, not files
+        line, col = _position(text, exc.start)
+        builder.diagnostics.append(Diagnostic("SW002", f"Not valid YAML: {text[exc.start]!r} is not a Unicode "
+                                              "character that can be stored as UTF-8.", Location(file, line, col)))
         builder.root = None
     except yaml.YAMLError as exc:  # anything else libyaml reports without a mark
         builder.diagnostics.append(Diagnostic("SW002", f"Not valid YAML: {exc}", Location(file)))
@@ -275,9 +293,9 @@ def read_source(text: str, file: str) -> LoadedSource:
     return LoadedSource(builder.root, source_map, tuple(builder.diagnostics))
 
 
-def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
+def _syntax_diagnostic(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
-    location = Location(file, mark.line + 1, mark.column + 1) if mark is not None else Location(file)
+    location = Location(file, *_clamped(text, mark.line + 1, mark.column + 1)) if mark else Location(file)
     problem = (exc.problem or "invalid YAML").rstrip(".")
     context = ""
     if exc.context:
@@ -287,10 +305,14 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
     return Diagnostic("SW002", f"Not valid YAML: {problem}{context}.", location)
 
 
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of a character index, counting line breaks as YAML does."""
+    lines = LINE_BREAK.split(text[:index])
+    return len(lines), len(lines[-1]) + 1
+
+
 def _reader_diagnostic(exc: yaml.reader.ReaderError, text: str, file: str) -> Diagnostic:
-    before = text[: exc.position]
-    line = before.count("\n") + 1
-    col = exc.position - (before.rfind("\n") + 1) + 1
+    line, col = _position(text, exc.position)
     character = exc.character if isinstance(exc.character, str) else chr(exc.character)
     return Diagnostic("SW002", f"Not valid YAML: character {character!r} is not allowed in YAML ({exc.reason}).",
                       Location(file, line, col))

@@ -73,3 +73,20 @@ def test_collection_keys_are_refused(text: str) -> None:
 def test_control_characters_are_located() -> None:
     loaded = read_source("a: 1\nb: \x07\n", "f.yaml")
     assert [(d.code, d.location.line, d.location.col) for d in loaded.diagnostics] == [("SW002", 2, 4)]
+
+
+def test_an_error_at_the_end_of_a_file_without_final_newline_points_at_its_last_line() -> None:
+    """libyaml marks the end of the stream on a line that does not exist."""
+    loaded = read_source("a: 1\nb: {c: 2", "f.yaml")
+    assert [(d.code, d.location.line, d.location.col) for d in loaded.diagnostics] == [("SW002", 2, 10)]
+
+
+@pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028"])
+def test_lines_are_counted_as_yaml_counts_them(brk: str) -> None:
+    loaded = read_source(f"a: 1{brk}a: 2", "f.yaml")
+    assert [(d.code, d.location.line) for d in loaded.diagnostics] == [("SW003", 2)]
+
+
+def test_a_lone_surrogate_is_a_located_error() -> None:
+    loaded = read_source("a: 1\nb: \ud800", "f.yaml")
+    assert [(d.code, d.location.line, d.location.col) for d in loaded.diagnostics] == [("SW002", 2, 4)]

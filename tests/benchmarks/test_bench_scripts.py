@@ -1,0 +1,21 @@
+"""The benchmark script runs end to end on a tiny input (its numbers are not asserted: speed is measured by
+running the script, not by unit tests)."""
+
+from __future__ import annotations
+
+from engine.spec import check_text
+from tests.benchmarks import bench_lint
+from tests.benchmarks.machines import machine_text
+
+
+def test_generated_benchmark_machines_are_valid() -> None:
+    checked = check_text(machine_text(7, states=20), "bench.yaml")
+    assert checked.diagnostics == ()
+    assert checked.spec is not None
+    assert len(checked.spec.states) == 20
+
+
+def test_the_lint_benchmark_runs_both_tools_and_reports_a_ratio() -> None:
+    result = bench_lint.run(files=3, states=8, runs=1)
+    assert set(result) == {"statewright", "check-jsonschema", "ratio"}
+    assert result["ratio"] > 0
