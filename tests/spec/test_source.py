@@ -78,7 +78,7 @@ def test_control_characters_are_located() -> None:
 def test_an_error_at_the_end_of_a_file_without_final_newline_points_at_its_last_line() -> None:
     """libyaml marks the end of the stream on a line that does not exist."""
     loaded = read_source("a: 1\nb: {c: 2", "f.yaml")
-    assert [(d.code, d.location.line, d.location.col) for d in loaded.diagnostics] == [("SW002", 2, 10)]
+    assert [(d.code, d.location.line, d.location.col) for d in loaded.diagnostics] == [("SW002", 2, 9)]
 
 
 @pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028"])
