@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE
+from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.cli.loading import load_or_exit
 from engine.diagrams import FORMATS, DotUnavailableError, build_graph, render_dot, render_image, render_mermaid
 
@@ -46,6 +46,10 @@ def diagram(file: str, output_format: str | None, output: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        output.write_bytes(data)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            click.echo(f"statewright diagram: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_USAGE)
         click.echo(f"Wrote {chosen} diagram of {spec.name!r} to {output}", err=True)
     sys.exit(EXIT_OK)
