@@ -163,3 +163,11 @@ def test_svg_without_graphviz_says_how_to_get_it(tmp_path: Path) -> None:
     assert done.returncode == EXIT_UNAVAILABLE
     assert "needs Graphviz's `dot` program" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_shipped_machines_resolve_against_the_example_apps() -> None:
+    """Every model and callable the shipped machines name imports and has the right shape."""
+    from tests.conftest import ROOT
+
+    result = run_line("lint", "--resolve", "--path", str(ROOT), str(MACHINES))
+    assert result.exit_code == EXIT_OK

@@ -1,0 +1,1 @@
+"""Statecraft's smart device: an IoT device that never finishes."""

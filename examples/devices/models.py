@@ -1,0 +1,24 @@
+"""The smart device model: ``status`` holds the state names of machines/smart_device.yaml."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from examples.base import Base
+
+
+class SmartDevice(Base):
+    """A connected device."""
+
+    __tablename__ = "smart_devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="offline", index=True)
+    device_id: Mapped[str] = mapped_column(String(64), unique=True)
+    task_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    maintenance_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -1,0 +1,20 @@
+"""The document model: ``status`` holds the integer values of machines/document.yaml."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from examples.base import Base
+
+
+class Document(Base):
+    """A document whose content is generated, then published."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str | None] = mapped_column(Text, default=None)
+    receipt: Mapped[str | None] = mapped_column(String(100), default=None)

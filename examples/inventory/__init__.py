@@ -1,0 +1,1 @@
+"""Statecraft's inventory item, moved by the order machine's events."""

@@ -1,0 +1,1 @@
+"""Statecraft's order: paid, then fulfilled once inventory is reserved."""
