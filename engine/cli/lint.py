@@ -5,8 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -37,9 +38,28 @@ def lint_one(path: str, resolve: bool) -> LintResult:
     checked = check_file(path)
     diagnostics = checked.diagnostics
     if resolve and checked.spec is not None and not checked.errors:
-        found = resolve_spec(checked.spec)
-        diagnostics = tuple(sorted(set(diagnostics) | set(found), key=Diagnostic.sort_key))
-    return LintResult(checked.path, checked.spec.name if checked.spec else None, diagnostics)
+        diagnostics = _merged(diagnostics, resolve_spec(checked.spec))
+    name = checked.spec.origin.text("name") if checked.spec else None
+    return LintResult(checked.path, checked.spec.name if checked.spec else None, diagnostics, name)
+
+
+def _merged(diagnostics: Iterable[Diagnostic], more: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(set(diagnostics) | set(more), key=Diagnostic.sort_key))
+
+
+def _flag_duplicate_names(results: list[LintResult]) -> list[LintResult]:
+    """Across the files linted together, a machine name may be used once (as the engine requires)."""
+    first_by_name: dict[str, LintResult] = {}
+    flagged = []
+    for result in results:
+        if result.machine is not None and result.name_location is not None:
+            first = first_by_name.setdefault(result.machine, result)
+            if first is not result:
+                duplicate = Diagnostic("SW204", f"Machine name {result.machine!r} is already used by "
+                                       f"{first.path}; machine names must be unique.", result.name_location)
+                result = replace(result, diagnostics=_merged(result.diagnostics, [duplicate]))
+        flagged.append(result)
+    return flagged
 
 
 def lint_files(options: LintOptions) -> list[LintResult]:
@@ -53,12 +73,13 @@ def lint_files(options: LintOptions) -> list[LintResult]:
         sys.path.insert(0, options.import_path)
     jobs = min(options.jobs, len(files) // (PARALLEL_THRESHOLD // 2) or 1)
     if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
-        return [lint_one(file, options.resolve) for file in files]
+        return _flag_duplicate_names([lint_one(file, options.resolve) for file in files])
     # Forked workers inherit the loaded schema and modules, so they start in microseconds.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         chunk = max(1, len(files) // (jobs * 4))
-        return list(pool.map(lint_one, files, [options.resolve] * len(files), chunksize=chunk))
+        results = list(pool.map(lint_one, files, [options.resolve] * len(files), chunksize=chunk))
+    return _flag_duplicate_names(results)
 
 
 @click.command()

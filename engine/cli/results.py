@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.spec import Diagnostic
+from engine.spec import Diagnostic, Location
 
 
 @dataclass(frozen=True)
@@ -15,8 +15,10 @@ class LintResult:
         path: The file as the user named it.
         machine: The machine's name, when the file got far enough to have one.
         diagnostics: Every problem, sorted by location.
+        name_location: Where the machine's name is written, for checks across files.
     """
 
     path: str
     machine: str | None
     diagnostics: tuple[Diagnostic, ...]
+    name_location: Location | None = None

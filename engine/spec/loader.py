@@ -122,6 +122,18 @@ def load_spec(path: str | Path) -> MachineSpec:
     return checked.spec
 
 
+def duplicate_machine_names(specs: Iterable[MachineSpec]) -> list[Diagnostic]:
+    """One diagnostic for each machine whose name an earlier one already uses."""
+    first_by_name: dict[str, MachineSpec] = {}
+    problems = []
+    for spec in specs:
+        first = first_by_name.setdefault(spec.name, spec)
+        if first is not spec:
+            problems.append(Diagnostic("SW204", f"Machine name {spec.name!r} is already used by {first.path}; "
+                                       "machine names must be unique.", spec.origin.text("name")))
+    return problems
+
+
 def load_specs(path: str | Path) -> dict[str, MachineSpec]:
     """Load every machine file in a folder (or one file), by machine name.
 
@@ -130,20 +142,15 @@ def load_specs(path: str | Path) -> dict[str, MachineSpec]:
             the same machine name.
         FileNotFoundError: The path does not exist.
     """
-    specs: dict[str, MachineSpec] = {}
+    specs: list[MachineSpec] = []
     problems: list[Diagnostic] = []
     for file in find_machine_files([path]):
         checked = check_file(file)
         if checked.spec is None or checked.errors:
             problems.extend(checked.errors or checked.diagnostics)
-            continue
-        spec = checked.spec
-        if spec.name in specs:
-            problems.append(Diagnostic("SW104", f"Machine name {spec.name!r} is already used by "
-                                       f"{specs[spec.name].path}; machine names must be unique.",
-                                       spec.origin.text("name")))
-            continue
-        specs[spec.name] = spec
+        else:
+            specs.append(checked.spec)
+    problems.extend(duplicate_machine_names(specs))
     if problems:
         raise DefinitionError(problems)
-    return specs
+    return {spec.name: spec for spec in specs}

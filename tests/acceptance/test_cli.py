@@ -37,8 +37,10 @@ def test_lint_reports_every_problem_of_every_file_as_path_line_col_code() -> Non
     assert result.exit_code == EXIT_PROBLEMS
     lines = result.output.strip().splitlines()
     assert lines[0].startswith(f"{REFERENCES}:4:10: SW201 Unknown state 'queud'")
-    assert sum(": SW" in line for line in lines) == 9 + 2
-    assert lines[-1] == "Found 11 problems in 2 of 6 files."
+    # 9 + 2 problems of their own, and both declare the machine name 'case' (SW204).
+    assert sum(": SW" in line for line in lines) == 9 + 2 + 1
+    assert any(": SW204 Machine name 'case' is already used by" in line for line in lines)
+    assert lines[-1] == "Found 12 problems in 2 of 6 files."
 
 
 def test_lint_in_parallel_gives_the_same_report_as_in_one_process(tmp_path: Path) -> None:
@@ -171,3 +173,12 @@ def test_the_shipped_machines_resolve_against_the_example_apps() -> None:
 
     result = run_line("lint", "--resolve", "--path", str(ROOT), str(MACHINES))
     assert result.exit_code == EXIT_OK
+
+
+def test_lint_refuses_two_files_declaring_one_machine_name(tmp_path: Path) -> None:
+    for name in ("a.yaml", "b.yaml"):
+        shutil.copy(MACHINES / "order.yaml", tmp_path / name)
+    result = run_line("lint", str(tmp_path))
+    assert result.exit_code == EXIT_PROBLEMS
+    expected = f"{tmp_path / 'b.yaml'}:6:7: SW204 Machine name 'order' is already used by {tmp_path / 'a.yaml'}"
+    assert expected in result.output
