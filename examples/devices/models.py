@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.orm import Stateful
 from examples.base import Base
 
 
-class SmartDevice(Base):
+class SmartDevice(Base, Stateful):
     """A connected device."""
 
     __tablename__ = "smart_devices"

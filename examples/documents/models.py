@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.orm import Stateful
 from examples.base import Base
 
 
-class Document(Base):
+class Document(Base, Stateful):
     """A document whose content is generated, then published."""
 
     __tablename__ = "documents"

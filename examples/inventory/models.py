@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.orm import Stateful
 from examples.base import Base
 
 
-class InventoryItem(Base):
+class InventoryItem(Base, Stateful):
     """Stock of one product, reserved for at most one order at a time."""
 
     __tablename__ = "inventory_items"

@@ -7,10 +7,11 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.orm import Stateful
 from examples.base import Base
 
 
-class Order(Base):
+class Order(Base, Stateful):
     """A customer's order."""
 
     __tablename__ = "orders"

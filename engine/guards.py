@@ -1,0 +1,51 @@
+"""Compile a spec's guard trees into functions that return ``None`` when they pass, or the failing guard's label."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.spec.expressions import compile_expression
+from engine.spec.model import AllOf, Guard, GuardCall, GuardExpression, GuardName, Not, describe_guard
+
+#: A compiled guard: ``(model, context) -> None`` when it passes, else the label of the guard that failed.
+GuardCheck = Callable[[Any, Mapping[str, Any]], str | None]
+#: How a dotted path becomes an object (the compiler passes its importer).
+Importer = Callable[[str], Any]
+
+
+def compile_guard(guard: Guard, named: Mapping[str, Guard], importer: Importer) -> GuardCheck:
+    """Turn a guard tree into a check function.
+
+    Args:
+        guard: The tree from the spec.
+        named: The machine's ``guards`` section, for ``GuardName`` leaves.
+        importer: Imports dotted paths.
+
+    Returns:
+        The check; it calls each leaf at most once per call.
+    """
+    if isinstance(guard, GuardName):
+        return _labelled(compile_guard(named[guard.name], named, importer), guard.name)
+    if isinstance(guard, GuardCall):
+        return _leaf(importer(guard.path), guard.path)
+    if isinstance(guard, GuardExpression):
+        return _leaf(compile_expression(guard.source), guard.source)
+    if isinstance(guard, Not):
+        inner = compile_guard(guard.guard, named, importer)
+        label = describe_guard(guard)
+        return lambda model, context: label if inner(model, context) is None else None
+    parts = [compile_guard(part, named, importer) for part in guard.guards]
+    if isinstance(guard, AllOf):
+        return lambda model, context: next((f for f in (p(model, context) for p in parts) if f is not None), None)
+    any_label = describe_guard(guard)
+    return lambda model, context: None if any(p(model, context) is None for p in parts) else any_label
+
+
+def _leaf(function: Callable[[Any, Mapping[str, Any]], Any], label: str) -> GuardCheck:
+    return lambda model, context: None if function(model, context) else label
+
+
+def _labelled(check: GuardCheck, label: str) -> GuardCheck:
+    # A named guard reports its name, whatever its definition is.
+    return lambda model, context: None if check(model, context) is None else label

@@ -1,0 +1,123 @@
+"""Bind a ``Flow`` to its model class: the status column's type, the initial status, creation history, methods."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Mapper
+
+from engine.errors import NotBoundError
+from engine.orm.types import status_type_for
+
+if TYPE_CHECKING:
+    from engine.machine import StatusEnum
+    from engine.runtime.changes import StatusChange
+    from engine.runtime.flow import Flow
+
+
+class Stateful:
+    """Mixin for models driven by a machine. Its methods work once ``Statewright`` has bound the class."""
+
+    __statewright_flow__: ClassVar[Flow | None] = None
+
+    def _flow(self) -> Flow:
+        flow = type(self).__statewright_flow__
+        if flow is None:
+            raise NotBoundError(f"{type(self).__name__} is not bound to a machine: create a Statewright whose "
+                                "machines name it as their model.")
+        return flow
+
+    def fire(self, name: str, /, *, actor: str | None = None, **context: Any) -> StatusChange:
+        """Fire transition ``name`` with ``context`` for its guards and actions.
+
+        Commits on its own when the session has no transaction open; otherwise it joins the open
+        transaction (inside a savepoint) and is durable when that commits.
+
+        Raises:
+            TransitionNotAllowed: No transition ``name`` leaves the current state.
+            GuardRejected: Its guard refused; ``guard`` names which.
+            StaleStatus: Another writer moved the object first.
+        """
+        return self._flow().fire(self, name, context, actor=actor)
+
+    def can_fire(self, name: str, /, **context: Any) -> bool:
+        """Whether ``fire(name, **context)`` would be allowed now (guards evaluated, nothing written)."""
+        flow = self._flow()
+        return flow.compiled.why_not(flow.state_of(self), name, self, context) is None
+
+    def why_not(self, name: str, /, **context: Any) -> str | None:
+        """Why ``name`` cannot fire now (which guard failed, or what is allowed), or ``None`` if it can."""
+        flow = self._flow()
+        return flow.compiled.why_not(flow.state_of(self), name, self, context)
+
+    def available_transitions(self) -> list[str]:
+        """Names of the transitions leaving the current state (guards not evaluated)."""
+        return self._flow().available(self)
+
+    def set_status(self, state: str | StatusEnum, /, *, payload: Any = None, exception: BaseException | None = None,
+                   actor: str | None = None) -> StatusChange:
+        """Move to ``state`` along a declared transition, skipping guards (for tasks and endpoints)."""
+        target = state if isinstance(state, str) else state.state
+        return self._flow().set_status(self, target, payload=payload, exception=exception, actor=actor)
+
+    def defibrillate(self, *, actor: str | None = None) -> StatusChange:
+        """Restart from the state the current state's ``defibrillate`` names."""
+        return self._flow().defibrillate(self, actor=actor)
+
+    def history(self) -> list[StatusChange]:
+        """Every status change of this object, oldest first."""
+        return self._flow().history(self)
+
+
+class _Binding:
+    """The listeners one binding installed, so rebinding the class can remove them."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        initial = flow.compiled.member_by_state[flow.compiled.spec.initial]
+        attribute = flow.attribute
+
+        def set_initial(target: Any, args: Any, kwargs: dict[str, Any]) -> None:
+            kwargs.setdefault(attribute, initial)
+
+        def record_creation(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
+            state = flow.state_of(target)
+            flow.record(connection, flow.object_id(target), None, state, "create")
+
+        self.listeners = [("init", set_initial), ("after_insert", record_creation)]
+
+
+_BINDINGS: dict[type, _Binding] = {}
+
+
+def bind_flow(model: type, flow: Flow) -> None:
+    """Make ``model`` move by ``flow``: replaces an earlier binding of the same class."""
+    unbind(model)
+    column = flow.column
+    column.type = status_type_for(column.type)
+    column.type.bind_enum(flow.compiled.status_enum)
+    binding = _Binding(flow)
+    for name, listener in binding.listeners:
+        event.listen(model, name, listener)
+    _BINDINGS[model] = binding
+    model.__statewright_flow__ = flow  # type: ignore[attr-defined]
+    if "Status" not in model.__dict__ or isinstance(model.__dict__["Status"], type):
+        model.Status = flow.compiled.status_enum  # type: ignore[attr-defined]
+
+
+def unbind(model: type) -> None:
+    """Remove a class's binding (its listeners and its flow), if any."""
+    binding = _BINDINGS.pop(model, None)
+    if binding is not None:
+        for name, listener in binding.listeners:
+            event.remove(model, name, listener)
+        model.__statewright_flow__ = None  # type: ignore[attr-defined]
+
+
+def flow_of(model: type) -> Flow:
+    """The flow bound to ``model``."""
+    binding = _BINDINGS.get(model)
+    if binding is None:
+        raise NotBoundError(f"{model.__name__} is not bound to a machine.")
+    return binding.flow

@@ -1,0 +1,54 @@
+"""Statewright's own tables: ``statuses`` (every status change) and ``statewright_outbox`` (work to send).
+
+Apps that run their own Alembic can include ``metadata``; otherwise ``statewright db upgrade`` creates them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+#: The MetaData holding Statewright's tables.
+metadata = MetaData()
+
+# SQLite only auto-increments INTEGER PRIMARY KEY columns.
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+#: One row per status change of any bound object.
+statuses = Table(
+    "statuses",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("machine", String(100), nullable=False),
+    Column("model_type", String(200), nullable=False),
+    Column("model_id", String(100), nullable=False),
+    Column("from_state", String(100), nullable=True),
+    Column("to_state", String(100), nullable=False),
+    Column("transition", String(100), nullable=False),
+    Column("payload", JSON, nullable=True),
+    Column("context", JSON, nullable=True),
+    Column("exception_type", String(200), nullable=True),
+    Column("exception_message", Text, nullable=True),
+    Column("exception_traceback", Text, nullable=True),
+    Column("actor", String(200), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_statuses_model", "model_type", "model_id", "created_at"),
+    Index("ix_statuses_created_at", "created_at"),
+)
+
+#: Work a status change triggers (events, tasks, endpoints, listeners, reactions), written in its transaction.
+outbox = Table(
+    "statewright_outbox",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("status_change_id", _ID, ForeignKey("statuses.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("machine", String(100), nullable=False),
+    Column("model_type", String(200), nullable=False),
+    Column("model_id", String(100), nullable=False),
+    Column("message", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_outbox_unsent", "sent_at", "id"),
+)

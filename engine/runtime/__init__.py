@@ -1,0 +1,1 @@
+"""Moving one object, durably: the write path, its history, its outbox, and the hooks around it."""

@@ -1,0 +1,44 @@
+"""``StatusChange``: one recorded move of one object, as the history table holds it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One row of the ``statuses`` table.
+
+    ``from_state`` is ``None`` for the row written when the object was created.
+    """
+
+    id: int
+    machine: str
+    model_type: str
+    model_id: str
+    from_state: str | None
+    to_state: str
+    transition: str
+    created_at: datetime
+    payload: Any = None
+    context: Mapping[str, Any] | None = None
+    exception_type: str | None = None
+    exception_message: str | None = None
+    exception_traceback: str | None = None
+    actor: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> StatusChange:
+        """Build from a ``statuses`` row mapping."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy of ``value``: what JSON cannot hold is stored as its ``repr``."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return json.loads(json.dumps(value, default=repr))

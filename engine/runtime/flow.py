@@ -1,0 +1,204 @@
+"""``Flow``: one machine bound to one model class, and the single write path every status change takes.
+
+A change is one transaction (a savepoint when the caller already has one open): a compare-and-set
+UPDATE of the status column, the transition's actions, a row in ``statuses``, and outbox rows for
+the work the new state triggers. A stale status, a guard or an action that raises: nothing is written.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.orm import Mapper, Session, attributes, object_session
+
+from engine.errors import NoDefibrillation, NotBoundError, StaleStatus, TransitionNotAllowed
+from engine.machine import CompiledMachine, StatusEnum
+from engine.orm.tables import outbox, statuses
+from engine.runtime.changes import StatusChange, jsonable
+from engine.runtime.hooks import Hook, queue_after_commit
+
+#: The transition name history rows carry for the row written when an object is created.
+CREATED = "create"
+#: The transition name history rows carry for a defibrillation.
+DEFIBRILLATE = "defibrillate"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One piece of work a state triggers: an ``event``, ``task``, ``endpoint``, ``listener`` or ``reaction``."""
+
+    kind: str
+    name: str
+    machine: str
+
+
+class Flow:
+    """The binding of a compiled machine to its model class.
+
+    Args:
+        compiled: The machine.
+        mapper: The model's SQLAlchemy mapper.
+        hooks: Called around every change (``before_`` in order, ``after_`` in reverse).
+        plan: For each state, the work entering it triggers.
+    """
+
+    def __init__(self, compiled: CompiledMachine, mapper: Mapper[Any], *, hooks: Sequence[Hook],
+                 plan: Mapping[str, Sequence[OutboxItem]]) -> None:
+        self.compiled = compiled
+        self.machine = compiled.name
+        self.model_type = compiled.spec.model
+        self.hooks = tuple(hooks)
+        self.plan = {state: tuple(items) for state, items in plan.items()}
+        self.mapper = mapper
+        self.table: Table = mapper.local_table  # type: ignore[assignment]
+        self.field = compiled.spec.field
+        self.column = self.table.c[self.field]
+        self.attribute = mapper.get_property_by_column(self.column).key
+        self._pk_columns = list(mapper.primary_key)
+        self._target_column_key = self.column.key
+
+    # Reading ---------------------------------------------------------------------------------
+    def state_of(self, obj: Any) -> str:
+        """The state name of ``obj``'s current status."""
+        value = getattr(obj, self.attribute)
+        if isinstance(value, StatusEnum):
+            return value.state
+        state = self.compiled.state_by_value.get(value)
+        if state is None:
+            raise ValueError(f"{self.machine}: status value {value!r} of {self.object_id(obj)} is not a state of "
+                             f"the machine (values: {sorted(map(str, self.compiled.state_by_value))})")
+        return state
+
+    def object_id(self, obj: Any) -> str:
+        """The object's primary key as text (``a,b`` for composite keys)."""
+        identity = self.mapper.primary_key_from_instance(obj)
+        return ",".join(str(part) for part in identity)
+
+    def available(self, obj: Any) -> list[str]:
+        """Transitions leaving the object's state (guards not evaluated)."""
+        return self.compiled.allowed(self.state_of(obj))
+
+    # Moving ----------------------------------------------------------------------------------
+    def fire(self, obj: Any, event: str, context: Mapping[str, Any], *, actor: str | None = None) -> StatusChange:
+        """Fire the transition ``event`` on ``obj``; see ``Stateful.fire``."""
+        session = self._session(obj)
+        decision = self.compiled.decide(self.state_of(obj), event, obj, context, self.object_id(obj))
+        actions = self.compiled.actions_by_transition[id(decision.transition)]
+        return self._move(session, obj, decision.source, decision.target, event, context, actions=actions,
+                          actor=actor)
+
+    def set_status(self, obj: Any, state: str, *, payload: Any = None, exception: BaseException | None = None,
+                   context: Mapping[str, Any] | None = None, actor: str | None = None) -> StatusChange:
+        """Move ``obj`` to ``state`` along the first transition that allows it, without guards."""
+        session = self._session(obj)
+        source = self.state_of(obj)
+        transition = next((t for t in self.compiled.spec.transitions
+                           if t.target == state and source in self.compiled.spec.sources_of(t)), None)
+        if transition is None:
+            allowed = sorted({t.target for t in self.compiled.spec.transitions
+                              if source in self.compiled.spec.sources_of(t)})
+            raise TransitionNotAllowed(machine=self.machine, state=source, event=f"-> {state}",
+                                       object_id=self.object_id(obj), allowed=[f"-> {s}" for s in allowed])
+        actions = self.compiled.actions_by_transition[id(transition)]
+        return self._move(session, obj, source, state, transition.name, context or {}, actions=actions,
+                          payload=payload, exception=exception, actor=actor)
+
+    def defibrillate(self, obj: Any, *, actor: str | None = None) -> StatusChange:
+        """Restart a failed object from its state's ``defibrillate`` target."""
+        session = self._session(obj)
+        source = self.state_of(obj)
+        target = self.compiled.spec.states[source].defibrillate
+        if target is None:
+            raise NoDefibrillation(f"{self.machine} {self.object_id(obj)}: state {source!r} has no defibrillation "
+                                   "target.", machine=self.machine, state=source, event=DEFIBRILLATE,
+                                   object_id=self.object_id(obj))
+        return self._move(session, obj, source, target, DEFIBRILLATE, {}, actions=(), actor=actor)
+
+    def _session(self, obj: Any) -> Session:
+        session = object_session(obj)
+        if session is None or obj not in session or self.mapper.primary_key_from_instance(obj)[0] is None:
+            raise NotBoundError(f"{self.machine}: the object must be saved in a session before it can move "
+                                "(session.add(obj); session.flush()).")
+        return session
+
+    def _move(self, session: Session, obj: Any, source: str, target: str, transition: str,
+              context: Mapping[str, Any], *, actions: Sequence[Any], payload: Any = None,
+              exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
+        members = self.compiled.member_by_state
+        own_transaction = not session.in_transaction()
+        try:
+            with session.begin() if own_transaction else session.begin_nested():
+                connection = session.connection()
+                self._compare_and_set(connection, obj, members[source], members[target], transition)
+                attributes.set_committed_value(obj, self.attribute, members[target])
+                for hook in self.hooks:
+                    hook.before_transition(obj, source, target, transition)
+                for action in actions:
+                    action(obj, context)
+                if actions:
+                    session.flush()
+                change = self.record(connection, self.object_id(obj), source, target, transition,
+                                     context=context, payload=payload, exception=exception, actor=actor)
+        except BaseException:
+            # The database rolled back; the object in memory must not claim the new status.
+            attributes.set_committed_value(obj, self.attribute, members[source])
+            raise
+        queue_after_commit(session, self.hooks, change)
+        return change
+
+    def _compare_and_set(self, connection: Connection, obj: Any, expected: StatusEnum, new: StatusEnum,
+                         transition: str) -> None:
+        identity = self.mapper.primary_key_from_instance(obj)
+        statement = update(self.table).where(
+            *(column == value for column, value in zip(self._pk_columns, identity, strict=True)),
+            self.column == expected,
+        ).values({self._target_column_key: new})
+        if connection.execute(statement).rowcount != 1:
+            raise StaleStatus(machine=self.machine, object_id=self.object_id(obj), expected=expected.state,
+                              event=transition)
+
+    def record(self, connection: Connection, object_id: str, source: str | None, target: str, transition: str, *,
+               context: Mapping[str, Any] | None = None, payload: Any = None,
+               exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
+        """Write the history row and the outbox rows of one change (inside the caller's transaction)."""
+        now = datetime.now(UTC)
+        row: dict[str, Any] = {
+            "machine": self.machine, "model_type": self.model_type, "model_id": object_id,
+            "from_state": source, "to_state": target, "transition": transition,
+            "payload": jsonable(payload), "context": jsonable(dict(context)) if context else None,
+            "exception_type": None, "exception_message": None, "exception_traceback": None,
+            "actor": actor, "created_at": now,
+        }
+        if exception is not None:
+            row["exception_type"] = f"{type(exception).__module__}.{type(exception).__qualname__}"
+            row["exception_message"] = str(exception)
+            row["exception_traceback"] = "".join(traceback.format_exception(exception))
+        change_id = connection.execute(insert(statuses), row).inserted_primary_key[0]  # type: ignore[index]
+        items = self.plan.get(target, ())
+        if items:
+            message = {"machine": self.machine, "model_type": self.model_type, "model_id": object_id,
+                       "from": source, "to": target, "transition": transition, "context": row["context"],
+                       "status_change_id": change_id}
+            connection.execute(insert(outbox), [
+                {"status_change_id": change_id, "kind": item.kind, "name": item.name, "machine": item.machine,
+                 "model_type": self.model_type, "model_id": object_id, "message": message, "created_at": now,
+                 "attempts": 0}
+                for item in items
+            ])
+        return StatusChange(id=change_id, created_at=now, **{k: v for k, v in row.items() if k not in
+                                                             ("created_at",)})
+
+    # History ---------------------------------------------------------------------------------
+    def history(self, obj: Any) -> list[StatusChange]:
+        """Every status change of ``obj``, oldest first."""
+        session = self._session(obj)
+        query = select(statuses).where(statuses.c.model_type == self.model_type,
+                                       statuses.c.model_id == self.object_id(obj)).order_by(
+            statuses.c.created_at, statuses.c.id)
+        rows = session.connection().execute(query).mappings()
+        return [StatusChange.from_row(cast(Mapping[str, Any], row)) for row in rows]

@@ -1,0 +1,64 @@
+"""Hooks: the extension point around every status change, and the after-commit plumbing behind them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from engine.runtime.changes import StatusChange
+
+log = logging.getLogger("engine.hooks")
+
+#: Key in ``Session.info`` of the changes waiting for their transaction to commit.
+PENDING_KEY = "statewright.pending"
+
+
+class Veto(Exception):  # noqa: N818 - a control signal, not an error (see the module docstring)
+    """Not an error: raised by a ``before_transition`` hook to refuse a move; the move is rolled back."""
+
+
+class Hook:
+    """Base of hooks. Every method is a documented no-op; override the ones you need.
+
+    ``before_transition`` runs inside the change's transaction, after the status was updated and
+    before the history row is written; raising (``Veto`` or anything else) rolls the change back.
+    ``after_transition`` runs after the transaction committed; its failures are logged at critical
+    and never undo the committed change.
+    """
+
+    def before_transition(self, obj: Any, source: str | None, target: str, transition: str) -> None:
+        """Called inside the transaction, before the change is recorded."""
+
+    def after_transition(self, change: StatusChange) -> None:
+        """Called after the change committed."""
+
+
+def queue_after_commit(session: Session, hooks: Sequence[Hook], change: StatusChange) -> None:
+    """Remember a change until its session commits (forgotten if it rolls back)."""
+    session.info.setdefault(PENDING_KEY, []).append((hooks, change))
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_hooks(session: Session) -> None:
+    pending = session.info.pop(PENDING_KEY, None)
+    # A commit of a savepoint is not durable yet: only the outermost commit runs the hooks.
+    if not pending:
+        return
+    for hooks, change in pending:
+        for hook in reversed(hooks):
+            try:
+                hook.after_transition(change)
+            except Exception:
+                log.critical("after_transition hook %r failed for status change %s", hook, change.id,
+                             exc_info=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    if not session.in_transaction():
+        session.info.pop(PENDING_KEY, None)

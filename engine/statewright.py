@@ -1,0 +1,133 @@
+"""``Statewright``: the one object an app creates. It loads the machines, binds their models and holds the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.compiler import compile_machine, import_path
+from engine.errors import DefinitionError
+from engine.machine import CompiledMachine
+from engine.orm.binding import bind_flow, flow_of
+from engine.runtime.changes import StatusChange
+from engine.runtime.flow import Flow, OutboxItem
+from engine.runtime.hooks import Hook
+from engine.spec.loader import duplicate_machine_names, load_specs
+from engine.spec.model import MachineSpec
+
+#: Where state is kept when no database URL is given: a SQLite file in the working directory.
+DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
+#: The broker used when none is given: Dramatiq's in-process stub broker.
+DEFAULT_BROKER_URL = "memory://"
+#: Seconds a SQLite connection waits for another writer before giving up.
+SQLITE_BUSY_TIMEOUT = 30
+
+
+class Statewright:
+    """Load machines, bind their models, and move objects.
+
+    Args:
+        specs: The machines, e.g. from ``load_specs``.
+        database_url: SQLAlchemy URL; a SQLite file in the working directory by default.
+        engine: An engine to use instead of creating one from ``database_url``.
+        broker_url: Where background work goes (used by the worker side).
+        hooks: Extra hooks around every status change.
+
+    Raises:
+        DefinitionError: A machine names something that does not import, or two share a name.
+    """
+
+    def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
+                 database_url: str | None = None, engine: Engine | None = None,
+                 broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = ()) -> None:
+        spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
+        duplicates = duplicate_machine_names(spec_list)
+        if duplicates:
+            raise DefinitionError(duplicates)
+        self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
+        self.broker_url = broker_url
+        self.hooks = tuple(hooks)
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
+        self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
+        plans = plan_outbox(spec_list)
+        self.flows: dict[str, Flow] = {}
+        for name, compiled in self.machines.items():
+            model = import_path(compiled.spec.model)
+            flow = Flow(compiled, inspect(model), hooks=self.hooks, plan=plans[name])
+            bind_flow(model, flow)
+            self.flows[name] = flow
+
+    @classmethod
+    def from_path(cls, path: str | Path, **options: Any) -> Statewright:
+        """Load every machine file in a folder (or one file) and build the app object; see the class."""
+        return cls(load_specs(path), **options)
+
+    def flow(self, model_or_object: Any) -> Flow:
+        """The flow of a bound model class or one of its objects."""
+        model = model_or_object if isinstance(model_or_object, type) else type(model_or_object)
+        return flow_of(model)
+
+    def fire(self, obj: Any, name: str, /, *, actor: str | None = None, **context: Any) -> StatusChange:
+        """Fire a transition on any bound object (the same as ``obj.fire`` for ``Stateful`` models)."""
+        return self.flow(obj).fire(obj, name, context, actor=actor)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction that commits on success and rolls back on error."""
+        with self.session() as session, session.begin():
+            yield session
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Create an engine; for SQLite, one whose transactions take the write lock up front.
+
+    SQLite's default deferred transactions fail (rather than wait) when two writers race; BEGIN
+    IMMEDIATE makes the second one wait for the first, which compare-and-set then refuses cleanly.
+    """
+    if not url.startswith("sqlite"):
+        return create_engine(url, **options)
+    options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _manual_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        if ":memory:" not in url and url != "sqlite://":
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def plan_outbox(specs: Sequence[MachineSpec]) -> dict[str, dict[str, list[OutboxItem]]]:
+    """For each machine and state: the events it emits, the tasks and endpoints it starts, and every
+    listener and reaction (of any machine) that waits for those events."""
+    listeners: dict[str, list[OutboxItem]] = {}
+    for spec in specs:
+        for index, listener in enumerate(spec.listeners):
+            listeners.setdefault(listener.event, []).append(OutboxItem("listener", f"{listener.event}#{index}",
+                                                                       spec.name))
+        for index, reaction in enumerate(spec.reactions):
+            listeners.setdefault(reaction.on, []).append(OutboxItem("reaction", f"{reaction.on}#{index}", spec.name))
+    plans: dict[str, dict[str, list[OutboxItem]]] = {}
+    for spec in specs:
+        plan: dict[str, list[OutboxItem]] = {name: [] for name in spec.states}
+        for state in spec.states.values():
+            for name in state.events:
+                plan[state.name].append(OutboxItem("event", name, spec.name))
+                plan[state.name].extend(listeners.get(name, ()))
+        for task in spec.tasks.values():
+            plan[task.steps.when].append(OutboxItem("task", task.name, spec.name))
+        for endpoint in spec.endpoints.values():
+            plan[endpoint.steps.when].append(OutboxItem("endpoint", endpoint.name, spec.name))
+        plans[spec.name] = plan
+    return plans
