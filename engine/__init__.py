@@ -1,10 +1,29 @@
 """Statewright: statuses of business objects, described in YAML.
 
-Stages, left to right: ``engine.spec`` reads and checks machine files; ``engine.diagrams`` draws
-them; ``engine.cli`` is the ``statewright`` command.
+Stages, left to right: ``engine.spec`` reads and checks machine files; ``engine.compiler`` turns them
+into ``transitions`` machines; ``engine.orm`` and ``engine.runtime`` bind them to SQLAlchemy models and
+record every status change; ``engine.diagrams`` draws them; ``engine.cli`` is the ``statewright`` command.
+
+The runtime names load on first use, so reading and linting machine files never imports SQLAlchemy,
+transitions or Dramatiq.
 """
 
-from engine.errors import DefinitionError, StatewrightError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import (
+    ConcurrencyError,
+    DefinitionError,
+    GuardRejected,
+    NoDefibrillation,
+    NotBoundError,
+    StaleStatus,
+    StatewrightError,
+    TransitionError,
+    TransitionNotAllowed,
+)
 from engine.spec import (
     CheckedFile,
     Diagnostic,
@@ -17,7 +36,42 @@ from engine.spec import (
     load_specs,
 )
 
+if TYPE_CHECKING:
+    from engine.orm import Stateful, StatusType, metadata
+    from engine.runtime.changes import StatusChange
+    from engine.runtime.hooks import Hook, Veto
+    from engine.statewright import Statewright
+
+_LAZY = {
+    "Statewright": "engine.statewright",
+    "Stateful": "engine.orm",
+    "StatusType": "engine.orm",
+    "metadata": "engine.orm",
+    "StatusChange": "engine.runtime.changes",
+    "Hook": "engine.runtime.hooks",
+    "Veto": "engine.runtime.hooks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 __all__ = [
+    # The app object and bound models
+    "Hook",
+    "StatusChange",
+    "StatusType",
+    "Stateful",
+    "Statewright",
+    "Veto",
+    "metadata",
     # Loading machines
     "CheckedFile",
     "MachineSpec",
@@ -30,6 +84,13 @@ __all__ = [
     "Location",
     "Severity",
     # Errors
+    "ConcurrencyError",
     "DefinitionError",
+    "GuardRejected",
+    "NoDefibrillation",
+    "NotBoundError",
+    "StaleStatus",
     "StatewrightError",
+    "TransitionError",
+    "TransitionNotAllowed",
 ]

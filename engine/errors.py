@@ -9,7 +9,8 @@ The tree::
     │   ├── GuardRejected             every transition's guard said no (``guard`` names the one that failed)
     │   └── NoDefibrillation          the object's state names no defibrillation target
     └── ConcurrencyError              someone else moved the object first; nothing was written
-        └── StaleStatus               the row's status is no longer the one the object was loaded with
+        ├── StaleStatus               the row's status is no longer the one the object was loaded with
+        └── WriteConflict             (SQLite) another writer committed during your open transaction
 
 Misuse of the Python API (an object not in a session, a model that is not bound) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
@@ -118,6 +119,13 @@ class StaleStatus(ConcurrencyError):
         self.object_id = object_id
         self.expected = expected
         self.event = event
+
+
+class WriteConflict(ConcurrencyError):
+    """SQLite refused a write because another writer committed after your transaction began.
+
+    Only raised inside a transaction you opened yourself; roll it back, reload and try again.
+    """
 
 
 class NotBoundError(RuntimeError):

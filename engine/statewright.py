@@ -15,7 +15,7 @@ from engine.errors import DefinitionError
 from engine.machine import CompiledMachine
 from engine.orm.binding import bind_flow, flow_of
 from engine.runtime.changes import StatusChange
-from engine.runtime.flow import Flow, OutboxItem
+from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, OutboxItem
 from engine.runtime.hooks import Hook
 from engine.spec.loader import duplicate_machine_names, load_specs
 from engine.spec.model import MachineSpec
@@ -84,10 +84,11 @@ class Statewright:
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """Create an engine; for SQLite, one whose transactions take the write lock up front.
+    """Create an engine; for SQLite, one with WAL, a busy timeout, and transactions SQLAlchemy controls.
 
-    SQLite's default deferred transactions fail (rather than wait) when two writers race; BEGIN
-    IMMEDIATE makes the second one wait for the first, which compare-and-set then refuses cleanly.
+    pysqlite's own transaction handling breaks savepoints; SQLAlchemy emits BEGIN itself instead.
+    Transactions stay deferred so that reading never blocks another writer; the write path retries
+    once when SQLite refuses a write on a stale snapshot.
     """
     if not url.startswith("sqlite"):
         return create_engine(url, **options)
@@ -102,8 +103,10 @@ def make_engine(url: str, **options: Any) -> Engine:
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection: Any) -> None:
+        # The write path asks for IMMEDIATE when it retries, so that it waits for the lock before reading.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
 

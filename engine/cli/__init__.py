@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from engine.cli.db import db
 from engine.cli.diagram import diagram
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.cli.lint import lint, rules
@@ -16,6 +17,7 @@ Examples:
   statewright lint --resolve machines/order.yaml  also import every callable it names
   statewright diagram machines/document.yaml -o document.svg
   statewright show machines/order.yaml
+  statewright db upgrade --database-url postgresql+psycopg://localhost/app
 """
 
 
@@ -29,5 +31,6 @@ main.add_command(lint)
 main.add_command(rules)
 main.add_command(diagram)
 main.add_command(show)
+main.add_command(db)
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main"]

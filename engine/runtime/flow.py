@@ -14,14 +14,17 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert, select, update
-from sqlalchemy.orm import Mapper, Session, attributes, object_session
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, attributes, object_session
 
-from engine.errors import NoDefibrillation, NotBoundError, StaleStatus, TransitionNotAllowed
+from engine.errors import NoDefibrillation, NotBoundError, StaleStatus, TransitionNotAllowed, WriteConflict
 from engine.machine import CompiledMachine, StatusEnum
 from engine.orm.tables import outbox, statuses
 from engine.runtime.changes import StatusChange, jsonable
 from engine.runtime.hooks import Hook, queue_after_commit
 
+#: Execution option read by ``make_engine``'s SQLite ``begin`` listener (kept here to avoid an import cycle).
+SQLITE_BEGIN_OPTION = "statewright_sqlite_begin"
 #: The transition name history rows carry for the row written when an object is created.
 CREATED = "create"
 #: The transition name history rows carry for a defibrillation.
@@ -35,6 +38,31 @@ class OutboxItem:
     kind: str
     name: str
     machine: str
+
+
+@dataclass(frozen=True)
+class _Move:
+    """Everything one status change needs, decided before the transaction starts."""
+
+    obj: Any
+    source: StatusEnum
+    target: StatusEnum
+    transition: str
+    context: Mapping[str, Any]
+    actions: Sequence[Any]
+    payload: Any
+    exception: BaseException | None
+    actor: str | None
+
+
+def _opened_by_caller(session: Session) -> bool:
+    """Whether the caller began the session's transaction explicitly (rather than by loading something)."""
+    transaction = session.get_transaction()
+    return transaction is not None and transaction.origin is not SessionTransactionOrigin.AUTOBEGIN
+
+
+def _is_sqlite_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
 
 
 class Flow:
@@ -130,37 +158,74 @@ class Flow:
               context: Mapping[str, Any], *, actions: Sequence[Any], payload: Any = None,
               exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
         members = self.compiled.member_by_state
-        own_transaction = not session.in_transaction()
+        move = _Move(obj, members[source], members[target], transition, context, actions, payload, exception, actor)
         try:
-            with session.begin() if own_transaction else session.begin_nested():
-                connection = session.connection()
-                self._compare_and_set(connection, obj, members[source], members[target], transition)
-                attributes.set_committed_value(obj, self.attribute, members[target])
-                for hook in self.hooks:
-                    hook.before_transition(obj, source, target, transition)
-                for action in actions:
-                    action(obj, context)
-                if actions:
-                    session.flush()
-                change = self.record(connection, self.object_id(obj), source, target, transition,
-                                     context=context, payload=payload, exception=exception, actor=actor)
+            if _opened_by_caller(session):
+                with session.begin_nested():
+                    change = self._write(session, move)
+                queue_after_commit(session, self.hooks, change)
+            else:
+                change = self._write_and_commit(session, move)
         except BaseException:
             # The database rolled back; the object in memory must not claim the new status.
             attributes.set_committed_value(obj, self.attribute, members[source])
             raise
-        queue_after_commit(session, self.hooks, change)
         return change
 
-    def _compare_and_set(self, connection: Connection, obj: Any, expected: StatusEnum, new: StatusEnum,
-                         transition: str) -> None:
-        identity = self.mapper.primary_key_from_instance(obj)
+    def _write_and_commit(self, session: Session, move: _Move) -> StatusChange:
+        """Our own transaction: on SQLite's stale-snapshot refusal, roll back and try once more.
+
+        The retry is safe because compare-and-set decides again: it fails with ``StaleStatus`` if the
+        object really moved, and succeeds if the other writer touched something else.
+        """
+        for attempt in (1, 2):
+            try:
+                if attempt == 2:
+                    # Take SQLite's write lock before reading, so this try waits instead of failing.
+                    session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+                change = self._write(session, move)
+                queue_after_commit(session, self.hooks, change)
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                if attempt == 2 or not _is_sqlite_busy(exc):
+                    raise
+                continue
+            except BaseException:
+                session.rollback()
+                raise
+            return change
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write(self, session: Session, move: _Move) -> StatusChange:
+        connection = session.connection()
+        try:
+            self._compare_and_set(connection, move)
+        except OperationalError as exc:
+            if _is_sqlite_busy(exc) and _opened_by_caller(session):
+                raise WriteConflict(f"{self.machine} {self.object_id(move.obj)}: another writer committed while "
+                                    "your transaction was open; roll back, reload and try again.") from exc
+            raise
+        attributes.set_committed_value(move.obj, self.attribute, move.target)
+        for hook in self.hooks:
+            hook.before_transition(move.obj, move.source.state, move.target.state, move.transition)
+        for action in move.actions:
+            action(move.obj, move.context)
+        if move.actions:
+            session.flush()
+        return self.record(connection, self.object_id(move.obj), move.source.state, move.target.state,
+                           move.transition, context=move.context, payload=move.payload, exception=move.exception,
+                           actor=move.actor)
+
+    def _compare_and_set(self, connection: Connection, move: _Move) -> None:
+        identity = self.mapper.primary_key_from_instance(move.obj)
         statement = update(self.table).where(
             *(column == value for column, value in zip(self._pk_columns, identity, strict=True)),
-            self.column == expected,
-        ).values({self._target_column_key: new})
+            self.column == move.source,
+        ).values({self._target_column_key: move.target})
         if connection.execute(statement).rowcount != 1:
-            raise StaleStatus(machine=self.machine, object_id=self.object_id(obj), expected=expected.state,
-                              event=transition)
+            raise StaleStatus(machine=self.machine, object_id=self.object_id(move.obj), expected=move.source.state,
+                              event=move.transition)
 
     def record(self, connection: Connection, object_id: str, source: str | None, target: str, transition: str, *,
                context: Mapping[str, Any] | None = None, payload: Any = None,

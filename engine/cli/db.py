@@ -1,0 +1,57 @@
+"""``statewright db upgrade|downgrade``: manage Statewright's own tables."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE
+
+#: Environment variable read for the database URL when ``--database-url`` is not given.
+DATABASE_URL_ENV = "STATEWRIGHT_DATABASE_URL"
+
+
+@click.group()
+def db() -> None:
+    """Create or migrate Statewright's tables (statuses, outbox)."""
+
+
+def _database_url_option(function: click.decorators.FC) -> click.decorators.FC:
+    return click.option("--database-url", envvar=DATABASE_URL_ENV, default="sqlite:///statewright.db",
+                        show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV}).")(function)
+
+
+def _run(action: str, database_url: str, revision: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from engine.migrations.upgrade import downgrade, upgrade
+    from engine.statewright import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        (upgrade if action == "upgrade" else downgrade)(engine, revision)
+    except OperationalError as exc:
+        click.echo(f"statewright db {action}: cannot use the database {engine.url!r}: {exc.orig}", err=True)
+        sys.exit(EXIT_UNAVAILABLE)
+    finally:
+        engine.dispose()
+    click.echo(f"Statewright tables at revision {revision} in {engine.url!r}.")
+    sys.exit(EXIT_OK)
+
+
+@db.command("upgrade")
+@_database_url_option
+@click.argument("revision", default="head")
+def db_upgrade(database_url: str, revision: str) -> None:
+    """Create or update the tables to REVISION (default: the newest)."""
+    _run("upgrade", database_url, revision)
+
+
+@db.command("downgrade")
+@_database_url_option
+@click.argument("revision")
+def db_downgrade(database_url: str, revision: str) -> None:
+    """Take the tables back to REVISION (`base` drops them)."""
+    _run("downgrade", database_url, revision)
+

@@ -1,0 +1,1 @@
+"""Alembic migrations of Statewright's own tables, tracked in their own version table."""

@@ -1,0 +1,28 @@
+"""Alembic environment for Statewright's tables; run through ``engine.migrations.upgrade``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from engine.orm.tables import metadata
+
+#: Statewright's migrations keep their own version table, so an app's Alembic history stays separate.
+VERSION_TABLE = "statewright_alembic_version"
+
+
+def _run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=metadata, version_table=VERSION_TABLE)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "sqlite:///statewright.db")
+    with engine.begin() as own:
+        context.configure(connection=own, target_metadata=metadata, version_table=VERSION_TABLE)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+_run()

@@ -1,0 +1,47 @@
+"""Two writers, one row: exactly one move wins, and history holds exactly one row for it."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from engine import ConcurrencyError, Statewright
+from engine.orm.tables import statuses
+from tests.runtime.ticketing.models import Ticket
+
+ROUNDS = 5
+
+
+def _race(app: Statewright, ticket_id: int, events: list[str]) -> list[str]:
+    """Load the row in one session per event, wait for all, then fire them at once."""
+    barrier = threading.Barrier(len(events))
+
+    def fire(event: str) -> str:
+        with app.session() as session:
+            mine = session.get_one(Ticket, ticket_id)
+            assert mine.status is Ticket.Status.NEW  # type: ignore[attr-defined]
+            barrier.wait(timeout=10)
+            try:
+                mine.fire(event, staff=True, assignee="racer")
+            except ConcurrencyError:
+                return "lost"
+            return "won"
+
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        return sorted(pool.map(fire, events))
+
+
+def test_concurrent_fires_on_one_row_from_two_connections_let_exactly_one_win(app: Statewright) -> None:
+    for _ in range(ROUNDS):
+        with app.session() as session:
+            ticket = Ticket(title="race")
+            session.add(ticket)
+            session.commit()
+            ticket_id = ticket.id
+        assert _race(app, ticket_id, ["assign", "fail"]) == ["lost", "won"]
+        with app.engine.connect() as connection:
+            moves = connection.scalar(select(func.count()).select_from(statuses).where(
+                statuses.c.model_id == str(ticket_id), statuses.c.from_state == "new"))
+        assert moves == 1

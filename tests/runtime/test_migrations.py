@@ -1,0 +1,33 @@
+"""The shipped migrations build exactly the tables `engine.metadata` describes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import inspect
+
+from engine import Statewright, metadata
+from engine.cli import EXIT_OK, main
+from engine.migrations.upgrade import downgrade
+
+
+def test_the_migrated_schema_matches_the_metadata(app: Statewright) -> None:
+    with app.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": "statewright_alembic_version"})
+        differences = [d for d in compare_metadata(context, metadata)
+                       if not (d[0] == "remove_table" and d[1].name in ("tickets", "plain_tickets"))
+                       and not (d[0] == "remove_index" and d[1].table.name in ("tickets", "plain_tickets"))]
+    assert differences == []
+
+
+def test_downgrade_to_base_removes_the_tables(app: Statewright) -> None:
+    downgrade(app.engine, "base")
+    tables = set(inspect(app.engine).get_table_names())
+    assert not tables & {"statuses", "statewright_outbox"}
+
+
+def test_db_upgrade_on_the_command_line(database_url: str) -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade", "--database-url", database_url])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "at revision head" in result.output

@@ -1,0 +1,35 @@
+"""Guards and actions of the ticket machine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tests.runtime.ticketing.models import Ticket
+
+
+class Explosion(RuntimeError):
+    """Raised on request, to test rollbacks."""
+
+
+def staff_only(ticket: Ticket, context: Mapping[str, Any]) -> bool:
+    """Only staff may assign; a context asking for it makes the guard itself fail."""
+    if context.get("guard_explodes"):
+        raise Explosion("guard exploded")
+    return bool(context.get("staff"))
+
+
+def assign(ticket: Ticket, context: Mapping[str, Any]) -> None:
+    """Record the assignee; a context asking for it makes the action fail after changing the row."""
+    ticket.assignee = context["assignee"]
+    if context.get("action_explodes"):
+        raise Explosion("action exploded")
+
+
+#: Events delivered to ``remember``, for tests that run listeners.
+RECEIVED: list[Mapping[str, Any]] = []
+
+
+def remember(event: Mapping[str, Any]) -> None:
+    """A listener that keeps what it received."""
+    RECEIVED.append(event)
