@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from transitions import Machine
@@ -25,7 +24,7 @@ class StatusEnum(enum.Enum):
     @property
     def state(self) -> str:
         """The state's name in the machine file."""
-        return self.name.lower()
+        return self._state  # type: ignore[attr-defined, no-any-return]
 
     def __str__(self) -> str:
         return self.state
@@ -34,17 +33,24 @@ class StatusEnum(enum.Enum):
 def build_status_enum(spec: MachineSpec, class_name: str) -> type[StatusEnum]:
     """Generate the status enum: one member per state, named in upper case, valued as the column stores it."""
     members = [(name.upper(), state.value) for name, state in spec.states.items()]
-    generated = StatusEnum(class_name, members)  # type: ignore[call-arg]  # the functional enum API
-    return cast(type[StatusEnum], generated)
+    generated = cast(type[StatusEnum], StatusEnum(class_name, members))  # type: ignore[call-arg]
+    for member in generated:
+        member._state = member.name.lower()  # type: ignore[attr-defined]  # computed once, read on every move
+    return generated
 
 
-@dataclass(frozen=True)
 class Decision:
     """The move ``decide`` chose: which transition fires, from where, to where."""
 
-    transition: TransitionSpec
-    source: str
-    target: str
+    __slots__ = ("source", "target", "transition")
+
+    def __init__(self, transition: TransitionSpec, source: str, target: str) -> None:
+        self.transition = transition
+        self.source = source
+        self.target = target
+
+    def __repr__(self) -> str:
+        return f"Decision({self.transition.name!r}: {self.source!r} -> {self.target!r})"
 
 
 class _Stand:
@@ -56,14 +62,16 @@ class _Stand:
         self.state = state
 
 
-@dataclass
 class _Attempt:
     """One try at a move: the guard outcomes it collected and the transition that won."""
 
-    model: Any
-    context: Mapping[str, Any]
-    rejected: list[str] = field(default_factory=list)
-    chosen: TransitionSpec | None = None
+    __slots__ = ("chosen", "context", "model", "rejected")
+
+    def __init__(self, model: Any, context: Mapping[str, Any]) -> None:
+        self.model = model
+        self.context = context
+        self.rejected: list[str] = []
+        self.chosen: TransitionSpec | None = None
 
 
 class CompiledMachine:

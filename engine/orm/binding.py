@@ -8,7 +8,6 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Mapper
 
 from engine.errors import NotBoundError
-from engine.orm.types import status_type_for
 
 if TYPE_CHECKING:
     from engine.machine import StatusEnum
@@ -94,9 +93,6 @@ _BINDINGS: dict[type, _Binding] = {}
 def bind_flow(model: type, flow: Flow) -> None:
     """Make ``model`` move by ``flow``: replaces an earlier binding of the same class."""
     unbind(model)
-    column = flow.column
-    column.type = status_type_for(column.type)
-    column.type.bind_enum(flow.compiled.status_enum)
     binding = _Binding(flow)
     for name, listener in binding.listeners:
         event.listen(model, name, listener)

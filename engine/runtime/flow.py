@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, attributes, object_session
 
 from engine.errors import NoDefibrillation, NotBoundError, StaleStatus, TransitionNotAllowed, WriteConflict
 from engine.machine import CompiledMachine, StatusEnum
 from engine.orm.tables import outbox, statuses
+from engine.orm.types import status_type_for
 from engine.runtime.changes import StatusChange, jsonable
 from engine.runtime.hooks import Hook, queue_after_commit
 
@@ -29,6 +30,10 @@ SQLITE_BEGIN_OPTION = "statewright_sqlite_begin"
 CREATED = "create"
 #: The transition name history rows carry for a defibrillation.
 DEFIBRILLATE = "defibrillate"
+
+
+_INSERT_STATUS = insert(statuses)
+_INSERT_OUTBOX = insert(outbox)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class _Move:
     """Everything one status change needs, decided before the transaction starts."""
 
     obj: Any
+    object_id: str
     source: StatusEnum
     target: StatusEnum
     transition: str
@@ -86,9 +92,15 @@ class Flow:
         self.table: Table = mapper.local_table  # type: ignore[assignment]
         self.field = compiled.spec.field
         self.column = self.table.c[self.field]
+        # The column reads and writes the status enum from now on; statements below are built with that type.
+        self.column.type = status_type_for(self.column.type)
+        self.column.type.bind_enum(compiled.status_enum)
         self.attribute = mapper.get_property_by_column(self.column).key
-        self._pk_columns = list(mapper.primary_key)
-        self._target_column_key = self.column.key
+        # Built once: the compare-and-set UPDATE runs with bound parameters on every move.
+        self._cas = update(self.table).where(
+            *(column == bindparam(f"pk_{index}") for index, column in enumerate(mapper.primary_key)),
+            self.column == bindparam("expected", type_=self.column.type),
+        ).values({self.column.key: bindparam("new", type_=self.column.type)})
 
     # Reading ---------------------------------------------------------------------------------
     def state_of(self, obj: Any) -> str:
@@ -158,7 +170,8 @@ class Flow:
               context: Mapping[str, Any], *, actions: Sequence[Any], payload: Any = None,
               exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
         members = self.compiled.member_by_state
-        move = _Move(obj, members[source], members[target], transition, context, actions, payload, exception, actor)
+        move = _Move(obj, self.object_id(obj), members[source], members[target], transition, context, actions,
+                     payload, exception, actor)
         try:
             if _opened_by_caller(session):
                 with session.begin_nested():
@@ -203,7 +216,7 @@ class Flow:
             self._compare_and_set(connection, move)
         except OperationalError as exc:
             if _is_sqlite_busy(exc) and _opened_by_caller(session):
-                raise WriteConflict(f"{self.machine} {self.object_id(move.obj)}: another writer committed while "
+                raise WriteConflict(f"{self.machine} {move.object_id}: another writer committed while "
                                     "your transaction was open; roll back, reload and try again.") from exc
             raise
         attributes.set_committed_value(move.obj, self.attribute, move.target)
@@ -213,18 +226,16 @@ class Flow:
             action(move.obj, move.context)
         if move.actions:
             session.flush()
-        return self.record(connection, self.object_id(move.obj), move.source.state, move.target.state,
+        return self.record(connection, move.object_id, move.source.state, move.target.state,
                            move.transition, context=move.context, payload=move.payload, exception=move.exception,
                            actor=move.actor)
 
     def _compare_and_set(self, connection: Connection, move: _Move) -> None:
         identity = self.mapper.primary_key_from_instance(move.obj)
-        statement = update(self.table).where(
-            *(column == value for column, value in zip(self._pk_columns, identity, strict=True)),
-            self.column == move.source,
-        ).values({self._target_column_key: move.target})
-        if connection.execute(statement).rowcount != 1:
-            raise StaleStatus(machine=self.machine, object_id=self.object_id(move.obj), expected=move.source.state,
+        params = {f"pk_{index}": value for index, value in enumerate(identity)}
+        params["expected"], params["new"] = move.source, move.target
+        if connection.execute(self._cas, params).rowcount != 1:
+            raise StaleStatus(machine=self.machine, object_id=move.object_id, expected=move.source.state,
                               event=move.transition)
 
     def record(self, connection: Connection, object_id: str, source: str | None, target: str, transition: str, *,
@@ -243,13 +254,13 @@ class Flow:
             row["exception_type"] = f"{type(exception).__module__}.{type(exception).__qualname__}"
             row["exception_message"] = str(exception)
             row["exception_traceback"] = "".join(traceback.format_exception(exception))
-        change_id = connection.execute(insert(statuses), row).inserted_primary_key[0]  # type: ignore[index]
+        change_id = connection.execute(_INSERT_STATUS, row).inserted_primary_key[0]  # type: ignore[index]
         items = self.plan.get(target, ())
         if items:
             message = {"machine": self.machine, "model_type": self.model_type, "model_id": object_id,
                        "from": source, "to": target, "transition": transition, "context": row["context"],
                        "status_change_id": change_id}
-            connection.execute(insert(outbox), [
+            connection.execute(_INSERT_OUTBOX, [
                 {"status_change_id": change_id, "kind": item.kind, "name": item.name, "machine": item.machine,
                  "model_type": self.model_type, "model_id": object_id, "message": message, "created_at": now,
                  "attempts": 0}

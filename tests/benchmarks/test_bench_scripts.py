@@ -3,6 +3,8 @@ running the script, not by unit tests)."""
 
 from __future__ import annotations
 
+import pytest
+
 from engine.spec import check_text
 from tests.benchmarks import bench_lint
 from tests.benchmarks.machines import machine_text
@@ -19,3 +21,13 @@ def test_the_lint_benchmark_runs_both_tools_and_reports_a_ratio() -> None:
     result = bench_lint.run(files=3, states=8, runs=1)
     assert set(result) == {"statewright", "check-jsonschema", "ratio"}
     assert result["ratio"] > 0
+
+
+def test_the_runtime_benchmark_runs_against_sqlite_and_postgresql(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.benchmarks import bench_runtime
+
+    bench_runtime.main(["--changes", "5", "--moves", "50", "--repeat", "1"])
+    output = capsys.readouterr().out
+    assert "decide + apply vs transitions trigger" in output
+    assert "SQLite (file, WAL)" in output
+    assert "PostgreSQL" in output

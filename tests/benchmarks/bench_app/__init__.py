@@ -1,0 +1,1 @@
+"""A minimal model and machine for the runtime benchmarks."""

@@ -1,0 +1,21 @@
+"""The benchmark's model: a row that cycles through three states."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine import Stateful
+
+
+class BenchBase(DeclarativeBase):
+    """Tables of the benchmark."""
+
+
+class Job(BenchBase, Stateful):
+    """Cycles a -> b -> c -> a."""
+
+    __tablename__ = "bench_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))

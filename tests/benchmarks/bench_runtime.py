@@ -1,0 +1,130 @@
+"""Benchmarks of the runtime against its baselines, in the same run.
+
+- in-memory: deciding and applying a move (``CompiledMachine.decide`` + setting the enum member) vs a
+  raw ``transitions`` trigger on a model added to an equivalent machine;
+- persisted: ``obj.fire`` (compare-and-set UPDATE + history INSERT, committed) vs hand-written SQLAlchemy
+  Core doing the same UPDATE + INSERT in one transaction, on SQLite and PostgreSQL.
+
+Run::
+
+    .venv/bin/python -m tests.benchmarks.bench_runtime [--changes 2000] [--repeat 5] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import timeit
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import insert, text, update
+from transitions import Machine
+
+from engine import Statewright
+from engine.migrations.upgrade import upgrade
+from engine.orm.tables import statuses
+from tests.benchmarks.bench_app.models import BenchBase, Job
+
+MACHINES = Path(__file__).resolve().parent / "machines"
+NEXT = {"a": "b", "b": "c", "c": "a"}
+
+
+def in_memory(app: Statewright, moves: int, repeat: int) -> tuple[float, float]:
+    """Best-of-``repeat`` seconds per move: (statewright, raw transitions)."""
+    compiled = app.machines["job"]
+    members = compiled.member_by_state
+
+    class Loose:
+        status = members["a"]
+
+    ours_obj = Loose()
+
+    def ours() -> None:
+        decision = compiled.decide(ours_obj.status.state, "go", ours_obj, {})
+        ours_obj.status = members[decision.target]
+
+    class Raw:
+        pass
+
+    raw = Raw()
+    Machine(model=raw, states=list(NEXT), initial="a", auto_transitions=False,
+            transitions=[{"trigger": "go", "source": s, "dest": d} for s, d in NEXT.items()])
+    raw_go: Callable[[], object] = raw.go  # type: ignore[attr-defined]
+    ours_best = min(timeit.repeat(ours, number=moves, repeat=repeat)) / moves
+    raw_best = min(timeit.repeat(raw_go, number=moves, repeat=repeat)) / moves
+    return ours_best, raw_best
+
+
+def persisted(app: Statewright, changes: int) -> tuple[float, float]:
+    """Changes per second: (statewright fire, hand-written Core UPDATE + INSERT per transaction)."""
+    with app.session() as session:
+        job, baseline_job = Job(), Job()
+        session.add_all([job, baseline_job])
+        session.commit()
+        job_id = baseline_job.id
+        start = time.perf_counter()
+        for _ in range(changes):
+            job.fire("go")
+        ours = changes / (time.perf_counter() - start)
+    table = Job.__table__
+    state = {"value": "a"}
+    start = time.perf_counter()
+    for _ in range(changes):
+        source, target = state["value"], NEXT[state["value"]]
+        with app.engine.begin() as connection:
+            moved = connection.execute(update(table).where(table.c.id == job_id, table.c.status == source)
+                                       .values(status=target)).rowcount
+            assert moved == 1
+            connection.execute(insert(statuses), {
+                "machine": "job", "model_type": "bench", "model_id": str(job_id), "from_state": source,
+                "to_state": target, "transition": "go", "payload": None, "context": None,
+                "exception_type": None, "exception_message": None, "exception_traceback": None, "actor": None,
+                "created_at": datetime.now(UTC)})
+        state["value"] = target
+    core = changes / (time.perf_counter() - start)
+    return ours, core
+
+
+def _fresh_app(url: str) -> Statewright:
+    app = Statewright.from_path(MACHINES, database_url=url)
+    with app.engine.begin() as connection:
+        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "bench_jobs"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    upgrade(app.engine)
+    BenchBase.metadata.create_all(app.engine)
+    return app
+
+
+def _row(name: str, ours: float, base: float, unit: str, higher_is_better: bool) -> str:
+    ratio = ours / base
+    return f"  {name:<34} statewright {ours:10.1f} {unit:<10} baseline {base:10.1f} {unit:<10} ratio {ratio:.2f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run every runtime benchmark and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=2000)
+    parser.add_argument("--moves", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = _fresh_app(f"sqlite:///{folder}/bench.db")
+        ours, raw = in_memory(sqlite, args.moves, args.repeat)
+        print("in-memory move, best of", args.repeat, "(lower is better; ratio = statewright / raw transitions)")
+        print(_row("decide + apply vs transitions trigger", ours * 1e6, raw * 1e6, "us/move", False))
+        print(f"persisted changes, median of {args.repeat} runs of {args.changes} (ratio = statewright / Core)")
+        for name, app in (("SQLite (file, WAL)", sqlite), ("PostgreSQL", _fresh_app(args.postgres))):
+            runs = [persisted(app, args.changes) for _ in range(args.repeat)]
+            ours_rate = statistics.median(r[0] for r in runs)
+            core_rate = statistics.median(r[1] for r in runs)
+            print(_row(name, ours_rate, core_rate, "changes/s", True))
+            app.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
