@@ -37,6 +37,7 @@ from engine.spec import (
 )
 
 if TYPE_CHECKING:
+    from engine.machine import StatusEnum
     from engine.orm import Stateful, StatusType, metadata
     from engine.runtime.changes import StatusChange
     from engine.runtime.hooks import Hook, Veto
@@ -48,6 +49,7 @@ _LAZY = {
     "StatusType": "engine.orm",
     "metadata": "engine.orm",
     "StatusChange": "engine.runtime.changes",
+    "StatusEnum": "engine.machine",
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
 }
@@ -67,6 +69,7 @@ __all__ = [
     # The app object and bound models
     "Hook",
     "StatusChange",
+    "StatusEnum",
     "StatusType",
     "Stateful",
     "Statewright",

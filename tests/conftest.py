@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from sqlalchemy import create_engine, text
 
 # `HYPOTHESIS_PROFILE=deep pytest tests/spec/test_fuzz.py` hunts longer than the default run.
 settings.register_profile("default", max_examples=300, deadline=None)
@@ -22,3 +25,23 @@ CASES = Path(__file__).resolve().parent / "cases"
 def document_yaml() -> Path:
     """The shipped document machine."""
     return MACHINES / "document.yaml"
+
+
+#: The server the PostgreSQL tests use; a database of their own is created on it for each run.
+POSTGRES_SERVER = os.environ.get("STATEWRIGHT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    name = f"statewright_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server fails the run with its reason
+        pytest.fail(f"PostgreSQL is required at {POSTGRES_SERVER} (set STATEWRIGHT_TEST_POSTGRES): {exc}")
+    yield f"{POSTGRES_SERVER}/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import StatusEnum, StatusType
 from engine.orm import Stateful
 from examples.base import Base
 
@@ -17,7 +18,7 @@ class SmartDevice(Base, Stateful):
     __tablename__ = "smart_devices"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), default="offline", index=True)
+    status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
     device_id: Mapped[str] = mapped_column(String(64), unique=True)
     task_id: Mapped[str | None] = mapped_column(String(64), default=None)
     maintenance_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import StatusEnum, StatusType
 from engine.orm import Stateful
 from examples.base import Base
 
@@ -15,7 +16,7 @@ class Document(Base, Stateful):
     __tablename__ = "documents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    status: Mapped[StatusEnum] = mapped_column(StatusType(Integer()), index=True)
     title: Mapped[str] = mapped_column(String(200))
     content: Mapped[str | None] = mapped_column(Text, default=None)
     receipt: Mapped[str | None] = mapped_column(String(100), default=None)

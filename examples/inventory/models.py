@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import StatusEnum, StatusType
 from engine.orm import Stateful
 from examples.base import Base
 
@@ -15,7 +16,7 @@ class InventoryItem(Base, Stateful):
     __tablename__ = "inventory_items"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), default="available", index=True)
+    status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
     product_id: Mapped[int] = mapped_column(Integer, index=True)
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     order_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)

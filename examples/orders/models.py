@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import StatusEnum, StatusType
 from engine.orm import Stateful
 from examples.base import Base
 
@@ -17,7 +18,7 @@ class Order(Base, Stateful):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
     total_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     paid_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), default=None)

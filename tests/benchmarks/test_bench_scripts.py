@@ -23,10 +23,11 @@ def test_the_lint_benchmark_runs_both_tools_and_reports_a_ratio() -> None:
     assert result["ratio"] > 0
 
 
-def test_the_runtime_benchmark_runs_against_sqlite_and_postgresql(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_runtime_benchmark_runs_against_sqlite_and_postgresql(
+        capsys: pytest.CaptureFixture[str], postgres_url: str) -> None:
     from tests.benchmarks import bench_runtime
 
-    bench_runtime.main(["--changes", "5", "--moves", "50", "--repeat", "1"])
+    bench_runtime.main(["--changes", "5", "--moves", "50", "--repeat", "1", "--postgres", postgres_url])
     output = capsys.readouterr().out
     assert "decide + apply vs transitions trigger" in output
     assert "SQLite (file, WAL)" in output
