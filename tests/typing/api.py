@@ -29,3 +29,28 @@ def load_and_draw(path: str) -> tuple[str, str]:
 
 def states_of(folder: str) -> dict[str, list[str]]:
     return {name: list(spec.states) for name, spec in engine.load_specs(folder).items()}
+
+
+def run_app() -> list[str]:
+    from sqlalchemy import Integer
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Invoice(Base, engine.Stateful):
+        __tablename__ = "invoices"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        status: Mapped[engine.StatusEnum] = mapped_column(engine.StatusType(Integer()))
+
+    app = engine.Statewright.from_path("machines/", database_url="sqlite://")
+    with app.session() as session:
+        invoice = session.get_one(Invoice, 1)
+        try:
+            change: engine.StatusChange = invoice.fire("pay", amount=10, actor="me")
+        except engine.GuardRejected as refused:
+            return [refused.guard]
+        except engine.ConcurrencyError:
+            return []
+        history: list[engine.StatusChange] = invoice.history()
+        return [change.to_state, invoice.status.state, *(h.transition for h in history)]
