@@ -214,3 +214,19 @@ def test_objects_can_be_queried_by_status_member(app: Statewright) -> None:
         session.get_one(Ticket, ticket_id).fire("fail")
         failed = session.scalars(select(Ticket.id).where(Ticket.status == Ticket.Status.FAILED)).all()  # type: ignore[attr-defined]
     assert failed == [ticket_id]
+
+
+def test_each_guard_is_evaluated_once_per_attempt(app: Statewright) -> None:
+    """`escalate` has two candidates that both use the `staff` guard: each candidate asks it once."""
+    from tests.runtime.ticketing.hooks import GUARD_CALLS
+
+    ticket_id = _new_ticket(app, priority=1)
+    with app.session() as session:
+        ticket = session.get_one(Ticket, ticket_id)
+        GUARD_CALLS.clear()
+        ticket.fire("assign", staff=True, assignee="ada")
+        assert GUARD_CALLS == [ticket_id]
+        GUARD_CALLS.clear()
+        with pytest.raises(TransitionNotAllowed):
+            ticket.fire("assign", staff=True, assignee="ada")
+        assert GUARD_CALLS == [], "no guard runs for a transition that cannot leave the state"

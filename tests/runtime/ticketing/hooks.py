@@ -12,8 +12,13 @@ class Explosion(RuntimeError):
     """Raised on request, to test rollbacks."""
 
 
+#: How often ``staff_only`` ran, for tests that count guard calls.
+GUARD_CALLS: list[int] = []
+
+
 def staff_only(ticket: Ticket, context: Mapping[str, Any]) -> bool:
     """Only staff may assign; a context asking for it makes the guard itself fail."""
+    GUARD_CALLS.append(ticket.id)
     if context.get("guard_explodes"):
         raise Explosion("guard exploded")
     return bool(context.get("staff"))
