@@ -19,6 +19,8 @@ from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, OutboxItem
 from engine.runtime.hooks import Hook
 from engine.spec.loader import duplicate_machine_names, load_specs
 from engine.spec.model import MachineSpec
+from engine.work.actors import Work
+from engine.work.brokers import build_broker
 
 #: Where state is kept when no database URL is given: a SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
@@ -51,9 +53,12 @@ class Statewright:
             raise DefinitionError(duplicates)
         self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
         self.broker_url = broker_url
-        self.hooks = tuple(hooks)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
+        self.broker = build_broker(broker_url)
+        self.work = Work(self, self.broker)
+        # The relay is a hook like any other: after commit it sends the change's outbox rows.
+        self.hooks = (self.work.relay, *hooks)
         plans = plan_outbox(spec_list)
         self.flows: dict[str, Flow] = {}
         for name, compiled in self.machines.items():
@@ -66,6 +71,10 @@ class Statewright:
     def from_path(cls, path: str | Path, **options: Any) -> Statewright:
         """Load every machine file in a folder (or one file) and build the app object; see the class."""
         return cls(load_specs(path), **options)
+
+    def sweep_outbox(self) -> int:
+        """Send every outbox row not sent yet (after a crash or a broker outage); returns how many."""
+        return self.work.relay.sweep()
 
     def flow(self, model_or_object: Any) -> Flow:
         """The flow of a bound model class or one of its objects."""

@@ -45,3 +45,12 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'statewright.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

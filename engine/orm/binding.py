@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection, event
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, object_session
 
 from engine.errors import NotBoundError
+from engine.runtime.flow import CREATED
+from engine.runtime.hooks import queue_after_commit
 
 if TYPE_CHECKING:
     from engine.machine import StatusEnum
@@ -81,8 +83,10 @@ class _Binding:
             kwargs.setdefault(attribute, initial)
 
         def record_creation(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
-            state = flow.state_of(target)
-            flow.record(connection, flow.object_id(target), None, state, "create")
+            change = flow.record(connection, flow.object_id(target), None, flow.state_of(target), CREATED)
+            session = object_session(target)
+            if session is not None:
+                queue_after_commit(session, flow.hooks, change)
 
         self.listeners = [("init", set_initial), ("after_insert", record_creation)]
 

@@ -30,11 +30,13 @@ class StatusChange:
     exception_message: str | None = None
     exception_traceback: str | None = None
     actor: str | None = None
+    #: How many outbox rows the change wrote (not stored: known only to the writer).
+    outbox_rows: int = 0
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> StatusChange:
         """Build from a ``statuses`` row mapping."""
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__ if name in row})
 
 
 def jsonable(value: Any) -> Any:

@@ -266,8 +266,8 @@ class Flow:
                  "attempts": 0}
                 for item in items
             ])
-        return StatusChange(id=change_id, created_at=now, **{k: v for k, v in row.items() if k not in
-                                                             ("created_at",)})
+        return StatusChange(id=change_id, created_at=now, outbox_rows=len(items),
+                            **{k: v for k, v in row.items() if k != "created_at"})
 
     # History ---------------------------------------------------------------------------------
     def history(self, obj: Any) -> list[StatusChange]:

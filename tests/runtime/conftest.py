@@ -16,15 +16,6 @@ from engine.migrations.upgrade import upgrade
 from tests.runtime.ticketing.models import TicketBase
 
 RUNTIME_MACHINES = Path(__file__).resolve().parent / "machines"
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each backend in turn."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'statewright.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
 def app(database_url: str) -> Iterator[Statewright]:
     """A Statewright over the ticket machine, with fresh tables."""

@@ -1,0 +1,172 @@
+"""The engine's actors (tasks, listeners, reactions) and how outbox rows become their messages.
+
+Each message carries only an outbox row id; the actor reads the row, so a message is never out of
+date, and re-checks the object's status before acting, so a duplicate delivery does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from dramatiq import Actor, Broker
+from dramatiq.middleware import CurrentMessage
+from sqlalchemy import Select, select
+
+from engine.compiler import import_path
+from engine.errors import ConcurrencyError, TransitionError
+from engine.orm.tables import outbox
+from engine.runtime.flow import Flow
+from engine.spec.model import TaskSpec
+from engine.work.relay import Relay
+
+if TYPE_CHECKING:
+    from engine.statewright import Statewright
+
+log = logging.getLogger("engine.work")
+
+#: Queue used when the machine file names none.
+DEFAULT_QUEUE = "statewright"
+#: Kinds of outbox rows that need no message: their consumers have rows of their own.
+SETTLED_WITHOUT_MESSAGE = ("event",)
+
+
+def _ms(duration: timedelta) -> int:
+    return int(duration.total_seconds() * 1000)
+
+
+class Work:
+    """The actors of one ``Statewright``, declared on its broker, and the relay that feeds them.
+
+    Args:
+        app: The app whose machines define the work.
+        broker: Where messages go.
+    """
+
+    def __init__(self, app: Statewright, broker: Broker) -> None:
+        self.app = app
+        self.broker = broker
+        self.actors: dict[tuple[str, str], Actor[Any, Any]] = {}
+        runners = {"task": self.run_task, "listener": self.run_listener, "reaction": self.run_reaction}
+        for compiled in app.machines.values():
+            spec = compiled.spec
+            queues = [("task", task.queue) for task in spec.tasks.values()]
+            queues += [("listener", listener.queue) for listener in spec.listeners]
+            queues += [("reaction", None) for _ in spec.reactions]
+            for kind, queue in queues:
+                key = (kind, queue or DEFAULT_QUEUE)
+                if key not in self.actors:
+                    self.actors[key] = Actor(runners[kind], broker=broker, actor_name=f"statewright_{kind}_{key[1]}",
+                                             queue_name=key[1], priority=0, options={})
+        self.relay = Relay(app.engine, self.send)
+
+    # Sending ---------------------------------------------------------------------------------
+    def send(self, row: Any) -> bool:
+        """Put an outbox row's message on the broker; see ``Relay``."""
+        if row.kind in SETTLED_WITHOUT_MESSAGE:
+            return True
+        spec = self.app.machines[row.machine].spec
+        if row.kind == "task":
+            task = spec.tasks[row.name]
+            options: dict[str, Any] = {"max_retries": task.retries, "min_backoff": _ms(task.backoff.minimum),
+                       "max_backoff": _ms(task.backoff.maximum), "time_limit": _ms(task.time_limit)}
+            self.actors[("task", task.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,), **options)
+            return True
+        if row.kind == "listener":
+            listener = spec.listeners[int(row.name.rsplit("#", 1)[1])]
+            self.actors[("listener", listener.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,))
+            return True
+        if row.kind == "reaction":
+            self.actors[("reaction", DEFAULT_QUEUE)].send_with_options(args=(row.id,))
+            return True
+        # Endpoint calls are not sent yet: their rows stay in the outbox until a runner exists for them.
+        return False
+
+    # Running ---------------------------------------------------------------------------------
+    def _row(self, outbox_id: int) -> Any:
+        with self.app.engine.connect() as connection:
+            row = connection.execute(select(outbox).where(outbox.c.id == outbox_id)).one_or_none()
+        if row is None:
+            log.warning("outbox row %s no longer exists; nothing to do", outbox_id)
+        return row
+
+    def _load(self, session: Any, flow: Flow, model_id: str) -> Any:
+        key_type = flow.mapper.primary_key[0].type.python_type
+        return session.get(flow.mapper.class_, key_type(model_id))
+
+    def run_task(self, outbox_id: int) -> None:
+        """Move the object to ``processing``, run the handler, move it to ``complete`` (or ``error``)."""
+        row = self._row(outbox_id)
+        if row is None:
+            return
+        flow = self.app.flows[row.machine]
+        task = flow.compiled.spec.tasks[row.name]
+        with self.app.session() as session:
+            obj = self._load(session, flow, row.model_id)
+            if obj is None or not self._claim(obj, flow, task):
+                return
+            handler = import_path(task.run)
+            try:
+                result = handler(obj)
+            except Exception as exc:
+                session.rollback()
+                if not _last_attempt():
+                    raise  # Dramatiq retries with the task's backoff; the object stays in `processing`
+                obj = self._load(session, flow, row.model_id)
+                self._settle(obj, task.steps.error, exception=exc)
+                return
+            self._settle(obj, task.steps.complete, payload=result if isinstance(result, Mapping) else None)
+
+    def _claim(self, obj: Any, flow: Flow, task: TaskSpec) -> bool:
+        """Whether this delivery should run the handler: compare-and-set decides between duplicates."""
+        state, steps = flow.state_of(obj), task.steps
+        if state == steps.when:
+            if steps.processing is None:
+                return True
+            try:
+                obj.set_status(steps.processing)
+            except ConcurrencyError:
+                return False
+            return True
+        # A delivery that died after claiming left the object in `processing`: carry on from there.
+        return steps.processing is not None and state == steps.processing
+
+    @staticmethod
+    def _settle(obj: Any, state: str, **details: Any) -> None:
+        try:
+            obj.set_status(state, **details)
+        except (ConcurrencyError, TransitionError) as moved:
+            log.info("not moving %r to %s: %s", obj, state, moved)
+
+    def run_listener(self, outbox_id: int) -> None:
+        """Call the listener with the event's message."""
+        row = self._row(outbox_id)
+        if row is None:
+            return
+        listener = self.app.machines[row.machine].spec.listeners[int(row.name.rsplit("#", 1)[1])]
+        import_path(listener.run)(row.message)
+
+    def run_reaction(self, outbox_id: int) -> None:
+        """Fire the reaction's transition on every object its selector returns; objects that cannot move are skipped."""
+        row = self._row(outbox_id)
+        if row is None:
+            return
+        reaction = self.app.machines[row.machine].spec.reactions[int(row.name.rsplit("#", 1)[1])]
+        selector = import_path(reaction.select)
+        with self.app.session() as session:
+            selected = selector(row.message)
+            objects: Iterable[Any] = session.scalars(selected).all() if isinstance(selected, Select) else selected
+            for obj in objects:
+                try:
+                    obj.fire(reaction.fire, event=row.message)
+                except (TransitionError, ConcurrencyError) as refused:
+                    log.info("reaction %s skipped %r: %s", row.name, obj, refused)
+
+
+def _last_attempt() -> bool:
+    message = CurrentMessage.get_current_message()
+    if message is None:
+        return True
+    return int(message.options.get("retries", 0)) >= int(message.options.get("max_retries", 0))

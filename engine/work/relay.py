@@ -1,0 +1,69 @@
+"""The outbox relay: send committed outbox rows to the broker, and sweep up rows that were never sent.
+
+Delivery is at least once: a row is marked sent only after the broker took its message, so a process
+that dies in between sends it again on the next sweep. Every actor is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Select, select, update
+
+from engine.orm.tables import outbox
+from engine.runtime.changes import StatusChange
+from engine.runtime.hooks import Hook
+
+log = logging.getLogger("engine.relay")
+
+#: Rows sent per sweep transaction.
+DEFAULT_SWEEP_BATCH = 500
+
+#: Sends one outbox row; True when the row is settled (sent, or needing no message), False to leave it unsent.
+Sender = Callable[[Any], bool]
+
+
+class Relay(Hook):
+    """Sends the outbox rows of each committed change; ``sweep`` resends whatever is left.
+
+    Args:
+        engine: The database holding the outbox.
+        send: Puts one row's message on the broker.
+    """
+
+    def __init__(self, engine: Engine, send: Sender) -> None:
+        self.engine = engine
+        self.send = send
+
+    def after_transition(self, change: StatusChange) -> None:
+        """Right after commit: send this change's rows. If the broker is down, the sweeper sends them later."""
+        if change.outbox_rows == 0:
+            return
+        self._send_rows(select(outbox).where(outbox.c.status_change_id == change.id, outbox.c.sent_at.is_(None)))
+
+    def sweep(self, *, batch: int = DEFAULT_SWEEP_BATCH) -> int:
+        """Send every unsent row, oldest first; safe to run from several processes at once.
+
+        Returns:
+            How many rows were sent (or settled, for rows that need no message).
+        """
+        settled = 0
+        while True:
+            query = select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(batch)
+            fetched, done = self._send_rows(query.with_for_update(skip_locked=True))
+            settled += done
+            if fetched < batch or done == 0:
+                return settled
+
+    def _send_rows(self, query: Select[Any]) -> tuple[int, int]:
+        """Send the rows a query selects, in one transaction; returns (rows fetched, rows settled)."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(query).all()
+            settled = [row.id for row in rows if self.send(row)]
+            if settled:
+                connection.execute(update(outbox).where(outbox.c.id.in_(settled))
+                                   .values(sent_at=datetime.now(UTC), attempts=outbox.c.attempts + 1))
+        return len(rows), len(settled)

@@ -1,0 +1,39 @@
+"""The job machine's task handler, listener and reaction selector, with counters for the tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from tests.work.app.models import Job
+
+#: Handler runs per job id.
+CALLS: Counter[int] = Counter()
+#: Messages the listener received.
+HEARD: list[Mapping[str, Any]] = []
+
+
+class Flaky(RuntimeError):
+    """The handler's failure."""
+
+
+def crunch(job: Job) -> dict[str, Any]:
+    """Succeed, fail on the first run only, or always fail, as the job asks."""
+    CALLS[job.id] += 1
+    if job.behaviour == "always-fail" or (job.behaviour == "fail-once" and CALLS[job.id] == 1):
+        raise Flaky(f"job {job.id} failed on run {CALLS[job.id]}")
+    job.result = f"crunched {job.id}"
+    return {"runs": CALLS[job.id]}
+
+
+def remember(message: Mapping[str, Any]) -> None:
+    """Listener of ``job.done``."""
+    HEARD.append(message)
+
+
+def same_job(message: Mapping[str, Any]) -> Select[Any]:
+    """Reaction selector: the job that emitted the event."""
+    return select(Job).where(Job.id == int(message["model_id"]))

@@ -1,0 +1,23 @@
+"""The job model."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine import Stateful, StatusEnum, StatusType
+
+
+class JobBase(DeclarativeBase):
+    """Tables of the job app."""
+
+
+class Job(JobBase, Stateful):
+    """A unit of background work; ``behaviour`` tells the handler how to behave."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
+    behaviour: Mapped[str] = mapped_column(String(20), default="ok")
+    result: Mapped[str | None] = mapped_column(String(50), default=None)

@@ -1,0 +1,51 @@
+"""The job app on the in-process broker, with a real Dramatiq worker running its actors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from dramatiq import Worker
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import text
+
+from engine import Statewright
+from engine.migrations.upgrade import upgrade
+from tests.work.app.handlers import CALLS, HEARD
+from tests.work.app.models import JobBase
+
+MACHINES = Path(__file__).resolve().parent / "machines"
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Statewright]:
+    """The job app over fresh tables, on `memory://`."""
+    statewright = Statewright.from_path(MACHINES, database_url=database_url, broker_url="memory://")
+    with statewright.engine.begin() as connection:
+        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    upgrade(statewright.engine)
+    JobBase.metadata.create_all(statewright.engine)
+    CALLS.clear()
+    HEARD.clear()
+    yield statewright
+    statewright.engine.dispose()
+
+
+@pytest.fixture
+def run_work(app: Statewright) -> Iterator[Callable[[], None]]:
+    """Start a worker; the returned function waits until every queue is drained."""
+    broker = app.broker
+    assert isinstance(broker, StubBroker)
+    worker = Worker(broker, worker_timeout=50, worker_threads=2)
+    worker.start()
+
+    def drain() -> None:
+        for _ in range(3):  # reactions and retries may enqueue more after a queue empties
+            for queue in sorted(broker.queues):
+                broker.join(queue, fail_fast=False, timeout=20_000)
+        worker.join()
+
+    yield drain
+    worker.stop()
