@@ -62,7 +62,8 @@ def test_after_transition_runs_once_the_change_committed(hooked: Callable[[Hook]
     with app.session() as session:
         session.get_one(Ticket, ticket_id).fire("fail")
     assert recorder.before == [("new", "failed", "fail")]
-    assert [(c.from_state, c.to_state) for c in recorder.after] == [("new", "failed")]
+    assert [(c.from_state, c.to_state) for c in recorder.after] == [(None, "new"), ("new", "failed")], (
+        "the creation is a committed change too")
 
 
 def test_after_transition_waits_for_the_callers_commit_and_skips_rollbacks(
@@ -70,6 +71,7 @@ def test_after_transition_waits_for_the_callers_commit_and_skips_rollbacks(
     recorder = Recorder()
     app = hooked(recorder)
     ticket_id = _ticket(app)
+    recorder.after.clear()
     with app.session() as session:
         session.begin()
         session.get_one(Ticket, ticket_id).fire("fail")

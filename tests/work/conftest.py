@@ -35,17 +35,25 @@ def app(database_url: str) -> Iterator[Statewright]:
 
 @pytest.fixture
 def run_work(app: Statewright) -> Iterator[Callable[[], None]]:
-    """Start a worker; the returned function waits until every queue is drained."""
+    """The returned function starts a worker (on first use) and waits until every queue is drained.
+
+    Until a test calls it, messages only accumulate, so tests can stage crashes and duplicates first.
+    """
     broker = app.broker
     assert isinstance(broker, StubBroker)
     worker = Worker(broker, worker_timeout=50, worker_threads=2)
-    worker.start()
+    started = False
 
     def drain() -> None:
+        nonlocal started
+        if not started:
+            worker.start()
+            started = True
         for _ in range(3):  # reactions and retries may enqueue more after a queue empties
             for queue in sorted(broker.queues):
                 broker.join(queue, fail_fast=False, timeout=20_000)
         worker.join()
 
     yield drain
-    worker.stop()
+    if started:
+        worker.stop()
