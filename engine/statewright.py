@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +40,8 @@ class Statewright:
         engine: An engine to use instead of creating one from ``database_url``.
         broker_url: Where background work goes (used by the worker side).
         hooks: Extra hooks around every status change.
+        http_base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``).
+        http_transport: An httpx transport for endpoint calls (tests pass ``httpx.MockTransport``).
 
     Raises:
         DefinitionError: A machine names something that does not import, or two share a name.
@@ -46,7 +49,8 @@ class Statewright:
 
     def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
                  database_url: str | None = None, engine: Engine | None = None,
-                 broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = ()) -> None:
+                 broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = (),
+                 http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None) -> None:
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
         duplicates = duplicate_machine_names(spec_list)
         if duplicates:
@@ -56,7 +60,7 @@ class Statewright:
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
         self.broker = build_broker(broker_url)
-        self.work = Work(self, self.broker)
+        self.work = Work(self, self.broker, http_base_url=http_base_url, http_transport=http_transport)
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
         self.hooks = (self.work.relay, *hooks)
         plans = plan_outbox(spec_list)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from dramatiq import Actor, Broker
 from dramatiq.middleware import CurrentMessage
 from sqlalchemy import Select, select
@@ -19,7 +20,8 @@ from engine.compiler import import_path
 from engine.errors import ConcurrencyError, TransitionError
 from engine.orm.tables import outbox
 from engine.runtime.flow import Flow
-from engine.spec.model import TaskSpec
+from engine.spec.model import Steps
+from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response
 from engine.work.relay import Relay
 
 if TYPE_CHECKING:
@@ -29,6 +31,8 @@ log = logging.getLogger("engine.work")
 
 #: Queue used when the machine file names none.
 DEFAULT_QUEUE = "statewright"
+#: Milliseconds an endpoint actor may run beyond the HTTP timeout (building the request, recording).
+ENDPOINT_TIME_SLACK_MS = 10_000
 #: Kinds of outbox rows that need no message: their consumers have rows of their own.
 SETTLED_WITHOUT_MESSAGE = ("event",)
 
@@ -45,14 +49,19 @@ class Work:
         broker: Where messages go.
     """
 
-    def __init__(self, app: Statewright, broker: Broker) -> None:
+    def __init__(self, app: Statewright, broker: Broker, *, http_base_url: str | None = None,
+                 http_transport: httpx.BaseTransport | None = None) -> None:
         self.app = app
         self.broker = broker
+        self.http_base_url = http_base_url
+        self.http_transport = http_transport
         self.actors: dict[tuple[str, str], Actor[Any, Any]] = {}
-        runners = {"task": self.run_task, "listener": self.run_listener, "reaction": self.run_reaction}
+        runners = {"task": self.run_task, "endpoint": self.run_endpoint, "listener": self.run_listener,
+                   "reaction": self.run_reaction}
         for compiled in app.machines.values():
             spec = compiled.spec
             queues = [("task", task.queue) for task in spec.tasks.values()]
+            queues += [("endpoint", endpoint.queue) for endpoint in spec.endpoints.values()]
             queues += [("listener", listener.queue) for listener in spec.listeners]
             queues += [("reaction", None) for _ in spec.reactions]
             for kind, queue in queues:
@@ -74,6 +83,13 @@ class Work:
                        "max_backoff": _ms(task.backoff.maximum), "time_limit": _ms(task.time_limit)}
             self.actors[("task", task.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,), **options)
             return True
+        if row.kind == "endpoint":
+            endpoint = spec.endpoints[row.name]
+            options = {"max_retries": endpoint.retries, "min_backoff": _ms(endpoint.backoff.minimum),
+                       "max_backoff": _ms(endpoint.backoff.maximum),
+                       "time_limit": _ms(endpoint.timeout) + ENDPOINT_TIME_SLACK_MS}
+            self.actors[("endpoint", endpoint.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,), **options)
+            return True
         if row.kind == "listener":
             listener = spec.listeners[int(row.name.rsplit("#", 1)[1])]
             self.actors[("listener", listener.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,))
@@ -81,8 +97,7 @@ class Work:
         if row.kind == "reaction":
             self.actors[("reaction", DEFAULT_QUEUE)].send_with_options(args=(row.id,))
             return True
-        # Endpoint calls are not sent yet: their rows stay in the outbox until a runner exists for them.
-        return False
+        raise ValueError(f"outbox row {row.id} has an unknown kind {row.kind!r}")
 
     # Running ---------------------------------------------------------------------------------
     def _row(self, outbox_id: int) -> Any:
@@ -105,7 +120,7 @@ class Work:
         task = flow.compiled.spec.tasks[row.name]
         with self.app.session() as session:
             obj = self._load(session, flow, row.model_id)
-            if obj is None or not self._claim(obj, flow, task):
+            if obj is None or not self._claim(obj, flow, task.steps):
                 return
             handler = import_path(task.run)
             try:
@@ -119,14 +134,14 @@ class Work:
                 return
             self._settle(obj, task.steps.complete, payload=result if isinstance(result, Mapping) else None)
 
-    def _claim(self, obj: Any, flow: Flow, task: TaskSpec) -> bool:
-        """Whether this delivery should run the handler: compare-and-set decides between duplicates."""
-        state, steps = flow.state_of(obj), task.steps
+    def _claim(self, obj: Any, flow: Flow, steps: Steps, payload: Any = None) -> bool:
+        """Whether this delivery should do the work: compare-and-set decides between duplicates."""
+        state = flow.state_of(obj)
         if state == steps.when:
             if steps.processing is None:
                 return True
             try:
-                obj.set_status(steps.processing)
+                obj.set_status(steps.processing, payload=payload)
             except ConcurrencyError:
                 return False
             return True
@@ -139,6 +154,50 @@ class Work:
             obj.set_status(state, **details)
         except (ConcurrencyError, TransitionError) as moved:
             log.info("not moving %r to %s: %s", obj, state, moved)
+
+    def run_endpoint(self, outbox_id: int) -> None:
+        """Claim the object, call the endpoint, record request and response, and settle the status.
+
+        2xx completes; 4xx is an error at once; connection errors, timeouts and 5xx are retried with
+        the endpoint's backoff and become an error after the last retry.
+        """
+        row = self._row(outbox_id)
+        if row is None:
+            return
+        flow = self.app.flows[row.machine]
+        endpoint = flow.compiled.spec.endpoints[row.name]
+        steps = endpoint.steps
+        with self.app.session() as session, httpx.Client(transport=self.http_transport,
+                                                          timeout=endpoint.timeout.total_seconds()) as client:
+            obj = self._load(session, flow, row.model_id)
+            if obj is None:
+                return
+            body = import_path(endpoint.payload)(obj) if endpoint.payload else None
+            request = build_request(client, endpoint, obj, body=body, base_url=self.http_base_url,
+                                    idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
+            sent = {"request": describe_request(request, endpoint)}
+            if not self._claim(obj, flow, steps, payload=sent):
+                return
+            try:
+                response = client.send(request)
+                answer = {**sent, "response": describe_response(response, endpoint)}
+                if response.status_code >= 400:
+                    failure = EndpointFailed(response)
+                    if response.status_code >= 500 and not _last_attempt():
+                        raise failure
+                    self._settle(obj, steps.error, payload=answer, exception=failure)
+                    return
+                if endpoint.response:
+                    import_path(endpoint.response)(response, obj)
+            except EndpointFailed:
+                raise
+            except Exception as exc:  # transport errors and the response hook's own failures
+                session.rollback()
+                if not _last_attempt():
+                    raise
+                self._settle(self._load(session, flow, row.model_id), steps.error, payload=sent, exception=exc)
+                return
+            self._settle(obj, steps.complete, payload=answer)
 
     def run_listener(self, outbox_id: int) -> None:
         """Call the listener with the event's message."""

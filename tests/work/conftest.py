@@ -14,16 +14,25 @@ from engine import Statewright
 from engine.migrations.upgrade import upgrade
 from tests.work.app.handlers import CALLS, HEARD
 from tests.work.app.models import JobBase
+from tests.work.server import Received, serve
 
 MACHINES = Path(__file__).resolve().parent / "machines"
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Statewright]:
-    """The job app over fresh tables, on `memory://`."""
-    statewright = Statewright.from_path(MACHINES, database_url=database_url, broker_url="memory://")
+def http_server() -> Iterator[tuple[str, Received]]:
+    """A real HTTP server on loopback: its base URL and the requests it received."""
+    with serve() as served:
+        yield served
+
+
+@pytest.fixture
+def app(database_url: str, http_server: tuple[str, Received]) -> Iterator[Statewright]:
+    """The job and call app over fresh tables, on `memory://`, calling the loopback server."""
+    statewright = Statewright.from_path(MACHINES, database_url=database_url, broker_url="memory://",
+                                        http_base_url=http_server[0])
     with statewright.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs"):
+        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs", "calls"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(statewright.engine)
     JobBase.metadata.create_all(statewright.engine)

@@ -37,3 +37,13 @@ def remember(message: Mapping[str, Any]) -> None:
 def same_job(message: Mapping[str, Any]) -> Select[Any]:
     """Reaction selector: the job that emitted the event."""
     return select(Job).where(Job.id == int(message["model_id"]))
+
+
+def call_body(call: Any) -> dict[str, Any]:
+    """The endpoint's request body: one secret key to be masked in the history."""
+    return {"call": call.id, "secret": "do-not-store"}
+
+
+def read_answer(response: Any, call: Any) -> None:
+    """The endpoint's response hook."""
+    call.answer = response.json()["receipt"]

@@ -21,3 +21,15 @@ class Job(JobBase, Stateful):
     status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
     behaviour: Mapped[str] = mapped_column(String(20), default="ok")
     result: Mapped[str | None] = mapped_column(String(50), default=None)
+
+
+class Call(JobBase, Stateful):
+    """An outgoing call; ``path`` picks how the test server answers."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
+    path: Mapped[str] = mapped_column(String(20), default="ok")
+    token: Mapped[str] = mapped_column(String(20), default="t0ken")
+    answer: Mapped[str | None] = mapped_column(String(50), default=None)
