@@ -8,6 +8,7 @@ from engine.cli.db import db
 from engine.cli.diagram import diagram
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.cli.lint import lint, rules
+from engine.cli.ops import defibrillate, sweep
 from engine.cli.show import show
 
 HELP_EPILOG = """\b
@@ -18,6 +19,8 @@ Examples:
   statewright diagram machines/document.yaml -o document.svg
   statewright show machines/order.yaml
   statewright db upgrade --database-url postgresql+psycopg://localhost/app
+  statewright defibrillate document --where status=error --dry-run
+  statewright sweep --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost
 """
 
 
@@ -32,5 +35,7 @@ main.add_command(rules)
 main.add_command(diagram)
 main.add_command(show)
 main.add_command(db)
+main.add_command(sweep)
+main.add_command(defibrillate)
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main"]

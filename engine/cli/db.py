@@ -6,10 +6,8 @@ import sys
 
 import click
 
+from engine.cli.app import DATABASE_URL_ENV
 from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE
-
-#: Environment variable read for the database URL when ``--database-url`` is not given.
-DATABASE_URL_ENV = "STATEWRIGHT_DATABASE_URL"
 
 
 @click.group()

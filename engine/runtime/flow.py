@@ -30,6 +30,8 @@ SQLITE_BEGIN_OPTION = "statewright_sqlite_begin"
 CREATED = "create"
 #: The transition name history rows carry for a defibrillation.
 DEFIBRILLATE = "defibrillate"
+#: The transition name history rows carry for a move made because a state's timeout passed.
+TIMEOUT = "timeout"
 
 
 _INSERT_STATUS = insert(statuses)
@@ -158,6 +160,16 @@ class Flow:
                                    "target.", machine=self.machine, state=source, event=DEFIBRILLATE,
                                    object_id=self.object_id(obj))
         return self._move(session, obj, source, target, DEFIBRILLATE, {}, actions=(), actor=actor)
+
+    def time_out(self, obj: Any, *, actor: str | None = None) -> StatusChange:
+        """Move an object whose state's ``timeout`` passed to the timeout's target (the sweeper's move)."""
+        session = self._session(obj)
+        source = self.state_of(obj)
+        timeout = self.compiled.spec.states[source].timeout
+        if timeout is None:
+            raise TransitionNotAllowed(machine=self.machine, state=source, event=TIMEOUT,
+                                       object_id=self.object_id(obj), allowed=self.available(obj))
+        return self._move(session, obj, source, timeout.to, TIMEOUT, {}, actions=(), actor=actor)
 
     def _session(self, obj: Any) -> Session:
         session = object_session(obj)

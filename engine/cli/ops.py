@@ -1,0 +1,86 @@
+"""``statewright sweep`` and ``statewright defibrillate``: repairs an operator runs."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from engine.cli.app import AppOptions, app_options, opened_app
+from engine.cli.exits import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from engine.runtime.flow import Flow
+    from engine.statewright import Statewright
+
+
+@click.command()
+@app_options
+@click.option("--timeouts/--no-timeouts", default=True, show_default=True,
+              help="Move objects stuck past their state's timeout.")
+@click.option("--outbox/--no-outbox", default=True, show_default=True, help="Send outbox rows not sent yet.")
+def sweep(machines: str, database_url: str, broker_url: str, import_path: str, timeouts: bool, outbox: bool) -> None:
+    """Move stuck objects and resend unsent work. Safe to run from several hosts at once."""
+    from engine.runtime.sweeps import sweep_timeouts
+
+    with opened_app(AppOptions(machines, database_url, broker_url, import_path)) as app:
+        if timeouts:
+            for name, flow in app.flows.items():
+                result = sweep_timeouts(flow, app.session)
+                click.echo(f"{name}: {result.moved} moved past their timeout, {result.skipped} already moved")
+        if outbox:
+            click.echo(f"outbox: {app.sweep_outbox()} rows sent")
+    sys.exit(EXIT_OK)
+
+
+@click.command()
+@app_options
+@click.argument("machine")
+@click.option("--where", "where", default=None, metavar="status=STATE",
+              help="Only objects in this state (default: every state with a defibrillate target).")
+@click.option("--dry-run", is_flag=True, help="List what would be restarted; change nothing.")
+def defibrillate(machines: str, database_url: str, broker_url: str, import_path: str, machine: str,
+                 where: str | None, dry_run: bool) -> None:
+    """Restart failed objects of MACHINE from their state's defibrillate target, and re-queue its work."""
+    with opened_app(AppOptions(machines, database_url, broker_url, import_path)) as app:
+        if machine not in app.flows:
+            click.echo(f"statewright defibrillate: no machine {machine!r}; machines: {', '.join(app.flows)}",
+                       err=True)
+            sys.exit(EXIT_USAGE)
+        flow = app.flows[machine]
+        state = _parse_where(where, flow.field, list(flow.compiled.spec.states))
+        restarted = _restart(app, flow, state, dry_run)
+    click.echo(f"{restarted} restarted" if not dry_run else "dry run: nothing changed")
+    sys.exit(EXIT_OK)
+
+
+def _restart(app: Statewright, flow: Flow, state: str | None, dry_run: bool) -> int:
+    from engine.errors import ConcurrencyError, TransitionError
+    from engine.runtime.sweeps import restartable
+
+    restarted = 0
+    with app.session() as session:
+        for obj in restartable(flow, session, state):
+            source = flow.state_of(obj)
+            target = flow.compiled.spec.states[source].defibrillate
+            click.echo(f"{flow.machine} {flow.object_id(obj)}: {source} -> {target}{' (dry run)' if dry_run else ''}")
+            if dry_run:
+                continue
+            try:
+                flow.defibrillate(obj, actor="statewright defibrillate")
+                restarted += 1
+            except (ConcurrencyError, TransitionError) as moved:
+                click.echo(f"  skipped: {moved}", err=True)
+    return restarted
+
+
+def _parse_where(where: str | None, field: str, states: list[str]) -> str | None:
+    if where is None:
+        return None
+    key, _, value = where.partition("=")
+    if key.strip() not in ("status", field) or value.strip() not in states:
+        click.echo(f"statewright defibrillate: --where takes status=STATE with a state of the machine "
+                   f"({', '.join(states)}), not {where!r}", err=True)
+        sys.exit(EXIT_USAGE)
+    return value.strip()
