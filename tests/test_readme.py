@@ -26,6 +26,6 @@ def test_the_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one() ->
     setup = README.split("## Set up", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```sh\n(.*?)\n```", setup, flags=re.S)
     assert len(commands) == 2
-    assert "statewright lint machines/" in commands[0]
+    assert commands[0].endswith("statewright demo")
     assert commands[1] == "bash .ci/test"
     assert "bash .ci/test" in (ROOT / ".ci" / "run").read_text()

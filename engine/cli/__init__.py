@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from engine.cli.db import db
+from engine.cli.demo import demo
 from engine.cli.diagram import diagram
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.cli.lint import lint, rules
@@ -13,6 +14,7 @@ from engine.cli.show import show
 
 HELP_EPILOG = """\b
 Examples:
+  statewright demo                                200 documents through a task and an endpoint
   statewright lint machines/                      check every machine file in a folder
   statewright lint --format github machines/      annotations for GitHub Actions
   statewright lint --resolve machines/order.yaml  also import every callable it names
@@ -30,6 +32,7 @@ def main() -> None:
     """Statewright: statuses of business objects, described in YAML."""
 
 
+main.add_command(demo)
 main.add_command(lint)
 main.add_command(rules)
 main.add_command(diagram)

@@ -182,3 +182,27 @@ def test_lint_refuses_two_files_declaring_one_machine_name(tmp_path: Path) -> No
     assert result.exit_code == EXIT_PROBLEMS
     expected = f"{tmp_path / 'b.yaml'}:6:7: SW204 Machine name 'order' is already used by {tmp_path / 'a.yaml'}"
     assert expected in result.output
+
+
+def test_the_demo_pushes_documents_through_its_task_and_endpoint(tmp_path: Path) -> None:
+    import sqlite3
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([_statewright(), "demo", "--documents", "20", "--out", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == EXIT_OK, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    with sqlite3.connect(tmp_path / "demo.db") as connection:
+        assert connection.execute("select status, count(*) from documents group by status").fetchall() == [(3, 20)]
+        moves = connection.execute("select transition from statuses where model_id = '1' order by id").fetchall()
+    assert [m[0] for m in moves] == ["create", "start", "generated", "publish", "finish"]
+    assert (tmp_path / "document.dot").read_text().startswith("digraph document")
+
+
+def test_the_demo_outside_the_repository_says_what_is_missing(tmp_path: Path) -> None:
+    done = subprocess.run([_statewright(), "demo", "--out", str(tmp_path / "out")], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == EXIT_USAGE
+    assert "no such file: machines/document.yaml" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,151 @@
+"""``statewright demo``: the document machine end to end on this machine, with nothing else running."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from engine.cli.loading import load_or_exit
+from engine.errors import DefinitionError
+
+#: Seconds the demo waits for every document to finish before giving up.
+DEMO_DEADLINE = 300
+
+
+class _PublishingService(BaseHTTPRequestHandler):
+    """The external service the document machine's `publish` endpoint calls."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        document_id = self.path.strip("/").split("/")[1]
+        body = json.dumps({"receipt": f"R-{document_id}"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """Quiet."""
+
+
+@contextmanager
+def _service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PublishingService)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@click.command()
+@click.option("--documents", default=200, show_default=True, help="How many documents to push through.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("statewright-demo"),
+              show_default=True, help="Folder for the demo's database and diagram.")
+@click.option("--machine", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("machines/document.yaml"), show_default=True)
+@click.option("--threads", default=4, show_default=True, help="Worker threads.")
+def demo(documents: int, out: Path, machine: Path, threads: int) -> None:
+    """Run the document machine: a task, an endpoint on loopback, a worker, all in this process."""
+    from dramatiq import Worker
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from engine.diagrams import build_graph, render_dot
+    from engine.migrations.upgrade import upgrade
+    from engine.statewright import Statewright
+
+    console = Console()
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "demo.db"
+    for stale in out.glob("demo.db*"):
+        stale.unlink()
+    sys.path.insert(0, str(Path.cwd()))
+    spec = load_or_exit(str(machine))
+    with _service() as base_url:
+        try:
+            app = Statewright([spec], database_url=f"sqlite:///{database}", broker_url="memory://",
+                              http_base_url=base_url)
+        except DefinitionError as problems:
+            for diagnostic in problems.diagnostics:
+                click.echo(diagnostic.render(), err=True)
+            click.echo("statewright demo: run it from the Statewright repository, where examples/ lives.", err=True)
+            sys.exit(EXIT_PROBLEMS)
+        model = _import_model(spec.model)
+        upgrade(app.engine)
+        model.metadata.create_all(app.engine)
+        worker = Worker(app.broker, worker_threads=threads, worker_timeout=100)
+        worker.start()
+        try:
+            finals = set(spec.final_states) | {w.steps.error for w in spec.work()}
+            counts = _push(app, model, documents, finals, console, Progress)
+        finally:
+            worker.stop()
+        _report(app, model, counts, console)
+        app.engine.dispose()
+    diagram = out / f"{spec.name}.dot"
+    diagram.write_text(render_dot(build_graph(spec)))
+    console.print(f"Diagram written to {diagram} (render it: statewright diagram {machine} -o {spec.name}.svg)")
+    sys.exit(EXIT_OK if counts.get("complete", 0) == documents else EXIT_PROBLEMS)
+
+
+def _import_model(path: str) -> Any:
+    from engine.compiler import import_path
+
+    return import_path(path)
+
+
+def _push(app: Any, model: Any, count: int, finals: set[str], console: Any, progress_type: Any) -> Counter[str]:
+    from sqlalchemy import func, select
+
+    with app.session() as session:
+        session.add_all([model(title=f"Document {n}") for n in range(1, count + 1)])
+        session.commit()
+    deadline = time.monotonic() + DEMO_DEADLINE
+    counts: Counter[str] = Counter()
+    with progress_type(console=console) as progress:
+        bar = progress.add_task("documents finished", total=count)
+        while time.monotonic() < deadline:
+            with app.session() as session:
+                rows = session.execute(select(model.status, func.count()).group_by(model.status)).all()
+            counts = Counter({status.state: n for status, n in rows})
+            done = sum(n for state, n in counts.items() if state in finals)
+            progress.update(bar, completed=done)
+            if done >= count:
+                break
+            time.sleep(0.2)
+    return counts
+
+
+def _report(app: Any, model: Any, counts: Counter[str], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="documents by status")
+    table.add_column("status")
+    table.add_column("count", justify="right")
+    for state, number in sorted(counts.items()):
+        table.add_row(state, str(number))
+    console.print(table)
+    with app.session() as session:
+        first = session.get(model, 1)
+        if first is not None:
+            console.print(f"history of document {first.id}:")
+            for change in first.history():
+                detail = f" {json.dumps(change.payload)[:90]}" if change.payload else ""
+                console.print(f"  {change.created_at:%H:%M:%S.%f} {change.from_state} -> {change.to_state} "
+                              f"({change.transition}){detail}")
