@@ -11,6 +11,7 @@ from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAG
 from engine.cli.lint import lint, rules
 from engine.cli.ops import defibrillate, sweep
 from engine.cli.show import show
+from engine.cli.worker import worker
 
 HELP_EPILOG = """\b
 Examples:
@@ -22,6 +23,7 @@ Examples:
   statewright show machines/order.yaml
   statewright db upgrade --database-url postgresql+psycopg://localhost/app
   statewright defibrillate document --where status=error --dry-run
+  statewright worker --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost --processes 2
   statewright sweep --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost
 """
 
@@ -40,5 +42,6 @@ main.add_command(show)
 main.add_command(db)
 main.add_command(sweep)
 main.add_command(defibrillate)
+main.add_command(worker)
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main"]

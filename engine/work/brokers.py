@@ -21,12 +21,18 @@ def build_broker(url: str) -> Broker:
 
         broker: Broker = StubBroker()
     elif scheme in ("redis", "rediss"):
-        from dramatiq.brokers.redis import RedisBroker
-
+        try:
+            from dramatiq.brokers.redis import RedisBroker
+        except ImportError as missing:
+            raise ImportError("The Redis broker needs its client. Install with `pip install statewright[redis]`.") \
+                from missing
         broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]  # unannotated in dramatiq
     elif scheme in ("amqp", "amqps"):
-        from dramatiq.brokers.rabbitmq import RabbitmqBroker
-
+        try:
+            from dramatiq.brokers.rabbitmq import RabbitmqBroker
+        except ImportError as missing:
+            raise ImportError("The RabbitMQ broker needs its client. Install with "
+                              "`pip install statewright[rabbitmq]`.") from missing
         broker = RabbitmqBroker(url=url)
     else:
         raise ValueError(f"Unsupported broker URL {url!r}; use memory://, redis://host:port/db or "

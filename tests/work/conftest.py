@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from dramatiq import Worker
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import text
 
@@ -26,11 +28,26 @@ def http_server() -> Iterator[tuple[str, Received]]:
         yield served
 
 
+#: Brokers every work test runs on: Dramatiq's in-process stub and the running Redis and RabbitMQ.
+BROKER_URLS = {
+    "memory": "memory://",
+    "redis": os.environ.get("STATEWRIGHT_TEST_REDIS", "redis://127.0.0.1:6379/15"),
+    "rabbitmq": os.environ.get("STATEWRIGHT_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+}
+
+
+@pytest.fixture(params=sorted(BROKER_URLS))
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """Each broker in turn; a broker that cannot be reached fails the test (project rule: never skip)."""
+    return BROKER_URLS[request.param]
+
+
 @pytest.fixture
-def app(database_url: str, http_server: tuple[str, Received]) -> Iterator[Statewright]:
-    """The job and call app over fresh tables, on `memory://`, calling the loopback server."""
-    statewright = Statewright.from_path(MACHINES, database_url=database_url, broker_url="memory://",
+def app(database_url: str, broker_url: str, http_server: tuple[str, Received]) -> Iterator[Statewright]:
+    """The job and call app over fresh tables and empty queues, calling the loopback server."""
+    statewright = Statewright.from_path(MACHINES, database_url=database_url, broker_url=broker_url,
                                         http_base_url=http_server[0])
+    statewright.broker.flush_all()
     with statewright.engine.begin() as connection:
         for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs", "calls"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
@@ -49,7 +66,6 @@ def run_work(app: Statewright) -> Iterator[Callable[[], None]]:
     Until a test calls it, messages only accumulate, so tests can stage crashes and duplicates first.
     """
     broker = app.broker
-    assert isinstance(broker, StubBroker)
     worker = Worker(broker, worker_timeout=50, worker_threads=2)
     started = False
 
@@ -60,9 +76,16 @@ def run_work(app: Statewright) -> Iterator[Callable[[], None]]:
             started = True
         for _ in range(3):  # reactions and retries may enqueue more after a queue empties
             for queue in sorted(broker.queues):
-                broker.join(queue, fail_fast=False, timeout=20_000)
-        worker.join()
+                if isinstance(broker, StubBroker):
+                    broker.join(queue, fail_fast=False, timeout=20_000)
+                elif isinstance(broker, RabbitmqBroker):
+                    broker.join(queue, min_successes=2, idle_time=50, timeout=20_000)
+                else:
+                    broker.join(queue, timeout=20_000)
+            worker.join()
 
     yield drain
     if started:
         worker.stop()
+    broker.flush_all()
+    broker.close()

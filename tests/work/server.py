@@ -55,7 +55,8 @@ def serve() -> Iterator[tuple[str, Received]]:
     """Serve on 127.0.0.1 on a free port; yield the base URL and what was received."""
     received = Received()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(received))
-    server.daemon_threads = True
+    # Handler threads are joined on close, so a slow answer cannot outlive the test that asked for it.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

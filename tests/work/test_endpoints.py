@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from engine import Statewright
 from tests.work.app.models import Call
 from tests.work.server import Received
+
+
+@pytest.fixture
+def broker_url() -> str:
+    """This module's behaviour does not depend on the broker: the in-process one is enough."""
+    return "memory://"
+
 
 Server = tuple[str, Received]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from engine import Statewright
@@ -12,6 +13,13 @@ from engine.cli import EXIT_OK, EXIT_USAGE, main
 from engine.runtime.sweeps import sweep_timeouts
 from tests.work.app.models import Job
 from tests.work.conftest import MACHINES
+
+
+@pytest.fixture
+def broker_url() -> str:
+    """This module's behaviour does not depend on the broker: the in-process one is enough."""
+    return "memory://"
+
 
 LATER = datetime.now(UTC) + timedelta(hours=2)
 

@@ -1,0 +1,82 @@
+"""``statewright worker``: Dramatiq workers for an app's machines, plus the periodic sweeps."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from engine.cli.app import AppOptions, app_options, opened_app
+from engine.cli.exits import EXIT_OK, EXIT_USAGE
+
+log = logging.getLogger("engine.worker")
+
+
+def _serve(options: AppOptions, threads: int, queues: tuple[str, ...], sweep_every: float) -> None:
+    """One worker process: consume messages, sweep now and then, stop cleanly on SIGTERM or SIGINT."""
+    from dramatiq import Worker
+
+    from engine.runtime.sweeps import sweep_timeouts
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with opened_app(options) as app:
+        worker = Worker(app.broker, worker_threads=threads, worker_timeout=500, queues=set(queues) or None)
+        worker.start()
+        try:
+            while not stop.wait(sweep_every):
+                _sweep(app, sweep_timeouts)
+        finally:
+            worker.stop()
+
+
+def _sweep(app: Any, sweep_timeouts: Any) -> None:
+    # A failing sweep (database restarting, broker down) must not stop the worker: the next one retries.
+    try:
+        app.sweep_outbox()
+        for flow in app.flows.values():
+            sweep_timeouts(flow, app.session)
+    except Exception:
+        log.exception("sweep failed; retrying at the next interval")
+
+
+@click.command()
+@app_options
+@click.option("--processes", default=1, show_default=True, help="Worker processes.")
+@click.option("--threads", default=8, show_default=True, help="Threads per process.")
+@click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable; default: all).")
+@click.option("--sweep-every", default=30.0, show_default=True, help="Seconds between outbox and timeout sweeps.")
+def worker(machines: str, database_url: str, broker_url: str, import_path: str, processes: int, threads: int,
+           queues: tuple[str, ...], sweep_every: float) -> None:
+    """Run the tasks, endpoints, listeners and reactions of the machines (needs redis:// or amqp://)."""
+    if broker_url.startswith("memory"):
+        click.echo("statewright worker: memory:// lives inside one process; give --broker-url redis://… or "
+                   "amqp://… shared with your app.", err=True)
+        sys.exit(EXIT_USAGE)
+    options = AppOptions(machines, database_url, broker_url, import_path)
+    with opened_app(options):
+        pass  # fail fast, in this process, on a bad machine folder or database
+    if processes == 1:
+        _serve(options, threads, queues, sweep_every)
+        sys.exit(EXIT_OK)
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=_serve, args=(options, threads, queues, sweep_every)) for _ in range(processes)]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, frame: Any) -> None:
+        for child in children:
+            if child.pid is not None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+    sys.exit(EXIT_OK)
