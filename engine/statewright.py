@@ -89,6 +89,11 @@ class Statewright:
         """Fire a transition on any bound object (the same as ``obj.fire`` for ``Stateful`` models)."""
         return self.flow(obj).fire(obj, name, context, actor=actor)
 
+    def close(self) -> None:
+        """Close the broker's and the database's connections (the app object is unusable afterwards)."""
+        self.broker.close()
+        self.engine.dispose()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction that commits on success and rolls back on error."""

@@ -59,7 +59,7 @@ def opened_app(options: AppOptions) -> Iterator[Statewright]:
     try:
         yield app
     finally:
-        app.engine.dispose()
+        app.close()
 
 
 def build_app(options: AppOptions) -> Statewright:

@@ -97,7 +97,7 @@ def demo(documents: int, out: Path, machine: Path, threads: int) -> None:
         finally:
             worker.stop()
         _report(app, model, counts, console)
-        app.engine.dispose()
+        app.close()
     diagram = out / f"{spec.name}.dot"
     diagram.write_text(render_dot(build_graph(spec)))
     console.print(f"Diagram written to {diagram} (render it: statewright diagram {machine} -o {spec.name}.svg)")

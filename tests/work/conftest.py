@@ -56,7 +56,7 @@ def app(database_url: str, broker_url: str, http_server: tuple[str, Received]) -
     CALLS.clear()
     HEARD.clear()
     yield statewright
-    statewright.engine.dispose()
+    statewright.close()
 
 
 @pytest.fixture
@@ -88,4 +88,3 @@ def run_work(app: Statewright) -> Iterator[Callable[[], None]]:
     if started:
         worker.stop()
     broker.flush_all()
-    broker.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -21,8 +24,13 @@ class Flaky(RuntimeError):
 
 
 def crunch(job: Job) -> dict[str, Any]:
-    """Succeed, fail on the first run only, or always fail, as the job asks."""
+    """Succeed, fail on the first run only, always fail, or (``slow``) announce the run and take a while."""
     CALLS[job.id] += 1
+    if job.behaviour == "slow":
+        marker = Path(os.environ["STATEWRIGHT_TEST_MARKER"])
+        with marker.open("a") as runs:
+            runs.write(f"{job.id}\n")
+        time.sleep(float(os.environ.get("STATEWRIGHT_TEST_SLOW", "3")))
     if job.behaviour == "always-fail" or (job.behaviour == "fail-once" and CALLS[job.id] == 1):
         raise Flaky(f"job {job.id} failed on run {CALLS[job.id]}")
     job.result = f"crunched {job.id}"

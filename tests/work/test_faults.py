@@ -1,0 +1,130 @@
+"""Faults with real processes and real brokers: nothing is lost, nothing is done twice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import Statewright
+from tests.conftest import ROOT
+from tests.work.app.models import Job
+from tests.work.conftest import BROKER_URLS, MACHINES
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """Workers in other processes share the database: PostgreSQL."""
+    return postgres_url
+
+
+def _start_worker(app: Statewright, broker_url: str, marker: Path) -> subprocess.Popen[str]:
+    url = app.engine.url.render_as_string(hide_password=False)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
+         url, "--broker-url", broker_url, "--threads", "1", "--sweep-every", "1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(marker)}, start_new_session=True)
+
+
+def _wait_for(condition: object, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def _stop(worker: subprocess.Popen[str]) -> str:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+    output, _ = worker.communicate(timeout=60)
+    return output
+
+
+class TestWorkerKilledMidTask:
+    @pytest.fixture
+    def broker_url(self) -> str:
+        """RabbitMQ hands a dead consumer's unacknowledged message to the next one at once."""
+        return BROKER_URLS["rabbitmq"]
+
+    def test_the_message_is_redelivered_and_the_object_completes_once(self, app: Statewright, broker_url: str,
+                                                                      tmp_path: Path) -> None:
+        marker = tmp_path / "runs"
+        first = _start_worker(app, broker_url, marker)
+        with app.session() as session:
+            job = Job(behaviour="slow")
+            session.add(job)
+            session.commit()
+            job_id = job.id
+        _wait_for(lambda: marker.exists() and marker.read_text().strip() == str(job_id))
+        os.killpg(first.pid, signal.SIGKILL)  # mid-task: after the claim, before `complete`
+        first.communicate(timeout=30)
+        with app.session() as session:
+            assert session.get_one(Job, job_id).status.state == "running"
+        second = _start_worker(app, broker_url, marker)
+        try:
+            def done() -> bool:
+                with app.session() as session:
+                    return session.get_one(Job, job_id).status.state == "done"
+            _wait_for(done)
+        finally:
+            output = _stop(second)
+        assert "Traceback" not in output, output
+        with app.session() as session:
+            moves = [(c.from_state, c.to_state) for c in session.get_one(Job, job_id).history()]
+        assert moves == [(None, "queued"), ("queued", "running"), ("running", "done")]
+        assert marker.read_text().split() == [str(job_id), str(job_id)], "the handler ran again after the kill"
+
+
+class TestBrokerDownDuringATransition:
+    PORT = 6391
+
+    @pytest.fixture
+    def broker_url(self) -> Iterator[str]:
+        """A Redis server of this test's own, so it can be stopped without disturbing anything else."""
+        server = shutil.which("redis-server")
+        assert server is not None, "redis-server is required for this test"
+        self.server = server
+        self.process = self._start()
+        yield f"redis://127.0.0.1:{self.PORT}/0"
+        self._stop()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([self.server, "--port", str(self.PORT), "--bind", "127.0.0.1", "--save", "",
+                                    "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for(lambda: subprocess.run(["redis-cli", "-p", str(self.PORT), "ping"], capture_output=True,
+                                         text=True).stdout.strip() == "PONG", 20)
+        return process
+
+    def _stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+    def test_the_outbox_keeps_the_message_and_the_sweeper_delivers_it(self, app: Statewright, broker_url: str,
+                                                                      tmp_path: Path) -> None:
+        self._stop()
+        with app.session() as session:
+            job = Job(behaviour="ok")
+            session.add(job)
+            session.commit()  # the relay cannot reach the broker: the row stays in the outbox
+            job_id = job.id
+        self.process = self._start()
+        worker = _start_worker(app, broker_url, tmp_path / "runs")  # its sweeper sends the row
+        try:
+            def done() -> bool:
+                with app.session() as session:
+                    return session.get_one(Job, job_id).status.state == "done"
+            _wait_for(done)
+        finally:
+            _stop(worker)
+        with app.session() as session:
+            assert [c.to_state for c in session.get_one(Job, job_id).history()] == ["queued", "running", "done"]
