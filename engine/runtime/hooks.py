@@ -37,6 +37,14 @@ class Hook:
     def after_transition(self, change: StatusChange) -> None:
         """Called after the change committed."""
 
+    def after_transitions(self, changes: Sequence[StatusChange]) -> None:
+        """Called once per commit with its changes, in order; by default calls ``after_transition`` for each.
+
+        Override it to handle a commit's changes together (the outbox relay sends them in one go).
+        """
+        for change in changes:
+            self.after_transition(change)
+
 
 def queue_after_commit(session: Session, hooks: Sequence[Hook], change: StatusChange) -> None:
     """Remember a change until its session commits (forgotten if it rolls back)."""
@@ -49,13 +57,16 @@ def _run_after_hooks(session: Session) -> None:
     # A commit of a savepoint is not durable yet: only the outermost commit runs the hooks.
     if not pending:
         return
+    changes_by_hook: dict[Hook, list[StatusChange]] = {}
     for hooks, change in pending:
         for hook in reversed(hooks):
-            try:
-                hook.after_transition(change)
-            except Exception:
-                log.critical("after_transition hook %r failed for status change %s", hook, change.id,
-                             exc_info=True)
+            changes_by_hook.setdefault(hook, []).append(change)
+    for hook, changes in changes_by_hook.items():
+        try:
+            hook.after_transitions(changes)
+        except Exception:
+            log.critical("after_transition hook %r failed for status changes %s", hook,
+                         ", ".join(str(change.id) for change in changes), exc_info=True)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -7,7 +7,7 @@ date, and re-checks the object's status before acting, so a duplicate delivery d
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,8 @@ class Work:
         self.http_base_url = http_base_url
         self.http_transport = http_transport
         self.actors: dict[tuple[str, str], Actor[Any, Any]] = {}
-        runners = {"task": self.run_task, "endpoint": self.run_endpoint, "listener": self.run_listener,
+        runners: dict[str, Callable[..., None]] = {
+            "task": self.run_task, "endpoint": self.run_endpoint, "listener": self.run_listener,
                    "reaction": self.run_reaction}
         for compiled in app.machines.values():
             spec = compiled.spec
@@ -81,7 +82,9 @@ class Work:
             task = spec.tasks[row.name]
             options: dict[str, Any] = {"max_retries": task.retries, "min_backoff": _ms(task.backoff.minimum),
                        "max_backoff": _ms(task.backoff.maximum), "time_limit": _ms(task.time_limit)}
-            self.actors[("task", task.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,), **options)
+            # The task runner needs nothing else from the row: it skips reading it back.
+            args = (row.id, row.machine, row.name, row.model_id)
+            self.actors[("task", task.queue or DEFAULT_QUEUE)].send_with_options(args=args, **options)
             return True
         if row.kind == "endpoint":
             endpoint = spec.endpoints[row.name]
@@ -111,15 +114,12 @@ class Work:
         key_type = flow.mapper.primary_key[0].type.python_type
         return session.get(flow.mapper.class_, key_type(model_id))
 
-    def run_task(self, outbox_id: int) -> None:
+    def run_task(self, outbox_id: int, machine: str, name: str, model_id: str) -> None:
         """Move the object to ``processing``, run the handler, move it to ``complete`` (or ``error``)."""
-        row = self._row(outbox_id)
-        if row is None:
-            return
-        flow = self.app.flows[row.machine]
-        task = flow.compiled.spec.tasks[row.name]
+        flow = self.app.flows[machine]
+        task = flow.compiled.spec.tasks[name]
         with self.app.session() as session:
-            obj = self._load(session, flow, row.model_id)
+            obj = self._load(session, flow, model_id)
             if obj is None or not self._claim(obj, flow, task.steps):
                 return
             handler = import_path(task.run)
@@ -129,7 +129,7 @@ class Work:
                 session.rollback()
                 if not _last_attempt():
                     raise  # Dramatiq retries with the task's backoff; the object stays in `processing`
-                obj = self._load(session, flow, row.model_id)
+                obj = self._load(session, flow, model_id)
                 self._settle(obj, task.steps.error, exception=exc)
                 return
             self._settle(obj, task.steps.complete, payload=result if isinstance(result, Mapping) else None)

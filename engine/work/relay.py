@@ -7,7 +7,7 @@ that dies in between sends it again on the next sweep. Every actor is idempotent
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,11 +39,12 @@ class Relay(Hook):
         self.engine = engine
         self.send = send
 
-    def after_transition(self, change: StatusChange) -> None:
-        """Right after commit: send this change's rows. If the broker is down, the sweeper sends them later."""
-        if change.outbox_rows == 0:
-            return
-        self._send_rows(select(outbox).where(outbox.c.status_change_id == change.id, outbox.c.sent_at.is_(None)))
+    def after_transitions(self, changes: Sequence[StatusChange]) -> None:
+        """Right after commit: send the commit's rows together. If the broker is down, the sweeper sends them."""
+        ids = [change.id for change in changes if change.outbox_rows]
+        if ids:
+            self._send_rows(select(outbox).where(outbox.c.status_change_id.in_(ids), outbox.c.sent_at.is_(None))
+                            .order_by(outbox.c.id))
 
     def sweep(self, *, batch: int = DEFAULT_SWEEP_BATCH) -> int:
         """Send every unsent row, oldest first; safe to run from several processes at once.

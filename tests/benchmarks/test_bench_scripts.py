@@ -32,3 +32,18 @@ def test_the_runtime_benchmark_runs_against_sqlite_and_postgresql(
     assert "decide + apply vs transitions trigger" in output
     assert "SQLite (file, WAL)" in output
     assert "PostgreSQL" in output
+
+
+def test_the_end_to_end_benchmark_runs_both_sides(postgres_url: str) -> None:
+    """Run as its own process: the raw side sets Dramatiq's global broker, which this process must not."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_work", "--objects", "10",
+                           "--database-url", postgres_url, "--broker-url", "redis://127.0.0.1:6379/13"],
+                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "statewright worker" in done.stdout
+    assert "raw dramatiq actor" in done.stdout

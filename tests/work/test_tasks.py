@@ -31,6 +31,13 @@ def _moves(app: Statewright, job_id: int) -> list[tuple[str | None, str, str]]:
         return [(c.from_state, c.to_state, c.transition) for c in session.get_one(Job, job_id).history()]
 
 
+def _send_task_again(app: Statewright) -> None:
+    """Deliver the job's task message once more, as a redelivery would."""
+    with app.engine.connect() as connection:
+        row = connection.execute(select(outbox).where(outbox.c.kind == "task")).one()
+    assert app.work.send(row)
+
+
 def test_a_created_object_runs_its_task_to_complete(app: Statewright, run_work: Callable[[], None]) -> None:
     (job_id,) = _jobs(app, "ok")
     run_work()
@@ -74,9 +81,7 @@ def test_listeners_receive_the_event_message(app: Statewright, run_work: Callabl
 def test_a_duplicate_delivery_does_nothing(app: Statewright, run_work: Callable[[], None]) -> None:
     (job_id,) = _jobs(app, "ok")
     run_work()
-    with app.engine.connect() as connection:
-        task_row = connection.execute(select(outbox.c.id).where(outbox.c.kind == "task")).scalar_one()
-    app.work.actors[("task", "jobs")].send(task_row)
+    _send_task_again(app)
     run_work()
     assert CALLS[job_id] == 1
     assert len(_moves(app, job_id)) == 3
@@ -88,10 +93,8 @@ def test_a_delivery_that_died_after_claiming_is_finished_by_the_next(app: Statew
     (job_id,) = _jobs(app, "ok")
     with app.session() as session:
         session.get_one(Job, job_id).set_status("running")
-    with app.engine.connect() as connection:
-        task_row = connection.execute(select(outbox.c.id).where(outbox.c.kind == "task")).scalar_one()
-    app.broker.flush_all()  # type: ignore[attr-defined]
-    app.work.actors[("task", "jobs")].send(task_row)
+    app.broker.flush_all()
+    _send_task_again(app)
     run_work()
     assert _state(app, job_id) == "done"
     assert CALLS[job_id] == 1

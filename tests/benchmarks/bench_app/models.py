@@ -19,3 +19,13 @@ class Job(BenchBase, Stateful):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(10))
+
+
+class Item(BenchBase, Stateful):
+    """Goes queued -> running -> done through one task."""
+
+    __tablename__ = "bench_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    result: Mapped[str | None] = mapped_column(String(20), default=None)

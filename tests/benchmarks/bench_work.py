@@ -1,0 +1,137 @@
+"""End-to-end benchmark: objects/s through Redis with 2 worker processes, Statewright vs a raw Dramatiq actor.
+
+Both sides: the same PostgreSQL, the same Redis, 2 worker processes of 8 threads, and per object the
+same writes (claim with compare-and-set + history, then the handler's write + complete + history).
+Timed from creating the objects until every one is done, after a warm-up object on each side.
+
+    .venv/bin/python -m tests.benchmarks.bench_work [--objects 2000] [--database-url URL] [--broker-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, text
+
+from engine import Statewright
+from engine.migrations.upgrade import upgrade
+from engine.orm.tables import statuses
+from tests.benchmarks.bench_app.models import BenchBase, Item
+
+ROOT = Path(__file__).resolve().parents[2]
+MACHINES = Path(__file__).resolve().parent / "machines_work"
+BIN = Path(sys.executable).parent
+
+
+def _wait_done(app: Statewright, count: int, deadline: float = 600) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with app.engine.connect() as connection:
+            done = connection.scalar(select(func.count()).select_from(Item).where(Item.status == "done"))
+        if done == count:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"only {done} of {count} objects finished")
+
+
+def _fresh(app: Statewright) -> None:
+    with app.engine.begin() as connection:
+        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "bench_items", "bench_jobs"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    upgrade(app.engine)
+    BenchBase.metadata.create_all(app.engine)
+    app.broker.flush_all()
+
+
+def _workers(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=60)
+
+
+def _timed(app: Statewright, produce: Callable[[int], None], count: int) -> float:
+    produce(1)
+    _wait_done(app, 1)
+    start = time.perf_counter()
+    produce(count)
+    _wait_done(app, count + 1)
+    return count / (time.perf_counter() - start)
+
+
+def ours(app: Statewright, database_url: str, broker_url: str, count: int) -> float:
+    """Objects/s through `statewright worker`."""
+    _fresh(app)
+    workers = _workers([str(BIN / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
+                        database_url, "--broker-url", broker_url, "--processes", "2", "--threads", "8",
+                        "--sweep-every", "3600"], {})
+
+    def produce(n: int) -> None:
+        with app.session() as session:
+            session.add_all([Item() for _ in range(n)])
+            session.commit()
+
+    try:
+        return _timed(app, produce, count)
+    finally:
+        _stop(workers)
+
+
+def raw(app: Statewright, database_url: str, broker_url: str, count: int) -> float:
+    """Objects/s through a raw Dramatiq actor doing the same writes."""
+    _fresh(app)
+    env = {"BENCH_DATABASE_URL": database_url, "BENCH_BROKER_URL": broker_url}
+    workers = _workers([str(BIN / "dramatiq"), "tests.benchmarks.raw_dramatiq_app", "--processes", "2",
+                        "--threads", "8"], env)
+    os.environ.update(env)
+    from tests.benchmarks.raw_dramatiq_app import raw_work
+
+    def produce(n: int) -> None:
+        now = datetime.now(UTC)
+        with app.engine.begin() as connection:
+            ids = [connection.execute(insert(Item.__table__).values(status="queued")).inserted_primary_key[0]
+                   for _ in range(n)]
+            connection.execute(insert(statuses), [
+                {"machine": "item", "model_type": "raw", "model_id": str(i), "from_state": None, "to_state": "queued",
+                 "transition": "create", "created_at": now} for i in ids])
+        for item_id in ids:
+            raw_work.send(item_id)
+
+    try:
+        return _timed(app, produce, count)
+    finally:
+        _stop(workers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run both sides and print objects/s and the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=2000)
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args(argv)
+    app = Statewright.from_path(MACHINES, database_url=args.database_url, broker_url=args.broker_url)
+    try:
+        theirs = raw(app, args.database_url, args.broker_url, args.objects)
+        mine = ours(app, args.database_url, args.broker_url, args.objects)
+    finally:
+        app.close()
+    print(f"end to end, {args.objects} objects, Redis, 2 worker processes x 8 threads, PostgreSQL")
+    print(f"  statewright worker   {mine:8.1f} objects/s")
+    print(f"  raw dramatiq actor   {theirs:8.1f} objects/s")
+    print(f"  ratio {mine / theirs:.2f}")
+
+
+if __name__ == "__main__":
+    main()
