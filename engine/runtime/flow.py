@@ -8,7 +8,7 @@ the work the new state triggers. A stale status, a guard or an action that raise
 from __future__ import annotations
 
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -23,6 +23,7 @@ from engine.orm.tables import outbox, statuses
 from engine.orm.types import status_type_for
 from engine.runtime.changes import StatusChange, jsonable
 from engine.runtime.hooks import Hook, queue_after_commit
+from engine.spec.model import TransitionSpec
 
 #: Execution option read by ``make_engine``'s SQLite ``begin`` listener (kept here to avoid an import cycle).
 SQLITE_BEGIN_OPTION = "statewright_sqlite_begin"
@@ -98,6 +99,8 @@ class Flow:
         self.column.type = status_type_for(self.column.type)
         self.column.type.bind_enum(compiled.status_enum)
         self.attribute = mapper.get_property_by_column(self.column).key
+        if len(mapper.primary_key) == 1:
+            self._pk_attribute = getattr(mapper.class_, mapper.get_property_by_column(mapper.primary_key[0]).key)
         # Built once: the compare-and-set UPDATE runs with bound parameters on every move.
         self._cas = update(self.table).where(
             *(column == bindparam(f"pk_{index}") for index, column in enumerate(mapper.primary_key)),
@@ -139,13 +142,11 @@ class Flow:
         """Move ``obj`` to ``state`` along the first transition that allows it, without guards."""
         session = self._session(obj)
         source = self.state_of(obj)
-        transition = next((t for t in self.compiled.spec.transitions
-                           if t.target == state and source in self.compiled.spec.sources_of(t)), None)
-        if transition is None:
-            allowed = sorted({t.target for t in self.compiled.spec.transitions
-                              if source in self.compiled.spec.sources_of(t)})
+        try:
+            transition = self._transition_between(source, state)
+        except TransitionNotAllowed as refused:
             raise TransitionNotAllowed(machine=self.machine, state=source, event=f"-> {state}",
-                                       object_id=self.object_id(obj), allowed=[f"-> {s}" for s in allowed])
+                                       object_id=self.object_id(obj), allowed=refused.allowed) from None
         actions = self.compiled.actions_by_transition[id(transition)]
         return self._move(session, obj, source, state, transition.name, context or {}, actions=actions,
                           payload=payload, exception=exception, actor=actor)
@@ -198,18 +199,28 @@ class Flow:
         return change
 
     def _write_and_commit(self, session: Session, move: _Move) -> StatusChange:
+        result = self._commit(session, lambda: (move.obj, self._write(session, move)))
+        assert result is not None
+        return result[1]
+
+    def _commit(self, session: Session, write: Callable[[], tuple[Any, StatusChange] | None]
+                ) -> tuple[Any, StatusChange] | None:
         """Our own transaction: on SQLite's stale-snapshot refusal, roll back and try once more.
 
         The retry is safe because compare-and-set decides again: it fails with ``StaleStatus`` if the
-        object really moved, and succeeds if the other writer touched something else.
+        object really moved, and succeeds if the other writer touched something else. ``write``
+        returning ``None`` means there was nothing to do: the transaction is rolled back.
         """
         for attempt in (1, 2):
             try:
                 if attempt == 2:
                     # Take SQLite's write lock before reading, so this try waits instead of failing.
                     session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-                change = self._write(session, move)
-                queue_after_commit(session, self.hooks, change)
+                result = write()
+                if result is None:
+                    session.rollback()
+                    return None
+                queue_after_commit(session, self.hooks, result[1])
                 session.commit()
             except OperationalError as exc:
                 session.rollback()
@@ -219,8 +230,51 @@ class Flow:
             except BaseException:
                 session.rollback()
                 raise
-            return change
+            return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def claim(self, session: Session, key: Any, source: str, target: str, *, payload: Any = None,
+              actor: str | None = None) -> Any | None:
+        """Move the object whose primary key is ``key`` from ``source`` to ``target`` without loading it first.
+
+        One ``UPDATE … RETURNING`` both checks the status (compare-and-set) and loads the object, so a
+        worker claims its object in one round trip. Commits on its own.
+
+        Returns:
+            The claimed object, or ``None`` if it was not in ``source`` (someone else moved it).
+        """
+        transition = self._transition_between(source, target)
+        members = self.compiled.member_by_state
+        model = self.mapper.class_
+        statement = (update(model).where(self._pk_attribute == key, self.column == members[source])
+                     .values({self.attribute: members[target]}).returning(model))
+        actions = self.compiled.actions_by_transition[id(transition)]
+
+        def write() -> tuple[Any, StatusChange] | None:
+            obj = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
+            if obj is None:
+                return None
+            for hook in self.hooks:
+                hook.before_transition(obj, source, target, transition.name)
+            for action in actions:
+                action(obj, {})
+            if actions:
+                session.flush()
+            return obj, self.record(session.connection(), self.object_id(obj), source, target, transition.name,
+                                    payload=payload, actor=actor)
+
+        claimed = self._commit(session, write)
+        return None if claimed is None else claimed[0]
+
+    def _transition_between(self, source: str, target: str) -> TransitionSpec:
+        transition = next((t for t in self.compiled.spec.transitions
+                           if t.target == target and source in self.compiled.spec.sources_of(t)), None)
+        if transition is None:
+            allowed = sorted({t.target for t in self.compiled.spec.transitions
+                              if source in self.compiled.spec.sources_of(t)})
+            raise TransitionNotAllowed(machine=self.machine, state=source, event=f"-> {target}", object_id=None,
+                                       allowed=[f"-> {name}" for name in allowed])
+        return transition
 
     def _write(self, session: Session, move: _Move) -> StatusChange:
         connection = session.connection()

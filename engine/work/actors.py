@@ -119,8 +119,8 @@ class Work:
         flow = self.app.flows[machine]
         task = flow.compiled.spec.tasks[name]
         with self.app.session() as session:
-            obj = self._load(session, flow, model_id)
-            if obj is None or not self._claim(obj, flow, task.steps):
+            obj = self._claim_by_key(session, flow, task.steps, model_id)
+            if obj is None:
                 return
             handler = import_path(task.run)
             try:
@@ -133,6 +133,16 @@ class Work:
                 self._settle(obj, task.steps.error, exception=exc)
                 return
             self._settle(obj, task.steps.complete, payload=result if isinstance(result, Mapping) else None)
+
+    def _claim_by_key(self, session: Any, flow: Flow, steps: Steps, model_id: str) -> Any | None:
+        """Claim in one round trip when the object is where the work starts; otherwise load it and decide."""
+        if steps.processing is not None and len(flow.mapper.primary_key) == 1:
+            key = flow.mapper.primary_key[0].type.python_type(model_id)
+            claimed = flow.claim(session, key, steps.when, steps.processing)
+            if claimed is not None:
+                return claimed
+        obj = self._load(session, flow, model_id)
+        return obj if obj is not None and self._claim(obj, flow, steps) else None
 
     def _claim(self, obj: Any, flow: Flow, steps: Steps, payload: Any = None) -> bool:
         """Whether this delivery should do the work: compare-and-set decides between duplicates."""
