@@ -43,6 +43,13 @@ def _wait_for(condition: object, seconds: float = 60) -> None:
     raise AssertionError("timed out waiting")
 
 
+def _wait_for_state(app: Statewright, job_id: int, state: str) -> None:
+    def reached() -> bool:
+        with app.session() as session:
+            return session.get_one(Job, job_id).status.state == state
+    _wait_for(reached)
+
+
 def _stop(worker: subprocess.Popen[str]) -> str:
     if worker.poll() is None:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -72,10 +79,7 @@ class TestWorkerKilledMidTask:
             assert session.get_one(Job, job_id).status.state == "running"
         second = _start_worker(app, broker_url, marker)
         try:
-            def done() -> bool:
-                with app.session() as session:
-                    return session.get_one(Job, job_id).status.state == "done"
-            _wait_for(done)
+            _wait_for_state(app, job_id, "done")
         finally:
             output = _stop(second)
         assert "Traceback" not in output, output
@@ -120,10 +124,7 @@ class TestBrokerDownDuringATransition:
         self.process = self._start()
         worker = _start_worker(app, broker_url, tmp_path / "runs")  # its sweeper sends the row
         try:
-            def done() -> bool:
-                with app.session() as session:
-                    return session.get_one(Job, job_id).status.state == "done"
-            _wait_for(done)
+            _wait_for_state(app, job_id, "done")
         finally:
             _stop(worker)
         with app.session() as session:
