@@ -230,3 +230,20 @@ def test_each_guard_is_evaluated_once_per_attempt(app: Statewright) -> None:
         with pytest.raises(TransitionNotAllowed):
             ticket.fire("assign", staff=True, assignee="ada")
         assert GUARD_CALLS == [], "no guard runs for a transition that cannot leave the state"
+
+
+def _fail_then_explode(app: Statewright, first: int, second: int) -> None:
+    with app.transaction() as session:
+        session.get_one(Ticket, first).fire("fail")
+        session.get_one(Ticket, second).fire("assign", staff=True, assignee="x", action_explodes=True)
+
+
+def test_the_app_transaction_commits_its_moves_together_or_not_at_all(app: Statewright) -> None:
+    first, second = _new_ticket(app), _new_ticket(app)
+    with pytest.raises(Explosion):
+        _fail_then_explode(app, first, second)
+    assert _stored_status(app, first) is Ticket.Status.NEW  # type: ignore[attr-defined]
+    with app.transaction() as session:
+        session.get_one(Ticket, first).fire("fail")
+        session.get_one(Ticket, second).fire("fail")
+    assert _stored_status(app, first) is _stored_status(app, second) is Ticket.Status.FAILED  # type: ignore[attr-defined]
