@@ -16,6 +16,7 @@ from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from engine.cli.reporters import REPORTER_BY_NAME
 from engine.cli.results import LintResult
 from engine.spec import RULES_BY_CODE, Diagnostic, check_file, find_machine_files
+from engine.spec.loader import duplicate_names
 from engine.spec.resolve import resolve_spec
 
 #: Fewer files than this are checked in this process: starting workers would cost more than it saves.
@@ -49,17 +50,10 @@ def _merged(diagnostics: Iterable[Diagnostic], more: Iterable[Diagnostic]) -> tu
 
 def _flag_duplicate_names(results: list[LintResult]) -> list[LintResult]:
     """Across the files linted together, a machine name may be used once (as the engine requires)."""
-    first_by_name: dict[str, LintResult] = {}
-    flagged = []
-    for result in results:
-        if result.machine is not None and result.name_location is not None:
-            first = first_by_name.setdefault(result.machine, result)
-            if first is not result:
-                duplicate = Diagnostic("SW204", f"Machine name {result.machine!r} is already used by "
-                                       f"{first.path}; machine names must be unique.", result.name_location)
-                result = replace(result, diagnostics=_merged(result.diagnostics, [duplicate]))
-        flagged.append(result)
-    return flagged
+    found = duplicate_names([(r.machine, r.path, r.name_location) if r.machine and r.name_location else None
+                             for r in results])
+    return [replace(r, diagnostics=_merged(r.diagnostics, [found[i]])) if i in found else r
+            for i, r in enumerate(results)]
 
 
 def lint_files(options: LintOptions) -> list[LintResult]:

@@ -142,11 +142,7 @@ class Flow:
         """Move ``obj`` to ``state`` along the first transition that allows it, without guards."""
         session = self._session(obj)
         source = self.state_of(obj)
-        try:
-            transition = self._transition_between(source, state)
-        except TransitionNotAllowed as refused:
-            raise TransitionNotAllowed(machine=self.machine, state=source, event=f"-> {state}",
-                                       object_id=self.object_id(obj), allowed=refused.allowed) from None
+        transition = self._transition_between(source, state, object_id=self.object_id(obj))
         actions = self.compiled.actions_by_transition[id(transition)]
         return self._move(session, obj, source, state, transition.name, context or {}, actions=actions,
                           payload=payload, exception=exception, actor=actor)
@@ -254,26 +250,21 @@ class Flow:
             obj = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
             if obj is None:
                 return None
-            for hook in self.hooks:
-                hook.before_transition(obj, source, target, transition.name)
-            for action in actions:
-                action(obj, {})
-            if actions:
-                session.flush()
-            return obj, self.record(session.connection(), self.object_id(obj), source, target, transition.name,
-                                    payload=payload, actor=actor)
+            move = _Move(obj, self.object_id(obj), members[source], members[target], transition.name, {}, actions,
+                         payload, None, actor)
+            return obj, self._apply(session, move)
 
         claimed = self._commit(session, write)
         return None if claimed is None else claimed[0]
 
-    def _transition_between(self, source: str, target: str) -> TransitionSpec:
+    def _transition_between(self, source: str, target: str, *, object_id: str | None = None) -> TransitionSpec:
         transition = next((t for t in self.compiled.spec.transitions
                            if t.target == target and source in self.compiled.spec.sources_of(t)), None)
         if transition is None:
             allowed = sorted({t.target for t in self.compiled.spec.transitions
                               if source in self.compiled.spec.sources_of(t)})
-            raise TransitionNotAllowed(machine=self.machine, state=source, event=f"-> {target}", object_id=None,
-                                       allowed=[f"-> {name}" for name in allowed])
+            raise TransitionNotAllowed(machine=self.machine, state=source, event=f"-> {target}",
+                                       object_id=object_id, allowed=[f"-> {name}" for name in allowed])
         return transition
 
     def _write(self, session: Session, move: _Move) -> StatusChange:
@@ -286,13 +277,17 @@ class Flow:
                                     "your transaction was open; roll back, reload and try again.") from exc
             raise
         attributes.set_committed_value(move.obj, self.attribute, move.target)
+        return self._apply(session, move)
+
+    def _apply(self, session: Session, move: _Move) -> StatusChange:
+        """After the status is set in the database: before-hooks, actions, then history and outbox rows."""
         for hook in self.hooks:
             hook.before_transition(move.obj, move.source.state, move.target.state, move.transition)
         for action in move.actions:
             action(move.obj, move.context)
         if move.actions:
             session.flush()
-        return self.record(connection, move.object_id, move.source.state, move.target.state,
+        return self.record(session.connection(), move.object_id, move.source.state, move.target.state,
                            move.transition, context=move.context, payload=move.payload, exception=move.exception,
                            actor=move.actor)
 

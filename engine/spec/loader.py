@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,16 +122,33 @@ def load_spec(path: str | Path) -> MachineSpec:
     return checked.spec
 
 
+def duplicate_names(named: Sequence[tuple[str, str, Location] | None]) -> dict[int, Diagnostic]:
+    """Machine names used more than once.
+
+    Args:
+        named: For each file, its machine's name, the file and where the name is written (``None`` for a
+            file without a machine).
+
+    Returns:
+        For the position of each file that repeats an earlier name, its diagnostic.
+    """
+    first_file: dict[str, str] = {}
+    problems: dict[int, Diagnostic] = {}
+    for index, entry in enumerate(named):
+        if entry is None:
+            continue
+        name, file, location = entry
+        if name in first_file:
+            problems[index] = Diagnostic("SW204", f"Machine name {name!r} is already used by {first_file[name]}; "
+                                         "machine names must be unique.", location)
+        else:
+            first_file[name] = file
+    return problems
+
+
 def duplicate_machine_names(specs: Iterable[MachineSpec]) -> list[Diagnostic]:
     """One diagnostic for each machine whose name an earlier one already uses."""
-    first_by_name: dict[str, MachineSpec] = {}
-    problems = []
-    for spec in specs:
-        first = first_by_name.setdefault(spec.name, spec)
-        if first is not spec:
-            problems.append(Diagnostic("SW204", f"Machine name {spec.name!r} is already used by {first.path}; "
-                                       "machine names must be unique.", spec.origin.text("name")))
-    return problems
+    return list(duplicate_names([(spec.name, spec.path, spec.origin.text("name")) for spec in specs]).values())
 
 
 def load_specs(path: str | Path) -> dict[str, MachineSpec]:

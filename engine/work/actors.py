@@ -94,7 +94,7 @@ class Work:
             self.actors[("endpoint", endpoint.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,), **options)
             return True
         if row.kind == "listener":
-            listener = spec.listeners[int(row.name.rsplit("#", 1)[1])]
+            listener = spec.listeners[_declared_index(row.name)]
             self.actors[("listener", listener.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,))
             return True
         if row.kind == "reaction":
@@ -214,7 +214,7 @@ class Work:
         row = self._row(outbox_id)
         if row is None:
             return
-        listener = self.app.machines[row.machine].spec.listeners[int(row.name.rsplit("#", 1)[1])]
+        listener = self.app.machines[row.machine].spec.listeners[_declared_index(row.name)]
         import_path(listener.run)(row.message)
 
     def run_reaction(self, outbox_id: int) -> None:
@@ -222,7 +222,7 @@ class Work:
         row = self._row(outbox_id)
         if row is None:
             return
-        reaction = self.app.machines[row.machine].spec.reactions[int(row.name.rsplit("#", 1)[1])]
+        reaction = self.app.machines[row.machine].spec.reactions[_declared_index(row.name)]
         selector = import_path(reaction.select)
         with self.app.session() as session:
             selected = selector(row.message)
@@ -232,6 +232,11 @@ class Work:
                     obj.fire(reaction.fire, event=row.message)
                 except (TransitionError, ConcurrencyError) as refused:
                     log.info("reaction %s skipped %r: %s", row.name, obj, refused)
+
+
+def _declared_index(name: str) -> int:
+    """Listener and reaction rows are named ``EVENT#INDEX``: the index in the machine's list."""
+    return int(name.rsplit("#", 1)[1])
 
 
 def _last_attempt() -> bool:
