@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection, event
-from sqlalchemy.orm import Mapper, object_session
+from sqlalchemy.orm import Mapper, Session, UOWTransaction, object_session
 
 from engine.errors import NotBoundError
-from engine.runtime.flow import CREATED
 from engine.runtime.hooks import queue_after_commit
 
 if TYPE_CHECKING:
@@ -83,12 +83,37 @@ class _Binding:
             kwargs.setdefault(attribute, initial)
 
         def record_creation(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
-            change = flow.record(connection, flow.object_id(target), None, flow.state_of(target), CREATED)
             session = object_session(target)
-            if session is not None:
-                queue_after_commit(session, flow.hooks, change)
+            assert session is not None, "the unit of work inserts objects of a session"
+            session.info.setdefault(CREATED_KEY, []).append((flow, target))
 
         self.listeners = [("init", set_initial), ("after_insert", record_creation)]
+
+
+#: Key in ``Session.info`` of the objects a flush inserted, whose creation history is written after it.
+CREATED_KEY = "statewright.created"
+
+
+@event.listens_for(Session, "after_flush")
+def _record_creations(session: Session, flush_context: UOWTransaction) -> None:
+    """One batch per machine, instead of a round trip per inserted object."""
+    created = session.info.pop(CREATED_KEY, None)
+    if not created:
+        return
+    by_flow: defaultdict[Flow, list[Any]] = defaultdict(list)
+    for flow, obj in created:
+        by_flow[flow].append(obj)
+    connection = session.connection()
+    for flow, objects in by_flow.items():
+        for change in flow.record_creations(connection, objects):
+            queue_after_commit(session, flow.hooks, change)
+
+
+@event.listens_for(Session, "before_flush")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_creations(session: Session, *args: object) -> None:
+    """A flush that failed after some inserts leaves objects that were never written: forget them."""
+    session.info.pop(CREATED_KEY, None)
 
 
 _BINDINGS: dict[type, _Binding] = {}

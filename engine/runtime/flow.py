@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, literal_column, select, true, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, attributes, object_session
+from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, aliased, attributes, object_session
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import CTE, Select
 
 from engine.errors import NoDefibrillation, NotBoundError, StaleStatus, TransitionNotAllowed, WriteConflict
 from engine.machine import CompiledMachine, StatusEnum
@@ -36,7 +38,18 @@ TIMEOUT = "timeout"
 
 
 _INSERT_STATUS = insert(statuses)
+_INSERT_STATUSES = insert(statuses).returning(statuses.c.id, sort_by_parameter_order=True)
 _INSERT_OUTBOX = insert(outbox)
+#: Columns of a history row we write (all but its generated id).
+_HISTORY_COLUMNS = tuple(column.name for column in statuses.c if column.name != "id")
+#: Dialects that run an UPDATE inside a WITH clause, so compare-and-set and the history row go in one statement.
+_FUSING_DIALECTS = frozenset({"postgresql"})
+
+
+def _recorded_after(moved: CTE) -> Insert:
+    """``INSERT INTO statuses … SELECT … FROM moved``: a history row only if the compare-and-set matched."""
+    values = select(*(bindparam(f"h_{name}", type_=statuses.c[name].type) for name in _HISTORY_COLUMNS))
+    return insert(statuses).from_select(list(_HISTORY_COLUMNS), values.select_from(moved))
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,11 @@ class _Move:
     payload: Any
     exception: BaseException | None
     actor: str | None
+
+
+def _prefixed(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A history row as the fused statements' parameters."""
+    return {f"h_{name}": value for name, value in row.items()}
 
 
 def _opened_by_caller(session: Session) -> bool:
@@ -106,6 +124,12 @@ class Flow:
             *(column == bindparam(f"pk_{index}") for index, column in enumerate(mapper.primary_key)),
             self.column == bindparam("expected", type_=self.column.type),
         ).values({self.column.key: bindparam("new", type_=self.column.type)})
+        # Where the database allows, a move is one statement: compare-and-set and history row together.
+        # Only when nothing must run between the two (no before-hooks; actions are checked per move).
+        self._fusable = all(type(hook).before_transition is Hook.before_transition for hook in self.hooks)
+        self._cas_and_record = _recorded_after(self._cas.returning(literal_column("1")).cte("moved")) \
+            .returning(statuses.c.id)
+        self._claim_and_record = self._claiming_statement() if self._simple_mapping() else None
 
     # Reading ---------------------------------------------------------------------------------
     def state_of(self, obj: Any) -> str:
@@ -247,6 +271,9 @@ class Flow:
         actions = self.compiled.actions_by_transition[id(transition)]
 
         def write() -> tuple[Any, StatusChange] | None:
+            if self._fuses(session, actions) and self._claim_and_record is not None:
+                return self._claim_fused(session, key, members[source], members[target], transition.name,
+                                         payload=payload, actor=actor)
             obj = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
             if obj is None:
                 return None
@@ -267,8 +294,38 @@ class Flow:
                                        object_id=object_id, allowed=[f"-> {name}" for name in allowed])
         return transition
 
+    def _simple_mapping(self) -> bool:
+        """Whether the model maps exactly one table with one key column (what the fused claim can load)."""
+        mapper = self.mapper
+        return (len(mapper.primary_key) == 1 and mapper.inherits is None and mapper.polymorphic_on is None
+                and mapper.persist_selectable is self.table)
+
+    def _claiming_statement(self) -> Select[Any]:
+        """``WITH claimed AS (UPDATE … RETURNING *), history AS (INSERT …) SELECT claimed, history.id``."""
+        claimed = self._cas.returning(*self.table.c).cte("claimed")
+        history = _recorded_after(claimed).returning(statuses.c.id).cte("history")
+        entity = aliased(self.mapper.class_, claimed)
+        return select(entity, history.c.id).select_from(claimed).join(history, true())
+
+    def _fuses(self, session: Session, actions: Sequence[Any]) -> bool:
+        return self._fusable and not actions and session.connection().dialect.name in _FUSING_DIALECTS
+
+    def _claim_fused(self, session: Session, key: Any, source: StatusEnum, target: StatusEnum, transition: str, *,
+                     payload: Any, actor: str | None) -> tuple[Any, StatusChange] | None:
+        assert self._claim_and_record is not None
+        row = self._history_row(str(key), source.state, target.state, transition, {}, payload, None, actor)
+        found = session.execute(self._claim_and_record, {"pk_0": key, "expected": source, "new": target,
+                                                         **_prefixed(row)},
+                                execution_options={"populate_existing": True}).one_or_none()
+        if found is None:
+            return None
+        obj, change_id = found
+        return obj, self._recorded(session.connection(), change_id, row)
+
     def _write(self, session: Session, move: _Move) -> StatusChange:
         connection = session.connection()
+        if self._fuses(session, move.actions):
+            return self._write_fused(connection, move)
         try:
             self._compare_and_set(connection, move)
         except OperationalError as exc:
@@ -291,44 +348,84 @@ class Flow:
                            move.transition, context=move.context, payload=move.payload, exception=move.exception,
                            actor=move.actor)
 
-    def _compare_and_set(self, connection: Connection, move: _Move) -> None:
+    def _write_fused(self, connection: Connection, move: _Move) -> StatusChange:
+        """Compare-and-set and the history row in one statement; no row back means the status was stale."""
+        row = self._history_row(move.object_id, move.source.state, move.target.state, move.transition,
+                                move.context, move.payload, move.exception, move.actor)
+        change_id = connection.execute(self._cas_and_record, {**self._cas_params(move), **_prefixed(row)}).scalar()
+        if change_id is None:
+            raise self._stale(move)
+        attributes.set_committed_value(move.obj, self.attribute, move.target)
+        return self._recorded(connection, change_id, row)
+
+    def _cas_params(self, move: _Move) -> dict[str, Any]:
         identity = self.mapper.primary_key_from_instance(move.obj)
-        params = {f"pk_{index}": value for index, value in enumerate(identity)}
+        params: dict[str, Any] = {f"pk_{index}": value for index, value in enumerate(identity)}
         params["expected"], params["new"] = move.source, move.target
-        if connection.execute(self._cas, params).rowcount != 1:
-            raise StaleStatus(machine=self.machine, object_id=move.object_id, expected=move.source.state,
-                              event=move.transition)
+        return params
+
+    def _stale(self, move: _Move) -> StaleStatus:
+        return StaleStatus(machine=self.machine, object_id=move.object_id, expected=move.source.state,
+                           event=move.transition)
+
+    def _compare_and_set(self, connection: Connection, move: _Move) -> None:
+        if connection.execute(self._cas, self._cas_params(move)).rowcount != 1:
+            raise self._stale(move)
 
     def record(self, connection: Connection, object_id: str, source: str | None, target: str, transition: str, *,
                context: Mapping[str, Any] | None = None, payload: Any = None,
                exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
         """Write the history row and the outbox rows of one change (inside the caller's transaction)."""
-        now = datetime.now(UTC)
+        row = self._history_row(object_id, source, target, transition, context, payload, exception, actor)
+        change_id = connection.execute(_INSERT_STATUS, row).inserted_primary_key[0]  # type: ignore[index]
+        return self._recorded(connection, change_id, row)
+
+    def _history_row(self, object_id: str, source: str | None, target: str, transition: str,
+                     context: Mapping[str, Any] | None, payload: Any, exception: BaseException | None,
+                     actor: str | None) -> dict[str, Any]:
         row: dict[str, Any] = {
             "machine": self.machine, "model_type": self.model_type, "model_id": object_id,
             "from_state": source, "to_state": target, "transition": transition,
             "payload": jsonable(payload), "context": jsonable(dict(context)) if context else None,
             "exception_type": None, "exception_message": None, "exception_traceback": None,
-            "actor": actor, "created_at": now,
+            "actor": actor, "created_at": datetime.now(UTC),
         }
         if exception is not None:
             row["exception_type"] = f"{type(exception).__module__}.{type(exception).__qualname__}"
             row["exception_message"] = str(exception)
             row["exception_traceback"] = "".join(traceback.format_exception(exception))
-        change_id = connection.execute(_INSERT_STATUS, row).inserted_primary_key[0]  # type: ignore[index]
-        items = self.plan.get(target, ())
-        if items:
-            message = {"machine": self.machine, "model_type": self.model_type, "model_id": object_id,
-                       "from": source, "to": target, "transition": transition, "context": row["context"],
-                       "status_change_id": change_id}
-            connection.execute(_INSERT_OUTBOX, [
-                {"status_change_id": change_id, "kind": item.kind, "name": item.name, "machine": item.machine,
-                 "model_type": self.model_type, "model_id": object_id, "message": message, "created_at": now,
-                 "attempts": 0}
-                for item in items
-            ])
-        return StatusChange(id=change_id, created_at=now, outbox_rows=len(items),
-                            **{k: v for k, v in row.items() if k != "created_at"})
+        return row
+
+    def record_creations(self, connection: Connection, objects: Sequence[Any]) -> list[StatusChange]:
+        """The history rows (and outbox rows) of newly inserted objects, in two statements for all of them."""
+        rows = [self._history_row(self.object_id(obj), None, self.state_of(obj), CREATED, None, None, None, None)
+                for obj in objects]
+        change_ids = connection.execute(_INSERT_STATUSES, rows).scalars().all()
+        work = [item for change_id, row in zip(change_ids, rows, strict=True)
+                for item in self._outbox_rows(change_id, row)]
+        if work:
+            connection.execute(_INSERT_OUTBOX, work)
+        return [StatusChange(id=change_id, outbox_rows=len(self.plan.get(row["to_state"], ())), **row)
+                for change_id, row in zip(change_ids, rows, strict=True)]
+
+    def _recorded(self, connection: Connection, change_id: int, row: dict[str, Any]) -> StatusChange:
+        """After the history row ``change_id`` is written: the outbox rows of its target state."""
+        work = self._outbox_rows(change_id, row)
+        if work:
+            connection.execute(_INSERT_OUTBOX, work)
+        return StatusChange(id=change_id, outbox_rows=len(work), **row)
+
+    def _outbox_rows(self, change_id: int, row: dict[str, Any]) -> list[dict[str, Any]]:
+        items = self.plan.get(row["to_state"], ())
+        if not items:
+            return []
+        message = {"machine": self.machine, "model_type": self.model_type, "model_id": row["model_id"],
+                   "from": row["from_state"], "to": row["to_state"], "transition": row["transition"],
+                   "context": row["context"], "status_change_id": change_id}
+        return [{"status_change_id": change_id, "kind": item.kind, "name": item.name, "machine": item.machine,
+                 "model_type": self.model_type, "model_id": row["model_id"], "message": message,
+                 "created_at": row["created_at"], "attempts": 0}
+                for item in items]
 
     # History ---------------------------------------------------------------------------------
     def history(self, obj: Any) -> list[StatusChange]:

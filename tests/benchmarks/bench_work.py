@@ -2,9 +2,10 @@
 
 Both sides: the same PostgreSQL, the same Redis, 2 worker processes of 8 threads, and per object the
 same writes (claim with compare-and-set + history, then the handler's write + complete + history).
-Timed from creating the objects until every one is done, after a warm-up object on each side.
+Timed from creating the objects until every one is done, after a warm-up object on each side. The two
+sides alternate for ``--runs`` rounds; the ratio is of the medians, since the machine's other load varies.
 
-    .venv/bin/python -m tests.benchmarks.bench_work [--objects 2000] [--database-url URL] [--broker-url URL]
+    .venv/bin/python -m tests.benchmarks.bench_work [--objects 2000] [--runs 3] [--database-url URL] [--broker-url URL]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 
 from sqlalchemy import func, insert, select, text
 
@@ -120,17 +122,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     app = Statewright.from_path(MACHINES, database_url=args.database_url, broker_url=args.broker_url)
+    theirs: list[float] = []
+    mine: list[float] = []
     try:
-        theirs = raw(app, args.database_url, args.broker_url, args.objects)
-        mine = ours(app, args.database_url, args.broker_url, args.objects)
+        for _ in range(args.runs):
+            theirs.append(raw(app, args.database_url, args.broker_url, args.objects))
+            mine.append(ours(app, args.database_url, args.broker_url, args.objects))
     finally:
         app.close()
-    print(f"end to end, {args.objects} objects, Redis, 2 worker processes x 8 threads, PostgreSQL")
-    print(f"  statewright worker   {mine:8.1f} objects/s")
-    print(f"  raw dramatiq actor   {theirs:8.1f} objects/s")
-    print(f"  ratio {mine / theirs:.2f}")
+    print(f"end to end, {args.objects} objects, Redis, 2 worker processes x 8 threads, PostgreSQL, "
+          f"median of {args.runs}")
+    print(f"  statewright worker   {median(mine):8.1f} objects/s   (runs: {_runs(mine)})")
+    print(f"  raw dramatiq actor   {median(theirs):8.1f} objects/s   (runs: {_runs(theirs)})")
+    print(f"  ratio {median(mine) / median(theirs):.2f}")
+
+
+def _runs(values: list[float]) -> str:
+    return ", ".join(f"{value:.0f}" for value in values)
 
 
 if __name__ == "__main__":

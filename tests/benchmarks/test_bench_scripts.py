@@ -41,7 +41,7 @@ def test_the_end_to_end_benchmark_runs_both_sides(postgres_url: str) -> None:
 
     from tests.conftest import ROOT
 
-    done = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_work", "--objects", "10",
+    done = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_work", "--objects", "10", "--runs", "1",
                            "--database-url", postgres_url, "--broker-url", "redis://127.0.0.1:6379/13"],
                           cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
