@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
     ConcurrencyError,
+    ConfigurationError,
     DefinitionError,
     GuardRejected,
     NoDefibrillation,
@@ -88,6 +89,7 @@ __all__ = [
     "Severity",
     # Errors
     "ConcurrencyError",
+    "ConfigurationError",
     "DefinitionError",
     "GuardRejected",
     "NoDefibrillation",

@@ -3,6 +3,7 @@
 The tree::
 
     StatewrightError                  catch-all for the engine's own errors
+    ├── ConfigurationError            a setting is wrong (a broker URL, an option); also a ValueError
     ├── DefinitionError               a machine file is wrong (carries every located diagnostic)
     ├── TransitionError               a move was refused; nothing was written
     │   ├── TransitionNotAllowed      no such transition from the object's state (``allowed`` lists what is)
@@ -32,6 +33,10 @@ def _subject(machine: str, object_id: str | None) -> str:
 
 class StatewrightError(Exception):
     """Root of every error Statewright raises on purpose."""
+
+
+class ConfigurationError(StatewrightError, ValueError):
+    """A setting Statewright was given cannot be used (an unknown broker URL scheme, a malformed option)."""
 
 
 class DefinitionError(StatewrightError):

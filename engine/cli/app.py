@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from engine.cli.exits import EXIT_PROBLEMS, EXIT_UNAVAILABLE
-from engine.errors import DefinitionError
+from engine.cli.exits import EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.errors import ConfigurationError, DefinitionError
 
 if TYPE_CHECKING:
     from engine.statewright import Statewright
@@ -81,6 +81,9 @@ def build_app(options: AppOptions) -> Statewright:
     except FileNotFoundError as missing:
         click.echo(f"statewright: no such file or folder: {missing}", err=True)
         sys.exit(EXIT_PROBLEMS)
+    except ConfigurationError as wrong:
+        click.echo(f"statewright: {wrong}", err=True)
+        sys.exit(EXIT_USAGE)
     except OperationalError as exc:
         click.echo(f"statewright: cannot use the database: {exc.orig}", err=True)
         sys.exit(EXIT_UNAVAILABLE)

@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from dramatiq import Broker
 from dramatiq.middleware import CurrentMessage
 
+from engine.errors import ConfigurationError
+
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
+
+#: Query parameters of a ``redis://`` URL that configure Dramatiq's RedisBroker rather than the connection.
+#: ``heartbeat_timeout`` (ms) is how long a silent worker counts as alive: its unacknowledged messages go
+#: back on the queue only after it; ``maintenance_chance`` is how many fetches in a million look for them.
+REDIS_BROKER_OPTIONS: dict[str, type] = {"heartbeat_timeout": int, "maintenance_chance": int,
+                                          "dead_message_ttl": int, "namespace": str}
+
+
+def split_options(url: str, known: dict[str, type]) -> tuple[str, dict[str, object]]:
+    """Take the ``known`` query parameters out of ``url``; returns the rest of the URL and the typed options.
+
+    >>> split_options("redis://h:6379/0?heartbeat_timeout=5000&socket_timeout=3", REDIS_BROKER_OPTIONS)
+    ('redis://h:6379/0?socket_timeout=3', {'heartbeat_timeout': 5000})
+
+    Raises:
+        ConfigurationError: An option's value does not have its type.
+    """
+    parts = urlsplit(url)
+    rest: list[tuple[str, str]] = []
+    options: dict[str, object] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in known:
+            rest.append((name, value))
+            continue
+        try:
+            options[name] = known[name](value)
+        except ValueError:
+            raise ConfigurationError(f"Broker URL option {name}={value!r} must be {known[name].__name__}.") from None
+    return urlunsplit(parts._replace(query=urlencode(rest))), options
 
 
 def build_broker(url: str) -> Broker:
     """Create (without connecting) the broker a URL names; every broker gets ``CurrentMessage``.
 
     Raises:
-        ValueError: The scheme is not one of ``SCHEMES``.
+        ConfigurationError: The scheme is not one of ``SCHEMES``, or an option is malformed.
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else url
     if scheme == "memory":
@@ -26,7 +59,8 @@ def build_broker(url: str) -> Broker:
         except ImportError as missing:
             raise ImportError("The Redis broker needs its client. Install with `pip install statewright[redis]`.") \
                 from missing
-        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]  # unannotated in dramatiq
+        connection_url, options = split_options(url, REDIS_BROKER_OPTIONS)
+        broker = RedisBroker(url=connection_url, **options)  # type: ignore[no-untyped-call]  # unannotated
     elif scheme in ("amqp", "amqps"):
         try:
             from dramatiq.brokers.rabbitmq import RabbitmqBroker
@@ -35,7 +69,7 @@ def build_broker(url: str) -> Broker:
                               "`pip install statewright[rabbitmq]`.") from missing
         broker = RabbitmqBroker(url=url)
     else:
-        raise ValueError(f"Unsupported broker URL {url!r}; use memory://, redis://host:port/db or "
+        raise ConfigurationError(f"Unsupported broker URL {url!r}; use memory://, redis://host:port/db or "
                          "amqp://user:password@host:port/vhost.")
     # The task runner reads the delivery's retry count to know when it is the last attempt.
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):

@@ -57,11 +57,16 @@ def _stop(worker: subprocess.Popen[str]) -> str:
     return output
 
 
+#: RabbitMQ hands a dead consumer's unacknowledged messages to the next one at once; Redis after the dead
+#: worker's heartbeat timeout, which this URL shortens (and makes every fetch look for dead workers).
+KILLABLE_BROKER_URLS = {"rabbitmq": BROKER_URLS["rabbitmq"],
+                        "redis": f"{BROKER_URLS['redis']}?heartbeat_timeout=2000&maintenance_chance=1000000"}
+
+
 class TestWorkerKilledMidTask:
-    @pytest.fixture
-    def broker_url(self) -> str:
-        """RabbitMQ hands a dead consumer's unacknowledged message to the next one at once."""
-        return BROKER_URLS["rabbitmq"]
+    @pytest.fixture(params=sorted(KILLABLE_BROKER_URLS))
+    def broker_url(self, request: pytest.FixtureRequest) -> str:
+        return KILLABLE_BROKER_URLS[request.param]
 
     def test_the_message_is_redelivered_and_the_object_completes_once(self, app: Statewright, broker_url: str,
                                                                       tmp_path: Path) -> None:
