@@ -25,6 +25,7 @@ from engine.orm.tables import outbox, statuses
 from engine.orm.types import status_type_for
 from engine.runtime.changes import StatusChange, jsonable
 from engine.runtime.hooks import Hook, queue_after_commit
+from engine.runtime.keys import format_key, parse_key
 from engine.spec.model import TransitionSpec
 
 #: Execution option read by ``make_engine``'s SQLite ``begin`` listener (kept here to avoid an import cycle).
@@ -144,9 +145,12 @@ class Flow:
         return state
 
     def object_id(self, obj: Any) -> str:
-        """The object's primary key as text (``a,b`` for composite keys)."""
-        identity = self.mapper.primary_key_from_instance(obj)
-        return ",".join(str(part) for part in identity)
+        """The object's primary key as text (see ``engine.runtime.keys`` for composite keys)."""
+        return format_key(self.mapper.primary_key_from_instance(obj))
+
+    def key_of(self, object_id: str) -> tuple[Any, ...]:
+        """The primary key values an ``object_id`` text stands for."""
+        return parse_key(object_id, self.mapper.primary_key)
 
     def available(self, obj: Any) -> list[str]:
         """Transitions leaving the object's state (guards not evaluated)."""

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, cast, func, select
+from sqlalchemy import Select, func, select
 
 from engine.errors import ConcurrencyError, TransitionError
 from engine.orm.tables import statuses
 from engine.runtime.flow import Flow
+from engine.runtime.keys import key_sql
 
 log = logging.getLogger("engine.sweeps")
 
@@ -35,8 +36,7 @@ def stuck_query(flow: Flow, state: str, now: datetime) -> Select[Any]:
     model = flow.mapper.class_
     entered = (select(statuses.c.model_id, func.max(statuses.c.created_at).label("entered"))
                .where(statuses.c.model_type == flow.model_type).group_by(statuses.c.model_id).subquery())
-    key = flow.mapper.primary_key[0]
-    return (select(model).join(entered, entered.c.model_id == cast(key, statuses.c.model_id.type))
+    return (select(model).join(entered, entered.c.model_id == key_sql(flow.mapper.primary_key))
             .where(flow.column == flow.compiled.member_by_state[state], entered.c.entered < now - timeout.after))
 
 

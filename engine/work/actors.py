@@ -111,8 +111,7 @@ class Work:
         return row
 
     def _load(self, session: Any, flow: Flow, model_id: str) -> Any:
-        key_type = flow.mapper.primary_key[0].type.python_type
-        return session.get(flow.mapper.class_, key_type(model_id))
+        return session.get(flow.mapper.class_, flow.key_of(model_id))
 
     def run_task(self, outbox_id: int, machine: str, name: str, model_id: str) -> None:
         """Move the object to ``processing``, run the handler, move it to ``complete`` (or ``error``)."""
@@ -137,7 +136,7 @@ class Work:
     def _claim_by_key(self, session: Any, flow: Flow, steps: Steps, model_id: str) -> Any | None:
         """Claim in one round trip when the object is where the work starts; otherwise load it and decide."""
         if steps.processing is not None and len(flow.mapper.primary_key) == 1:
-            key = flow.mapper.primary_key[0].type.python_type(model_id)
+            (key,) = flow.key_of(model_id)
             claimed = flow.claim(session, key, steps.when, steps.processing)
             if claimed is not None:
                 return claimed

@@ -55,3 +55,8 @@ def call_body(call: Any) -> dict[str, Any]:
 def read_answer(response: Any, call: Any) -> None:
     """The endpoint's response hook."""
     call.answer = response.json()["receipt"]
+
+
+def pack(shipment: Any) -> None:
+    """Label the shipment with its whole key."""
+    shipment.label = f"{shipment.warehouse}/{shipment.number}"

@@ -33,3 +33,14 @@ class Call(JobBase, Stateful):
     path: Mapped[str] = mapped_column(String(20), default="ok")
     token: Mapped[str] = mapped_column(String(20), default="t0ken")
     answer: Mapped[str | None] = mapped_column(String(50), default=None)
+
+
+class Shipment(JobBase, Stateful):
+    """A model whose primary key has two columns: workers must find it by both."""
+
+    __tablename__ = "shipments"
+
+    warehouse: Mapped[str] = mapped_column(String(20), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
+    label: Mapped[str | None] = mapped_column(String(50), default=None)
