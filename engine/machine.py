@@ -40,38 +40,25 @@ def build_status_enum(spec: MachineSpec, class_name: str) -> type[StatusEnum]:
 
 
 class Decision:
-    """The move ``decide`` chose: which transition fires, from where, to where."""
+    """The move ``decide`` chose: which transition fires, from where, to where.
 
-    __slots__ = ("source", "target", "transition")
+    It is also what the transitions library moves while deciding (its ``target`` is the machine's
+    model attribute) and what the guards' conditions receive, so a decision costs one small object.
+    """
 
-    def __init__(self, transition: TransitionSpec, source: str, target: str) -> None:
-        self.transition = transition
+    __slots__ = ("context", "model", "rejected", "source", "target", "transition")
+
+    def __init__(self, source: str, model: Any, context: Mapping[str, Any]) -> None:
         self.source = source
-        self.target = target
-
-    def __repr__(self) -> str:
-        return f"Decision({self.transition.name!r}: {self.source!r} -> {self.target!r})"
-
-
-class _Stand:
-    """What the transitions library sees instead of a row: just the state."""
-
-    __slots__ = ("state",)
-
-    def __init__(self, state: str) -> None:
-        self.state = state
-
-
-class _Attempt:
-    """One try at a move: the guard outcomes it collected and the transition that won."""
-
-    __slots__ = ("chosen", "context", "model", "rejected")
-
-    def __init__(self, model: Any, context: Mapping[str, Any]) -> None:
+        self.target = source
         self.model = model
         self.context = context
-        self.rejected: list[str] = []
-        self.chosen: TransitionSpec | None = None
+        self.transition: TransitionSpec | None = None
+        self.rejected: list[str] | None = None
+
+    def __repr__(self) -> str:
+        name = self.transition.name if self.transition is not None else None
+        return f"Decision({name!r}: {self.source!r} -> {self.target!r})"
 
 
 class CompiledMachine:
@@ -99,8 +86,9 @@ class CompiledMachine:
                 self._triggers[source] = self._triggers[source] | {transition.name}
                 rows.append({"trigger": transition.name, "source": source, "dest": transition.target,
                              "conditions": [_condition(transition, check)]})
+        # Decisions are the model: the library moves their ``target``.
         self.machine = Machine(model=None, states=list(spec.states), transitions=rows, initial=spec.initial,
-                               auto_transitions=False)
+                               auto_transitions=False, model_attribute="target")
         self._events = self.machine.events
 
     def allowed(self, state: str) -> list[str]:
@@ -119,13 +107,13 @@ class CompiledMachine:
         if event not in self._triggers.get(state, ()):
             raise TransitionNotAllowed(machine=self.name, state=state, event=event, object_id=object_id,
                                        allowed=self.allowed(state))
-        attempt = _Attempt(model, context)
-        stand = _Stand(state)
-        self._events[event].trigger(stand, attempt)
-        if attempt.chosen is None:
+        decision = Decision(state, model, context)
+        self._events[event].trigger(decision, decision)
+        if decision.transition is None:
+            rejected = decision.rejected or []
             raise GuardRejected(machine=self.name, state=state, event=event, object_id=object_id,
-                                guard=attempt.rejected[-1], rejected=attempt.rejected)
-        return Decision(attempt.chosen, state, stand.state)
+                                guard=rejected[-1], rejected=rejected)
+        return decision
 
     def why_not(self, state: str, event: str, model: Any, context: Mapping[str, Any]) -> str | None:
         """Why ``event`` cannot fire now, in words, or ``None`` if it can."""
@@ -139,17 +127,19 @@ class CompiledMachine:
 def _condition(transition: TransitionSpec, check: GuardCheck | None) -> Any:
     """The condition the transitions library calls: run the guard, note the outcome on the attempt."""
     if check is None:
-        def unguarded(attempt: _Attempt) -> bool:
-            attempt.chosen = transition
+        def unguarded(decision: Decision) -> bool:
+            decision.transition = transition
             return True
         return unguarded
 
-    def guarded(attempt: _Attempt) -> bool:
-        failed = check(attempt.model, attempt.context)
+    def guarded(decision: Decision) -> bool:
+        failed = check(decision.model, decision.context)
         if failed is not None:
-            attempt.rejected.append(failed)
+            if decision.rejected is None:
+                decision.rejected = []
+            decision.rejected.append(failed)
             return False
-        attempt.chosen = transition
+        decision.transition = transition
         return True
 
     return guarded
