@@ -9,9 +9,12 @@ The tree::
     │   ├── TransitionNotAllowed      no such transition from the object's state (``allowed`` lists what is)
     │   ├── GuardRejected             every transition's guard said no (``guard`` names the one that failed)
     │   └── NoDefibrillation          the object's state names no defibrillation target
-    └── ConcurrencyError              someone else moved the object first; nothing was written
-        ├── StaleStatus               the row's status is no longer the one the object was loaded with
-        └── WriteConflict             (SQLite) another writer committed during your open transaction
+    ├── ConcurrencyError              someone else moved the object first; nothing was written
+    │   ├── StaleStatus               the row's status is no longer the one the object was loaded with
+    │   └── WriteConflict             (SQLite) another writer committed during your open transaction
+    └── ArchiveError                  payload archiving failed; the database was not changed
+        ├── ArchiveUnavailable        the archive storage cannot be written or read
+        └── ArchiveCorrupt            an archive does not hold what the database recorded
 
 Misuse of the Python API (an object not in a session, a model that is not bound) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
@@ -131,6 +134,18 @@ class WriteConflict(ConcurrencyError):
 
     Only raised inside a transaction you opened yourself; roll it back, reload and try again.
     """
+
+
+class ArchiveError(StatewrightError):
+    """Archiving, restoring or purging payloads failed; the rows it concerned were left as they were."""
+
+
+class ArchiveUnavailable(ArchiveError):
+    """The archive storage (a folder, an S3 bucket) cannot be written or read."""
+
+
+class ArchiveCorrupt(ArchiveError):
+    """An archive is missing an entry, fails its checksum, or holds something it must not."""
 
 
 class NotBoundError(RuntimeError):

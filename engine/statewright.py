@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -22,6 +22,9 @@ from engine.spec.loader import duplicate_machine_names, load_specs
 from engine.spec.model import MachineSpec
 from engine.work.actors import Work
 from engine.work.brokers import build_broker
+
+if TYPE_CHECKING:
+    from engine.archive import Archiver, ArchiveSettings
 
 #: Where state is kept when no database URL is given: a SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
@@ -42,6 +45,7 @@ class Statewright:
         hooks: Extra hooks around every status change.
         http_base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``).
         http_transport: An httpx transport for endpoint calls (tests pass ``httpx.MockTransport``).
+        archive: Where ``app.archive`` writes payload archives (default: from the environment).
 
     Raises:
         DefinitionError: A machine names something that does not import, or two share a name.
@@ -50,13 +54,16 @@ class Statewright:
     def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
                  database_url: str | None = None, engine: Engine | None = None,
                  broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = (),
-                 http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None) -> None:
+                 http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None,
+                 archive: ArchiveSettings | None = None) -> None:
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
         duplicates = duplicate_machine_names(spec_list)
         if duplicates:
             raise DefinitionError(duplicates)
         self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
         self.broker_url = broker_url
+        self.archive_settings = archive
+        self._archiver: Archiver | None = None
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
         self.broker = build_broker(broker_url)
@@ -75,6 +82,15 @@ class Statewright:
     def from_path(cls, path: str | Path, **options: Any) -> Statewright:
         """Load every machine file in a folder (or one file) and build the app object; see the class."""
         return cls(load_specs(path), **options)
+
+    @property
+    def archive(self) -> Archiver:
+        """Compress, restore and purge history payloads (see ``engine.archive``)."""
+        if self._archiver is None:
+            from engine.archive import Archiver
+
+            self._archiver = Archiver(self.engine, self.archive_settings)
+        return self._archiver
 
     def sweep_outbox(self) -> int:
         """Send every outbox row not sent yet (after a crash or a broker outage); returns how many."""

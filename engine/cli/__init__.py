@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from engine.cli.archive import compress, purge, restore
 from engine.cli.db import db
 from engine.cli.demo import demo
 from engine.cli.diagram import diagram
@@ -25,6 +26,8 @@ Examples:
   statewright defibrillate document --where status=error --dry-run
   statewright worker --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost --processes 2
   statewright sweep --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost
+  statewright compress --older-than 2d --archive-uri s3://bucket/statewright
+  statewright restore 1042 1043                   bring two history rows' payloads back
 """
 
 
@@ -43,5 +46,8 @@ main.add_command(db)
 main.add_command(sweep)
 main.add_command(defibrillate)
 main.add_command(worker)
+main.add_command(compress)
+main.add_command(restore)
+main.add_command(purge)
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main"]

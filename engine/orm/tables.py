@@ -24,13 +24,20 @@ statuses = Table(
     Column("from_state", String(100), nullable=True),
     Column("to_state", String(100), nullable=False),
     Column("transition", String(100), nullable=False),
-    Column("payload", JSON, nullable=True),
-    Column("context", JSON, nullable=True),
+    # none_as_null: Python None is SQL NULL, not the JSON text 'null' (so "has a payload" is IS NOT NULL).
+    Column("payload", JSON(none_as_null=True), nullable=True),
+    Column("context", JSON(none_as_null=True), nullable=True),
     Column("exception_type", String(200), nullable=True),
     Column("exception_message", Text, nullable=True),
     Column("exception_traceback", Text, nullable=True),
     Column("actor", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Where the payload and traceback went when archived (see engine.archive), and when they came back.
+    Column("archive_uri", String(1000), nullable=True),
+    Column("archive_entry", String(100), nullable=True),
+    Column("archive_sha256", String(64), nullable=True),
+    Column("archived_at", DateTime(timezone=True), nullable=True),
+    Column("restored_at", DateTime(timezone=True), nullable=True),
     Index("ix_statuses_model", "model_type", "model_id", "created_at"),
     Index("ix_statuses_created_at", "created_at"),
 )

@@ -1,0 +1,242 @@
+"""Compress, restore and purge history payloads.
+
+``compress`` moves the payload and traceback of old history rows into ZIP archives. Per batch, in one
+transaction: lock the rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's write lock otherwise),
+write the archive in the temporary folder, copy it to storage, read it back and compare checksums,
+and only then null the payloads and record archive URI, entry and SHA-256. A run killed at any point
+rolls back and leaves every payload in place; the archive it may have copied is never referenced and
+a rerun writes a new one under a new name. Concurrent runs lock disjoint rows, so no row is archived twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.archive.settings import ArchiveSettings
+from engine.archive.storage import Storage, sha256_of
+from engine.archive.zips import ArchiveReader, WrittenEntry, check_names, write_archive
+from engine.errors import ArchiveCorrupt, ArchiveError
+from engine.orm.tables import statuses
+from engine.runtime.flow import SQLITE_BEGIN_OPTION
+
+#: Rows older than this are compressed, and restored rows older than this purged, unless told otherwise.
+DEFAULT_OLDER_THAN = timedelta(days=2)
+#: History rows per archive.
+DEFAULT_BATCH = 1000
+
+#: Called after each archive with the number of rows it took.
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class CompressResult:
+    """What ``compress`` did."""
+
+    rows: int = 0
+    archives: tuple[str, ...] = ()
+    #: The payloads' size as archived (JSON), and the archives' size.
+    bytes_before: int = 0
+    bytes_after: int = 0
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What ``restore`` did: rows restored, rows left alone (and why), rows that failed (and why)."""
+
+    restored: tuple[int, ...] = ()
+    skipped: dict[int, str] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _has_payload() -> ColumnElement[bool]:
+    return (statuses.c.payload.is_not(None)) | (statuses.c.exception_traceback.is_not(None))
+
+
+def _entry_content(payload: Any, traceback: str | None) -> bytes:
+    return json.dumps({"payload": payload, "exception_traceback": traceback}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
+
+
+class Archiver:
+    """Payload archiving over one database.
+
+    Args:
+        engine: The database holding ``statuses``.
+        settings: Where archives go (default: from the environment, see ``ArchiveSettings.from_env``).
+    """
+
+    def __init__(self, engine: Engine, settings: ArchiveSettings | None = None) -> None:
+        self.engine = engine
+        self.settings = settings if settings is not None else ArchiveSettings.from_env()
+        self.storage = Storage(self.settings)
+
+    # Compress --------------------------------------------------------------------------------
+    def pending(self, *, older_than: timedelta = DEFAULT_OLDER_THAN, now: datetime | None = None) -> int:
+        """How many rows ``compress`` would archive now."""
+        with self.engine.connect() as connection:
+            count = connection.scalar(select(func.count()).select_from(statuses)
+                                      .where(self._compressible(older_than, now or _now())))
+        return count or 0
+
+    def compress(self, *, older_than: timedelta = DEFAULT_OLDER_THAN, batch: int = DEFAULT_BATCH,
+                 ids: Sequence[int] | None = None, progress: Progress | None = None,
+                 now: datetime | None = None) -> CompressResult:
+        """Archive the payloads of rows older than ``older_than`` (or exactly the rows ``ids``), ``batch`` per archive.
+
+        Raises:
+            ArchiveError: Storage could not be written or the copy did not read back intact; the batch
+                being written keeps its payloads, earlier batches stay archived.
+        """
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        when = now or _now()
+        where = statuses.c.id.in_(ids) & statuses.c.archived_at.is_(None) & _has_payload() \
+            if ids is not None else self._compressible(older_than, when)
+        rows = bytes_before = bytes_after = 0
+        archives: list[str] = []
+        while True:
+            done = self._compress_batch(where, batch, when)
+            if done is None:
+                break
+            uri, count, before, after = done
+            rows, bytes_before, bytes_after = rows + count, bytes_before + before, bytes_after + after
+            archives.append(uri)
+            if progress is not None:
+                progress(count)
+            if count < batch:
+                break
+        return CompressResult(rows, tuple(archives), bytes_before, bytes_after)
+
+    @staticmethod
+    def _compressible(older_than: timedelta, now: datetime) -> ColumnElement[bool]:
+        return statuses.c.archived_at.is_(None) & (statuses.c.created_at < now - older_than) & _has_payload()
+
+    def _compress_batch(self, where: ColumnElement[bool], batch: int, now: datetime
+                        ) -> tuple[str, int, int, int] | None:
+        with self._writing() as connection:
+            rows = connection.execute(
+                select(statuses.c.id, statuses.c.payload, statuses.c.exception_traceback)
+                .where(where).order_by(statuses.c.id).limit(batch).with_for_update(skip_locked=True)).all()
+            if not rows:
+                return None
+            contents = [(row.id, _entry_content(row.payload, row.exception_traceback)) for row in rows]
+            name = f"statewright-{now:%Y%m%dT%H%M%S}-{rows[0].id}-{rows[-1].id}-{uuid.uuid4().hex[:12]}.zip"
+            uri, entries, size = self._store(name, contents)
+            self._mark_archived(connection, uri, entries, now)
+        return uri, len(rows), sum(len(content) for _, content in contents), size
+
+    def _store(self, name: str, contents: list[tuple[int, bytes]]) -> tuple[str, list[WrittenEntry], int]:
+        """Build the archive locally, copy it to storage and check the copy; returns (URI, entries, size)."""
+        self.settings.temp_path.mkdir(parents=True, exist_ok=True)
+        local = self.settings.temp_path / name
+        try:
+            entries = write_archive(local, contents)
+            check_names(local, entries)
+            with local.open("rb") as written:
+                expected = sha256_of(written)
+            uri = self.storage.put(local, name)
+            if self.storage.sha256(uri) != expected:
+                raise ArchiveCorrupt(f"{uri}: the stored copy differs from the archive written")
+            return uri, entries, local.stat().st_size
+        finally:
+            local.unlink(missing_ok=True)
+
+    @staticmethod
+    def _mark_archived(connection: Connection, uri: str, entries: Iterable[WrittenEntry], now: datetime) -> None:
+        connection.execute(
+            update(statuses).where(statuses.c.id == bindparam("row_id"), statuses.c.archived_at.is_(None))
+            .values(payload=None, exception_traceback=None, archive_uri=uri, archive_entry=bindparam("entry"),
+                    archive_sha256=bindparam("sha"), archived_at=now, restored_at=None),
+            [{"row_id": e.row_id, "entry": e.name, "sha": e.sha256} for e in entries])
+
+    # Restore ---------------------------------------------------------------------------------
+    def restore(self, ids: Sequence[int], *, now: datetime | None = None) -> RestoreResult:
+        """Bring archived payloads back into their rows, checking every entry against its recorded SHA-256."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(statuses.c.id, statuses.c.archive_uri, statuses.c.archive_entry,
+                                             statuses.c.archive_sha256, statuses.c.restored_at)
+                                      .where(statuses.c.id.in_(ids))).all()
+        found = {row.id: row for row in rows}
+        skipped = {row_id: "no such history row" for row_id in ids if row_id not in found}
+        by_archive: defaultdict[str, list[Any]] = defaultdict(list)
+        for row in found.values():
+            if row.archive_uri is None:
+                skipped[row.id] = "not archived"
+            elif row.restored_at is not None:
+                skipped[row.id] = "already restored"
+            else:
+                by_archive[row.archive_uri].append(row)
+        restored: list[int] = []
+        failed: dict[int, str] = {}
+        for uri, archived in by_archive.items():
+            try:
+                restored += self._restore_from(uri, archived, now or _now())
+            except ArchiveError as exc:
+                failed.update({row.id: str(exc) for row in archived})
+        return RestoreResult(tuple(sorted(restored)), skipped, failed)
+
+    def restore_object(self, machine: str, model_id: str) -> RestoreResult:
+        """Restore every archived payload of one object's history."""
+        with self.engine.connect() as connection:
+            ids = connection.scalars(select(statuses.c.id).where(
+                statuses.c.machine == machine, statuses.c.model_id == model_id,
+                statuses.c.archive_uri.is_not(None), statuses.c.restored_at.is_(None))).all()
+        return self.restore(list(ids))
+
+    def _restore_from(self, uri: str, rows: list[Any], now: datetime) -> list[int]:
+        local = self.settings.temp_path / f"statewright-restore-{uuid.uuid4().hex}.zip"
+        self.settings.temp_path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.storage.fetch(uri, local)
+            with ArchiveReader(local, uri, self.settings.max_entry_bytes) as reader:
+                contents = {row.id: json.loads(reader.read(row.archive_entry, row.archive_sha256)) for row in rows}
+        finally:
+            local.unlink(missing_ok=True)
+        with self._writing() as connection:
+            statement = (update(statuses)
+                         .where(statuses.c.id == bindparam("row_id"), statuses.c.archive_sha256 == bindparam("sha"),
+                                statuses.c.restored_at.is_(None))
+                         .values(payload=bindparam("payload", type_=statuses.c.payload.type),
+                                 exception_traceback=bindparam("traceback"), restored_at=now))
+            for row in rows:
+                content = contents[row.id]
+                connection.execute(statement, {"row_id": row.id, "sha": row.archive_sha256,
+                                               "payload": content["payload"],
+                                               "traceback": content["exception_traceback"]})
+        return [row.id for row in rows]
+
+    # Purge -----------------------------------------------------------------------------------
+    def purge(self, *, older_than: timedelta = DEFAULT_OLDER_THAN, ids: Sequence[int] | None = None,
+              now: datetime | None = None) -> int:
+        """Clear restored payloads again: rows restored more than ``older_than`` ago (or exactly ``ids``).
+
+        Returns:
+            How many rows were cleared. Their payloads stay in the archives.
+        """
+        restored = statuses.c.restored_at.is_not(None) & statuses.c.archive_uri.is_not(None)
+        where = restored & (statuses.c.id.in_(ids) if ids is not None
+                            else statuses.c.restored_at < (now or _now()) - older_than)
+        with self._writing() as connection:
+            result = connection.execute(update(statuses).where(where)
+                                        .values(payload=None, exception_traceback=None, restored_at=None))
+        return result.rowcount
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock first, so concurrent runs take turns."""
+        with self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}).begin() as connection:
+            yield connection

@@ -1,0 +1,169 @@
+"""``statewright compress``, ``restore`` and ``purge``: payload archiving from the command line.
+
+They need only the database (and the archive storage), not the machines.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from engine.cli.app import DATABASE_URL_ENV
+from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.errors import ArchiveError, ConfigurationError
+
+if TYPE_CHECKING:
+    from engine.archive import Archiver
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Duration(click.ParamType[timedelta]):
+    """A duration as machine files write them: ``2d``, ``12h``, ``90m``."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        from engine.spec.durations import parse_duration
+
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(f"{value!r} is not a duration like 30m, 12h or 2d ({exc})", param, ctx)
+
+
+DURATION = _Duration()
+
+
+def archive_options(function: F) -> F:
+    """--database-url and where archives go; each also read from the environment."""
+    from engine.archive.settings import (
+        ARCHIVE_TEMP_ENV,
+        ARCHIVE_URI_ENV,
+        DEFAULT_ARCHIVE_URI,
+        S3_ENDPOINT_ENV,
+        S3_PATH_STYLE_ENV,
+    )
+
+    decorators = [
+        click.option("--database-url", envvar=DATABASE_URL_ENV, default="sqlite:///statewright.db",
+                     show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV})."),
+        click.option("--archive-uri", envvar=ARCHIVE_URI_ENV, default=DEFAULT_ARCHIVE_URI, show_default=True,
+                     help=f"file:///folder or s3://bucket/prefix (or ${ARCHIVE_URI_ENV})."),
+        click.option("--temp-dir", envvar=ARCHIVE_TEMP_ENV, default=None, type=click.Path(file_okay=False),
+                     help=f"Where archives are built before upload (or ${ARCHIVE_TEMP_ENV})."),
+        click.option("--s3-endpoint-url", envvar=S3_ENDPOINT_ENV, default=None,
+                     help=f"An S3-compatible server (or ${S3_ENDPOINT_ENV})."),
+        click.option("--s3-path-style", envvar=S3_PATH_STYLE_ENV, is_flag=True, default=False,
+                     help=f"Path-style S3 bucket addressing (or ${S3_PATH_STYLE_ENV}=1)."),
+    ]
+    for decorate in reversed(decorators):
+        function = decorate(function)
+    return function
+
+
+@contextmanager
+def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
+              s3_path_style: bool) -> Iterator[Archiver]:
+    """The archiver for a command; errors become a message and an exit code, never a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    from engine.archive import Archiver, ArchiveSettings
+    from engine.statewright import make_engine
+
+    try:
+        settings = ArchiveSettings(uri=archive_uri, temp_dir=Path(temp_dir) if temp_dir else None,
+                                   s3_endpoint_url=s3_endpoint_url, s3_path_style=s3_path_style)
+    except ConfigurationError as wrong:
+        click.echo(f"statewright: {wrong}", err=True)
+        sys.exit(EXIT_USAGE)
+    engine = make_engine(database_url)
+    try:
+        yield Archiver(engine, settings)
+    except OperationalError as exc:
+        click.echo(f"statewright: cannot use the database: {exc.orig}", err=True)
+        sys.exit(EXIT_UNAVAILABLE)
+    except ArchiveError as exc:
+        click.echo(f"statewright: {exc}", err=True)
+        sys.exit(EXIT_UNAVAILABLE)
+    finally:
+        engine.dispose()
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@click.command()
+@archive_options
+@click.option("--older-than", type=DURATION, default="2d", show_default=True,
+              help="Archive payloads of history rows older than this.")
+@click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True, help="Rows per archive.")
+def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
+             s3_path_style: bool, older_than: timedelta, batch: int) -> None:
+    """Move old history payloads into verified ZIP archives. Safe to run from several hosts at once."""
+    from rich.progress import Progress
+
+    with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
+        total = archiver.pending(older_than=older_than)
+        with Progress(transient=True) as progress:
+            bar = progress.add_task("compressing payloads", total=total)
+            result = archiver.compress(older_than=older_than, batch=batch,
+                                       progress=lambda rows: progress.advance(bar, rows))
+    click.echo(f"compressed {result.rows} rows into {len(result.archives)} archives: "
+               f"{_size(result.bytes_before)} of payloads, {_size(result.bytes_after)} archived")
+    sys.exit(EXIT_OK)
+
+
+@click.command()
+@archive_options
+@click.argument("row_ids", nargs=-1, type=int)
+@click.option("--object", "subject", default=None, metavar="MACHINE:ID",
+              help="Restore every archived payload of one object instead.")
+def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
+            s3_path_style: bool, row_ids: tuple[int, ...], subject: str | None) -> None:
+    """Bring archived payloads back into history rows ROW_IDS (or of one --object), checking their SHA-256."""
+    if bool(row_ids) == bool(subject):
+        click.echo("statewright restore: give history row ids or --object MACHINE:ID (one of the two)", err=True)
+        sys.exit(EXIT_USAGE)
+    if subject is not None and ":" not in subject:
+        click.echo(f"statewright restore: --object takes MACHINE:ID, not {subject!r}", err=True)
+        sys.exit(EXIT_USAGE)
+    with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
+        if subject is not None:
+            machine, model_id = subject.split(":", 1)
+            result = archiver.restore_object(machine, model_id)
+        else:
+            result = archiver.restore(list(row_ids))
+    for row_id, reason in sorted(result.skipped.items()):
+        click.echo(f"row {row_id}: skipped, {reason}")
+    for row_id, reason in sorted(result.failed.items()):
+        click.echo(f"row {row_id}: FAILED, {reason}", err=True)
+    click.echo(f"restored {len(result.restored)} rows, skipped {len(result.skipped)}, failed {len(result.failed)}")
+    sys.exit(EXIT_PROBLEMS if result.failed else EXIT_OK)
+
+
+@click.command()
+@archive_options
+@click.option("--older-than", type=DURATION, default="2d", show_default=True,
+              help="Clear payloads restored longer ago than this.")
+def purge(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
+          s3_path_style: bool, older_than: timedelta) -> None:
+    """Clear restored payloads again (they stay in their archives)."""
+    with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
+        cleared = archiver.purge(older_than=older_than)
+    click.echo(f"purged {cleared} restored payloads")
+    sys.exit(EXIT_OK)
