@@ -43,9 +43,9 @@ class Storage:
     def put(self, local: Path, name: str) -> str:
         """Copy the finished archive at ``local`` to storage; returns its URI."""
         uri = self.uri_of(name)
-        if uri.startswith("file://"):
-            Path(_local_path(uri)).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if uri.startswith("file://"):
+                Path(_local_path(uri)).parent.mkdir(parents=True, exist_ok=True)
             with local.open("rb") as source, self._open(uri, "wb") as target:
                 shutil.copyfileobj(source, target, CHUNK)
         except (OSError, ValueError) as exc:  # smart-open reports S3 failures as OSError or ValueError

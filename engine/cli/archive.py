@@ -74,7 +74,7 @@ def archive_options(function: F) -> F:
 def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
               s3_path_style: bool) -> Iterator[Archiver]:
     """The archiver for a command; errors become a message and an exit code, never a traceback."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from engine.archive import Archiver, ArchiveSettings
     from engine.statewright import make_engine
@@ -88,8 +88,9 @@ def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endp
     engine = make_engine(database_url)
     try:
         yield Archiver(engine, settings)
-    except OperationalError as exc:
-        click.echo(f"statewright: cannot use the database: {exc.orig}", err=True)
+    except (OperationalError, ProgrammingError) as exc:
+        hint = " (create the tables with `statewright db upgrade`)" if "statuses" in str(exc.orig) else ""
+        click.echo(f"statewright: cannot use the database: {exc.orig}{hint}", err=True)
         sys.exit(EXIT_UNAVAILABLE)
     except ArchiveError as exc:
         click.echo(f"statewright: {exc}", err=True)

@@ -30,6 +30,13 @@ class StatusChange:
     exception_message: str | None = None
     exception_traceback: str | None = None
     actor: str | None = None
+    #: Where the payload and traceback were archived (``None`` until ``compress`` moves them), and when
+    #: they were brought back (``None`` unless restored and not purged since).
+    archive_uri: str | None = None
+    archive_entry: str | None = None
+    archive_sha256: str | None = None
+    archived_at: datetime | None = None
+    restored_at: datetime | None = None
     #: How many outbox rows the change wrote (not stored: known only to the writer).
     outbox_rows: int = 0
 

@@ -41,8 +41,9 @@ TIMEOUT = "timeout"
 _INSERT_STATUS = insert(statuses)
 _INSERT_STATUSES = insert(statuses).returning(statuses.c.id, sort_by_parameter_order=True)
 _INSERT_OUTBOX = insert(outbox)
-#: Columns of a history row we write (all but its generated id).
-_HISTORY_COLUMNS = tuple(column.name for column in statuses.c if column.name != "id")
+#: Columns a change writes to its history row (the archive columns are archiving's own).
+_HISTORY_COLUMNS = ("machine", "model_type", "model_id", "from_state", "to_state", "transition", "payload", "context",
+                    "exception_type", "exception_message", "exception_traceback", "actor", "created_at")
 #: Dialects that run an UPDATE inside a WITH clause, so compare-and-set and the history row go in one statement.
 _FUSING_DIALECTS = frozenset({"postgresql"})
 
