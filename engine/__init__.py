@@ -14,6 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
+    ArchiveCorrupt,
+    ArchiveError,
+    ArchiveUnavailable,
     ConcurrencyError,
     ConfigurationError,
     DefinitionError,
@@ -38,6 +41,7 @@ from engine.spec import (
 )
 
 if TYPE_CHECKING:
+    from engine.archive.settings import ArchiveSettings
     from engine.machine import StatusEnum
     from engine.orm import Stateful, StatusType, metadata
     from engine.runtime.changes import StatusChange
@@ -53,6 +57,7 @@ _LAZY = {
     "StatusEnum": "engine.machine",
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
+    "ArchiveSettings": "engine.archive.settings",
 }
 
 
@@ -87,7 +92,12 @@ __all__ = [
     "Diagnostic",
     "Location",
     "Severity",
+    # Archiving
+    "ArchiveSettings",
     # Errors
+    "ArchiveCorrupt",
+    "ArchiveError",
+    "ArchiveUnavailable",
     "ConcurrencyError",
     "ConfigurationError",
     "DefinitionError",

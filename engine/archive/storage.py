@@ -40,17 +40,20 @@ class Storage:
         """The URI an archive called ``name`` gets."""
         return f"{self.base}/{name}"
 
-    def put(self, local: Path, name: str) -> str:
-        """Copy the finished archive at ``local`` to storage; returns its URI."""
+    def put(self, local: Path, name: str) -> tuple[str, str]:
+        """Copy the finished archive at ``local`` to storage; returns its URI and the SHA-256 of what was sent."""
         uri = self.uri_of(name)
+        digest = hashlib.sha256()
         try:
             if uri.startswith("file://"):
                 Path(_local_path(uri)).parent.mkdir(parents=True, exist_ok=True)
             with local.open("rb") as source, self._open(uri, "wb") as target:
-                shutil.copyfileobj(source, target, CHUNK)
+                while chunk := source.read(CHUNK):
+                    digest.update(chunk)
+                    target.write(chunk)
         except (OSError, ValueError) as exc:  # smart-open reports S3 failures as OSError or ValueError
             raise ArchiveUnavailable(f"cannot write archive {uri}: {exc}") from exc
-        return uri
+        return uri, digest.hexdigest()
 
     def sha256(self, uri: str) -> str:
         """The SHA-256 of the archive as storage holds it (read back in full)."""

@@ -5,7 +5,20 @@ Apps that run their own Alembic can include ``metadata``; otherwise ``statewrigh
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 #: The MetaData holding Statewright's tables.
 metadata = MetaData()
@@ -40,6 +53,9 @@ statuses = Table(
     Column("restored_at", DateTime(timezone=True), nullable=True),
     Index("ix_statuses_model", "model_type", "model_id", "created_at"),
     Index("ix_statuses_created_at", "created_at"),
+    # compress walks the rows not archived yet in id order; archived rows (most, in time) stay out of it.
+    Index("ix_statuses_unarchived", "id", postgresql_where=text("archived_at IS NULL"),
+          sqlite_where=text("archived_at IS NULL")),
 )
 
 #: Work a status change triggers (events, tasks, endpoints, listeners, reactions), written in its transaction.

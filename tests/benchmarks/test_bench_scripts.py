@@ -47,3 +47,13 @@ def test_the_end_to_end_benchmark_runs_both_sides(postgres_url: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "statewright worker" in done.stdout
     assert "raw dramatiq actor" in done.stdout
+
+
+def test_the_archive_benchmark_runs_both_sides(capsys: pytest.CaptureFixture[str], postgres_url: str) -> None:
+    from tests.benchmarks import bench_archive
+
+    bench_archive.main(["--rows", "30", "--runs", "1", "--database-url", postgres_url])
+    output = capsys.readouterr().out
+    assert "statewright compress" in output
+    assert "plain zipfile" in output
+    assert "ratio" in output

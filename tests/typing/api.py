@@ -54,3 +54,19 @@ def run_app() -> list[str]:
             return []
         history: list[engine.StatusChange] = invoice.history()
         return [change.to_state, invoice.status.state, *(h.transition for h in history)]
+
+
+def archiving() -> tuple[int, int]:
+    """Payload archiving through the app, typed end to end."""
+    from datetime import timedelta
+
+    settings = engine.ArchiveSettings(uri="s3://bucket/history", s3_endpoint_url="http://127.0.0.1:9000",
+                                      s3_path_style=True)
+    app = engine.Statewright.from_path("machines/", database_url="sqlite://", archive=settings)
+    try:
+        compressed = app.archive.compress(older_than=timedelta(days=7), batch=500)
+        restored = app.archive.restore([1, 2, 3])
+    except engine.ArchiveError:
+        return (0, 0)
+    failed: dict[int, str] = restored.failed
+    return compressed.rows + len(failed), app.archive.purge(older_than=timedelta(days=1))

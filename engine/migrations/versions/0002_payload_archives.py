@@ -33,10 +33,13 @@ def upgrade() -> None:
             table.add_column(sa.Column(name, type_, nullable=True))
     for column in ("payload", "context"):
         op.execute(f"UPDATE statuses SET {column} = NULL WHERE CAST({column} AS TEXT) = 'null'")
+    op.create_index("ix_statuses_unarchived", "statuses", ["id"], postgresql_where=sa.text("archived_at IS NULL"),
+                    sqlite_where=sa.text("archived_at IS NULL"))
 
 
 def downgrade() -> None:
     """Drop the archive columns (archived payloads stay in their archives)."""
+    op.drop_index("ix_statuses_unarchived", "statuses")
     with op.batch_alter_table("statuses") as table:
         for name, _ in reversed(_COLUMNS):
             table.drop_column(name)
