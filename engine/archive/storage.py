@@ -80,10 +80,16 @@ class Storage:
         if not self.base.startswith("s3://"):
             return {}
         if self._transport is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(s3={"addressing_style": "path"}) if self.settings.s3_path_style else None
+            try:
+                import boto3
+                from botocore.config import Config
+            except ImportError as missing:
+                raise ImportError("S3 archives need boto3. Install with `pip install statewright[s3]`.") from missing
+            # Checksums only when required: boto3's default ones are refused by many S3-compatible stores
+            # (the archive's own SHA-256 is what Statewright checks).
+            config = Config(s3={"addressing_style": "path" if self.settings.s3_path_style else "auto"},
+                            request_checksum_calculation="when_required",
+                            response_checksum_validation="when_required")
             client = boto3.client("s3", endpoint_url=self.settings.s3_endpoint_url, config=config)
             self._transport = {"client": client}
         return self._transport

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,8 @@ class ArchiveReader:
             self.zip = zipfile.ZipFile(path)
         except zipfile.BadZipFile as exc:
             raise ArchiveCorrupt(f"{label}: not a ZIP archive ({exc})") from exc
+        # A ZIP may hold several members of one name; which one a reader gets is up to the reader.
+        self.name_counts = Counter(info.filename for info in self.zip.infolist())
         self.manifest = self._manifest()
 
     def __enter__(self) -> ArchiveReader:
@@ -100,10 +103,9 @@ class ArchiveReader:
         return content
 
     def _read(self, name: str) -> bytes:
-        try:
-            info = self.zip.getinfo(name)
-        except KeyError:
-            raise ArchiveCorrupt(f"{self.label}: no entry {name}") from None
+        if self.name_counts[name] != 1:
+            raise ArchiveCorrupt(f"{self.label}: {self.name_counts[name]} entries are named {name}, not one")
+        info = self.zip.getinfo(name)
         if info.file_size > self.max_entry_bytes:
             raise ArchiveCorrupt(f"{self.label}: {name} is {info.file_size} bytes, over the "
                                  f"{self.max_entry_bytes}-byte limit")

@@ -152,6 +152,14 @@ class TestRestoreTrustsNothingInTheArchive:
         assert "does not match its checksum" in result.failed[row_id]
         assert _rows(engine, [row_id])[row_id].restored_at is None
 
+    def test_an_archive_with_two_entries_of_the_same_name(self, archiver: Archiver, engine: Engine) -> None:
+        (row_id,) = add_history(engine, 1)
+        (uri,) = archiver.compress().archives
+        with pytest.warns(UserWarning, match="Duplicate name"), \
+                zipfile.ZipFile(Path(uri.removeprefix("file://")), "a") as archive:
+            archive.writestr(f"{row_id}.json", b'{"payload": "second", "exception_traceback": null}')
+        assert "2 entries are named" in archiver.restore([row_id]).failed[row_id]
+
     def test_a_manifest_that_does_not_list_the_recorded_checksum(self, archiver: Archiver, engine: Engine) -> None:
         (row_id,) = add_history(engine, 1)
         archiver.compress()
