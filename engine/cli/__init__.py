@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from engine.cli.admin import admin
 from engine.cli.archive import compress, purge, restore
 from engine.cli.db import db
 from engine.cli.demo import demo
@@ -28,6 +29,7 @@ Examples:
   statewright sweep --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost
   statewright compress --older-than 2d --archive-uri s3://bucket/statewright
   statewright restore 1042 1043                   bring two history rows' payloads back
+  statewright admin --machines machines/          the admin page on http://localhost:8000
 """
 
 
@@ -49,5 +51,6 @@ main.add_command(worker)
 main.add_command(compress)
 main.add_command(restore)
 main.add_command(purge)
+main.add_command(admin)
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main"]

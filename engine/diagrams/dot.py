@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import graphviz
@@ -18,14 +19,19 @@ class DotUnavailableError(StatewrightError):
     """Graphviz's ``dot`` program is needed to render images and is not installed."""
 
 
-def build_digraph(graph: DiagramGraph) -> graphviz.Digraph:
-    """Make a ``graphviz.Digraph``: initial marker, double-circled finals, colors, dashed special moves."""
+def build_digraph(graph: DiagramGraph, notes: Mapping[str, str] | None = None) -> graphviz.Digraph:
+    """Make a ``graphviz.Digraph``: initial marker, double-circled finals, colors, dashed special moves.
+
+    ``notes`` adds a line under a state's name (the admin page's live counts).
+    """
     digraph = graphviz.Digraph(graph.name, graph_attr={"rankdir": "LR", "label": graph.name, "labelloc": "t"},
                                node_attr={"shape": "circle", "style": "filled", "fontname": "Helvetica"},
                                edge_attr={"fontname": "Helvetica", "fontsize": "10"})
     for node in graph.nodes:
         # Work goes beside the node, not inside, so circles keep their size.
-        digraph.node(node.name, label=node.name, xlabel="\\n".join(f"⚙ {w}" for w in node.work),
+        extra = {"id": f"state-{node.name}"} if notes is not None else {}
+        label = f"{node.name}\\n{notes[node.name]}" if notes and node.name in notes else node.name
+        digraph.node(node.name, label=label, **extra, xlabel="\\n".join(f"⚙ {w}" for w in node.work),
                      fillcolor=node.color or DEFAULT_FILL, shape="doublecircle" if node.final else "circle")
         if node.initial:
             digraph.node("__initial__", label="", shape="point", width="0.15", style="filled", fillcolor="black")
@@ -41,14 +47,14 @@ def render_dot(graph: DiagramGraph) -> str:
     return source
 
 
-def render_image(graph: DiagramGraph, image_format: ImageFormat) -> bytes:
-    """The diagram as SVG or PNG bytes.
+def render_image(graph: DiagramGraph, image_format: ImageFormat, notes: Mapping[str, str] | None = None) -> bytes:
+    """The diagram as SVG or PNG bytes (``notes``: see ``build_digraph``).
 
     Raises:
         DotUnavailableError: The `dot` program is not on PATH.
     """
     try:
-        image: bytes = build_digraph(graph).pipe(format=image_format)
+        image: bytes = build_digraph(graph, notes).pipe(format=image_format)
     except graphviz.ExecutableNotFound as exc:
         raise DotUnavailableError(
             f"Rendering {image_format} needs Graphviz's `dot` program, which is not on PATH. Install Graphviz "

@@ -7,6 +7,7 @@ the work the new state triggers. A stale status, a guard or an action that raise
 
 from __future__ import annotations
 
+import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -131,7 +132,10 @@ class Flow:
         self._fusable = all(type(hook).before_transition is Hook.before_transition for hook in self.hooks)
         self._cas_and_record = _recorded_after(self._cas.returning(literal_column("1")).cte("moved")) \
             .returning(statuses.c.id)
-        self._claim_and_record = self._claiming_statement() if self._simple_mapping() else None
+        self._claim_fusable = self._simple_mapping()
+        # Each thread builds its own claiming statement: SQLAlchemy fills parts of a statement that loads
+        # ORM objects from a CTE lazily, and threads sharing one raced (seen: NoSuchColumnError 'claimed.id').
+        self._per_thread = threading.local()
 
     # Reading ---------------------------------------------------------------------------------
     def state_of(self, obj: Any) -> str:
@@ -276,7 +280,7 @@ class Flow:
         actions = self.compiled.actions_by_transition[id(transition)]
 
         def write() -> tuple[Any, StatusChange] | None:
-            if self._fuses(session, actions) and self._claim_and_record is not None:
+            if self._claim_fusable and self._fuses(session, actions):
                 return self._claim_fused(session, key, members[source], members[target], transition.name,
                                          payload=payload, actor=actor)
             obj = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
@@ -317,9 +321,11 @@ class Flow:
 
     def _claim_fused(self, session: Session, key: Any, source: StatusEnum, target: StatusEnum, transition: str, *,
                      payload: Any, actor: str | None) -> tuple[Any, StatusChange] | None:
-        assert self._claim_and_record is not None
+        statement = getattr(self._per_thread, "claim", None)
+        if statement is None:
+            statement = self._per_thread.claim = self._claiming_statement()
         row = self._history_row(str(key), source.state, target.state, transition, {}, payload, None, actor)
-        found = session.execute(self._claim_and_record, {"pk_0": key, "expected": source, "new": target,
+        found = session.execute(statement, {"pk_0": key, "expected": source, "new": target,
                                                          **_prefixed(row)},
                                 execution_options={"populate_existing": True}).one_or_none()
         if found is None:

@@ -1,0 +1,13 @@
+"""The admin web page: objects, their history, repair actions, metrics and live diagrams.
+
+Needs the ``admin`` extra (Starlette, Jinja2, uvicorn, pygal): ``pip install statewright[admin]``.
+"""
+
+from __future__ import annotations
+
+try:
+    from engine.admin.app import build_admin
+except ImportError as missing:  # pragma: no cover - exercised only without the extra
+    raise ImportError("The admin page needs its extra. Install with `pip install statewright[admin]`.") from missing
+
+__all__ = ["build_admin"]

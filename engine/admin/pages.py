@@ -1,0 +1,83 @@
+"""The admin page's GET views: machines, object lists, object history, metrics, the live diagram."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from engine.admin import charts, queries
+from engine.admin.context import admin_of, flow_named, in_session, render
+from engine.runtime.flow import Flow
+
+
+async def index(request: Request) -> Response:
+    app = admin_of(request).app
+
+    def read(session: Session) -> list[tuple[str, queries.Snapshot]]:
+        return [(name, queries.snapshot(session, flow)) for name, flow in app.flows.items()]
+
+    return render(request, "index.html", overview=await in_session(request, read))
+
+
+def _state_filter(flow: Flow, request: Request) -> str | None:
+    state = request.query_params.get("status") or None
+    if state is not None and state not in flow.compiled.spec.states:
+        raise HTTPException(400, f"{flow.machine} has no state {state!r}")
+    return state
+
+
+async def machine_objects(request: Request) -> Response:
+    flow = flow_named(request, request.path_params["machine"])
+    state = _state_filter(flow, request)
+    search = request.query_params.get("q", "").strip() or None
+    try:
+        page = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page = 1
+
+    def read(session: Session) -> tuple[list[Any], int, queries.Snapshot]:
+        objects, total = queries.list_objects(session, flow, state=state, search=search, page=page)
+        return [(flow.object_id(obj), flow.state_of(obj)) for obj in objects], total, queries.snapshot(session, flow)
+
+    rows, total, counts = await in_session(request, read)
+    restartable = [name for name, spec in flow.compiled.spec.states.items() if spec.defibrillate]
+    return render(request, "objects.html", flow=flow, spec=flow.compiled.spec, rows=rows, total=total, page=page,
+                  pages=max(1, -(-total // queries.PAGE_SIZE)), state=state, search=search or "",
+                  snapshot=counts, restartable=restartable)
+
+
+async def object_page(request: Request) -> Response:
+    flow = flow_named(request, request.path_params["machine"])
+    object_id = request.path_params["object_id"]
+
+    def read(session: Session) -> dict[str, Any] | None:
+        obj = queries.find_object(session, flow, object_id)
+        if obj is None:
+            return None
+        state = flow.state_of(obj)
+        return {"state": state, "history": list(reversed(obj.history())), "transitions": flow.available(obj),
+                "defibrillate": flow.compiled.spec.states[state].defibrillate}
+
+    found = await in_session(request, read)
+    if found is None:
+        raise HTTPException(404, f"{flow.machine} has no object {object_id!r}")
+    return render(request, "object.html", flow=flow, spec=flow.compiled.spec, object_id=object_id,
+                  pretty=_pretty, **found)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+async def metrics_page(request: Request) -> Response:
+    flow = flow_named(request, request.path_params["machine"])
+    found = await in_session(request, queries.metrics, flow)
+    colors = {name: state.color for name, state in flow.compiled.spec.states.items()}
+    return render(request, "metrics.html", flow=flow, spec=flow.compiled.spec, metrics=found,
+                  trend=charts.trend_chart(found.per_day, f"{flow.machine}: new objects per day"),
+                  partition=charts.partition_chart(found.by_status, colors, f"{flow.machine} by status"))

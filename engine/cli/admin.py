@@ -1,0 +1,49 @@
+"""``statewright admin``: serve the admin page."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.cli.app import AppOptions, app_options, build_app
+from engine.cli.exits import EXIT_OK, EXIT_USAGE
+
+#: Environment variable holding the admin login token.
+ADMIN_TOKEN_ENV = "STATEWRIGHT_ADMIN_TOKEN"
+
+
+@click.command()
+@app_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
+@click.option("--token", envvar=ADMIN_TOKEN_ENV, default=None,
+              help=f"Login token (or ${ADMIN_TOKEN_ENV}); required unless the host is loopback.")
+def admin(machines: str, database_url: str, broker_url: str, import_path: str, host: str, port: int,
+          token: str | None) -> None:
+    """Serve the admin page: objects, history, repair actions, metrics, live diagrams."""
+    from engine.admin.security import is_loopback, new_token
+
+    if token is None and not is_loopback(host):
+        click.echo(f"statewright admin: refusing to serve {host} without a token: anyone who can reach it could "
+                   f"act on your objects. Give --token (or ${ADMIN_TOKEN_ENV}), or bind to 127.0.0.1.", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        import uvicorn
+
+        from engine.admin import build_admin
+    except ImportError as missing:
+        click.echo(f"statewright admin: {missing}", err=True)
+        sys.exit(EXIT_USAGE)
+    app = build_app(AppOptions(machines, database_url, broker_url, import_path))
+    login_token = token or new_token()
+    shown = "localhost" if is_loopback(host) else host
+    if token is None:
+        click.echo(f"Admin page: http://{shown}:{port}/login?token={login_token}")
+    else:
+        click.echo(f"Admin page: http://{shown}:{port}/ (log in with your token)")
+    try:
+        uvicorn.run(build_admin(app, token=login_token), host=host, port=port, log_level="warning")
+    finally:
+        app.close()
+    sys.exit(EXIT_OK)
