@@ -47,6 +47,19 @@ def test_concurrent_fires_on_one_row_from_two_connections_let_exactly_one_win(ap
         assert moves == 1
 
 
+def _claim_at_once(app: Statewright, ids: list[int]) -> list[str]:
+    barrier = threading.Barrier(len(ids))
+    flow = app.flows["ticket"]
+
+    def claim(ticket_id: int) -> str:
+        barrier.wait(timeout=10)
+        with app.session() as session:
+            return "claimed" if flow.claim(session, ticket_id, "new", "failed") is not None else "missed"
+
+    with ThreadPoolExecutor(max_workers=len(ids)) as pool:
+        return list(pool.map(claim, ids))
+
+
 def test_threads_claiming_at_once_on_a_fresh_app_all_succeed(app: Statewright, database_url: str) -> None:
     """Many threads claiming at once on a fresh app.
 
@@ -56,25 +69,14 @@ def test_threads_claiming_at_once_on_a_fresh_app_all_succeed(app: Statewright, d
     """
     from tests.runtime.conftest import RUNTIME_MACHINES
 
-    threads = 16
     for _ in range(12):
         fresh = Statewright.from_path(RUNTIME_MACHINES, database_url=database_url)
         try:
             with fresh.session() as session:
-                tickets = [Ticket(title="claim") for _ in range(threads)]
+                tickets = [Ticket(title="claim") for _ in range(16)]
                 session.add_all(tickets)
                 session.commit()
                 ids = [ticket.id for ticket in tickets]
-            barrier = threading.Barrier(threads)
-            flow = fresh.flows["ticket"]
-
-            def claim(ticket_id: int) -> str:
-                barrier.wait(timeout=10)
-                with fresh.session() as session:
-                    claimed = flow.claim(session, ticket_id, "new", "failed")
-                    return "claimed" if claimed is not None else "missed"
-
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                assert list(pool.map(claim, ids)) == ["claimed"] * threads
+            assert _claim_at_once(fresh, ids) == ["claimed"] * len(ids)
         finally:
             fresh.engine.dispose()
