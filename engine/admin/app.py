@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -36,6 +37,12 @@ async def login(request: Request) -> Response:
             return RedirectResponse(str(request.url_for("index").path), status_code=303)
         return render(request, "login.html", status_code=403, error="That token is not right.")
     return render(request, "login.html")
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database the page cannot read (missing tables, a server that went away): say so, on a page."""
+    orig = getattr(exc, "orig", None) or exc
+    return render(request, "error.html", status_code=503, message=f"Cannot read the database: {orig}")
 
 
 class RequireLogin:
@@ -92,6 +99,6 @@ def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, 
                    https_only=https_only, session_cookie="statewright_admin"),
         Middleware(RequireLogin),
     ]
-    admin = Starlette(routes=routes, middleware=middleware)
+    admin = Starlette(routes=routes, middleware=middleware, exception_handlers={SQLAlchemyError: database_error})
     admin.state.admin = AdminContext(app, Jinja2Templates(directory=TEMPLATES), token)
     return admin
