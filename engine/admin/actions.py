@@ -16,6 +16,7 @@ from engine.admin import queries
 from engine.admin.context import admin_of, flow_named, in_session
 from engine.admin.security import csrf_ok, flash
 from engine.errors import ArchiveError, ConcurrencyError, TransitionError
+from engine.runtime.flow import Flow
 
 #: Who the history says made a change from the admin page.
 ACTOR = "admin"
@@ -47,23 +48,8 @@ async def _run(request: Request, work: Callable[..., str], *args: Any) -> None:
         flash(request, str(refused), "error")
 
 
-async def fire(request: Request) -> Response:
-    form = await _form(request)
-    flow = flow_named(request, request.path_params["machine"])
-    object_id, transition = request.path_params["object_id"], str(form.get("transition", ""))
-
-    def work(session: Session) -> str:
-        obj = queries.find_object(session, flow, object_id)
-        if obj is None:
-            raise HTTPException(404, f"{flow.machine} has no object {object_id!r}")
-        change = flow.fire(obj, transition, {}, actor=ACTOR)
-        return f"{flow.machine} {object_id}: {change.from_state} → {change.to_state} ({transition})"
-
-    await _run(request, work)
-    return _back(request, form, str(request.url_for("object", machine=flow.machine, object_id=object_id).path))
-
-
-async def defibrillate(request: Request) -> Response:
+async def _on_object(request: Request, act: Callable[[Flow, Any, dict[str, Any]], str]) -> Response:
+    """An action on the object in the URL: ``act(flow, obj, form)`` moves it and says what it did."""
     form = await _form(request)
     flow = flow_named(request, request.path_params["machine"])
     object_id = request.path_params["object_id"]
@@ -72,11 +58,27 @@ async def defibrillate(request: Request) -> Response:
         obj = queries.find_object(session, flow, object_id)
         if obj is None:
             raise HTTPException(404, f"{flow.machine} has no object {object_id!r}")
-        change = flow.defibrillate(obj, actor=ACTOR)
-        return f"{flow.machine} {object_id}: defibrillated, {change.from_state} → {change.to_state}"
+        return f"{flow.machine} {object_id}: {act(flow, obj, form)}"
 
     await _run(request, work)
     return _back(request, form, str(request.url_for("object", machine=flow.machine, object_id=object_id).path))
+
+
+async def fire(request: Request) -> Response:
+    def act(flow: Flow, obj: Any, form: dict[str, Any]) -> str:
+        transition = str(form.get("transition", ""))
+        change = flow.fire(obj, transition, {}, actor=ACTOR)
+        return f"{change.from_state} → {change.to_state} ({transition})"
+
+    return await _on_object(request, act)
+
+
+async def defibrillate(request: Request) -> Response:
+    def act(flow: Flow, obj: Any, form: dict[str, Any]) -> str:
+        change = flow.defibrillate(obj, actor=ACTOR)
+        return f"defibrillated, {change.from_state} → {change.to_state}"
+
+    return await _on_object(request, act)
 
 
 async def defibrillate_all(request: Request) -> Response:
