@@ -26,6 +26,9 @@ from engine.archive import Archiver, ArchiveSettings
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from engine.statewright import make_engine
+from tests.benchmarks.table import Result, render
+
+DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def payload(n: int) -> dict[str, Any]:
@@ -72,29 +75,43 @@ def plain(rows: int, folder: Path) -> float:
     return rows / (time.perf_counter() - start)
 
 
+def measure(database_url: str, rows: int, runs: int) -> tuple[list[float], list[float]]:
+    """Rows/s of each run: (statewright compress, plain zipfile), alternating."""
+    engine = make_engine(database_url)
+    mine: list[float] = []
+    theirs: list[float] = []
+    try:
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as folder:
+                theirs.append(plain(rows, Path(folder)))
+            with tempfile.TemporaryDirectory() as folder:
+                mine.append(ours(engine, rows, Path(folder)))
+    finally:
+        engine.dispose()
+    return mine, theirs
+
+
+def results(*, rows: int = 20000, runs: int = 5, database_urls: tuple[str, ...] = (DEFAULT_DATABASE,)
+            ) -> list[Result]:
+    """Compress against plain zipfile, for each database."""
+    measured = []
+    for url in database_urls:
+        mine, theirs = measure(url, rows, runs)
+        name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        measured.append(Result(f"compress {rows} payloads of ~1.5 kB into local ZIPs, {name}, median of {runs}",
+                               "plain zipfile, same payloads", statistics.median(mine), statistics.median(theirs),
+                               "rows/s", higher_is_better=True, bar=0.5))
+    return measured
+
+
 def main(argv: list[str] | None = None) -> None:
     """Alternate the two sides and print rows/s and the ratio of the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     args = parser.parse_args(argv)
-    engine = make_engine(args.database_url)
-    mine: list[float] = []
-    theirs: list[float] = []
-    try:
-        for _ in range(args.runs):
-            with tempfile.TemporaryDirectory() as folder:
-                theirs.append(plain(args.rows, Path(folder)))
-            with tempfile.TemporaryDirectory() as folder:
-                mine.append(ours(engine, args.rows, Path(folder)))
-    finally:
-        engine.dispose()
-    ratio = statistics.median(mine) / statistics.median(theirs)
-    print(f"compress {args.rows} payloads into local ZIPs of 1000, {engine.dialect.name}, median of {args.runs}")
-    print(f"  statewright compress  {statistics.median(mine):9.0f} rows/s")
-    print(f"  plain zipfile         {statistics.median(theirs):9.0f} rows/s")
-    print(f"  ratio {ratio:.2f}")
+    print(render(results(rows=args.rows, runs=args.runs, database_urls=(args.database_url,))))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmarks of the runtime against its baselines, in the same run.
 
 - in-memory: deciding and applying a move (``CompiledMachine.decide`` + setting the enum member) vs a
-  raw ``transitions`` trigger on a model added to an equivalent machine;
+  raw ``transitions`` trigger on a model added to an equivalent machine, and vs python-statemachine;
 - persisted: ``obj.fire`` (compare-and-set UPDATE + history INSERT, committed) vs hand-written SQLAlchemy
   Core doing the same UPDATE + INSERT in one transaction, on SQLite and PostgreSQL.
 
@@ -28,8 +28,10 @@ from engine import Statewright
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from tests.benchmarks.bench_app.models import BenchBase, Job
+from tests.benchmarks.table import Result, render
 
 MACHINES = Path(__file__).resolve().parent / "machines"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NEXT = {"a": "b", "b": "c", "c": "a"}
 
 
@@ -102,9 +104,40 @@ def _fresh_app(url: str) -> Statewright:
     return app
 
 
-def _row(name: str, ours: float, base: float, unit: str, higher_is_better: bool) -> str:
-    ratio = ours / base
-    return f"  {name:<34} statewright {ours:10.1f} {unit:<10} baseline {base:10.1f} {unit:<10} ratio {ratio:.2f}"
+def python_statemachine(moves: int, repeat: int) -> float:
+    """Best-of-``repeat`` seconds per ``send("go")`` on a python-statemachine machine of the same shape."""
+    from statemachine import State, StateMachine
+
+    class Cycle(StateMachine):  # type: ignore[misc]
+        a = State(initial=True)
+        b = State()
+        c = State()
+        go = a.to(b) | b.to(c) | c.to(a)
+
+    machine = Cycle()
+    return min(timeit.repeat(lambda: machine.send("go"), number=moves, repeat=repeat)) / moves
+
+
+def results(*, changes: int = 2000, moves: int = 20000, repeat: int = 5,
+            postgres: str = DEFAULT_POSTGRES) -> list[Result]:
+    """Every runtime comparison."""
+    rows: list[Result] = []
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = _fresh_app(f"sqlite:///{folder}/bench.db")
+        ours, raw = in_memory(sqlite, moves, repeat)
+        psm = python_statemachine(max(moves // 10, 10), repeat)
+        rows.append(Result(f"in-memory move (decide + apply), best of {repeat}", "raw transitions trigger",
+                           ours * 1e6, raw * 1e6, "µs", higher_is_better=False, bar=1 / 1.3,
+                           bar_label="time ≤ 1.3× of raw"))
+        rows.append(Result(f"in-memory move (decide + apply), best of {repeat}", "python-statemachine send",
+                           ours * 1e6, psm * 1e6, "µs", higher_is_better=False))
+        for name, app in (("SQLite file", sqlite), ("PostgreSQL", _fresh_app(postgres))):
+            runs = [persisted(app, changes) for _ in range(repeat)]
+            rows.append(Result(f"persisted changes/s, {name}, median of {repeat} × {changes}",
+                               "Core UPDATE + INSERT per transaction", statistics.median(r[0] for r in runs),
+                               statistics.median(r[1] for r in runs), "changes/s", higher_is_better=True, bar=0.8))
+            app.engine.dispose()
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,20 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--changes", type=int, default=2000)
     parser.add_argument("--moves", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as folder:
-        sqlite = _fresh_app(f"sqlite:///{folder}/bench.db")
-        ours, raw = in_memory(sqlite, args.moves, args.repeat)
-        print("in-memory move, best of", args.repeat, "(lower is better; ratio = statewright / raw transitions)")
-        print(_row("decide + apply vs transitions trigger", ours * 1e6, raw * 1e6, "us/move", False))
-        print(f"persisted changes, median of {args.repeat} runs of {args.changes} (ratio = statewright / Core)")
-        for name, app in (("SQLite (file, WAL)", sqlite), ("PostgreSQL", _fresh_app(args.postgres))):
-            runs = [persisted(app, args.changes) for _ in range(args.repeat)]
-            ours_rate = statistics.median(r[0] for r in runs)
-            core_rate = statistics.median(r[1] for r in runs)
-            print(_row(name, ours_rate, core_rate, "changes/s", True))
-            app.engine.dispose()
+    print(render(results(changes=args.changes, moves=args.moves, repeat=args.repeat, postgres=args.postgres)))
 
 
 if __name__ == "__main__":

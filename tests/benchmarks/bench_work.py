@@ -6,11 +6,14 @@ Timed from creating the objects until every one is done, after a warm-up object 
 sides alternate for ``--runs`` rounds; the ratio is of the medians, since the machine's other load varies.
 
     .venv/bin/python -m tests.benchmarks.bench_work [--objects 2000] [--runs 3] [--database-url URL] [--broker-url URL]
+
+``--broker-url amqp://…`` runs both sides through RabbitMQ instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import subprocess
@@ -27,10 +30,14 @@ from engine import Statewright
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from tests.benchmarks.bench_app.models import BenchBase, Item
+from tests.benchmarks.table import Result
 
 ROOT = Path(__file__).resolve().parents[2]
 MACHINES = Path(__file__).resolve().parent / "machines_work"
 BIN = Path(sys.executable).parent
+DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+DEFAULT_RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
 def _wait_done(app: Statewright, count: int, deadline: float = 600) -> None:
@@ -97,7 +104,11 @@ def raw(app: Statewright, database_url: str, broker_url: str, count: int) -> flo
     workers = _workers([str(BIN / "dramatiq"), "tests.benchmarks.raw_dramatiq_app", "--processes", "2",
                         "--threads", "8"], env)
     os.environ.update(env)
-    from tests.benchmarks.raw_dramatiq_app import raw_work
+    # The raw app configures Dramatiq's global broker when imported: import it again for another broker.
+    module = importlib.import_module("tests.benchmarks.raw_dramatiq_app")
+    if module._URL != broker_url:
+        module = importlib.reload(module)
+    raw_work = module.raw_work
 
     def produce(n: int) -> None:
         now = datetime.now(UTC)
@@ -116,25 +127,44 @@ def raw(app: Statewright, database_url: str, broker_url: str, count: int) -> flo
         _stop(workers)
 
 
+def measure(database_url: str, broker_url: str, objects: int, runs: int) -> tuple[list[float], list[float]]:
+    """Objects/s of each run: (statewright, raw dramatiq), the two sides alternating."""
+    app = Statewright.from_path(MACHINES, database_url=database_url, broker_url=broker_url)
+    theirs: list[float] = []
+    mine: list[float] = []
+    try:
+        for _ in range(runs):
+            theirs.append(raw(app, database_url, broker_url, objects))
+            mine.append(ours(app, database_url, broker_url, objects))
+    finally:
+        app.close()
+    return mine, theirs
+
+
+def results(*, database_url: str = DEFAULT_DATABASE, objects: int = 2000, runs: int = 3,
+            brokers: tuple[str, ...] = (DEFAULT_REDIS, DEFAULT_RABBITMQ)) -> list[Result]:
+    """End to end through each broker."""
+    rows = []
+    for broker_url in brokers:
+        mine, theirs = measure(database_url, broker_url, objects, runs)
+        name = "RabbitMQ" if broker_url.startswith("amqp") else "Redis"
+        rows.append(Result(f"end to end through {name}, 2 processes × 8 threads, PostgreSQL, {objects} objects, "
+                           f"median of {runs}", "raw Dramatiq actor, same writes", median(mine), median(theirs),
+                           "objects/s", higher_is_better=True, bar=0.8 if name == "Redis" else None))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run both sides and print objects/s and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=2000)
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--broker-url", default=DEFAULT_REDIS)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    app = Statewright.from_path(MACHINES, database_url=args.database_url, broker_url=args.broker_url)
-    theirs: list[float] = []
-    mine: list[float] = []
-    try:
-        for _ in range(args.runs):
-            theirs.append(raw(app, args.database_url, args.broker_url, args.objects))
-            mine.append(ours(app, args.database_url, args.broker_url, args.objects))
-    finally:
-        app.close()
-    print(f"end to end, {args.objects} objects, Redis, 2 worker processes x 8 threads, PostgreSQL, "
-          f"median of {args.runs}")
+    mine, theirs = measure(args.database_url, args.broker_url, args.objects, args.runs)
+    print(f"end to end, {args.objects} objects, {args.broker_url}, 2 worker processes x 8 threads, "
+          f"PostgreSQL, median of {args.runs}")
     print(f"  statewright worker   {median(mine):8.1f} objects/s   (runs: {_runs(mine)})")
     print(f"  raw dramatiq actor   {median(theirs):8.1f} objects/s   (runs: {_runs(theirs)})")
     print(f"  ratio {median(mine) / median(theirs):.2f}")

@@ -11,13 +11,18 @@ import os
 from datetime import UTC, datetime
 
 import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import create_engine, insert, update
 
 from engine.orm.tables import statuses
 from tests.benchmarks.bench_app.models import Item
 
-dramatiq.set_broker(RedisBroker(url=os.environ["BENCH_BROKER_URL"]))  # type: ignore[no-untyped-call]
+_URL = os.environ["BENCH_BROKER_URL"]
+if _URL.startswith("amqp"):
+    dramatiq.set_broker(RabbitmqBroker(url=_URL))
+else:
+    dramatiq.set_broker(RedisBroker(url=_URL))  # type: ignore[no-untyped-call]
 ENGINE = create_engine(os.environ["BENCH_DATABASE_URL"], pool_size=10)
 TABLE = Item.__table__
 

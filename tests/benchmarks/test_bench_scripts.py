@@ -3,8 +3,6 @@ running the script, not by unit tests)."""
 
 from __future__ import annotations
 
-import pytest
-
 from engine.spec import check_text
 from tests.benchmarks import bench_lint
 from tests.benchmarks.machines import machine_text
@@ -23,37 +21,18 @@ def test_the_lint_benchmark_runs_both_tools_and_reports_a_ratio() -> None:
     assert result["ratio"] > 0
 
 
-def test_the_runtime_benchmark_runs_against_sqlite_and_postgresql(
-        capsys: pytest.CaptureFixture[str], postgres_url: str) -> None:
-    from tests.benchmarks import bench_runtime
-
-    bench_runtime.main(["--changes", "5", "--moves", "50", "--repeat", "1", "--postgres", postgres_url])
-    output = capsys.readouterr().out
-    assert "decide + apply vs transitions trigger" in output
-    assert "SQLite (file, WAL)" in output
-    assert "PostgreSQL" in output
-
-
-def test_the_end_to_end_benchmark_runs_both_sides(postgres_url: str) -> None:
-    """Run as its own process: the raw side sets Dramatiq's global broker, which this process must not."""
+def test_every_benchmark_runs_and_the_suite_prints_one_table(postgres_url: str) -> None:
+    """``python -m tests.benchmarks --quick``, as its own process (the raw side sets Dramatiq's global broker)."""
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
-    done = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_work", "--objects", "10", "--runs", "1",
-                           "--database-url", postgres_url, "--broker-url", "redis://127.0.0.1:6379/13"],
-                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "tests.benchmarks", "--quick", "--database-url", postgres_url],
+                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "statewright worker" in done.stdout
-    assert "raw dramatiq actor" in done.stdout
-
-
-def test_the_archive_benchmark_runs_both_sides(capsys: pytest.CaptureFixture[str], postgres_url: str) -> None:
-    from tests.benchmarks import bench_archive
-
-    bench_archive.main(["--rows", "30", "--runs", "1", "--database-url", postgres_url])
-    output = capsys.readouterr().out
-    assert "statewright compress" in output
-    assert "plain zipfile" in output
-    assert "ratio" in output
+    for row in ("| lint 20 machines", "raw transitions trigger", "python-statemachine send",
+                "persisted changes/s, SQLite file", "persisted changes/s, PostgreSQL", "bind 2,000 rows: memory held",
+                "end to end through Redis", "end to end through RabbitMQ", "PostgreSQL, median of 1 | ",
+                "plain zipfile, same payloads"):
+        assert row in done.stdout, row
