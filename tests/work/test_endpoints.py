@@ -56,6 +56,20 @@ def test_a_2xx_answer_completes_and_the_history_keeps_request_and_response_maske
     assert sent["path"] == "/calls/ok?token=t0ken&page=1"
     with app.session() as session:
         assert session.get_one(Call, call_id).answer == "r-ok"
+    _assert_no_secret_is_stored(app)
+
+
+def _assert_no_secret_is_stored(app: Statewright) -> None:
+    """Read every stored history and outbox column as text: no secret may appear anywhere."""
+    from sqlalchemy import String, cast, select
+
+    from engine.orm.tables import outbox, statuses
+
+    with app.engine.connect() as connection:
+        stored = [str(value) for table in (statuses, outbox)
+                  for row in connection.execute(select(*(cast(c, String) for c in table.c))) for value in row]
+    for secret in ("s3cr3t", "t0ken", "do-not-store", "server-secret"):
+        assert not any(secret in value for value in stored), f"{secret!r} was stored"
 
 
 def _outbox_id(app: Statewright) -> int:
