@@ -34,8 +34,10 @@ def run_all(quick: bool, database_url: str) -> list[Result]:
         for name, step in steps:
             start = time.perf_counter()
             print(f"running {name} ...", file=sys.stderr, flush=True)
-            rows += step()
+            done = step()
+            rows += done
             print(f"  {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+            print(render(done), file=sys.stderr, flush=True)  # kept even if a later step fails
     return rows
 
 
