@@ -6,13 +6,16 @@ import logging
 import multiprocessing
 import signal
 import sys
-import threading
+import time
 from typing import Any
 
 import click
 
 from engine.cli.app import AppOptions, app_options, opened_app
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
+
+#: Seconds between two looks at the stop flag (how long SIGTERM may wait before the worker starts stopping).
+STOP_CHECK_SECONDS = 0.2
 
 log = logging.getLogger("engine.worker")
 
@@ -23,15 +26,21 @@ def _serve(options: AppOptions, threads: int, queues: tuple[str, ...], sweep_eve
 
     from engine.runtime.sweeps import sweep_timeouts
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # The handler only sets a flag. It must not call Event.set(): the handler runs on the main thread,
+    # which may be inside Event.wait() holding the event's lock, and the process deadlocks (seen).
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
     with opened_app(options) as app:
         worker = Worker(app.broker, worker_threads=threads, worker_timeout=500, queues=set(queues) or None)
         worker.start()
         try:
-            while not stop.wait(sweep_every):
-                _sweep(app, sweep_timeouts)
+            next_sweep = time.monotonic() + sweep_every
+            while not stopping:
+                time.sleep(STOP_CHECK_SECONDS)
+                if time.monotonic() >= next_sweep and not stopping:
+                    _sweep(app, sweep_timeouts)
+                    next_sweep = time.monotonic() + sweep_every
         finally:
             worker.stop()
 

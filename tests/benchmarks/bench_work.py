@@ -70,7 +70,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        # Seen once with RabbitMQ: a worker still stopping after 60 s. The benchmark must go on; say so.
+        # A safety net (a signal-handler deadlock once kept a worker alive; fixed): the benchmark goes on.
         print(f"warning: {process.args[1]} workers did not stop within 60 s of SIGTERM; killing them",
               file=sys.stderr, flush=True)
         os.killpg(process.pid, signal.SIGKILL)
