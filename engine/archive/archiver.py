@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from engine.archive.storage import Storage
 from engine.archive.zips import ArchiveReader, WrittenEntry, write_archive
 from engine.errors import ArchiveCorrupt, ArchiveError
 from engine.orm.tables import statuses
-from engine.runtime.flow import SQLITE_BEGIN_OPTION
+from engine.runtime.flow import begin_write
 
 #: Rows older than this are compressed, and restored rows older than this purged, unless told otherwise.
 DEFAULT_OLDER_THAN = timedelta(days=2)
@@ -136,7 +135,7 @@ class Archiver:
 
     def _compress_batch(self, where: ColumnElement[bool], batch: int, now: datetime
                         ) -> tuple[str, int, int, int] | None:
-        with self._writing() as connection:
+        with begin_write(self.engine) as connection:
             # The payload as the database holds its JSON text: no decoding and encoding it again.
             rows = connection.execute(
                 select(statuses.c.id, cast(statuses.c.payload, Text), statuses.c.exception_traceback)
@@ -221,7 +220,7 @@ class Archiver:
                 contents = {row.id: json.loads(reader.read(row.archive_entry, row.archive_sha256)) for row in rows}
         finally:
             local.unlink(missing_ok=True)
-        with self._writing() as connection:
+        with begin_write(self.engine) as connection:
             statement = (update(statuses)
                          .where(statuses.c.id == bindparam("row_id"), statuses.c.archive_sha256 == bindparam("sha"),
                                 statuses.c.restored_at.is_(None))
@@ -245,13 +244,7 @@ class Archiver:
         restored = statuses.c.restored_at.is_not(None) & statuses.c.archive_uri.is_not(None)
         where = restored & (statuses.c.id.in_(ids) if ids is not None
                             else statuses.c.restored_at < (now or _now()) - older_than)
-        with self._writing() as connection:
+        with begin_write(self.engine) as connection:
             result = connection.execute(update(statuses).where(where)
                                         .values(payload=None, exception_traceback=None, restored_at=None))
         return result.rowcount
-
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A write transaction; on SQLite it takes the write lock first, so concurrent runs take turns."""
-        with self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}).begin() as connection:
-            yield connection

@@ -99,15 +99,6 @@ def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endp
         engine.dispose()
 
 
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 @click.command()
 @archive_options
 @click.option("--older-than", type=DURATION, default="2d", show_default=True,
@@ -116,6 +107,7 @@ def _size(count: int) -> str:
 def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
              s3_path_style: bool, older_than: timedelta, batch: int) -> None:
     """Move old history payloads into verified ZIP archives. Safe to run from several hosts at once."""
+    from rich.filesize import decimal
     from rich.progress import Progress
 
     with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
@@ -125,7 +117,7 @@ def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpo
             result = archiver.compress(older_than=older_than, batch=batch,
                                        progress=lambda rows: progress.advance(bar, rows))
     click.echo(f"compressed {result.rows} rows into {len(result.archives)} archives: "
-               f"{_size(result.bytes_before)} of payloads, {_size(result.bytes_after)} archived")
+               f"{decimal(result.bytes_before)} of payloads, {decimal(result.bytes_after)} archived")
     sys.exit(EXIT_OK)
 
 

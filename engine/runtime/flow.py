@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, literal_column, select, true, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, literal_column, select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, aliased, attributes, object_session
 from sqlalchemy.sql.dml import Insert
@@ -78,6 +79,11 @@ class _Move:
     payload: Any
     exception: BaseException | None
     actor: str | None
+
+
+def begin_write(engine: Engine) -> AbstractContextManager[Connection]:
+    """A write transaction that, on SQLite, takes the write lock before reading, so writers take turns."""
+    return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}).begin()
 
 
 def _prefixed(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,15 +280,15 @@ class Flow:
         """
         transition = self._transition_between(source, target)
         members = self.compiled.member_by_state
-        model = self.mapper.class_
-        statement = (update(model).where(self._pk_attribute == key, self.column == members[source])
-                     .values({self.attribute: members[target]}).returning(model))
         actions = self.compiled.actions_by_transition[id(transition)]
 
         def write() -> tuple[Any, StatusChange] | None:
             if self._claim_fusable and self._fuses(session, actions):
                 return self._claim_fused(session, key, members[source], members[target], transition.name,
                                          payload=payload, actor=actor)
+            model = self.mapper.class_
+            statement = (update(model).where(self._pk_attribute == key, self.column == members[source])
+                         .values({self.attribute: members[target]}).returning(model))
             obj = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
             if obj is None:
                 return None
@@ -324,9 +330,9 @@ class Flow:
         statement = getattr(self._per_thread, "claim", None)
         if statement is None:
             statement = self._per_thread.claim = self._claiming_statement()
-        row = self._history_row(str(key), source.state, target.state, transition, {}, payload, None, actor)
-        found = session.execute(statement, {"pk_0": key, "expected": source, "new": target,
-                                                         **_prefixed(row)},
+        row = self._history_row(format_key((key,)), source.state, target.state, transition, {}, payload, None,
+                                actor)
+        found = session.execute(statement, {"pk_0": key, "expected": source, "new": target, **_prefixed(row)},
                                 execution_options={"populate_existing": True}).one_or_none()
         if found is None:
             return None

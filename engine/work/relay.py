@@ -15,7 +15,7 @@ from sqlalchemy import Engine, Select, select, update
 
 from engine.orm.tables import outbox
 from engine.runtime.changes import StatusChange
-from engine.runtime.flow import SQLITE_BEGIN_OPTION
+from engine.runtime.flow import begin_write
 from engine.runtime.hooks import Hook
 
 log = logging.getLogger("engine.relay")
@@ -62,8 +62,7 @@ class Relay(Hook):
 
     def _send_rows(self, query: Select[Any]) -> tuple[int, int]:
         """Send the rows a query selects, in one transaction; returns (rows fetched, rows settled)."""
-        # A write transaction: on SQLite take the lock before reading, so concurrent relays wait in turn.
-        with self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}).begin() as connection:
+        with begin_write(self.engine) as connection:  # concurrent relays on SQLite wait in turn
             rows = connection.execute(query).all()
             settled = [row.id for row in rows if self.send(row)]
             if settled:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from engine.archive import ArchiveSettings
 from engine.migrations.upgrade import upgrade
 from examples.base import Base
 from examples.documents.models import Document
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 TOKEN = "test-token-4f1c"
 #: Screenshots of the browser tests land here (kept out of git).
@@ -33,12 +32,6 @@ class Served:
     app: Statewright
     url: str
     ids: dict[str, int]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _documents(app: Statewright) -> dict[str, int]:
@@ -66,7 +59,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
     upgrade(app.engine)
     Base.metadata.create_all(app.engine)
     ids = _documents(app)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(build_admin(app, token=TOKEN), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

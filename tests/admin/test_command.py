@@ -14,7 +14,7 @@ import httpx
 from click.testing import CliRunner
 
 from engine.cli import EXIT_USAGE, main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 
 def test_a_public_address_needs_a_token() -> None:
@@ -25,9 +25,7 @@ def test_a_public_address_needs_a_token() -> None:
 
 
 def test_on_loopback_it_prints_a_login_link_that_works(tmp_path: Path) -> None:
-    from tests.admin.conftest import _free_port
-
-    port = _free_port()
+    port = free_port()
     database = f"sqlite:///{tmp_path / 'admin.db'}"
     subprocess.run([str(Path(sys.executable).parent / "statewright"), "db", "upgrade", "--database-url", database],
                    check=True, capture_output=True)

@@ -24,6 +24,7 @@ from engine.archive import Archiver, ArchiveSettings
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from engine.statewright import make_engine
+from tests.conftest import free_port
 
 BUCKET = "statewright-test"
 #: Credentials moto accepts; set for this process and its children.
@@ -31,18 +32,12 @@ AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "
 LONG_AGO = datetime.now(UTC) - timedelta(days=3)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A moto S3 server on loopback with an empty bucket."""
     server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
     assert server is not None, "moto_server is required (pip install 'moto[server]')"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
