@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from engine.spec.model import (
     TimeoutSpec,
     TransitionSpec,
 )
+from engine.spec.suggestions import Suggester, listing
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = re.compile(rf"{_NAME}(\.{_NAME})*:{_NAME}(\.{_NAME})*")
@@ -56,6 +56,7 @@ class _SpecBuilder:
     source_map: SourceMap
     diagnostics: list[Diagnostic] = field(default_factory=list)
     declared_guards: dict[str, Guard] = field(default_factory=dict)
+    suggester: Suggester = field(default_factory=Suggester)
 
     def origin(self, *path: str | int) -> Origin:
         return Origin(self.source_map, path)
@@ -162,9 +163,8 @@ class _SpecBuilder:
 
     def unknown_guard(self, name: str, path: DataPath) -> None:
         known = sorted(self.declared_guards)
-        hint = difflib.get_close_matches(name, known, n=1)
-        suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
-        choices = f"Declared guards: {', '.join(known)}." if known else "The machine declares no guards."
+        suggestion = self.suggester.did_you_mean(name, known)
+        choices = f"Declared guards: {listing(known)}." if known else "The machine declares no guards."
         self.diagnostics.append(Diagnostic(
             "SW202", f"Unknown guard {name!r}.{suggestion} {choices} Declare it under `guards`, or write a "
             "dotted path (`module:function`) or an expression over model/context.", self.source_map.text(path)))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import string
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from engine.spec.diagnostics import Diagnostic
 from engine.spec.durations import format_duration
@@ -14,9 +14,12 @@ from engine.spec.locations import Location
 from engine.spec.model import (
     EndpointSpec,
     MachineSpec,
+    Move,
+    StateSpec,
     TaskSpec,
     TransitionSpec,
 )
+from engine.spec.suggestions import Suggester, listing
 
 Check = Callable[[MachineSpec], Iterable[Diagnostic]]
 _MOVE_NAMES = {"timeout": "timeout", "defibrillate": "defibrillation"}
@@ -35,19 +38,15 @@ def run_checks(spec: MachineSpec) -> list[Diagnostic]:
     return [diagnostic for check in CHECKS for diagnostic in check(spec)]
 
 
-def _unknown_state(spec: MachineSpec, name: str, role: str, location: Location) -> Diagnostic:
-    known = list(spec.states)
-    hint = difflib.get_close_matches(name, known, n=1)
-    suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
-    return Diagnostic("SW201", f"Unknown state {name!r} as {role}.{suggestion} Known states: {', '.join(known)}.",
-                      location)
-
-
 def check_state_references(spec: MachineSpec) -> Iterator[Diagnostic]:
     """Every state named anywhere is declared."""
+    known = list(spec.states)
+    listed = listing(known)
+    suggester = Suggester()
     for name, role, location in _state_references(spec):
         if name not in spec.states:
-            yield _unknown_state(spec, name, role, location)
+            yield Diagnostic("SW201", f"Unknown state {name!r} as {role}.{suggester.did_you_mean(name, known)} "
+                             f"Known states: {listed}.", location)
 
 
 def _state_references(spec: MachineSpec) -> Iterator[tuple[str, str, Location]]:
@@ -97,39 +96,90 @@ def check_values(spec: MachineSpec) -> Iterator[Diagnostic]:
 
 
 def check_transition_ambiguity(spec: MachineSpec) -> Iterator[Diagnostic]:
-    """No duplicate, ambiguous or shadowed transitions leave one state under one name."""
-    by_trigger: dict[tuple[str, str], list[TransitionSpec]] = defaultdict(list)
+    """No duplicate, ambiguous or shadowed transitions leave one state under one name.
+
+    Each transition is compared with the earliest one before it that leaves a state it leaves too, which
+    keeps the check linear however many transitions share a name or leave every state (``from: "*"``).
+    """
+    by_name: dict[str, list[TransitionSpec]] = defaultdict(list)
     for transition in spec.transitions:
-        for source in spec.sources_of(transition):
-            by_trigger[(transition.name, source)].append(transition)
-    reported: set[tuple[int, int]] = set()
-    for (name, source), group in by_trigger.items():
-        for later_index, later in enumerate(group):
-            for earlier in group[:later_index]:
-                pair = (id(earlier), id(later))
-                if pair in reported:
-                    continue
-                diagnostic = _compare_transitions(name, source, earlier, later)
-                if diagnostic is not None:
-                    reported.add(pair)
-                    yield diagnostic
+        by_name[transition.name].append(transition)
+    for name, group in by_name.items():
+        earlier = _EarlierTransitions(spec.states)
+        for later in group:
+            diagnostic = _compare_with_earlier(name, earlier, later)
+            if diagnostic is not None:
+                yield diagnostic
+            earlier.add(later)
 
 
-def _compare_transitions(name: str, source: str, earlier: TransitionSpec,
-                         later: TransitionSpec) -> Diagnostic | None:
-    line = earlier.origin.at().line
+# (position in the file, transition, the state it shares with the one compared)
+_Entry = tuple[int, TransitionSpec, str]
+_STAR = "*"  # entries of `from: "*"` transitions
+_ANY = ""  # entries of every transition leaving a declared state, for comparing a later "*" with
+
+
+class _EarlierTransitions:
+    """The earliest transitions of one name seen so far, by the state they leave."""
+
+    def __init__(self, states: Iterable[str]) -> None:
+        self.states = set(states)
+        self.same: dict[tuple[str, str, object], _Entry] = {}
+        self.unguarded: dict[str, _Entry] = {}
+        self.added = 0
+
+    def add(self, transition: TransitionSpec) -> None:
+        self.added += 1
+        index = self.added
+        for source in (_STAR,) if transition.from_any else transition.sources:
+            entry = (index, transition, source)
+            keys = [source, _ANY] if source == _STAR or source in self.states else [source]
+            for key in keys:
+                self.same.setdefault((key, transition.target, transition.guard), entry)
+                if transition.guard is None:
+                    self.unguarded.setdefault(key, entry)
+
+    def duplicate_of(self, transition: TransitionSpec) -> tuple[_Entry, str] | None:
+        """The earliest earlier transition with the same target and guard sharing a source."""
+        return self._earliest([(self.same.get((key, transition.target, transition.guard)), shared)
+                               for key, shared in self._keys(transition)])
+
+    def unguarded_before(self, transition: TransitionSpec) -> tuple[_Entry, str] | None:
+        """The earliest earlier unguarded transition sharing a source."""
+        return self._earliest([(self.unguarded.get(key), shared) for key, shared in self._keys(transition)])
+
+    def _keys(self, transition: TransitionSpec) -> list[tuple[str, str]]:
+        """(key to look up, the state shared if found); ``""`` as shared means the earlier one's own source."""
+        if transition.from_any:
+            return [(_ANY, "")]
+        keys = [(source, source) for source in transition.sources]
+        declared = next((source for source in transition.sources if source in self.states), None)
+        return keys + [(_STAR, declared)] if declared is not None else keys
+
+    @staticmethod
+    def _earliest(found: list[tuple[_Entry | None, str]]) -> tuple[_Entry, str] | None:
+        hits = [(entry, shared or entry[2]) for entry, shared in found if entry is not None]
+        return min(hits, key=lambda hit: hit[0][0]) if hits else None
+
+
+def _compare_with_earlier(name: str, earlier: _EarlierTransitions, later: TransitionSpec) -> Diagnostic | None:
     where = later.origin.at()
-    if earlier.target == later.target and earlier.guard == later.guard:
+    duplicate = earlier.duplicate_of(later)
+    if duplicate is not None:
+        (_, first, _), source = duplicate
         return Diagnostic("SW303", f"Transition {name!r} from {source!r} to {later.target!r} is already declared "
-                          f"at line {line}; remove one.", where)
-    if earlier.guard is None and later.guard is None:
+                          f"at line {first.origin.at().line}; remove one.", where)
+    unguarded = earlier.unguarded_before(later)
+    if unguarded is None:
+        return None
+    (_, first, _), source = unguarded
+    line = first.origin.at().line
+    if later.guard is None:
         return Diagnostic("SW304", f"Transition {name!r} from {source!r} is declared twice without a guard (to "
-                          f"{earlier.target!r} at line {line} and to {later.target!r}); which one fires is "
+                          f"{first.target!r} at line {line} and to {later.target!r}); which one fires is "
                           "ambiguous. Add a guard or rename one.", where)
-    if earlier.guard is None:
-        return Diagnostic("SW305", f"Transition {name!r} from {source!r} to {later.target!r} can never fire: the "
-                          f"unguarded {name!r} at line {line} always wins. Move it after this one.", where)
-    return None
+    return Diagnostic("SW305", f"Transition {name!r} from {source!r} to {later.target!r} can never fire: the "
+                      f"unguarded {name!r} at line {line} always wins. Move it after this one.", where)
 
 
 def _reachable(starts: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
@@ -143,18 +193,53 @@ def _reachable(starts: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
     return seen
 
 
+@dataclass
+class _Graph:
+    """The machine's moves between declared states, with ``from: "*"`` transitions kept as one set of targets
+    instead of an edge from every state (which would be quadratic)."""
+
+    forward: dict[str, set[str]]
+    backward: dict[str, set[str]]
+    from_every_state: set[str]
+
+    def has_exit(self, state: str) -> bool:
+        return bool(self.forward.get(state) or self.from_every_state)
+
+
+def _graph(spec: MachineSpec) -> _Graph:
+    graph = _Graph(defaultdict(set), defaultdict(set), set())
+    for move in _explicit_moves(spec):
+        if move.source in spec.states and move.target in spec.states:
+            graph.forward[move.source].add(move.target)
+            graph.backward[move.target].add(move.source)
+    graph.from_every_state = {t.target for t in spec.transitions if t.from_any and t.target in spec.states}
+    return graph
+
+
+def _explicit_moves(spec: MachineSpec) -> Iterator[Move]:
+    """``spec.moves()`` without expanding ``from: "*"`` transitions into an edge from every state."""
+    for transition in spec.transitions:
+        if not transition.from_any:
+            for source in transition.sources:
+                yield Move(source, transition.target, "transition", transition.name)
+    for state in spec.states.values():
+        if state.timeout is not None:
+            yield Move(state.name, state.timeout.to, "timeout", "timeout")
+        if state.defibrillate is not None:
+            yield Move(state.name, state.defibrillate, "defibrillate", "defibrillate")
+
+
 def check_graph(spec: MachineSpec) -> Iterator[Diagnostic]:
     """Every state is reachable, can finish, and error states have a way out."""
-    moves = [move for move in spec.moves() if move.source in spec.states and move.target in spec.states]
-    forward: dict[str, set[str]] = defaultdict(set)
-    backward: dict[str, set[str]] = defaultdict(set)
-    for move in moves:
-        forward[move.source].add(move.target)
-        backward[move.target].add(move.source)
-    reachable = _reachable([spec.initial], forward) if spec.initial in spec.states else set(spec.states)
+    graph = _graph(spec)
+    starts = {spec.initial} | graph.from_every_state if spec.initial in spec.states else set(spec.states)
+    reachable = _reachable(starts, graph.forward)
     finals = spec.final_states
-    finishing = _reachable(finals, backward)
+    finishing = _reachable(finals, graph.backward)
+    if graph.from_every_state & finishing:  # a final state is reachable from every state
+        finishing = set(spec.states)
     error_states = {work.steps.error for work in spec.work()}
+    listed_finals = listing(finals)
     for state in spec.states.values():
         location = state.origin.key()
         if state.name not in reachable:
@@ -163,35 +248,50 @@ def check_graph(spec: MachineSpec) -> Iterator[Diagnostic]:
             continue
         if state.final:
             continue
-        if state.name in error_states and not forward.get(state.name):
+        if state.name in error_states and not graph.has_exit(state.name):
             yield Diagnostic("SW308", f"Error state {state.name!r} has no way out: add `defibrillate: <state>`, "
                              "a transition out of it, or mark it `final: true`.", location)
         elif finals and state.name not in finishing:
             yield Diagnostic("SW307", f"State {state.name!r} is not final and no final state "
-                             f"({', '.join(finals)}) can be reached from it.", location)
-        elif not finals and not forward.get(state.name):
+                             f"({listed_finals}) can be reached from it.", location)
+        elif not finals and not graph.has_exit(state.name):
             yield Diagnostic("SW307", f"State {state.name!r} has no way out and is not marked `final: true`.",
                              location)
 
 
 def check_final_exits(spec: MachineSpec) -> Iterator[Diagnostic]:
     """Final states have no way out."""
-    for move in spec.moves():
+    for move in _explicit_moves(spec):
         state = spec.states.get(move.source)
         if state is not None and state.final and move.target != move.source:
-            what = f"transition {move.label!r}" if move.kind == "transition" else _MOVE_NAMES[move.kind]
-            yield Diagnostic("SW310", f"Final state {state.name!r} has an outgoing {what} to {move.target!r}; "
-                             "drop `final: true` or the move.",
-                             state.origin.key())
+            yield _final_exit(state, move)
+    leaving_all = [t for t in spec.transitions if t.from_any]
+    if not leaving_all:
+        return
+    for name in spec.final_states:
+        state = spec.states[name]
+        exits = [t for t in leaving_all if t.target != name]
+        if exits:  # one diagnostic per final state, however many `from: "*"` transitions there are
+            yield Diagnostic("SW310", f"Final state {name!r} has outgoing transitions from \"*\" "
+                             f"({listing([f'{t.name!r} to {t.target!r}' for t in exits])}); drop `final: true` or "
+                             "list the states they leave.", state.origin.key())
+
+
+def _final_exit(state: StateSpec, move: Move) -> Diagnostic:
+    what = f"transition {move.label!r}" if move.kind == "transition" else _MOVE_NAMES[move.kind]
+    return Diagnostic("SW310", f"Final state {state.name!r} has an outgoing {what} to {move.target!r}; "
+                      "drop `final: true` or the move.", state.origin.key())
 
 
 def check_work_steps(spec: MachineSpec) -> Iterator[Diagnostic]:
     """Each status step of a task or endpoint is a move some transition allows."""
-    allowed = {(move.source, move.target) for move in spec.moves() if move.kind == "transition"}
+    allowed = {(move.source, move.target) for move in _explicit_moves(spec) if move.kind == "transition"}
+    allowed_from_every_state = {t.target for t in spec.transitions if t.from_any}
     for work in spec.work():
         kind = "task" if isinstance(work, TaskSpec) else "endpoint"
         for step, source, target in work.steps.moves():
-            if source in spec.states and target in spec.states and (source, target) not in allowed:
+            legal = (source, target) in allowed or target in allowed_from_every_state
+            if source in spec.states and target in spec.states and not legal:
                 yield Diagnostic("SW309", f"{kind.capitalize()} {work.name!r} moves objects from {source!r} to "
                                  f"{target!r} (its `{step}` step), but no transition allows that move. Declare "
                                  f"one, e.g. {{name: ..., from: {source}, to: {target}}}.", work.origin.text(step))
@@ -208,12 +308,13 @@ def _check_backoff(work: TaskSpec | EndpointSpec) -> Iterator[Diagnostic]:
 def check_reactions(spec: MachineSpec) -> Iterator[Diagnostic]:
     """Reactions fire transitions the machine declares."""
     names = sorted({transition.name for transition in spec.transitions})
+    declared, listed = set(names), listing(names) or "none"
+    suggester = Suggester()
     for reaction in spec.reactions:
-        if reaction.fire not in names:
-            hint = difflib.get_close_matches(reaction.fire, names, n=1)
-            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+        if reaction.fire not in declared:
+            suggestion = suggester.did_you_mean(reaction.fire, names)
             yield Diagnostic("SW203", f"Reaction to {reaction.on!r} fires unknown transition {reaction.fire!r}."
-                             f"{suggestion} Transitions: {', '.join(names) or 'none'}.", reaction.origin.text("fire"))
+                             f"{suggestion} Transitions: {listed}.", reaction.origin.text("fire"))
 
 
 def check_url_templates(spec: MachineSpec) -> Iterator[Diagnostic]:

@@ -20,6 +20,9 @@ from engine.errors import StatewrightError
 NAMES = ("model", "context")
 #: Longest expression accepted, in characters.
 MAX_LENGTH = 1000
+#: Deepest nesting accepted, in nested operations (``model.a.b`` is 3, ``1 + 2 + 3`` is 3): compiling and
+#: evaluating recurse once per level, and must stay far from Python's recursion limit wherever they run.
+MAX_NESTING = 32
 
 #: A compiled expression: called with the model object and the context mapping.
 Evaluator = Callable[[Any, Mapping[str, Any]], Any]
@@ -88,7 +91,8 @@ def compile_expression(source: str) -> Evaluator:
     True
     """
     if len(source) > MAX_LENGTH:
-        raise ExpressionProblem("SW401", f"The expression is longer than {MAX_LENGTH} characters.")
+        raise ExpressionProblem("SW401", f"The expression is longer than {MAX_LENGTH} characters; move the "
+                                "logic into a code guard (a dotted path).")
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
@@ -100,8 +104,32 @@ def compile_expression(source: str) -> Evaluator:
                                 offset) from None
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
         raise ExpressionProblem("SW401", f"Guard expression {source!r} does not parse: {exc}.") from None
+    _check_nesting(tree.body, source)
     body = _compile(tree.body, source)
     return lambda model, context: body({"model": model, "context": context})
+
+
+def _check_nesting(root: ast.expr, source: str) -> None:
+    """Refuse trees deeper than ``MAX_NESTING``, walking them without recursion."""
+    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ExpressionProblem("SW401", f"Guard expression {_cut(source)} nests deeper than {MAX_NESTING} "
+                                    "levels (operators, attribute chains, subscripts); split it into named guards "
+                                    "combined with all/any/not, or compute the value in a code guard.",
+                                    getattr(node, "col_offset", 0))
+        for name in node._fields:  # ast.iter_child_nodes, without its generators: this runs on every node
+            child = getattr(node, name, None)
+            if isinstance(child, ast.expr):
+                stack.append((child, depth + 1))
+            elif isinstance(child, list):
+                stack.extend((item, depth + 1) for item in child if isinstance(item, ast.expr))
+
+
+def _cut(source: str, limit: int = 60) -> str:
+    text = repr(source)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
 
 
 _Scope = dict[str, Any]
@@ -121,8 +149,7 @@ def _compile(node: ast.expr, source: str) -> _Node:  # noqa: C901 - one branch p
     if isinstance(node, ast.BoolOp):
         return _compile_boolean(node, source)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        apply, operand = _UNARY[type(node.op)], _compile(node.operand, source)
-        return lambda scope: apply(operand(scope))
+        return _compile_unary(node, source)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         return _compile_arithmetic(node, source)
     if isinstance(node, ast.Compare):
@@ -165,6 +192,20 @@ def _compile_boolean(node: ast.BoolOp, source: str) -> _Node:
     if isinstance(node.op, ast.And):
         return lambda scope: all(part(scope) for part in parts)
     return lambda scope: any(part(scope) for part in parts)
+
+
+def _compile_unary(node: ast.UnaryOp, source: str) -> _Node:
+    apply, operand = _UNARY[type(node.op)], _compile(node.operand, source)
+
+    def unary(scope: _Scope) -> Any:
+        value = operand(scope)
+        try:
+            return apply(value)
+        except TypeError as exc:  # -"text", +None
+            raise ExpressionError(f"Guard expression {source!r}: bad operand {type(value).__name__} for a unary "
+                                  "operator.") from exc
+
+    return unary
 
 
 def _compile_arithmetic(node: ast.BinOp, source: str) -> _Node:

@@ -12,6 +12,7 @@ from engine.spec.checks import run_checks
 from engine.spec.diagnostics import Diagnostic, Severity
 from engine.spec.locations import Location
 from engine.spec.model import MachineSpec
+from engine.spec.reading import MAX_FILE_BYTES, read_machine_file, too_large
 from engine.spec.schema import check_schema
 from engine.spec.source import read_source
 
@@ -54,12 +55,15 @@ def check_text(text: str, file: str = "<string>") -> CheckedFile:
     Returns:
         The spec (when the text is well-formed and fits the schema) and every problem.
     """
+    if len(text) > MAX_FILE_BYTES:
+        return CheckedFile(file, None, (too_large(text[:MAX_FILE_BYTES], file),))
     loaded = read_source(text, file)
     diagnostics = list(loaded.diagnostics)
     spec = None
     if loaded.data is not None:
         shape = check_schema(loaded.data, loaded.source_map)
-        diagnostics.extend(shape)
+        # A refused value (an integer past 64 bits) stands in as its text: do not report it again as a string.
+        diagnostics.extend(d for d in shape if d.location not in loaded.refused)
         if not shape:
             spec, built = build_spec(loaded.data, loaded.source_map)
             diagnostics.extend(built)
@@ -77,27 +81,25 @@ def check_file(path: str | Path) -> CheckedFile:
         The outcome.
     """
     shown = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = exc.object[: exc.start]
-        location = Location(shown, before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1)
-        return CheckedFile(shown, None, (Diagnostic("SW001", "The file is not UTF-8 text.", location),))
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return CheckedFile(shown, None, (Diagnostic("SW001", f"Cannot read the file: {reason}.", Location(shown)),))
-    return check_text(text, shown)
+    read = read_machine_file(path)
+    if read.text is None:
+        assert read.problem is not None
+        return CheckedFile(shown, None, (read.problem,))
+    return check_text(read.text, shown)
 
 
 def find_machine_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Expand folders into the machine files below them (sorted); files are kept as given.
+
+    Below a folder, anything named like a machine file that is not a folder is kept, so a FIFO, a device
+    or a dangling link there is reported rather than silently skipped.
 
     Raises:
         FileNotFoundError: A path does not exist.
     """
     for path in map(Path, paths):
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in MACHINE_SUFFIXES and p.is_file())
+            yield from sorted(p for p in path.rglob("*") if p.suffix in MACHINE_SUFFIXES and not p.is_dir())
         elif path.exists():
             yield path
         else:

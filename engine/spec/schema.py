@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import difflib
 import json
+import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaViolation
 from jsonschema.exceptions import best_match
 
 from engine.spec.diagnostics import Diagnostic
+from engine.spec.durations import parse_duration
 from engine.spec.locations import DataPath, SourceMap
+from engine.spec.suggestions import Suggester, listing
 
 #: File name of the machine format's JSON Schema.
 SCHEMA_FILE = "machine.schema.json"
@@ -29,6 +31,7 @@ _CODE_BY_TITLE = {
     "event name": "SW108",
     "color": "SW109",
 }
+_DURATION_SHAPE = re.compile(r"([0-9]+(ms|s|m|h|d|w))+")
 _TYPE_NAMES = {
     "object": "a mapping",
     "array": "a list",
@@ -56,9 +59,20 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("statewright-duration", raises=ValueError)
+def _duration_in_range(instance: object) -> bool:
+    """Well-formed durations must also be short enough (ill-formed ones are the pattern's to report)."""
+    if isinstance(instance, str) and _DURATION_SHAPE.fullmatch(instance):
+        parse_duration(instance)
+    return True
+
+
 @cache
 def _validator() -> Draft7Validator:
-    return Draft7Validator(inline_references(load_schema()))
+    return Draft7Validator(inline_references(load_schema()), format_checker=_FORMATS)
 
 
 def inline_references(schema: dict[str, Any]) -> dict[str, Any]:
@@ -98,8 +112,9 @@ def check_schema(data: Any, source_map: SourceMap) -> list[Diagnostic]:
         One diagnostic per problem, each at the offending key or value.
     """
     diagnostics: list[Diagnostic] = []
+    suggester = Suggester()
     for violation in _validator().iter_errors(data):
-        diagnostics.extend(_describe(violation, source_map))
+        diagnostics.extend(_describe(violation, source_map, suggester))
     return diagnostics
 
 
@@ -115,13 +130,13 @@ def _instance(violation: SchemaViolation) -> Any:
     return violation.instance
 
 
-def _describe(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Diagnostic]:
+def _describe(violation: SchemaViolation, source_map: SourceMap, suggester: Suggester) -> Iterator[Diagnostic]:
     path: DataPath = tuple(violation.absolute_path)
     kind: Any = violation.validator
     if kind in ("anyOf", "oneOf"):
-        yield from _describe_alternatives(violation, source_map)
+        yield from _describe_alternatives(violation, source_map, suggester)
     elif kind == "additionalProperties":
-        yield from _unknown_keys(violation, source_map)
+        yield from _unknown_keys(violation, source_map, suggester)
     elif kind == "required":
         missing = violation.message.split("'")[1]
         where = _where(path, _instance(violation))
@@ -133,11 +148,14 @@ def _describe(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Dia
                          source_map.value(path))
     elif kind == "pattern":
         yield _pattern(violation, path, source_map)
+    elif kind == "format":
+        yield _format(violation, path, source_map)
     else:
         yield Diagnostic("SW104", _value_message(violation, path), source_map.value(path))
 
 
-def _describe_alternatives(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Diagnostic]:
+def _describe_alternatives(violation: SchemaViolation, source_map: SourceMap,
+                           suggester: Suggester) -> Iterator[Diagnostic]:
     path: DataPath = tuple(violation.absolute_path)
     instance = _instance(violation)
     branches = [_resolve(branch) for branch in _expected(violation)]
@@ -151,7 +169,7 @@ def _describe_alternatives(violation: SchemaViolation, source_map: SourceMap) ->
     if isinstance(instance, dict):
         fitting = _branches_naming_present_keys(fitting, branches, instance)
         if not fitting:
-            yield _no_branch_key(path, instance, branches, source_map)
+            yield _no_branch_key(path, instance, branches, source_map, suggester)
             return
     elif len(fitting) > 1:
         # A `const` alternative (like "*") explains less than the general form beside it.
@@ -161,7 +179,7 @@ def _describe_alternatives(violation: SchemaViolation, source_map: SourceMap) ->
     if best is None:
         yield Diagnostic("SW104", _value_message(violation, path), source_map.value(path))
     else:
-        yield from _describe(best, source_map)
+        yield from _describe(best, source_map, suggester)
 
 
 def _branches_naming_present_keys(fitting: list[int], branches: list[dict[str, Any]],
@@ -170,16 +188,15 @@ def _branches_naming_present_keys(fitting: list[int], branches: list[dict[str, A
 
 
 def _no_branch_key(path: DataPath, instance: dict[str, Any], branches: list[dict[str, Any]],
-                   source_map: SourceMap) -> Diagnostic:
+                   source_map: SourceMap, suggester: Suggester) -> Diagnostic:
     allowed = sorted({key for branch in branches for key in branch.get("properties", {})})
     strangers = [key for key in instance if key not in allowed]
     if not strangers:
         return Diagnostic("SW104", f"{_subject(path)} must hold exactly one of: {', '.join(allowed)}.",
                           source_map.value(path))
     key = strangers[0]
-    hint = difflib.get_close_matches(str(key), allowed, n=1)
-    suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
-    return Diagnostic("SW101", f"Unknown key {key!r} in {_subject(path)}.{suggestion} "
+    suggestion = suggester.did_you_mean(str(key), allowed)
+    return Diagnostic("SW101", f"Unknown key {_shown(key)} in {_subject(path)}.{suggestion} "
                       f"Allowed keys: {', '.join(allowed)}.", source_map.key(path + (key,)))
 
 
@@ -190,16 +207,16 @@ def _resolve(branch: dict[str, Any]) -> dict[str, Any]:
     return branch
 
 
-def _unknown_keys(violation: SchemaViolation, source_map: SourceMap) -> Iterator[Diagnostic]:
+def _unknown_keys(violation: SchemaViolation, source_map: SourceMap, suggester: Suggester) -> Iterator[Diagnostic]:
     path: DataPath = tuple(violation.absolute_path)
     allowed = sorted(_schema(violation).get("properties", {}))
+    where = _where(path, _instance(violation))
     for key in _instance(violation):
         if key in allowed:
             continue
-        hint = difflib.get_close_matches(str(key), allowed, n=1)
-        suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
-        yield Diagnostic("SW101", f"Unknown key {key!r} in {_where(path, _instance(violation))}.{suggestion} "
-                         f"Allowed keys: {', '.join(allowed)}.", source_map.key(path + (key,)))
+        suggestion = suggester.did_you_mean(str(key), allowed)
+        yield Diagnostic("SW101", f"Unknown key {_shown(key)} in {where}.{suggestion} "
+                         f"Allowed keys: {listing(allowed)}.", source_map.key(path + (key,)))
 
 
 def _pattern(violation: SchemaViolation, path: DataPath, source_map: SourceMap) -> Diagnostic:
@@ -209,20 +226,32 @@ def _pattern(violation: SchemaViolation, path: DataPath, source_map: SourceMap) 
     instance = _instance(violation)
     is_key = "propertyNames" in violation.schema_path
     location = source_map.key(path + (instance,)) if is_key else source_map.value(path)
-    subject = f"The name {instance!r}" if is_key else f"{_subject(path)} ({instance!r})"
+    subject = f"The name {_shown(instance)}" if is_key else f"{_subject(path)} ({_shown(instance)})"
     return Diagnostic(code, f"{subject} is not a valid {title}. {description}".strip(), location)
+
+
+def _format(violation: SchemaViolation, path: DataPath, source_map: SourceMap) -> Diagnostic:
+    title = _schema(violation).get("title", "value")
+    reason = str(violation.cause) if violation.cause is not None else violation.message
+    return Diagnostic(_CODE_BY_TITLE.get(title, "SW104"), f"{_subject(path)}: {reason}.", source_map.value(path))
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value's repr, cut short: a message quotes the value, not a megabyte of it."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
 
 
 def _value_message(violation: SchemaViolation, path: DataPath) -> str:
     kind, expected, instance = violation.validator, _expected(violation), _instance(violation)
     subject = _subject(path)
     if kind == "enum":
-        return f"{subject} is {instance!r}; allowed: {', '.join(map(str, expected))}."
+        return f"{subject} is {_shown(instance)}; allowed: {', '.join(map(str, expected))}."
     if kind == "const":
-        return f"{subject} is {instance!r}; the only supported value is {expected!r}."
+        return f"{subject} is {_shown(instance)}; the only supported value is {expected!r}."
     if kind in ("minimum", "maximum"):
         bound = "at least" if kind == "minimum" else "at most"
-        return f"{subject} is {instance!r}; it must be {bound} {expected}."
+        return f"{subject} is {_shown(instance)}; it must be {bound} {expected}."
     if kind in ("minItems", "minProperties"):
         return f"{subject} is empty; give at least {expected} entr{'y' if expected == 1 else 'ies'}."
     if kind == "minLength":
@@ -266,7 +295,7 @@ def _kind_of(instance: Any) -> str:
     if isinstance(instance, int | float):
         return f"the number {instance}"
     if isinstance(instance, str):
-        return f"the string {instance!r}"
+        return f"the string {_shown(instance)}"
     return "a list" if isinstance(instance, list) else "a mapping"
 
 

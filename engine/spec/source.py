@@ -19,8 +19,13 @@ from engine.spec.locations import DataPath, Location, SourceMap
 
 #: Deepest nesting of mappings and sequences accepted.
 MAX_DEPTH = 64
-#: Most values a document may hold once aliases are expanded.
-MAX_VALUES = 100_000
+#: Most values (scalars, mappings and lists) a document may hold once aliases are expanded. A machine of
+#: 20 states holds about 300; the limit keeps any file's check to about a second.
+MAX_VALUES = 50_000
+#: Smallest integer a machine file may hold: what a signed 64-bit database column stores.
+MIN_INT = -(2**63)
+#: Largest integer a machine file may hold.
+MAX_INT = 2**63 - 1
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
@@ -33,10 +38,29 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _OCT = re.compile(r"0o[0-7]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|(0|[1-9][0-9]*)(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+# More decimal digits than this cannot fit in 64 bits; checked before int(), which refuses 4300+ digits.
+_MAX_INT_DIGITS = len(str(MAX_INT))
+
+
+class IntegerOutOfRange(ValueError):
+    """Not raised to users: an integer scalar does not fit in 64 bits; the reader reports it as SW104."""
+
+
+def _bounded_int(text: str, base: int) -> int:
+    digits = text.lstrip("+-")[2 if base != 10 else 0:].lstrip("0")
+    if base == 10 and len(digits) > _MAX_INT_DIGITS:
+        raise IntegerOutOfRange(text)
+    value = int(text, base) if base == 10 else int(text[2:], base)
+    if not MIN_INT <= value <= MAX_INT:
+        raise IntegerOutOfRange(text)
+    return value
 
 
 def resolve_plain_scalar(text: str) -> Any:
     """Turn an unquoted scalar into a Python value by the YAML 1.2 core rules (``on`` stays a string).
+
+    Raises:
+        IntegerOutOfRange: An integer outside ``MIN_INT``..``MAX_INT``.
 
     >>> resolve_plain_scalar("on"), resolve_plain_scalar("010"), resolve_plain_scalar("10")
     ('on', '010', 10)
@@ -48,11 +72,11 @@ def resolve_plain_scalar(text: str) -> Any:
     if _FALSE.fullmatch(text):
         return False
     if _INT.fullmatch(text):
-        return int(text)
+        return _bounded_int(text, 10)
     if _HEX.fullmatch(text):
-        return int(text, 16)
+        return _bounded_int(text, 16)
     if _OCT.fullmatch(text):
-        return int(text[2:], 8)
+        return _bounded_int(text, 8)
     if _FLOAT.fullmatch(text) and any(ch.isdigit() for ch in text):
         return float(text)
     if text.lower() in _SPECIAL_FLOATS:
@@ -68,11 +92,14 @@ class LoadedSource:
         data: The document, or ``None`` when it could not be read.
         source_map: Locations of every value and key.
         diagnostics: Problems found while reading.
+        refused: Where values were refused and replaced by their text (out-of-range integers), so later
+            stages do not report them again as strings.
     """
 
     data: Any
     source_map: SourceMap
     diagnostics: tuple[Diagnostic, ...]
+    refused: frozenset[Location] = frozenset()
 
 
 class _Stop(Exception):
@@ -94,12 +121,21 @@ class _Frame:
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
-def _clamped(text: str, line: int, col: int) -> tuple[int, int]:
-    """Keep a 1-based position inside the text: libyaml puts end-of-stream marks past the last line."""
-    lines = LINE_BREAK.split(text)
-    if line > len(lines):
-        return len(lines), len(lines[-1]) + 1
-    return line, min(col, len(lines[line - 1]) + 1)
+class _LineLengths:
+    """The length of every line of a text, worked out once (on first use) for clamping marks."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._lengths: list[int] | None = None
+
+    def clamped(self, line: int, col: int) -> tuple[int, int]:
+        """Keep a 1-based position inside the text: libyaml puts end-of-stream marks past the last line."""
+        if self._lengths is None:
+            self._lengths = [len(part) for part in LINE_BREAK.split(self._text)]
+        lengths = self._lengths
+        if line > len(lengths):
+            return len(lengths), lengths[-1] + 1
+        return line, min(col, lengths[line - 1] + 1)
 
 
 @dataclass
@@ -110,11 +146,16 @@ class _Builder:
     keys: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
     quoted: set[DataPath] = field(default_factory=set)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    refused: set[Location] = field(default_factory=set)
     anchors: dict[str, tuple[Any, int]] = field(default_factory=dict)
     stack: list[_Frame] = field(default_factory=list)
+    lines: _LineLengths = field(init=False)
     total: int = 0
     documents: int = 0
     root: Any = None
+
+    def __post_init__(self) -> None:
+        self.lines = _LineLengths(self.text)
 
     def problem(self, code: str, message: str, mark: Any) -> None:
         self.diagnostics.append(Diagnostic(code, message, self.location(mark)))
@@ -125,7 +166,7 @@ class _Builder:
         raise _Stop
 
     def location(self, mark: Any) -> Location:
-        return Location(self.file, *_clamped(self.text, mark.line + 1, mark.column + 1))
+        return Location(self.file, *self.lines.clamped(mark.line + 1, mark.column + 1))
 
     def feed(self, event: yaml.Event) -> None:
         handler = _HANDLERS.get(type(event))
@@ -161,7 +202,14 @@ class _Builder:
             return event.value
         if event.style or event.tag == _STR_TAG:
             return event.value
-        return resolve_plain_scalar(event.value)
+        try:
+            return resolve_plain_scalar(event.value)
+        except IntegerOutOfRange:
+            self.refused.add(self.location(event.start_mark))
+            shown = event.value if len(event.value) <= 24 else f"{event.value[:20]}... ({len(event.value)} digits)"
+            self.problem("SW104", f"The integer {shown} does not fit in 64 bits; numbers in a machine file lie "
+                         f"between {MIN_INT} and {MAX_INT}.", event.start_mark)
+            return event.value
 
     def on_alias(self, event: yaml.AliasEvent) -> None:
         if event.anchor is None or event.anchor not in self.anchors:
@@ -188,6 +236,7 @@ class _Builder:
         if len(self.stack) >= MAX_DEPTH:
             self.stop("SW005", f"The document nests deeper than {MAX_DEPTH} levels.", event.start_mark)
         container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        self.total += 1  # a mapping or list costs the later stages as much as a scalar does
         path = self.place(container, 0, event.start_mark)
         self.stack.append(_Frame(container, path if path is not None else ("<dropped>",), event.anchor))
 
@@ -219,8 +268,8 @@ class _Builder:
         """Put a value into the open collection (or make it the root); return its path."""
         self.total += size
         if self.total > MAX_VALUES:
-            self.stop("SW005", f"The document holds more than {MAX_VALUES} values once aliases are expanded.",
-                         mark)
+            self.stop("SW005", f"The document holds more than {MAX_VALUES} values (scalars, mappings and lists) "
+                         "once aliases are expanded; split the machine or drop repeated data.", mark)
         point = (mark.line + 1, mark.column + 1)
         if not self.stack:
             self.root = value
@@ -270,7 +319,7 @@ def read_source(text: str, file: str) -> LoadedSource:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             builder.feed(event)
     except yaml.MarkedYAMLError as exc:
-        builder.diagnostics.append(_syntax_diagnostic(exc, text, file))
+        builder.diagnostics.append(_syntax_diagnostic(exc, builder.lines, file))
         builder.root = None
     except yaml.reader.ReaderError as exc:  # control characters and the like; located by offset only
         builder.diagnostics.append(_reader_diagnostic(exc, text, file))
@@ -290,12 +339,12 @@ def read_source(text: str, file: str) -> LoadedSource:
                                               "with at least version, name, model, initial and states.",
                                               Location(file)))
     source_map = SourceMap(file, builder.values, builder.keys, builder.quoted)
-    return LoadedSource(builder.root, source_map, tuple(builder.diagnostics))
+    return LoadedSource(builder.root, source_map, tuple(builder.diagnostics), frozenset(builder.refused))
 
 
-def _syntax_diagnostic(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
+def _syntax_diagnostic(exc: yaml.MarkedYAMLError, lines: _LineLengths, file: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
-    location = Location(file, *_clamped(text, mark.line + 1, mark.column + 1)) if mark else Location(file)
+    location = Location(file, *lines.clamped(mark.line + 1, mark.column + 1)) if mark else Location(file)
     problem = (exc.problem or "invalid YAML").rstrip(".")
     context = ""
     if exc.context:
