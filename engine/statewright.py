@@ -18,7 +18,7 @@ from engine.orm.binding import bind_flow, flow_of
 from engine.runtime.changes import StatusChange
 from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, OutboxItem
 from engine.runtime.hooks import Hook
-from engine.spec.loader import duplicate_machine_names, load_specs
+from engine.spec.loader import duplicate_definitions, load_specs
 from engine.spec.model import MachineSpec
 from engine.work.actors import Work
 from engine.work.brokers import build_broker
@@ -48,7 +48,8 @@ class Statewright:
         archive: Where ``app.archive`` writes payload archives (default: from the environment).
 
     Raises:
-        DefinitionError: A machine names something that does not import, or two share a name.
+        DefinitionError: A machine names something that does not import, two share a name, or two drive
+            the same model's status column.
     """
 
     def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
@@ -57,7 +58,7 @@ class Statewright:
                  http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None,
                  archive: ArchiveSettings | None = None) -> None:
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
-        duplicates = duplicate_machine_names(spec_list)
+        duplicates = duplicate_definitions(spec_list)
         if duplicates:
             raise DefinitionError(duplicates)
         self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)

@@ -7,16 +7,16 @@ import os
 import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from engine.cli.reporters import REPORTER_BY_NAME
-from engine.cli.results import LintResult
+from engine.cli.results import LintResult, capped
 from engine.spec import RULES_BY_CODE, Diagnostic, check_file, find_machine_files
-from engine.spec.loader import duplicate_names
+from engine.spec.loader import binding_of, duplicate_bindings, duplicate_names
 from engine.spec.resolve import resolve_spec
 
 #: Fewer files than this are checked in this process: starting workers would cost more than it saves.
@@ -40,20 +40,24 @@ def lint_one(path: str, resolve: bool) -> LintResult:
     diagnostics = checked.diagnostics
     if resolve and checked.spec is not None and not checked.errors:
         diagnostics = _merged(diagnostics, resolve_spec(checked.spec))
-    name = checked.spec.origin.text("name") if checked.spec else None
-    return LintResult(checked.path, checked.spec.name if checked.spec else None, diagnostics, name)
+    spec = checked.spec
+    result = LintResult(checked.path, spec.name if spec else None, (), spec.origin.text("name") if spec else None,
+                        binding=binding_of(spec) if spec else None)
+    return capped(result, diagnostics)
 
 
 def _merged(diagnostics: Iterable[Diagnostic], more: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
     return tuple(sorted(set(diagnostics) | set(more), key=Diagnostic.sort_key))
 
 
-def _flag_duplicate_names(results: list[LintResult]) -> list[LintResult]:
-    """Across the files linted together, a machine name may be used once (as the engine requires)."""
-    found = duplicate_names([(r.machine, r.path, r.name_location) if r.machine and r.name_location else None
+def _flag_duplicates(results: list[LintResult]) -> list[LintResult]:
+    """Across the files linted together, a machine name may be used once and a model's status column may be
+    driven by one machine (as the engine requires)."""
+    names = duplicate_names([(r.machine, r.path, r.name_location) if r.machine and r.name_location else None
                              for r in results])
-    return [replace(r, diagnostics=_merged(r.diagnostics, [found[i]])) if i in found else r
-            for i, r in enumerate(results)]
+    bindings = duplicate_bindings([r.binding for r in results])
+    return [r.with_diagnostics([d for d in (names.get(i), bindings.get(i)) if d is not None])
+            if i in names or i in bindings else r for i, r in enumerate(results)]
 
 
 def lint_files(options: LintOptions) -> list[LintResult]:
@@ -67,13 +71,13 @@ def lint_files(options: LintOptions) -> list[LintResult]:
         sys.path.insert(0, options.import_path)
     jobs = min(options.jobs, len(files) // (PARALLEL_THRESHOLD // 2) or 1)
     if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
-        return _flag_duplicate_names([lint_one(file, options.resolve) for file in files])
+        return _flag_duplicates([lint_one(file, options.resolve) for file in files])
     # Forked workers inherit the loaded schema and modules, so they start in microseconds.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         chunk = max(1, len(files) // (jobs * 4))
         results = list(pool.map(lint_one, files, [options.resolve] * len(files), chunksize=chunk))
-    return _flag_duplicate_names(results)
+    return _flag_duplicates(results)
 
 
 @click.command()
@@ -101,7 +105,7 @@ def lint(paths: tuple[str, ...], output_format: str, resolve: bool, import_path:
         sys.exit(EXIT_USAGE)
     output = REPORTER_BY_NAME[output_format](results)
     click.echo(_colored(output) if output_format == "text" else output)
-    sys.exit(EXIT_PROBLEMS if any(result.diagnostics for result in results) else EXIT_OK)
+    sys.exit(EXIT_PROBLEMS if any(result.found for result in results) else EXIT_OK)
 
 
 def _colored(output: str) -> str:

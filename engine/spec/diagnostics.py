@@ -57,6 +57,8 @@ _RULE_LIST = [
     Rule("SW202", "unknown-guard", "A guard is named that `guards` does not declare."),
     Rule("SW203", "unknown-transition", "A reaction fires a transition the machine does not declare."),
     Rule("SW204", "duplicate-machine", "Two files declare the same machine name; names must be unique."),
+    Rule("SW205", "duplicate-binding", "Two machines drive the same model's status column (same `model` and "
+         "`field`); a column can follow one machine only."),
     # The graph.
     Rule("SW301", "duplicate-value", "Two states store the same value in the status column."),
     Rule("SW302", "mixed-values", "Some state values are integers and some strings; the column needs one type."),

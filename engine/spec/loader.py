@@ -124,6 +124,18 @@ def load_spec(path: str | Path) -> MachineSpec:
     return checked.spec
 
 
+def _first_of_each(keys: Sequence[object | None]) -> dict[int, int]:
+    """For each position whose key an earlier position already has, that earlier position (``None`` keys skip)."""
+    first: dict[object, int] = {}
+    repeats: dict[int, int] = {}
+    for index, key in enumerate(keys):
+        if key is not None:
+            repeats_of = first.setdefault(key, index)
+            if repeats_of != index:
+                repeats[index] = repeats_of
+    return repeats
+
+
 def duplicate_names(named: Sequence[tuple[str, str, Location] | None]) -> dict[int, Diagnostic]:
     """Machine names used more than once.
 
@@ -134,18 +146,51 @@ def duplicate_names(named: Sequence[tuple[str, str, Location] | None]) -> dict[i
     Returns:
         For the position of each file that repeats an earlier name, its diagnostic.
     """
-    first_file: dict[str, str] = {}
+    repeats = _first_of_each([entry[0] if entry else None for entry in named])
     problems: dict[int, Diagnostic] = {}
-    for index, entry in enumerate(named):
-        if entry is None:
-            continue
-        name, file, location = entry
-        if name in first_file:
-            problems[index] = Diagnostic("SW204", f"Machine name {name!r} is already used by {first_file[name]}; "
-                                         "machine names must be unique.", location)
-        else:
-            first_file[name] = file
+    for index, earlier in repeats.items():
+        entry, first = named[index], named[earlier]
+        assert entry is not None  # None entries are never repeats
+        assert first is not None
+        name, _, location = entry
+        first_file = first[1]
+        problems[index] = Diagnostic("SW204", f"Machine name {name!r} is already used by {first_file}; "
+                                     "machine names must be unique.", location)
     return problems
+
+
+#: What a machine binds, for ``duplicate_bindings``: its name, its file, model, status column, and where
+#: its ``model`` is written.
+Binding = tuple[str, str, str, str, Location]
+
+
+def duplicate_bindings(bound: Sequence[Binding | None]) -> dict[int, Diagnostic]:
+    """Model status columns that more than one machine drives (the last one loaded would silently win).
+
+    Args:
+        bound: For each file, what its machine binds (``None`` for a file without a machine).
+
+    Returns:
+        For the position of each machine that binds a column an earlier one binds, its diagnostic.
+    """
+    repeats = _first_of_each([(entry[2], entry[3]) if entry else None for entry in bound])
+    problems: dict[int, Diagnostic] = {}
+    for index, earlier in repeats.items():
+        entry, first = bound[index], bound[earlier]
+        assert entry is not None  # None entries are never repeats
+        assert first is not None
+        name, _, model, field, location = entry
+        first_name, first_file = first[:2]
+        problems[index] = Diagnostic(
+            "SW205", f"Machine {name!r} drives {model} column {field!r}, which machine {first_name!r} "
+            f"({first_file}) already drives; a status column follows one machine. Give one of them another "
+            "`field:` or merge the two machines.", location)
+    return problems
+
+
+def binding_of(spec: MachineSpec) -> Binding:
+    """What ``spec`` binds, as ``duplicate_bindings`` takes it."""
+    return spec.name, spec.path, spec.model, spec.field, spec.origin.text("model")
 
 
 def duplicate_machine_names(specs: Iterable[MachineSpec]) -> list[Diagnostic]:
@@ -153,12 +198,18 @@ def duplicate_machine_names(specs: Iterable[MachineSpec]) -> list[Diagnostic]:
     return list(duplicate_names([(spec.name, spec.path, spec.origin.text("name")) for spec in specs]).values())
 
 
+def duplicate_definitions(specs: Iterable[MachineSpec]) -> list[Diagnostic]:
+    """Problems between machines: a name used twice (SW204), a model's status column driven twice (SW205)."""
+    specs = list(specs)
+    return duplicate_machine_names(specs) + list(duplicate_bindings([binding_of(spec) for spec in specs]).values())
+
+
 def load_specs(path: str | Path) -> dict[str, MachineSpec]:
     """Load every machine file in a folder (or one file), by machine name.
 
     Raises:
-        DefinitionError: Any file has problems (all files' problems are attached), or two files declare
-            the same machine name.
+        DefinitionError: Any file has problems (all files' problems are attached), two files declare
+            the same machine name, or two machines drive the same model's status column.
         FileNotFoundError: The path does not exist.
     """
     specs: list[MachineSpec] = []
@@ -169,7 +220,7 @@ def load_specs(path: str | Path) -> dict[str, MachineSpec]:
             problems.extend(checked.errors or checked.diagnostics)
         else:
             specs.append(checked.spec)
-    problems.extend(duplicate_machine_names(specs))
+    problems.extend(duplicate_definitions(specs))
     if problems:
         raise DefinitionError(problems)
     return {spec.name: spec for spec in specs}
