@@ -19,7 +19,7 @@ from engine.spec.model import (
     TaskSpec,
     TransitionSpec,
 )
-from engine.spec.suggestions import Suggester, listing
+from engine.spec.suggestions import MAX_LISTED, Suggester, listing
 
 Check = Callable[[MachineSpec], Iterable[Diagnostic]]
 _MOVE_NAMES = {"timeout": "timeout", "defibrillate": "defibrillation"}
@@ -266,15 +266,28 @@ def check_final_exits(spec: MachineSpec) -> Iterator[Diagnostic]:
         if state is not None and state.final and move.target != move.source:
             yield _final_exit(state, move)
     leaving_all = [t for t in spec.transitions if t.from_any]
-    if not leaving_all:
-        return
+    into: dict[str, int] = defaultdict(int)
+    for transition in leaving_all:
+        into[transition.target] += 1
     for name in spec.final_states:
-        state = spec.states[name]
-        exits = [t for t in leaving_all if t.target != name]
-        if exits:  # one diagnostic per final state, however many `from: "*"` transitions there are
-            yield Diagnostic("SW310", f"Final state {name!r} has outgoing transitions from \"*\" "
-                             f"({listing([f'{t.name!r} to {t.target!r}' for t in exits])}); drop `final: true` or "
-                             "list the states they leave.", state.origin.key())
+        count = len(leaving_all) - into[name]
+        if count:  # one diagnostic per final state, however many `from: "*"` transitions there are
+            shown = _first_exits(leaving_all, name)
+            more = f" and {count - len(shown)} more" if count > len(shown) else ""
+            yield Diagnostic("SW310", f"Final state {name!r} has {count} outgoing transition{'s' if count > 1 else ''} "
+                             f"from \"*\" ({', '.join(shown)}{more}); drop `final: true` or list the states they "
+                             "leave.", spec.states[name].origin.key())
+
+
+def _first_exits(leaving_all: list[TransitionSpec], name: str) -> list[str]:
+    """The first ``MAX_LISTED`` of ``leaving_all`` that leave ``name``, described; stops as soon as it has them."""
+    shown: list[str] = []
+    for transition in leaving_all:
+        if transition.target != name:
+            shown.append(f"{transition.name!r} to {transition.target!r}")
+            if len(shown) == MAX_LISTED:
+                break
+    return shown
 
 
 def _final_exit(state: StateSpec, move: Move) -> Diagnostic:
