@@ -41,7 +41,7 @@ def omitted_message(result: LintResult) -> str:
 
 def report_text(results: Sequence[LintResult]) -> str:
     """``PATH:LINE:COL: CODE message`` per problem, ``PATH: ... and N more`` after a capped file, then a summary."""
-    lines = []
+    lines: list[str] = []
     for result in results:
         lines.extend(diagnostic.render() for diagnostic in result.diagnostics)
         if result.omitted:

@@ -220,7 +220,7 @@ def _compile_arithmetic(node: ast.BinOp, source: str) -> _Node:
                                   f"{type(b).__name__} is not supported.")
         try:
             return apply(a, b)
-        except ArithmeticError as exc:
+        except (ArithmeticError, TypeError) as exc:  # None + None passes the same-type test above
             raise ExpressionError(f"Guard expression {source!r}: {exc}.") from exc
 
     return arithmetic

@@ -47,8 +47,8 @@ HOSTILE: dict[str, Callable[[int], str]] = {
         lambda i: f"  - {{name: t{i}, from: a, to: b, guard: " + "{not: " * 30 + "model.x" + "}" * 30 + "}\n", n),
     "unknown reaction transitions": lambda n: repeated(HEAD + "reactions:\n",
                                                        lambda i: f"  - {{on: x.y, select: a:b, fire: f{i}}}\n", n),
-    "durations out of range": lambda n: repeated(HEAD, lambda i: f"  s{i}: {{timeout: {{after: {'9' * 30}w, to: a}}}}\n",
-                                                 n),
+    "durations out of range": lambda n: repeated(
+        HEAD, lambda i: f"  s{i}: {{timeout: {{after: {'9' * 30}w, to: a}}}}\n", n),
     "integers out of range": lambda n: repeated(HEAD, lambda i: f"  s{i}: {{value: {'9' * 4000}}}\n", n),
     "one long line": lambda n: HEAD + "description: " + "x" * n + "\n",
     "one long flow mapping": lambda n: HEAD + "metadata: {" + ", ".join(f"k{i}: {i}" for i in range(n // 10)) + "}\n",

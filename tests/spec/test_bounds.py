@@ -132,11 +132,12 @@ def test_the_deepest_guard_tree_the_file_format_allows_evaluates_deep_inside_a_b
     assert _at_depth(headroom, lambda: check(object(), {})) is None  # an even number of nots: passes
 
 
-@pytest.mark.parametrize("source", ["-context.name", "+context.missing_is_none"])
-def test_a_unary_operator_on_a_non_number_is_the_engines_error(source: str) -> None:
+@pytest.mark.parametrize("source", ["-context.name", "+context.none", "context.none + context.none",
+                                    "context.mapping + context.mapping"])
+def test_an_operator_on_values_it_cannot_combine_is_the_engines_error(source: str) -> None:
     evaluate = compile_expression(source)
     with pytest.raises(ExpressionError):
-        evaluate(object(), {"name": "text", "missing_is_none": None})
+        evaluate(object(), {"name": "text", "none": None, "mapping": {}})
 
 
 def test_guard_expressions_in_specs_keep_their_source() -> None:

@@ -19,7 +19,8 @@ MINIMAL = "version: 1\nname: m\nmodel: app.models:Thing\ninitial: a\nstates:\n  
 
 def _check_in_a_process(path: Path, timeout: float = 60) -> str:
     """``check_file`` in a child process, so a read that hangs or fills memory fails the test instead of the run."""
-    code = "import sys; from engine.spec import check_file; print(*(d.render() for d in check_file(sys.argv[1]).diagnostics), sep='\\n')"
+    code = ("import sys; from engine.spec import check_file; "
+            "print(*(d.render() for d in check_file(sys.argv[1]).diagnostics), sep='\\n')")
     done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
