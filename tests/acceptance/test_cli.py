@@ -37,10 +37,12 @@ def test_lint_reports_every_problem_of_every_file_as_path_line_col_code() -> Non
     assert result.exit_code == EXIT_PROBLEMS
     lines = result.output.strip().splitlines()
     assert lines[0].startswith(f"{REFERENCES}:4:10: SW201 Unknown state 'queud'")
-    # 9 + 2 problems of their own, and both declare the machine name 'case' (SW204).
-    assert sum(": SW" in line for line in lines) == 9 + 2 + 1
+    # 9 + 2 problems of their own; both declare the machine name 'case' (SW204) and drive app.models:Thing's
+    # status column (SW205).
+    assert sum(": SW" in line for line in lines) == 9 + 2 + 2
     assert any(": SW204 Machine name 'case' is already used by" in line for line in lines)
-    assert lines[-1] == "Found 12 problems in 2 of 6 files."
+    assert any(": SW205 Machine 'case' drives app.models:Thing column 'status'" in line for line in lines)
+    assert lines[-1] == "Found 13 problems in 2 of 6 files."
 
 
 def test_lint_in_parallel_gives_the_same_report_as_in_one_process(tmp_path: Path) -> None:
@@ -56,7 +58,7 @@ def test_lint_in_parallel_gives_the_same_report_as_in_one_process(tmp_path: Path
 def test_lint_json_lists_files_and_located_diagnostics() -> None:
     result = run_line("lint", "--format", "json", REFERENCES)
     document = json.loads(result.output)
-    assert document["files"] == [{"path": REFERENCES, "ok": False, "machine": "case"}]
+    assert document["files"] == [{"path": REFERENCES, "ok": False, "machine": "case", "problems": 9, "omitted": 0}]
     first = document["diagnostics"][0]
     assert (first["line"], first["col"], first["code"], first["rule"]) == (4, 10, "SW201", "unknown-state")
 
