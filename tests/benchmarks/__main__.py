@@ -22,7 +22,8 @@ def run_all(quick: bool, database_url: str) -> list[Result]:
     with tempfile.TemporaryDirectory() as folder:
         sqlite = f"sqlite:///{folder}/archive.db"
         steps = [
-            ("lint", lambda: bench_lint.results(files=20, states=8, runs=1) if quick else bench_lint.results()),
+            ("lint", lambda: bench_lint.results(files=20, states=8, runs=1, sizes=(10_000, 100_000),
+                                                hostile_size=50_000) if quick else bench_lint.results()),
             ("runtime", lambda: bench_runtime.results(changes=50, moves=500, repeat=1, postgres=database_url)
              if quick else bench_runtime.results(postgres=database_url)),
             ("binding", lambda: bench_binding.results(rows=2000 if quick else 100_000)),

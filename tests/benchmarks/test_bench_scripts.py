@@ -21,6 +21,21 @@ def test_the_lint_benchmark_runs_both_tools_and_reports_a_ratio() -> None:
     assert result["ratio"] > 0
 
 
+def test_the_documented_benchmark_machine_is_valid_and_as_large_as_asked() -> None:
+    text = bench_lint.documented_machine(50_000)
+    assert len(text) >= 50_000
+    assert check_text(text, "documented.yaml").diagnostics == ()
+
+
+def test_the_lint_scaling_benchmark_reports_time_per_megabyte_and_the_worst_dense_file() -> None:
+    flat, worst = bench_lint.scaling_results(sizes=(10_000, 40_000), runs=1, hostile_size=20_000)
+    assert flat.unit == "s/MB"
+    assert flat.ours > 0
+    assert flat.theirs > 0
+    assert worst.theirs == bench_lint.HOSTILE_TARGET
+    assert worst.ours > 0
+
+
 def test_every_benchmark_runs_and_the_suite_prints_one_table(postgres_url: str) -> None:
     """``python -m tests.benchmarks --quick``, as its own process (the raw side sets Dramatiq's global broker)."""
     import subprocess
@@ -31,7 +46,8 @@ def test_every_benchmark_runs_and_the_suite_prints_one_table(postgres_url: str) 
     done = subprocess.run([sys.executable, "-m", "tests.benchmarks", "--quick", "--database-url", postgres_url],
                           cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    for row in ("| lint 20 machines", "raw transitions trigger", "python-statemachine send",
+    for row in ("| lint 20 machines", "| lint time per MB, 100 KB documented machine", "problem-dense 50 KB files",
+                "raw transitions trigger", "python-statemachine send",
                 "persisted changes/s, SQLite file", "persisted changes/s, PostgreSQL", "bind 2,000 rows: memory held",
                 "end to end through Redis", "end to end through RabbitMQ", "PostgreSQL, median of 1 | ",
                 "plain zipfile, same payloads"):
