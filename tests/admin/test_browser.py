@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
-
 from sqlalchemy import update
 
 from engine.runtime.flow import Flow
