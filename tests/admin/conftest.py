@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from engine.archive import ArchiveSettings
 from engine.migrations.upgrade import upgrade
 from examples.base import Base
 from examples.documents.models import Document
+from examples.orders.models import Order
 from tests.conftest import ROOT, free_port
 
 TOKEN = "test-token-4f1c-9a2e"
@@ -96,4 +98,17 @@ def serve_admin(app: Statewright, ids: dict[str, int]) -> Iterator[Served]:
 def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
     app = fresh_app("document", database_url, tmp_path)
     with serve_admin(app, _documents(app)) as running:
+        yield running
+
+
+@pytest.fixture
+def orders(database_url: str, tmp_path: Path) -> Iterator[Served]:
+    """The order machine (string status values) with three pending orders."""
+    app = fresh_app("order", database_url, tmp_path)
+    with app.session() as session:
+        orders = [Order(total_amount=Decimal("10.00")) for _ in range(3)]
+        session.add_all(orders)
+        session.commit()
+        ids = {"spoiled": orders[0].id, "pending": orders[1].id, "other": orders[2].id}
+    with serve_admin(app, ids) as running:
         yield running

@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from decimal import Decimal
-from pathlib import Path
 
 import httpx
-import pytest
 from markupsafe import escape
 from sqlalchemy import update
 
 from examples.documents.models import Document
 from examples.orders.models import Order
-from tests.admin.conftest import TOKEN, Served, fresh_app, serve_admin
+from tests.admin.conftest import TOKEN, Served
 
 
 def _write_status(served: Served, model: type, object_id: int, value: object) -> None:
     table = model.__table__  # type: ignore[attr-defined]
     with served.app.engine.begin() as connection:
         connection.execute(update(table).where(table.c.id == object_id).values(status=value))
-
-
-@pytest.fixture
-def orders(database_url: str, tmp_path: Path) -> Iterator[Served]:
-    """The order machine (string status values) with three pending orders."""
-    app = fresh_app("order", database_url, tmp_path)
-    with app.session() as session:
-        orders = [Order(total_amount=Decimal("10.00")) for _ in range(3)]
-        session.add_all(orders)
-        session.commit()
-        ids = {"spoiled": orders[0].id, "pending": orders[1].id, "other": orders[2].id}
-    with serve_admin(app, ids) as running:
-        yield running
 
 
 def _shows(page: str, label: str) -> bool:
