@@ -8,6 +8,7 @@ float) means "the guard cannot say yes": ``can_fire`` is False, ``why_not`` says
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,13 +16,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from engine import GuardRejected, GuardUndecidable, Statewright, load_spec
 from engine.compiler import compile_machine
 from engine.machine import CompiledMachine
 from engine.migrations.upgrade import upgrade
+from engine.orm.tables import outbox
 from examples.base import Base
+from examples.inventory.models import InventoryItem
 from examples.orders.models import Order
 from tests.conftest import MACHINES
 from tests.runtime.ticketing.hooks import Explosion
@@ -136,3 +139,35 @@ def test_money_columns_read_as_decimal_take_part_in_arithmetic(sums: CompiledMac
     order = SimpleNamespace(total_amount=Decimal("9.50"))
     assert sums.why_not("a", "money", order, {"fee": 1}) is None
     assert sums.why_not("a", "money", order, {"fee": Decimal("0.25")}) is not None
+
+
+def test_a_reaction_whose_guard_cannot_be_evaluated_skips_the_object_with_a_log_line(
+        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The shipped inventory reaction fires ``reserve_stock`` with only the event as context, and its guard
+    reads ``context.quantity``: each selected item is skipped (and logged) instead of failing the reaction."""
+    app = Statewright([load_spec(MACHINES / "order.yaml"), load_spec(MACHINES / "inventory.yaml")],
+                      database_url=database_url)
+    with app.engine.begin() as connection:
+        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    Base.metadata.drop_all(app.engine)
+    upgrade(app.engine)
+    Base.metadata.create_all(app.engine)
+    try:
+        with app.session() as session:
+            order = Order(total_amount=Decimal("10"))
+            session.add(order)
+            session.commit()
+            session.add_all([InventoryItem(product_id=1, quantity=3, order_id=order.id) for _ in range(2)])
+            order.fire("confirm_payment", payment_status="succeeded", amount=Decimal("10"))
+        with app.engine.connect() as connection:
+            reaction = connection.scalar(select(outbox.c.id).where(outbox.c.kind == "reaction",
+                                                                   outbox.c.name.like("order.confirmed#%")))
+        with caplog.at_level(logging.INFO, logger="engine.work"):
+            app.work.run_reaction(reaction)
+        assert caplog.text.count("the context has no key 'quantity'") == 2
+        with app.session() as session:
+            assert {item.status.state for item in session.scalars(select(InventoryItem))} == {"available"}
+    finally:
+        Base.metadata.drop_all(app.engine)
+        app.close()
