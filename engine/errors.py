@@ -20,7 +20,9 @@ The tree::
 
 Misuse of the Python API (an object not in a session, a model that is not bound) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
-An exception raised by your own guard or action propagates unchanged, after the rollback.
+An exception raised by your own guard (a dotted callable) or action propagates unchanged, after the
+rollback. A guard *expression* that cannot be evaluated (a context key not passed, ``None`` compared
+with a number, a division by zero) is a refusal instead: ``GuardUndecidable``.
 """
 
 from __future__ import annotations
