@@ -1,6 +1,7 @@
 """The README's fenced code blocks, found with their line numbers, and how each one is run by the README test.
 
-A block opts out of being run only by saying so on its first line, where the reader sees it too:
+The blocks of one ``##`` section run in order in the same folder, as a reader following that section would
+run them. A block opts out of being run only by saying so on its first line, where the reader sees it too:
 ``# Not run by the README test: <reason>``. A shell block whose first line is ``# Runs until stopped``
 is started, must still be running after a few seconds, and must stop cleanly on SIGTERM. A Python block
 whose first line is ``# path/to/file.py`` shows that file of this repository and must equal it.
@@ -30,16 +31,18 @@ BLOCK_TIMEOUT = 240
 SURVIVES = 4.0
 
 _FENCE = re.compile(r"^```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.S | re.M)
+_SECTION = re.compile(r"^## (?P<title>.+)$", re.M)
 _SHOWN_FILE = re.compile(r"^# (?P<path>[\w./-]+\.py)$")
 
 
 @dataclass(frozen=True)
 class Block:
-    """One fenced block of the README."""
+    """One fenced block of the README, and the ``##`` section it stands in."""
 
     lang: str
     body: str
     line: int
+    section: str
 
     @property
     def first_line(self) -> str:
@@ -66,9 +69,13 @@ class Block:
 
 
 def readme_blocks(text: str) -> list[Block]:
-    """Every fenced block, in order, with the README line its body starts on."""
-    return [Block(match["lang"], match["body"], text.count("\n", 0, match.start("body")) + 1)
-            for match in _FENCE.finditer(text)]
+    """Every fenced block, in order, with the README line its body starts on and its section's title."""
+    headings = [(match.start(), match["title"]) for match in _SECTION.finditer(text)]
+    blocks = []
+    for match in _FENCE.finditer(text):
+        section = next((title for start, title in reversed(headings) if start < match.start()), "")
+        blocks.append(Block(match["lang"], match["body"], text.count("\n", 0, match.start("body")) + 1, section))
+    return blocks
 
 
 def checkout_copy(root: Path, into: Path) -> Path:
