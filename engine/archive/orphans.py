@@ -96,8 +96,8 @@ def _unreferenced_by_first_row(engine: Engine, listed: Sequence[StoredArchive]) 
         for start in range(0, len(listed), _CHUNK):
             chunk = listed[start:start + _CHUNK]
             firsts = {_first_row(archive) for archive in chunk}
-            uris = dict(connection.execute(select(statuses.c.id, statuses.c.archive_uri)
-                                           .where(statuses.c.id.in_(firsts))).tuples().all())
+            uris = {row.id: row.archive_uri for row in connection.execute(
+                select(statuses.c.id, statuses.c.archive_uri).where(statuses.c.id.in_(firsts)))}
             unsettled += [archive for archive in chunk if not _points_at(uris.get(_first_row(archive)), archive)]
     return unsettled
 
