@@ -102,8 +102,6 @@ class ArchiveReader:
         except (KeyError, TypeError, ValueError) as exc:
             raise ArchiveCorrupt(f"{self.label}: unreadable manifest, not a JSON object with a list of "
                                  f"entries ({type(exc).__name__}: {exc})") from exc
-        if not all(isinstance(entry, dict) for entry in listed.values()):
-            raise ArchiveCorrupt(f"{self.label}: unreadable manifest, an entry is not a JSON object")
         return listed
 
     def read(self, name: str, sha256: str) -> bytes:
