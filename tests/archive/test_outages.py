@@ -19,7 +19,7 @@ from engine.archive import Archiver, ArchiveSettings
 from engine.cli import EXIT_PROBLEMS, EXIT_UNAVAILABLE, main
 from engine.errors import ArchiveUnavailable
 from engine.orm.tables import statuses
-from tests.archive.conftest import add_history
+from tests.archive.conftest import add_history, s3_client, start_moto
 
 #: Bytes the small disk holds.
 SMALL_DISK = 64 * 1024
@@ -104,3 +104,19 @@ def test_restore_with_an_unusable_temp_dir_fails_each_row_with_the_reason(engine
     assert f"row {ids[0]}: FAILED, cannot use the temporary folder {tmp_path / 'a-file' / 'tmp'}" in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit), "no exception escaped"
+
+
+def test_compress_to_an_unreachable_s3_is_archive_unavailable_and_keeps_every_payload(
+        engine: Engine, tmp_path: Path, s3_endpoint: str) -> None:
+    """A moto server of this test's own, stopped before the run."""
+    process, endpoint = start_moto()
+    s3_client(endpoint).create_bucket(Bucket="outage")
+    process.terminate()
+    process.wait(timeout=20)
+    ids = add_history(engine, 3)
+    archiver = Archiver(engine, ArchiveSettings(uri="s3://outage/history", temp_dir=tmp_path / "tmp",
+                                                s3_endpoint_url=endpoint, s3_path_style=True))
+    with pytest.raises(ArchiveUnavailable, match=r"cannot write archive s3://outage/history/.*Could not connect"):
+        archiver.compress()
+    assert _payload_count(engine, ids) == 3
+    assert list((tmp_path / "tmp").iterdir()) == []
