@@ -45,10 +45,11 @@ class StoredArchive:
 def _storage_errors() -> tuple[type[BaseException], ...]:
     """What reaching the storage can raise: OS errors, smart-open's ValueErrors and, for S3, botocore's own."""
     try:
+        from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
         return (OSError, ValueError)
-    return (OSError, ValueError, BotoCoreError, ClientError)
+    return (OSError, ValueError, BotoCoreError, ClientError, Boto3Error)
 
 
 @contextmanager
@@ -83,20 +84,23 @@ class Storage:
             ArchiveUnavailable: The copy failed; whatever part of it reached storage has been removed.
         """
         uri = self.uri_of(name)
-        digest = hashlib.sha256()
         try:
             with _unavailable(f"cannot write archive {uri}"):
-                if uri.startswith("file://"):
-                    Path(_local_path(uri)).parent.mkdir(parents=True, exist_ok=True)
-                with local.open("rb") as source, self._open(uri, "wb") as target:
-                    while chunk := source.read(CHUNK):
-                        digest.update(chunk)
-                        target.write(chunk)
+                with local.open("rb") as source:
+                    sent = sha256_of(source)
+                if uri.startswith("s3://"):
+                    # boto3's upload (multipart when large) retries S3_MAX_ATTEMPTS times; smart-open's writer
+                    # would add six more tries, ten seconds apart, before an unreachable store is reported.
+                    self._client().upload_file(str(local), *_bucket_and_key(uri))
+                else:
+                    target = Path(_local_path(uri))
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(local, target)
         except ArchiveUnavailable:
             # A half-written copy (a full disk) would take the space the next run needs.
             self.discard(uri)
             raise
-        return uri, digest.hexdigest()
+        return uri, sent
 
     def sha256(self, uri: str) -> str:
         """The SHA-256 of the archive as storage holds it (read back in full)."""
