@@ -116,8 +116,9 @@ class Archiver:
         """Archive the payloads of rows older than ``older_than`` (or exactly the rows ``ids``), ``batch`` per archive.
 
         Raises:
-            ArchiveError: Storage could not be written or the copy did not read back intact; the batch
-                being written keeps its payloads, earlier batches stay archived.
+            ArchiveError: Storage could not be written or the copy did not read back intact, or the
+                temporary folder is unusable (``ArchiveUnavailable``); the batch being written keeps its
+                payloads and leaves no file behind, earlier batches stay archived.
         """
         if batch < 1:
             raise ValueError("batch must be at least 1")
@@ -219,11 +220,9 @@ class Archiver:
         """Bring archived payloads back into their rows, checking every entry against its recorded SHA-256.
 
         A row whose entry is damaged fails alone; a row whose archive is missing, unreachable or damaged
-        as a whole fails with the other rows of that archive. Each failure keeps its reason, changes
-        nothing, and stops nothing: every other row is restored.
-
-        Raises:
-            ArchiveUnavailable: Only for the temporary folder (it cannot be made or written).
+        as a whole fails with the other rows of that archive (so does every row when the temporary
+        folder is unusable). Each failure keeps its reason in ``failed``, changes nothing and stops
+        nothing: every other row is restored. No ``ArchiveError`` is raised.
         """
         with self.engine.connect() as connection:
             rows = connection.execute(select(statuses.c.id, statuses.c.archive_uri, statuses.c.archive_entry,
@@ -274,9 +273,7 @@ class Archiver:
 
         Returns:
             The rows cleared (their payloads stay in the archives) and the rows left restored, with why.
-
-        Raises:
-            ArchiveUnavailable: Only for the temporary folder (it cannot be made or written).
+            No ``ArchiveError`` is raised.
         """
         restored = statuses.c.restored_at.is_not(None) & statuses.c.archive_uri.is_not(None)
         where = restored & (statuses.c.id.in_(ids) if ids is not None
