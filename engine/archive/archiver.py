@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine.archive.orphans import DEFAULT_ORPHAN_GRACE, collect_orphans, hold_fence_shared
 from engine.archive.restoring import ArchivedRow, read_entries
-from engine.archive.scratch import scratch_file
+from engine.archive.scratch import remove_leftovers, scratch_file
 from engine.archive.settings import ArchiveSettings
 from engine.archive.storage import Storage
 from engine.archive.zips import WrittenEntry, write_archive
@@ -149,7 +149,8 @@ class Archiver:
         """Delete archives that killed runs copied to storage but never committed; no row references them.
 
         Safe while other runs compress (see ``engine.archive.orphans``). Archives younger than ``grace``
-        are left for a later call. Only names ``compress`` gives are considered.
+        are left for a later call. Only names ``compress`` gives are considered. Scratch files killed
+        runs left in the temporary folder are removed too, once an hour old.
 
         Returns:
             The URIs deleted.
@@ -157,6 +158,7 @@ class Archiver:
         Raises:
             ArchiveUnavailable: Storage could not be listed, or an orphan could not be deleted.
         """
+        remove_leftovers(self.settings.temp_path)
         return collect_orphans(self.engine, self.storage, grace=grace, now=now or _now())
 
     def _compress_batch(self, where: ColumnElement[bool], batch: int, now: datetime

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,3 +114,19 @@ def test_an_archive_referenced_under_another_spelling_of_its_folder_is_kept(
     assert absolute.collect_orphans(grace=timedelta(0)) == ()
     assert uri.startswith("file://./archives/")
     assert len(absolute.restore(ids).restored) == 3
+
+
+def test_scratch_files_killed_runs_left_in_the_temp_folder_are_removed_once_an_hour_old(engine: Engine,
+                                                                                        tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    old = ["statewright-20260101T000000-1-20-0123456789ab.zip", f"statewright-restore-{'a' * 32}.zip"]
+    young = ["statewright-20260101T000000-21-40-0123456789ab.zip"]
+    foreign = ["statewright-notes.zip", "other.zip"]
+    two_hours_ago = time.time() - 7200
+    for name in old + young + foreign:
+        (temp / name).write_bytes(b"partial")
+        if name not in young:
+            os.utime(temp / name, (two_hours_ago, two_hours_ago))
+    Archiver(engine, ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=temp)).collect_orphans()
+    assert sorted(path.name for path in temp.iterdir()) == sorted(young + foreign)
