@@ -126,7 +126,10 @@ async def archive_action(request: Request) -> Response:
                 raise ArchiveError(f"history row {row_id}: {result.failed[row_id]}")
             done = len(result.restored)
         else:
-            done = archive.purge(ids=[row_id])
+            purged = archive.purge(ids=[row_id])
+            if purged.failed:
+                raise ArchiveError(f"history row {row_id}: kept restored, {purged.failed[row_id]}")
+            done = len(purged.purged)
         return f"history row {row_id}: {action} {'done' if done else 'had nothing to do'}"
 
     await _run(request, work)
