@@ -21,12 +21,14 @@ from engine.errors import (
     ConfigurationError,
     DefinitionError,
     GuardRejected,
+    GuardUndecidable,
     NoDefibrillation,
     NotBoundError,
     StaleStatus,
     StatewrightError,
     TransitionError,
     TransitionNotAllowed,
+    UnknownStatusError,
 )
 from engine.spec import (
     CheckedFile,
@@ -42,7 +44,7 @@ from engine.spec import (
 
 if TYPE_CHECKING:
     from engine.archive.settings import ArchiveSettings
-    from engine.machine import StatusEnum
+    from engine.machine import StatusEnum, UnknownStatus
     from engine.orm import Stateful, StatusType, metadata
     from engine.runtime.changes import StatusChange
     from engine.runtime.hooks import Hook, Veto
@@ -55,6 +57,7 @@ _LAZY = {
     "metadata": "engine.orm",
     "StatusChange": "engine.runtime.changes",
     "StatusEnum": "engine.machine",
+    "UnknownStatus": "engine.machine",
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
@@ -79,6 +82,7 @@ __all__ = [
     "StatusType",
     "Stateful",
     "Statewright",
+    "UnknownStatus",
     "Veto",
     "metadata",
     # Loading machines
@@ -102,10 +106,12 @@ __all__ = [
     "ConfigurationError",
     "DefinitionError",
     "GuardRejected",
+    "GuardUndecidable",
     "NoDefibrillation",
     "NotBoundError",
     "StaleStatus",
     "StatewrightError",
     "TransitionError",
     "TransitionNotAllowed",
+    "UnknownStatusError",
 ]

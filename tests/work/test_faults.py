@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from engine import Statewright
 from tests.conftest import ROOT
+from tests.services import PrivateRedis
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 
@@ -95,38 +94,21 @@ class TestWorkerKilledMidTask:
 
 
 class TestBrokerDownDuringATransition:
-    PORT = 6391
-
     @pytest.fixture
-    def broker_url(self) -> Iterator[str]:
+    def broker_url(self, private_redis: PrivateRedis) -> str:
         """A Redis server of this test's own, so it can be stopped without disturbing anything else."""
-        server = shutil.which("redis-server")
-        assert server is not None, "redis-server is required for this test"
-        self.server = server
-        self.process = self._start()
-        yield f"redis://127.0.0.1:{self.PORT}/0"
-        self._stop()
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([self.server, "--port", str(self.PORT), "--bind", "127.0.0.1", "--save", "",
-                                    "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for(lambda: subprocess.run(["redis-cli", "-p", str(self.PORT), "ping"], capture_output=True,
-                                         text=True).stdout.strip() == "PONG", 20)
-        return process
-
-    def _stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        return private_redis.url
 
     def test_the_outbox_keeps_the_message_and_the_sweeper_delivers_it(self, app: Statewright, broker_url: str,
+                                                                      private_redis: PrivateRedis,
                                                                       tmp_path: Path) -> None:
-        self._stop()
+        private_redis.stop()
         with app.session() as session:
             job = Job(behaviour="ok")
             session.add(job)
             session.commit()  # the relay cannot reach the broker: the row stays in the outbox
             job_id = job.id
-        self.process = self._start()
+        private_redis.start()
         worker = _start_worker(app, broker_url, tmp_path / "runs")  # its sweeper sends the row
         try:
             _wait_for_state(app, job_id, "done")
