@@ -23,10 +23,13 @@ from engine.errors import (
     GuardRejected,
     NoDefibrillation,
     NotBoundError,
+    RetryRefused,
     StaleStatus,
     StatewrightError,
     TransitionError,
     TransitionNotAllowed,
+    UnknownWork,
+    WorkError,
 )
 from engine.spec import (
     CheckedFile,
@@ -104,8 +107,11 @@ __all__ = [
     "GuardRejected",
     "NoDefibrillation",
     "NotBoundError",
+    "RetryRefused",
     "StaleStatus",
     "StatewrightError",
     "TransitionError",
     "TransitionNotAllowed",
+    "UnknownWork",
+    "WorkError",
 ]

@@ -88,7 +88,8 @@ def test_every_object_finishes_exactly_once_through_kills_and_a_broker_restart(p
     broker_url = f"redis://127.0.0.1:{PORT}/0?heartbeat_timeout=2000&maintenance_chance=1000000"
     app = Statewright.from_path(MACHINES, database_url=postgres_url, broker_url=broker_url)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs", "calls", "shipments"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version",
+                      "jobs", "calls", "shipments"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     JobBase.metadata.create_all(app.engine)

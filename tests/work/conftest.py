@@ -49,7 +49,8 @@ def app(database_url: str, broker_url: str, http_server: tuple[str, Received]) -
                                         http_base_url=http_server[0])
     statewright.broker.flush_all()
     with statewright.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs", "calls", "shipments"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version",
+                      "jobs", "calls", "shipments"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(statewright.engine)
     JobBase.metadata.create_all(statewright.engine)
