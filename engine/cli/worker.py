@@ -7,6 +7,7 @@ import multiprocessing
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +15,8 @@ import click
 from engine.cli.app import AppOptions, app_options, opened_app
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 
+#: Environment variable read when --http-base-url is not given.
+HTTP_BASE_URL_ENV = "STATEWRIGHT_HTTP_BASE_URL"
 #: Seconds between two looks at the stop flag (how long SIGTERM may wait before the worker starts stopping).
 STOP_CHECK_SECONDS = 0.2
 
@@ -45,6 +48,26 @@ def _serve(options: AppOptions, threads: int, queues: tuple[str, ...], sweep_eve
             worker.stop()
 
 
+def _refuse_misconfiguration(options: AppOptions) -> None:
+    """Exit 2 with one line per problem that would fail every message of some work; see ``startup_problems``."""
+    from engine.errors import DefinitionError
+    from engine.spec.loader import load_specs
+    from engine.work.preflight import startup_problems
+
+    folder = str(Path(options.import_path).resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        specs = load_specs(options.machines)
+    except (DefinitionError, FileNotFoundError):
+        return  # building the app reports these, with their own exit code
+    problems = startup_problems(specs.values(), http_base_url=options.http_base_url)
+    for problem in problems:
+        click.echo(f"statewright worker: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_USAGE)
+
+
 def _sweep(app: Any, sweep_timeouts: Any) -> None:
     # A failing sweep (database restarting, broker down) must not stop the worker: the next one retries.
     try:
@@ -61,16 +84,20 @@ def _sweep(app: Any, sweep_timeouts: Any) -> None:
 @click.option("--threads", default=8, show_default=True, help="Threads per process.")
 @click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable; default: all).")
 @click.option("--sweep-every", default=30.0, show_default=True, help="Seconds between outbox and timeout sweeps.")
+@click.option("--http-base-url", envvar=HTTP_BASE_URL_ENV, default=None,
+              help=f"Joined to endpoint URLs that are paths (or ${HTTP_BASE_URL_ENV}).")
 def worker(machines: str, database_url: str, broker_url: str, import_path: str, processes: int, threads: int,
-           queues: tuple[str, ...], sweep_every: float) -> None:
+           queues: tuple[str, ...], sweep_every: float, http_base_url: str | None) -> None:
     """Run the tasks, endpoints, listeners and reactions of the machines (needs redis:// or amqp://)."""
     if broker_url.startswith("memory"):
         click.echo("statewright worker: memory:// lives inside one process; give --broker-url redis://… or "
                    "amqp://… shared with your app.", err=True)
         sys.exit(EXIT_USAGE)
-    options = AppOptions(machines, database_url, broker_url, import_path)
+    options = AppOptions(machines, database_url, broker_url, import_path, http_base_url)
+    # Fail fast, in this process and before consuming anything: bad configuration, a bad folder or database.
+    _refuse_misconfiguration(options)
     with opened_app(options):
-        pass  # fail fast, in this process, on a bad machine folder or database
+        pass
     if processes == 1:
         _serve(options, threads, queues, sweep_every)
         sys.exit(EXIT_OK)

@@ -36,6 +36,9 @@ BATCHES = 40
 PRODUCING_SECONDS = 10
 EXPECTED = [(None, "queued"), ("queued", "running"), ("running", "done")]
 
+#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
+NO_CALLS = "http://127.0.0.1:9"
+
 
 class RedisServer:
     """A redis-server of this test's own that keeps every write on disk, so a restart keeps the queues."""
@@ -73,7 +76,8 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
 def _worker(database_url: str, broker_url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
-         database_url, "--broker-url", broker_url, "--processes", "2", "--threads", "4", "--sweep-every", "2"],
+         database_url, "--broker-url", broker_url, "--processes", "2", "--threads", "4", "--sweep-every", "2",
+         "--http-base-url", NO_CALLS],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True)
 

@@ -90,7 +90,8 @@ def test_an_endpoint_with_a_relative_url_and_no_base_url_ends_in_error_with_the_
     states, kind, message = last_change(errands, errand_id)
     assert states == ["new", "relative", "working", "failed"]
     assert kind == "builtins.ValueError"
-    assert message is not None and "no http_base_url was configured" in message
+    assert message is not None
+    assert "no http_base_url was configured" in message
 
 
 def test_a_payload_hook_that_fails_before_the_claim_ends_in_error(errands: Statewright,
@@ -137,10 +138,14 @@ def test_a_failing_listener_and_reaction_leave_failure_records_after_their_own_r
         "errand", "errand.done#0", FAILED, 2)
     assert listener.exception_type == "tests.work.app.handlers.Grumble"
     assert listener.exception_message == f"listener refused errand {errand_id}"
-    assert listener.exception_traceback is not None and "Grumble" in listener.exception_traceback
-    assert listener.message is not None and listener.message["model_id"] == str(errand_id)
-    assert listener.outbox_id is not None and listener.model_id == str(errand_id)
-    assert reaction.attempts == 3 and reaction.name == "errand.done#0"
+    assert listener.exception_traceback is not None
+    assert "Grumble" in listener.exception_traceback
+    assert listener.message is not None
+    assert listener.message["model_id"] == str(errand_id)
+    assert listener.outbox_id is not None
+    assert listener.model_id == str(errand_id)
+    assert reaction.attempts == 3
+    assert reaction.name == "errand.done#0"
     assert (f"failed errand listener errand.done#0 after 2 attempts: tests.work.app.handlers.Grumble: "
             f"listener refused errand {errand_id}") in listener.line()
 
@@ -166,7 +171,9 @@ def test_an_outbox_row_naming_a_task_the_machine_no_longer_has_is_recorded_and_d
     with errands.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))) == 0
         recorded = connection.execute(select(failures).where(failures.c.outbox_id == unknown)).one()
-    assert recorded.kind == "task" and recorded.name == "vanished" and recorded.status == FAILED
+    assert recorded.kind == "task"
+    assert recorded.name == "vanished"
+    assert recorded.status == FAILED
     assert recorded.exception_type == "engine.errors.UnknownWork"
     assert "declares no such task" in recorded.exception_message
 

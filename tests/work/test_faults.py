@@ -18,6 +18,9 @@ from tests.conftest import ROOT
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 
+#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
+NO_CALLS = "http://127.0.0.1:9"
+
 
 @pytest.fixture
 def database_url(postgres_url: str) -> str:
@@ -29,7 +32,7 @@ def _start_worker(app: Statewright, broker_url: str, marker: Path) -> subprocess
     url = app.engine.url.render_as_string(hide_password=False)
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
-         url, "--broker-url", broker_url, "--threads", "1", "--sweep-every", "1"],
+         url, "--broker-url", broker_url, "--threads", "1", "--sweep-every", "1", "--http-base-url", NO_CALLS],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(marker)}, start_new_session=True)
 
