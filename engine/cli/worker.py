@@ -7,13 +7,17 @@ import multiprocessing
 import signal
 import sys
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from engine.cli.app import AppOptions, app_options, opened_app
+from engine.cli.archive import DURATION
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
+from engine.cli.ops import RESEND_AFTER_ENV
 
 #: Environment variable read when --http-base-url is not given.
 HTTP_BASE_URL_ENV = "STATEWRIGHT_HTTP_BASE_URL"
@@ -23,7 +27,17 @@ STOP_CHECK_SECONDS = 0.2
 log = logging.getLogger("engine.worker")
 
 
-def _serve(options: AppOptions, threads: int, queues: tuple[str, ...], sweep_every: float) -> None:
+@dataclass(frozen=True)
+class Serving:
+    """How each worker process runs (picklable: spawned children get it)."""
+
+    threads: int
+    queues: tuple[str, ...]
+    sweep_every: float
+    resend_after: timedelta | None
+
+
+def _serve(options: AppOptions, serving: Serving) -> None:
     """One worker process: consume messages, sweep now and then, stop cleanly on SIGTERM or SIGINT."""
     from dramatiq import Worker
 
@@ -35,15 +49,16 @@ def _serve(options: AppOptions, threads: int, queues: tuple[str, ...], sweep_eve
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
     with opened_app(options) as app:
-        worker = Worker(app.broker, worker_threads=threads, worker_timeout=500, queues=set(queues) or None)
+        worker = Worker(app.broker, worker_threads=serving.threads, worker_timeout=500,
+                        queues=set(serving.queues) or None)
         worker.start()
         try:
-            next_sweep = time.monotonic() + sweep_every
+            next_sweep = time.monotonic() + serving.sweep_every
             while not stopping:
                 time.sleep(STOP_CHECK_SECONDS)
                 if time.monotonic() >= next_sweep and not stopping:
-                    _sweep(app, sweep_timeouts)
-                    next_sweep = time.monotonic() + sweep_every
+                    _sweep(app, sweep_timeouts, serving.resend_after)
+                    next_sweep = time.monotonic() + serving.sweep_every
         finally:
             worker.stop()
 
@@ -68,10 +83,13 @@ def _refuse_misconfiguration(options: AppOptions) -> None:
         sys.exit(EXIT_USAGE)
 
 
-def _sweep(app: Any, sweep_timeouts: Any) -> None:
+def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> None:
+    from engine.work.resends import resend_stalled
+
     # A failing sweep (database restarting, broker down) must not stop the worker: the next one retries.
     try:
         app.sweep_outbox()
+        resend_stalled(app, after=resend_after or app.resend_after)
         for flow in app.flows.values():
             sweep_timeouts(flow, app.session)
     except Exception:
@@ -86,8 +104,12 @@ def _sweep(app: Any, sweep_timeouts: Any) -> None:
 @click.option("--sweep-every", default=30.0, show_default=True, help="Seconds between outbox and timeout sweeps.")
 @click.option("--http-base-url", envvar=HTTP_BASE_URL_ENV, default=None,
               help=f"Joined to endpoint URLs that are paths (or ${HTTP_BASE_URL_ENV}).")
+@click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,
+              help=f"The sweep resends task and endpoint work whose object still waits in its `when` state this "
+                   f"long after the message was sent (or ${RESEND_AFTER_ENV}; default 1h).")
 def worker(machines: str, database_url: str, broker_url: str, import_path: str, processes: int, threads: int,
-           queues: tuple[str, ...], sweep_every: float, http_base_url: str | None) -> None:
+           queues: tuple[str, ...], sweep_every: float, http_base_url: str | None,
+           resend_after: timedelta | None) -> None:
     """Run the tasks, endpoints, listeners and reactions of the machines (needs redis:// or amqp://)."""
     if broker_url.startswith("memory"):
         click.echo("statewright worker: memory:// lives inside one process; give --broker-url redis://… or "
@@ -98,11 +120,12 @@ def worker(machines: str, database_url: str, broker_url: str, import_path: str, 
     _refuse_misconfiguration(options)
     with opened_app(options):
         pass
+    serving = Serving(threads, queues, sweep_every, resend_after)
     if processes == 1:
-        _serve(options, threads, queues, sweep_every)
+        _serve(options, serving)
         sys.exit(EXIT_OK)
     context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_serve, args=(options, threads, queues, sweep_every)) for _ in range(processes)]
+    children = [context.Process(target=_serve, args=(options, serving)) for _ in range(processes)]
     for child in children:
         child.start()
 
