@@ -13,11 +13,16 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from engine.orm.tables import failures
+from engine.errors import RetryRefused, UnknownWork
+from engine.orm.tables import failures, outbox
+from engine.runtime.flow import begin_write
+
+if TYPE_CHECKING:
+    from engine.statewright import Statewright
 
 #: An open failure: nothing has been done about it yet; it can be retried.
 FAILED = "failed"
@@ -129,3 +134,32 @@ def mark_retried(connection: Connection, failure_id: int) -> None:
     """The record was dealt with: its work was sent again."""
     connection.execute(update(failures).where(failures.c.id == failure_id)
                        .values(status=RETRIED, retried_at=datetime.now(UTC)))
+
+
+def retry_failure(app: Statewright, failure_id: int) -> FailureRecord:
+    """Send an open record's outbox row again and mark the record ``retried``; returns the record as it was.
+
+    Raises:
+        RetryRefused: No such record, it is not open, its outbox row is gone, or the machines no longer
+            declare its work.
+    """
+    with begin_write(app.engine) as connection:
+        record = get_failure(connection, failure_id, lock=True)
+        if record is None:
+            raise RetryRefused(f"Cannot retry failure #{failure_id}: there is no such record; "
+                               "`statewright failures` lists the open ones.")
+        if record.status != FAILED:
+            raise RetryRefused(f"Cannot retry failure #{failure_id}: it is {record.status}, not {FAILED}; only open "
+                               "failures are retried.")
+        row = connection.execute(select(outbox).where(outbox.c.id == record.outbox_id)).one_or_none()
+        if row is None:
+            raise RetryRefused(f"Cannot retry failure #{failure_id}: its outbox row {record.outbox_id} no longer "
+                               "exists, so there is nothing to send again.")
+        try:
+            app.work.send(row)
+        except UnknownWork as unknown:
+            raise RetryRefused(f"Cannot retry failure #{failure_id}: {unknown}") from unknown
+        connection.execute(update(outbox).where(outbox.c.id == row.id)
+                           .values(sent_at=datetime.now(UTC), attempts=outbox.c.attempts + 1))
+        mark_retried(connection, failure_id)
+    return record

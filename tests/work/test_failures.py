@@ -4,66 +4,18 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-from dramatiq import Worker
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from engine import Statewright
-from engine.migrations.upgrade import upgrade
 from engine.orm.tables import failures, outbox, statuses
 from engine.work.failures import FAILED, list_failures
-from tests.work.app.handlers import GRUMBLES, HEARD, LISTENER_FAILS
-from tests.work.app.models import Errand, JobBase
-
-FAILING = Path(__file__).resolve().parent / "failing"
-TABLES = ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version", "errands")
-
-
-def fresh_tables(app: Statewright) -> None:
-    """Drop and recreate Statewright's tables and the errands table."""
-    with app.engine.begin() as connection:
-        for table in TABLES:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    upgrade(app.engine)
-    JobBase.metadata.create_all(app.engine, tables=[Errand.__table__])  # type: ignore[list-item]
-
-
-#: A handler module that exists when the app is built; a test deletes it, as a deploy might.
-VANISHING = "errand_vanishing"
-
-
-@pytest.fixture
-def errands(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Statewright]:
-    """The errand app on the in-process broker, without an ``http_base_url``."""
-    (tmp_path / f"{VANISHING}.py").write_text("def run(errand):\n    pass\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    app = Statewright.from_path(FAILING, database_url=database_url)
-    fresh_tables(app)
-    GRUMBLES.clear()
-    HEARD.clear()
-    LISTENER_FAILS[0] = True
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def drain(errands: Statewright) -> Iterator[Callable[[], None]]:
-    """Run a worker until every queue is empty (failed messages included)."""
-    worker = Worker(errands.broker, worker_timeout=50, worker_threads=2)
-    worker.start()
-
-    def run() -> None:
-        for _ in range(3):
-            for queue in sorted(errands.broker.queues):
-                errands.broker.join(queue, fail_fast=False, timeout=20_000)  # type: ignore[attr-defined]
-            worker.join()
-
-    yield run
-    worker.stop()
+from tests.work.app.handlers import GRUMBLES
+from tests.work.app.models import Errand
+from tests.work.conftest import VANISHING
 
 
 def errand_in(app: Statewright, transition: str) -> int:
