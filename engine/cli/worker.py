@@ -86,14 +86,16 @@ def _refuse_misconfiguration(options: AppOptions) -> None:
 def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> None:
     from engine.work.resends import resend_stalled
 
-    # A failing sweep (database restarting, broker down) must not stop the worker: the next one retries.
-    try:
-        app.sweep_outbox()
-        resend_stalled(app, after=resend_after or app.resend_after)
-        for flow in app.flows.values():
-            sweep_timeouts(flow, app.session)
-    except Exception:
-        log.exception("sweep failed; retrying at the next interval")
+    steps: list[tuple[str, Any]] = [("outbox", app.sweep_outbox),
+                                    ("resend", lambda: resend_stalled(app, after=resend_after or app.resend_after))]
+    steps += [(f"{name} timeouts", lambda flow=flow: sweep_timeouts(flow, app.session))
+              for name, flow in app.flows.items()]
+    # A failing step (database restarting, broker down) must neither stop the worker nor the other steps.
+    for name, step in steps:
+        try:
+            step()
+        except Exception:
+            log.exception("%s sweep failed; retrying at the next interval", name)
 
 
 @click.command()
