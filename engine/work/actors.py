@@ -171,9 +171,9 @@ class Work:
         row = self._row(outbox_id)
         if row is None:
             return
-        flow = self.app.flows[row.machine]
         endpoint = declared_work(self.app, row)
         assert isinstance(endpoint, EndpointSpec)
+        flow = self.app.flows[row.machine]
         steps = endpoint.steps
         with self.app.session() as session, httpx.Client(transport=self.http_transport,
                                                           timeout=endpoint.timeout.total_seconds()) as client:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlalchemy import func, insert, select
 from engine import Statewright
 from engine.orm.tables import failures, outbox, statuses
 from engine.work.failures import FAILED, list_failures
-from tests.work.app.handlers import GRUMBLES
+from tests.work.app.handlers import GRUMBLES, LISTENER_FAILS
 from tests.work.app.models import Errand
 from tests.work.conftest import VANISHING
 
@@ -141,3 +142,22 @@ def test_a_message_for_a_task_the_machine_no_longer_has_fails_at_once_and_is_rec
         recorded = connection.execute(select(failures).where(failures.c.outbox_id == unknown)).one()
     assert recorded.exception_type == "engine.errors.UnknownWork"
     assert recorded.attempts == 1, "work that is not declared is not retried"
+
+
+def test_a_message_dramatiq_skips_and_fails_leaves_a_failure_record(errands: Statewright,
+                                                                    drain: Callable[[], None]) -> None:
+    """Dramatiq's AgeLimit fails a message that waited too long without running it: it still ends recorded."""
+    LISTENER_FAILS[0] = False
+    errand_id = errand_in(errands, "go_done")
+    drain()
+    with errands.engine.connect() as connection:
+        row_id = connection.scalar(select(outbox.c.id).where(outbox.c.kind == "listener",
+                                                             outbox.c.model_id == str(errand_id)))
+    # Delayed past its maximum age, it is failed as soon as a worker takes it.
+    errands.work.actors[("listener", "errands")].send_with_options(args=(row_id,), max_age=10, delay=200)
+    time.sleep(0.3)
+    drain()
+    (record,) = [record for record in list_failures(errands.engine) if record.kind == "listener"]
+    assert record.outbox_id == row_id
+    assert record.reason == "Dramatiq skipped the message and failed it"
+    assert record.exception_type is None
