@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from engine import Statewright
+from engine import ConfigurationError, Statewright
 from engine.orm.tables import outbox
 from engine.work.claims import CLAIMANT_PREFIX
 from engine.work.failures import RESENT, list_failures
+from engine.work.resends import DEFAULT_RESEND_AFTER, RESEND_AFTER_ENV
 from tests.work.app.handlers import CALLS
 from tests.work.app.models import Job
+from tests.work.conftest import MACHINES
 
 
 @pytest.fixture
@@ -82,3 +85,22 @@ def test_a_duplicate_delivery_leaves_an_object_claimed_by_another_message_alone(
     run_work()
     assert CALLS[job_id] == 0, "the handler did not run next to the live claim"
     assert _state(app, job_id) == "running"
+
+
+def _grace(url: str, **options: timedelta) -> timedelta:
+    app = Statewright.from_path(MACHINES, database_url=url, **options)
+    app.close()
+    return app.resend_after
+
+
+def test_the_grace_comes_from_the_argument_the_environment_or_the_default(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'grace.db'}"
+    monkeypatch.delenv(RESEND_AFTER_ENV, raising=False)
+    assert _grace(url) == DEFAULT_RESEND_AFTER == timedelta(hours=1)
+    assert _grace(url, resend_after=timedelta(minutes=5)) == timedelta(minutes=5)
+    monkeypatch.setenv(RESEND_AFTER_ENV, "1h30m")
+    assert _grace(url) == timedelta(minutes=90)
+    monkeypatch.setenv(RESEND_AFTER_ENV, "soon")
+    with pytest.raises(ConfigurationError, match=r"\$STATEWRIGHT_RESEND_AFTER='soon' is not a duration"):
+        _grace(url)
