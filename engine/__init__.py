@@ -24,11 +24,14 @@ from engine.errors import (
     GuardUndecidable,
     NoDefibrillation,
     NotBoundError,
+    RetryRefused,
     StaleStatus,
     StatewrightError,
     TransitionError,
     TransitionNotAllowed,
     UnknownStatusError,
+    UnknownWork,
+    WorkError,
 )
 from engine.spec import (
     CheckedFile,
@@ -109,9 +112,12 @@ __all__ = [
     "GuardUndecidable",
     "NoDefibrillation",
     "NotBoundError",
+    "RetryRefused",
     "StaleStatus",
     "StatewrightError",
     "TransitionError",
     "TransitionNotAllowed",
     "UnknownStatusError",
+    "UnknownWork",
+    "WorkError",
 ]

@@ -14,9 +14,12 @@ The tree::
     ├── ConcurrencyError              someone else moved the object first; nothing was written
     │   ├── StaleStatus               the row's status is no longer the one the object was loaded with
     │   └── WriteConflict             (SQLite) another writer committed during your open transaction
-    └── ArchiveError                  payload archiving failed; the database was not changed
-        ├── ArchiveUnavailable        the archive storage cannot be written or read
-        └── ArchiveCorrupt            an archive does not hold what the database recorded
+    ├── ArchiveError                  payload archiving failed; the database was not changed
+    │   ├── ArchiveUnavailable        the archive storage cannot be written or read
+    │   └── ArchiveCorrupt            an archive does not hold what the database recorded
+    └── WorkError                     background work cannot be done or retried as asked
+        ├── UnknownWork               an outbox row names work the machines no longer declare
+        └── RetryRefused              a failure record cannot be retried (unknown, not open, its outbox row gone)
 
 Misuse of the Python API (an object not in a session, a model that is not bound) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
@@ -198,6 +201,21 @@ class ArchiveUnavailable(ArchiveError):
 
 class ArchiveCorrupt(ArchiveError):
     """An archive is missing an entry, fails its checksum, or holds something it must not."""
+
+
+class WorkError(StatewrightError):
+    """Background work (a task, endpoint, listener or reaction) cannot be done or retried as asked."""
+
+
+class UnknownWork(WorkError):
+    """An outbox row names a machine, task, endpoint, listener or reaction the loaded machines do not declare.
+
+    The row was written by another version of the machine files; it is recorded as a failure, not retried.
+    """
+
+
+class RetryRefused(WorkError):
+    """A failure record cannot be retried: there is no such record, it is not open, or its outbox row is gone."""
 
 
 class NotBoundError(RuntimeError):

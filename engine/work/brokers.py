@@ -8,6 +8,7 @@ from dramatiq import Broker
 from dramatiq.middleware import CurrentMessage
 
 from engine.errors import ConfigurationError
+from engine.work.limits import add_time_limit_starter
 
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
@@ -74,4 +75,5 @@ def build_broker(url: str) -> Broker:
     # The task runner reads the delivery's retry count to know when it is the last attempt.
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
+    add_time_limit_starter(broker)
     return broker

@@ -57,7 +57,7 @@ def fresh_app(machine: str, database_url: str, tmp_path: Path) -> Statewright:
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
     app = Statewright.from_path(ROOT / "machines" / f"{machine}.yaml", database_url=database_url, archive=settings)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     Base.metadata.drop_all(app.engine)
     upgrade(app.engine)

@@ -82,7 +82,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     """The Statewright tables, fresh."""
     made = make_engine(database_url)
     with made.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(made)
     yield made
