@@ -123,37 +123,29 @@ class TestBrokerDownDuringATransition:
 
 
 class TestRedisWithoutPersistenceRestarts:
-    PORT = 6392
-
     @pytest.fixture
-    def broker_url(self) -> Iterator[str]:
+    def broker_url(self, private_redis: PrivateRedis) -> str:
         """A Redis server of this test's own, without persistence, so a restart loses every queued message."""
-        server = shutil.which("redis-server")
-        assert server is not None, "redis-server is required for this test"
-        self.server = server
-        self.process = TestBrokerDownDuringATransition._start(self)  # type: ignore[arg-type]
-        yield f"redis://127.0.0.1:{self.PORT}/0"
-        self.process.kill()
-        self.process.wait(timeout=20)
+        return private_redis.url
 
-    def _queued(self) -> int:
+    @staticmethod
+    def _queued(server: PrivateRedis) -> int:
         import redis
 
-        client = redis.Redis(port=self.PORT)
+        client = redis.Redis(port=server.port)
         return sum(int(client.hlen(key)) for key in client.keys("dramatiq:*.msgs"))
 
     def test_messages_lost_in_a_restart_are_resent_and_every_object_finishes_once(
-            self, app: Statewright, broker_url: str, tmp_path: Path) -> None:
+            self, app: Statewright, broker_url: str, private_redis: PrivateRedis, tmp_path: Path) -> None:
         with app.session() as session:
             jobs = [Job(behaviour="ok") for _ in range(20)]
             session.add_all(jobs)
             session.commit()
             ids = [job.id for job in jobs]
-        assert self._queued() == 20, "every message waits in Redis; every outbox row says sent"
-        self.process.kill()  # SIGKILL: no persistence, so the queue is gone
-        self.process.wait(timeout=20)
-        self.process = TestBrokerDownDuringATransition._start(self)  # type: ignore[arg-type]
-        assert self._queued() == 0
+        assert self._queued(private_redis) == 20, "every message waits in Redis; every outbox row says sent"
+        private_redis.kill()  # SIGKILL: no persistence, so the queue is gone
+        private_redis.start()
+        assert self._queued(private_redis) == 0
         worker = _start_worker(app, broker_url, tmp_path / "runs", "--resend-after", "1s")
         try:
             for job_id in ids:
