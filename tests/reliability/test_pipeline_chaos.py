@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from engine import Statewright
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
-from tests.conftest import ROOT
+from tests.conftest import ROOT, STATEWRIGHT_TABLES
 from tests.services import PrivateRedis
 from tests.work.app.models import Job, JobBase
 from tests.work.conftest import MACHINES
@@ -65,7 +65,7 @@ def test_every_object_finishes_exactly_once_through_kills_and_a_broker_restart(p
     broker_url = f"{redis.url}?heartbeat_timeout=2000&maintenance_chance=1000000"
     app = Statewright.from_path(MACHINES, database_url=postgres_url, broker_url=broker_url)
     with app.engine.begin() as connection:
-        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version",
+        for table in (*STATEWRIGHT_TABLES,
                       "jobs", "calls", "shipments"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from engine import Statewright
 from engine.migrations.upgrade import upgrade
+from tests.conftest import STATEWRIGHT_TABLES
 from tests.work.app.handlers import CALLS, GRUMBLES, HEARD, LISTENER_FAILS
 from tests.work.app.models import Errand, JobBase
 from tests.work.server import Received, serve
@@ -49,7 +50,7 @@ def app(database_url: str, broker_url: str, http_server: tuple[str, Received]) -
                                         http_base_url=http_server[0])
     statewright.broker.flush_all()
     with statewright.engine.begin() as connection:
-        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version",
+        for table in (*STATEWRIGHT_TABLES,
                       "jobs", "calls", "shipments"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(statewright.engine)
@@ -93,7 +94,7 @@ def run_work(app: Statewright) -> Iterator[Callable[[], None]]:
 
 # The errand app: background work failing in every way ------------------------------------------
 FAILING = Path(__file__).resolve().parent / "failing"
-TABLES = ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version", "errands")
+TABLES = (*STATEWRIGHT_TABLES, "errands")
 
 
 def fresh_tables(app: Statewright) -> None:
