@@ -20,9 +20,12 @@ from engine.errors import (
     ConcurrencyError,
     ConfigurationError,
     DefinitionError,
+    EndpointError,
     GuardRejected,
     NoDefibrillation,
     NotBoundError,
+    PlaceholderRefused,
+    ResponseTooLarge,
     StaleStatus,
     StatewrightError,
     TransitionError,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from engine.archive.settings import ArchiveSettings
     from engine.machine import StatusEnum
     from engine.orm import Stateful, StatusType, metadata
+    from engine.redaction import Redactor
     from engine.runtime.changes import StatusChange
     from engine.runtime.hooks import Hook, Veto
     from engine.statewright import Statewright
@@ -58,6 +62,7 @@ _LAZY = {
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
+    "Redactor": "engine.redaction",
 }
 
 
@@ -94,6 +99,8 @@ __all__ = [
     "Severity",
     # Archiving
     "ArchiveSettings",
+    # Masking secrets
+    "Redactor",
     # Errors
     "ArchiveCorrupt",
     "ArchiveError",
@@ -101,9 +108,12 @@ __all__ = [
     "ConcurrencyError",
     "ConfigurationError",
     "DefinitionError",
+    "EndpointError",
     "GuardRejected",
     "NoDefibrillation",
     "NotBoundError",
+    "PlaceholderRefused",
+    "ResponseTooLarge",
     "StaleStatus",
     "StatewrightError",
     "TransitionError",
