@@ -4,8 +4,9 @@ Two limits, both in bytes, each a ``Statewright(...)`` argument or an environmen
 
 - ``max_response_body``: reading a response stops there, and the call fails with ``ResponseTooLarge``
   (the body is never held whole in memory);
-- ``max_stored_body``: request and response bodies in the history are cut there (after masking); the
-  payload then says ``"body_truncated": true`` and ``"body_bytes"``, the size before cutting.
+- ``max_stored_body``: request and response bodies in the history are cut there (after masking; a mask
+  cut in two is completed, so a few bytes more may be kept); the payload then says
+  ``"body_truncated": true`` and ``"body_bytes"``, the size before cutting.
 """
 
 from __future__ import annotations
@@ -105,4 +106,6 @@ def stored_body(content: bytes, content_type: str, redactor: Redactor, *, limit:
     # Mask a margin past the cut too, so a secret that straddles the cut is recognised whole.
     head = content[:2 * limit].decode("utf-8", errors="ignore")
     kept = redactor.text(head).encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+    # The cut may fall inside a mask; masking once more makes the text what any later pass would make it.
+    kept = redactor.text(kept)
     return {"body": kept, "body_truncated": True, "body_bytes": len(content)}

@@ -8,6 +8,7 @@ from dramatiq import Broker
 from dramatiq.middleware import CurrentMessage
 
 from engine.errors import ConfigurationError
+from engine.redaction import DEFAULT_REDACTOR
 
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
@@ -69,7 +70,8 @@ def build_broker(url: str) -> Broker:
                               "`pip install statewright[rabbitmq]`.") from missing
         broker = RabbitmqBroker(url=url)
     else:
-        raise ConfigurationError(f"Unsupported broker URL {url!r}; use memory://, redis://host:port/db or "
+        # The URL may carry a password: the message shows it masked.
+        raise ConfigurationError(f"Unsupported broker URL {DEFAULT_REDACTOR.text(url)!r}; use memory://, redis://host:port/db or "
                          "amqp://user:password@host:port/vhost.")
     # The task runner reads the delivery's retry count to know when it is the last attempt.
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
