@@ -39,7 +39,9 @@ MAX_KEY_LENGTH = 64
 _KEY_CHARS = r"A-Za-z0-9_%\-"
 
 #: ``scheme://userinfo@``: the user information is masked as a whole (a user name may be a token).
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^\s/?#@'\"<>\\]+)@")
+#: The scheme starts where a run of scheme characters starts and is short, so that scanning stays linear.
+_USERINFO = re.compile(r"(?P<scheme>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://)"
+                       r"(?P<userinfo>[^\s/?#@'\"<>\\]+)@")
 
 #: ``Authorization: Bearer …`` as a header line: everything after the colon, to the end of the line.
 _HEADER_LINE = re.compile(rf"(?m)^(?P<lead>[ \t]*)(?P<key>[{_KEY_CHARS}]{{1,{MAX_KEY_LENGTH}}})"

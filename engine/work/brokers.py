@@ -71,8 +71,9 @@ def build_broker(url: str) -> Broker:
         broker = RabbitmqBroker(url=url)
     else:
         # The URL may carry a password: the message shows it masked.
-        raise ConfigurationError(f"Unsupported broker URL {DEFAULT_REDACTOR.text(url)!r}; use memory://, redis://host:port/db or "
-                         "amqp://user:password@host:port/vhost.")
+        shown = DEFAULT_REDACTOR.text(url)
+        raise ConfigurationError(f"Unsupported broker URL {shown!r}; use memory://, redis://host:port/db or "
+                                 "amqp://user:password@host:port/vhost.")
     # The task runner reads the delivery's retry count to know when it is the last attempt.
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())

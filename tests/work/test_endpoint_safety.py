@@ -133,7 +133,8 @@ def test_a_redirect_is_an_error_at_once_and_is_not_followed(tmp_path: Path, prob
     assert state == "failed"
     assert history[-1].exception_type == "engine.work.endpoints.EndpointFailed"
     message = history[-1].exception_message or ""
-    assert "answered 302" in message and "accept_redirects: true" in message
+    assert "answered 302" in message
+    assert "accept_redirects: true" in message
     assert "token=***" in message, "the Location is shown masked"
     assert probe_server[1].hits == {"redirect": 1}, "not retried, not followed"
 
@@ -219,7 +220,8 @@ def test_default_secret_keys_are_masked_in_headers_query_and_nested_bodies_in_an
     assert "api_key=***&page=1" in request["url"]
     assert request["body"] == {"probe": probe_id, "auth": {"password": "***", "apiKey": "***"},
                                "items": [{"Access-Token": "***"}]}
-    assert response["body"]["nested"] == {"access_token": "***"} and response["body"]["list"] == [{"Token": "***"}]
+    assert response["body"]["nested"] == {"access_token": "***"}
+    assert response["body"]["list"] == [{"Token": "***"}]
     assert response["headers"]["set-cookie"] == "***"
     sent = probe_server[1].requests[0]
     assert sent["headers"]["Api-Key"] == "header-secret-2", "only what is stored is masked"
