@@ -81,7 +81,8 @@ class Statewright:
                                            for key in endpoint.redact)
         self.broker = build_broker(broker_url)
         self.work = Work(self, self.broker, http_base_url=http_base_url, http_transport=http_transport)
-        install_log_redaction(self.redactor, queues=self.broker.get_declared_queues())
+        queues = self.broker.get_declared_queues() | self.broker.get_declared_delay_queues()
+        install_log_redaction(self.redactor, queues=queues)
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
         self.hooks = (self.work.relay, *hooks)
         plans = plan_outbox(spec_list)
