@@ -19,7 +19,10 @@ The tree::
     │   └── ArchiveCorrupt            an archive does not hold what the database recorded
     └── WorkError                     background work cannot be done or retried as asked
         ├── UnknownWork               an outbox row names work the machines no longer declare
-        └── RetryRefused              a failure record cannot be retried (unknown, not open, its outbox row gone)
+        ├── RetryRefused              a failure record cannot be retried (unknown, not open, its outbox row gone)
+        └── EndpointError             an endpoint call was refused for good (recorded, never retried)
+            ├── PlaceholderRefused    a URL placeholder's value is empty, ``.`` or ``..`` (would change the path)
+            └── ResponseTooLarge      the response body is longer than ``max_response_body``
 
 Misuse of the Python API (an object not in a session, a model that is not bound) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
@@ -216,6 +219,38 @@ class UnknownWork(WorkError):
 
 class RetryRefused(WorkError):
     """A failure record cannot be retried: there is no such record, it is not open, or its outbox row is gone."""
+
+
+class EndpointError(WorkError):
+    """An endpoint call was refused for good: the object moves to the endpoint's ``error`` state, no retry.
+
+    Args:
+        message: What was refused, what was found, and the fix.
+        endpoint: The endpoint's name.
+    """
+
+    def __init__(self, message: str, *, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+
+
+class PlaceholderRefused(EndpointError):
+    """A URL placeholder's value would change the request's path: empty, ``None``, ``.`` or ``..``.
+
+    Also when percent-encoded (``%2e%2E``) or written with full-width dots; ``placeholder`` names it.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, placeholder: str) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.placeholder = placeholder
+
+
+class ResponseTooLarge(EndpointError):
+    """The response body is longer than ``max_response_body`` bytes; reading stopped there."""
+
+    def __init__(self, message: str, *, endpoint: str, limit: int) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.limit = limit
 
 
 class NotBoundError(RuntimeError):

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from engine.admin.actions import _back, _form
 from engine.admin.context import admin_of, in_session, render
+from engine.admin.pages import shown_json, shown_text
 from engine.admin.security import flash
 from engine.errors import RetryRefused
 from engine.work.failures import FAILED, RESENT, RETRIED, FailureRecord, list_failures, retry_failure
@@ -23,7 +24,9 @@ async def failures_page(request: Request) -> Response:
         return sorted(records, key=lambda record: (order[record.status], -record.id))
 
     records = await in_session(request, read)
-    return render(request, "failures.html", records=records, open_count=sum(r.status == FAILED for r in records))
+    redactor = app.redactor
+    return render(request, "failures.html", records=records, open_count=sum(r.status == FAILED for r in records),
+                  pretty=lambda value: shown_json(value, redactor), masked=lambda text: shown_text(text, redactor))
 
 
 async def retry(request: Request) -> Response:

@@ -202,6 +202,7 @@ class _SpecBuilder:
             redact=tuple(raw.get("redact", ())),
             description=raw.get("description"),
             origin=self.origin("endpoints", name),
+            accept_redirects=raw.get("accept_redirects", False),
         )
 
     def retrying(self, raw: dict[str, Any]) -> dict[str, Any]:

@@ -249,6 +249,8 @@ class EndpointSpec:
     redact: tuple[str, ...] = ()
     description: str | None = None
     origin: Origin = _origin()
+    #: Whether a 3xx answer counts as success (it is never followed); by default it is an error.
+    accept_redirects: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from dramatiq.middleware import CurrentMessage
 from sqlalchemy import Select, select
 
 from engine.compiler import import_path
-from engine.errors import ConcurrencyError, TransitionError, UnknownStatusError, UnknownWork
+from engine.errors import ConcurrencyError, EndpointError, TransitionError, UnknownStatusError, UnknownWork
 from engine.orm.tables import outbox
 from engine.runtime.flow import Flow
 from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps
 from engine.work.claims import claimant, claimed_by_me
 from engine.work.declared import declared_work, unknown_work
-from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response
+from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response, failure_of, send
 from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
 
@@ -169,8 +169,9 @@ class Work:
     def run_endpoint(self, outbox_id: int) -> None:
         """Claim the object, call the endpoint, record request and response, and settle the status.
 
-        2xx completes; 4xx is an error at once; connection errors, timeouts and 5xx are retried with
-        the endpoint's backoff and become an error after the last retry.
+        2xx completes (3xx too with ``accept_redirects``); 3xx and 4xx are an error at once, and so are a
+        refused placeholder value and a response over ``max_response_body``; connection errors, timeouts
+        and 5xx are retried with the endpoint's backoff and become an error after the last retry.
         """
         row = self._row(outbox_id)
         if row is None:
@@ -184,25 +185,25 @@ class Work:
             obj = self._load(session, flow, row.model_id)
             if obj is None:
                 return
-            body = import_path(endpoint.payload)(obj) if endpoint.payload else None
-            request = build_request(client, endpoint, obj, body=body, base_url=self.http_base_url,
-                                    idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
-            sent = {"request": describe_request(request, endpoint)}
+            request = self._request(client, endpoint, obj, flow, row)
+            if request is None:
+                return
+            redactor, limits = self.app.redactor, self.app.body_limits
+            sent = {"request": describe_request(request, redactor, limit=limits.max_stored_body)}
             if not self._claim(obj, flow, steps, payload=sent):
                 return
+            answer = sent
             try:
-                response = client.send(request)
-                answer = {**sent, "response": describe_response(response, endpoint)}
-                if response.status_code >= 400:
-                    failure = EndpointFailed(response)
-                    if response.status_code >= 500 and not _last_attempt():
-                        raise failure
-                    self._settle(obj, steps.error, payload=answer, exception=failure)
-                    return
+                response = send(client, request, endpoint=endpoint, limit=limits.max_response_body, redactor=redactor)
+                answer = {**sent, "response": describe_response(response, redactor, limit=limits.max_stored_body)}
+                failure = failure_of(response, endpoint, redactor)
+                if failure is not None:
+                    raise failure
                 if endpoint.response:
                     import_path(endpoint.response)(response, obj)
-            except EndpointFailed:
-                raise
+            except (EndpointFailed, EndpointError) as failure:
+                self._fail(obj, steps, failure, payload=answer)
+                return
             except Exception as exc:  # transport errors and the response hook's own failures
                 session.rollback()
                 if not _last_attempt():
@@ -210,6 +211,25 @@ class Work:
                 self._settle(self._load(session, flow, row.model_id), steps.error, payload=sent, exception=exc)
                 return
             self._settle(obj, steps.complete, payload=answer)
+
+    def _request(self, client: httpx.Client, endpoint: EndpointSpec, obj: Any, flow: Flow, row: Any
+                 ) -> httpx.Request | None:
+        """The endpoint's request; ``None`` when a placeholder's value was refused (the object is then in error)."""
+        body = import_path(endpoint.payload)(obj) if endpoint.payload else None
+        try:
+            return build_request(client, endpoint, obj, body=body, base_url=self.http_base_url,
+                                 idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
+        except EndpointError as refused:  # a value that would change the path: never sent, never retried
+            if self._claim(obj, flow, endpoint.steps):
+                self._settle(obj, endpoint.steps.error, exception=refused)
+            return None
+
+    def _fail(self, obj: Any, steps: Steps, failure: Exception, *, payload: Any) -> None:
+        """Record a failed call, or raise it for Dramatiq to retry (a 5xx answer before the last attempt)."""
+        retried = isinstance(failure, EndpointFailed) and failure.response.status_code >= 500
+        if retried and not _last_attempt():
+            raise failure
+        self._settle(obj, steps.error, payload=payload, exception=failure)
 
     def run_listener(self, outbox_id: int) -> None:
         """Call the listener with the event's message."""

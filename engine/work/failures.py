@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from engine.errors import RetryRefused, UnknownWork
 from engine.orm.tables import failures, outbox
+from engine.redaction import DEFAULT_REDACTOR, Redactor
 from engine.runtime.flow import begin_write
 
 if TYPE_CHECKING:
@@ -76,18 +77,19 @@ def _first_line(text: str) -> str:
     return lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
 
 
-def describe_exception(exception: BaseException | None) -> dict[str, str | None]:
-    """The exception columns of a record (or of a history row) for ``exception``."""
+def describe_exception(exception: BaseException | None, redactor: Redactor = DEFAULT_REDACTOR
+                       ) -> dict[str, str | None]:
+    """The exception columns of a record for ``exception``, its message and traceback masked."""
     if exception is None:
         return {"exception_type": None, "exception_message": None, "exception_traceback": None}
     return {"exception_type": f"{type(exception).__module__}.{type(exception).__qualname__}",
-            "exception_message": str(exception),
-            "exception_traceback": "".join(traceback.format_exception(exception))}
+            "exception_message": redactor.text(str(exception)),
+            "exception_traceback": redactor.text("".join(traceback.format_exception(exception)))}
 
 
 def record_failure(connection: Connection, *, machine: str, kind: str, name: str, outbox_row: Any | None,
                    attempts: int, exception: BaseException | None = None, reason: str | None = None,
-                   status: str = FAILED) -> int:
+                   status: str = FAILED, redactor: Redactor = DEFAULT_REDACTOR) -> int:
     """Write one record in the caller's transaction; returns its id.
 
     Args:
@@ -100,11 +102,13 @@ def record_failure(connection: Connection, *, machine: str, kind: str, name: str
         exception: What it raised, if anything.
         reason: Why, in words, when there is no exception (or in addition to it).
         status: ``FAILED`` for a failure, ``RESENT`` for a resend note.
+        redactor: Masks secrets in the exception, the reason and the message (the app's, with its ``redact`` keys).
     """
-    values = {"machine": machine, "kind": kind, "name": name, "status": status, "reason": reason,
-              "attempts": attempts, "created_at": datetime.now(UTC), **describe_exception(exception),
-              "outbox_id": getattr(outbox_row, "id", None), "model_type": getattr(outbox_row, "model_type", None),
-              "model_id": getattr(outbox_row, "model_id", None), "message": getattr(outbox_row, "message", None)}
+    values = {"machine": machine, "kind": kind, "name": name, "status": status,
+              "reason": redactor.optional_text(reason), "attempts": attempts, "created_at": datetime.now(UTC),
+              **describe_exception(exception, redactor), "outbox_id": getattr(outbox_row, "id", None),
+              "model_type": getattr(outbox_row, "model_type", None), "model_id": getattr(outbox_row, "model_id", None),
+              "message": redactor.value(getattr(outbox_row, "message", None))}
     return int(connection.execute(insert(failures).values(values)).inserted_primary_key[0])  # type: ignore[index]
 
 

@@ -73,7 +73,8 @@ def fail_for_good(work: Work, message: MessageProxy, exception: BaseException | 
         reason = f"outbox row {message.args[0]} no longer exists"
     with begin_write(work.app.engine) as connection:
         failure_id = record_failure(connection, machine=machine, kind=kind, name=name, outbox_row=row,
-                                    attempts=runs, exception=exception, reason=reason)
+                                    attempts=runs, exception=exception, reason=reason,
+                                    redactor=work.app.redactor)
     log.error("%s %s %s failed for good after %d run(s); failure record #%d (statewright failures)",
               machine, kind, name, runs, failure_id)
 

@@ -97,7 +97,7 @@ def _resend(app: Statewright, flow: Flow, work: TaskSpec | EndpointSpec, now: da
             connection.execute(update(outbox).where(outbox.c.id == row.id)
                                .values(sent_at=now, attempts=outbox.c.attempts + 1))
             record_failure(connection, machine=flow.machine, kind=row.kind, name=row.name, outbox_row=row,
-                           attempts=row.attempts + 1, reason=reason, status=RESENT)
+                           attempts=row.attempts + 1, reason=reason, status=RESENT, redactor=app.redactor)
             log.warning("outbox row %s: %s", row.id, reason)
     return len(rows)
 
