@@ -80,10 +80,14 @@ def grumble(message: Mapping[str, Any]) -> None:
     HEARD.append(message)
 
 
+#: A URL with credentials the failing selector puts in its exception: failure records must not keep them.
+SELECTOR_SECRET_URL = "https://bot:hunter2-pw@api.example/items?api_key=k3y-s3cret"
+
+
 def refuse_to_select(message: Mapping[str, Any]) -> Select[Any]:
     """Reaction selector that always fails."""
     GRUMBLES["reaction"] += 1
-    raise Grumble(f"selector refused errand {message['model_id']}")
+    raise Grumble(f"selector refused errand {message['model_id']}: {SELECTOR_SECRET_URL} answered 503")
 
 
 def broken_body(errand: Any) -> dict[str, Any]:
