@@ -25,7 +25,7 @@ from engine import Statewright
 from engine.admin import build_admin
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, STATEWRIGHT_TABLES, free_port
 from tests.work.conftest import BROKER_URLS
 from tests.work.probe.machine import CLIENT_SECRETS, write_machine
 from tests.work.probe.models import Probe, ProbeBase
@@ -55,7 +55,7 @@ def app(tmp_path: Path, postgres_url: str, probe_server: tuple[str, Seen]) -> It
     statewright = Statewright.from_path(folder, database_url=postgres_url, broker_url=BROKER_URLS["redis"])
     statewright.broker.flush_all()
     with statewright.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "probes"):
+        for table in (*STATEWRIGHT_TABLES, "probes"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(statewright.engine)
     ProbeBase.metadata.create_all(statewright.engine)

@@ -13,7 +13,7 @@ from engine.migrations.upgrade import upgrade
 from engine.orm.tables import outbox, statuses
 from examples.base import Base
 from examples.documents.models import Document
-from tests.conftest import MACHINES
+from tests.conftest import MACHINES, STATEWRIGHT_TABLES
 
 SECRETS = ("ctx-secret-1", "ctx-secret-2", "payload-secret-1", "payload-secret-2", "exc-secret-1", "exc-secret-2")
 
@@ -22,7 +22,7 @@ SECRETS = ("ctx-secret-1", "ctx-secret-2", "payload-secret-1", "payload-secret-2
 def app(database_url: str) -> Iterator[Statewright]:
     statewright = Statewright.from_path(MACHINES / "document.yaml", database_url=database_url)
     with statewright.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in STATEWRIGHT_TABLES:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     Base.metadata.drop_all(statewright.engine)
     upgrade(statewright.engine)

@@ -102,8 +102,10 @@ def test_a_failing_listener_and_reaction_leave_failure_records_after_their_own_r
     assert (f"failed errand listener errand.done#0 after 2 attempts: tests.work.app.handlers.Grumble: "
             f"listener refused errand {errand_id}") in listener.line()
     stored = " ".join(str(value) for value in (reaction.exception_message, reaction.exception_traceback))
-    assert "selector refused errand" in stored and "api.example" in stored
-    assert "hunter2-pw" not in stored and "k3y-s3cret" not in stored, "failure records are masked like history"
+    assert "selector refused errand" in stored
+    assert "api.example" in stored
+    assert "hunter2-pw" not in stored, "failure records are masked like history"
+    assert "k3y-s3cret" not in stored, "failure records are masked like history"
 
 
 def _unknown_task_row(app: Statewright, errand_id: int) -> int:
