@@ -20,15 +20,21 @@ from engine.errors import (
     ConcurrencyError,
     ConfigurationError,
     DefinitionError,
+    EndpointError,
     GuardRejected,
     GuardUndecidable,
     NoDefibrillation,
     NotBoundError,
+    PlaceholderRefused,
+    ResponseTooLarge,
+    RetryRefused,
     StaleStatus,
     StatewrightError,
     TransitionError,
     TransitionNotAllowed,
     UnknownStatusError,
+    UnknownWork,
+    WorkError,
 )
 from engine.spec import (
     CheckedFile,
@@ -46,6 +52,7 @@ if TYPE_CHECKING:
     from engine.archive.settings import ArchiveSettings
     from engine.machine import StatusEnum, UnknownStatus
     from engine.orm import Stateful, StatusType, metadata
+    from engine.redaction import Redactor
     from engine.runtime.changes import StatusChange
     from engine.runtime.hooks import Hook, Veto
     from engine.statewright import Statewright
@@ -61,6 +68,7 @@ _LAZY = {
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
+    "Redactor": "engine.redaction",
 }
 
 
@@ -98,6 +106,8 @@ __all__ = [
     "Severity",
     # Archiving
     "ArchiveSettings",
+    # Masking secrets
+    "Redactor",
     # Errors
     "ArchiveCorrupt",
     "ArchiveError",
@@ -105,13 +115,19 @@ __all__ = [
     "ConcurrencyError",
     "ConfigurationError",
     "DefinitionError",
+    "EndpointError",
     "GuardRejected",
     "GuardUndecidable",
     "NoDefibrillation",
     "NotBoundError",
+    "PlaceholderRefused",
+    "ResponseTooLarge",
+    "RetryRefused",
     "StaleStatus",
     "StatewrightError",
     "TransitionError",
     "TransitionNotAllowed",
     "UnknownStatusError",
+    "UnknownWork",
+    "WorkError",
 ]

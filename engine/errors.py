@@ -14,9 +14,15 @@ The tree::
     ├── ConcurrencyError              someone else moved the object first; nothing was written
     │   ├── StaleStatus               the row's status is no longer the one the object was loaded with
     │   └── WriteConflict             (SQLite) another writer committed during your open transaction
-    └── ArchiveError                  payload archiving failed; the database was not changed
-        ├── ArchiveUnavailable        the archive storage cannot be written or read
-        └── ArchiveCorrupt            an archive does not hold what the database recorded
+    ├── ArchiveError                  payload archiving failed; the database was not changed
+    │   ├── ArchiveUnavailable        the archive storage cannot be written or read
+    │   └── ArchiveCorrupt            an archive does not hold what the database recorded
+    └── WorkError                     background work cannot be done or retried as asked
+        ├── UnknownWork               an outbox row names work the machines no longer declare
+        ├── RetryRefused              a failure record cannot be retried (unknown, not open, its outbox row gone)
+        └── EndpointError             an endpoint call was refused for good (recorded, never retried)
+            ├── PlaceholderRefused    a URL placeholder's value is empty, ``.`` or ``..`` (would change the path)
+            └── ResponseTooLarge      the response body is longer than ``max_response_body``
 
 Misuse of the Python API (an object not in a session, a model that is not bound) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
@@ -198,6 +204,53 @@ class ArchiveUnavailable(ArchiveError):
 
 class ArchiveCorrupt(ArchiveError):
     """An archive is missing an entry, fails its checksum, or holds something it must not."""
+
+
+class WorkError(StatewrightError):
+    """Background work (a task, endpoint, listener or reaction) cannot be done or retried as asked."""
+
+
+class UnknownWork(WorkError):
+    """An outbox row names a machine, task, endpoint, listener or reaction the loaded machines do not declare.
+
+    The row was written by another version of the machine files; it is recorded as a failure, not retried.
+    """
+
+
+class RetryRefused(WorkError):
+    """A failure record cannot be retried: there is no such record, it is not open, or its outbox row is gone."""
+
+
+class EndpointError(WorkError):
+    """An endpoint call was refused for good: the object moves to the endpoint's ``error`` state, no retry.
+
+    Args:
+        message: What was refused, what was found, and the fix.
+        endpoint: The endpoint's name.
+    """
+
+    def __init__(self, message: str, *, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+
+
+class PlaceholderRefused(EndpointError):
+    """A URL placeholder's value would change the request's path: empty, ``None``, ``.`` or ``..``.
+
+    Also when percent-encoded (``%2e%2E``) or written with full-width dots; ``placeholder`` names it.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, placeholder: str) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.placeholder = placeholder
+
+
+class ResponseTooLarge(EndpointError):
+    """The response body is longer than ``max_response_body`` bytes; reading stopped there."""
+
+    def __init__(self, message: str, *, endpoint: str, limit: int) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.limit = limit
 
 
 class NotBoundError(RuntimeError):

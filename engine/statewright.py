@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,15 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.compiler import compile_machine, import_path
 from engine.errors import DefinitionError
+from engine.log_redaction import install_log_redaction
 from engine.machine import CompiledMachine
 from engine.orm.binding import bind_flow, flow_of
+from engine.redaction import Redactor
 from engine.runtime.changes import StatusChange
 from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, OutboxItem
 from engine.runtime.hooks import Hook
 from engine.spec.loader import duplicate_definitions, load_specs
 from engine.spec.model import MachineSpec
 from engine.work.actors import Work
+from engine.work.bodies import BodyLimits
 from engine.work.brokers import build_broker
+from engine.work.resends import resend_after_from_env, resend_stalled
 
 if TYPE_CHECKING:
     from engine.archive import Archiver, ArchiveSettings
@@ -46,17 +51,25 @@ class Statewright:
         http_base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``).
         http_transport: An httpx transport for endpoint calls (tests pass ``httpx.MockTransport``).
         archive: Where ``app.archive`` writes payload archives (default: from the environment).
+        resend_after: How long task and endpoint work may wait, its object still in the triggering state,
+            before ``resend_stalled`` sends it again (default: ``$STATEWRIGHT_RESEND_AFTER``, else 1 hour).
+        max_stored_body: Bytes of an endpoint's request or response body kept in the history
+            (default: ``$STATEWRIGHT_MAX_STORED_BODY``, else 65,536); longer bodies are cut.
+        max_response_body: Bytes of a response read before the call fails with ``ResponseTooLarge``
+            (default: ``$STATEWRIGHT_MAX_RESPONSE_BODY``, else 10 MiB).
 
     Raises:
         DefinitionError: A machine names something that does not import, two share a name, or two drive
             the same model's status column.
+        ConfigurationError: A body limit is not a positive number of bytes.
     """
 
     def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
                  database_url: str | None = None, engine: Engine | None = None,
                  broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = (),
                  http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None,
-                 archive: ArchiveSettings | None = None) -> None:
+                 archive: ArchiveSettings | None = None, resend_after: timedelta | None = None,
+                 max_stored_body: int | None = None, max_response_body: int | None = None) -> None:
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
         duplicates = duplicate_definitions(spec_list)
         if duplicates:
@@ -64,18 +77,25 @@ class Statewright:
         self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
         self.broker_url = broker_url
         self.archive_settings = archive
+        self.resend_after = resend_after if resend_after is not None else resend_after_from_env()
         self._archiver: Archiver | None = None
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
+        self.body_limits = BodyLimits.resolve(max_stored_body=max_stored_body, max_response_body=max_response_body)
+        #: One set of masking rules for everything stored, logged or shown: the defaults and every ``redact`` key.
+        self.redactor = Redactor.with_keys(key for spec in spec_list for endpoint in spec.endpoints.values()
+                                           for key in endpoint.redact)
         self.broker = build_broker(broker_url)
         self.work = Work(self, self.broker, http_base_url=http_base_url, http_transport=http_transport)
+        queues = self.broker.get_declared_queues() | self.broker.get_declared_delay_queues()
+        install_log_redaction(self.redactor, queues=queues)
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
         self.hooks = (self.work.relay, *hooks)
         plans = plan_outbox(spec_list)
         self.flows: dict[str, Flow] = {}
         for name, compiled in self.machines.items():
             model = import_path(compiled.spec.model)
-            flow = Flow(compiled, inspect(model), hooks=self.hooks, plan=plans[name])
+            flow = Flow(compiled, inspect(model), hooks=self.hooks, plan=plans[name], redactor=self.redactor)
             bind_flow(model, flow)
             self.flows[name] = flow
 
@@ -96,6 +116,11 @@ class Statewright:
     def sweep_outbox(self) -> int:
         """Send every outbox row not sent yet (after a crash or a broker outage); returns how many."""
         return self.work.relay.sweep()
+
+    def resend_stalled(self, *, now: datetime | None = None) -> int:
+        """Send again task and endpoint work whose object still waits in its ``when`` state ``resend_after``
+        after the message was sent (a broker lost it); returns how many. See ``engine.work.resends``."""
+        return resend_stalled(self, after=self.resend_after, now=now)
 
     def flow(self, model_or_object: Any) -> Flow:
         """The flow of a bound model class or one of its objects."""

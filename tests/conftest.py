@@ -12,6 +12,8 @@ import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, text
 
+from engine.orm.tables import metadata as statewright_metadata
+
 if TYPE_CHECKING:
     from tests.services import PrivatePostgres, PrivateRedis
 
@@ -21,6 +23,9 @@ settings.register_profile("deep", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Statewright's own tables, dependents first, and Alembic's version table: what a test drops for a fresh start.
+STATEWRIGHT_TABLES = (*(table.name for table in reversed(statewright_metadata.sorted_tables)),
+                      "statewright_alembic_version")
 MACHINES = ROOT / "machines"
 CASES = Path(__file__).resolve().parent / "cases"
 

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from engine.admin import actions, live, pages
+from engine.admin import actions, failures, live, pages
 from engine.admin.context import TEMPLATES, AdminContext, admin_of, render
 from engine.admin.headers import SecurityHeaders
 from engine.admin.security import csrf_ok, is_logged_in, log_in, log_out, token_matches, token_problem
@@ -144,6 +144,8 @@ def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, 
               name="defibrillate"),
         Route("/m/{machine}/o/{object_id:path}", pages.object_page, name="object"),
         Route("/history/{row_id:int}/{action:str}", actions.archive_action, methods=["POST"], name="archive"),
+        Route("/failures", failures.failures_page, name="failures"),
+        Route("/failures/{failure_id:int}/retry", failures.retry, methods=["POST"], name="retry_failure"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

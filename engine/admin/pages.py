@@ -14,6 +14,7 @@ from engine.admin import charts, queries
 from engine.admin.context import admin_of, flow_named, in_session, render
 from engine.errors import UnknownStatusError
 from engine.machine import UnknownStatus
+from engine.redaction import Redactor
 from engine.runtime.flow import Flow
 
 
@@ -75,12 +76,30 @@ async def object_page(request: Request) -> Response:
     found = await in_session(request, read)
     if found is None:
         raise HTTPException(404, f"{flow.machine} has no object {object_id!r}")
+    redactor = admin_of(request).app.redactor
     return render(request, "object.html", flow=flow, spec=flow.compiled.spec, object_id=object_id,
-                  pretty=_pretty, **found)
+                  pretty=lambda value: shown_json(value, redactor), masked=lambda text: shown_text(text, redactor),
+                  **found)
 
 
-def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+#: Characters of one payload, context or traceback the object page shows; the rest stays in the database.
+MAX_SHOWN_CHARACTERS = 100_000
+
+
+def shown_json(value: Any, redactor: Redactor) -> str:
+    """A payload or context as indented JSON, masked again (rows stored before masking existed) and cut."""
+    return _cut(json.dumps(redactor.value(value), indent=2, ensure_ascii=False, sort_keys=True, default=str))
+
+
+def shown_text(text: str | None, redactor: Redactor) -> str:
+    """An exception message or traceback, masked again and cut."""
+    return _cut(redactor.text(text or ""))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_SHOWN_CHARACTERS:
+        return text
+    return f"{text[:MAX_SHOWN_CHARACTERS]}\n… {len(text) - MAX_SHOWN_CHARACTERS:,} more characters not shown"
 
 
 async def metrics_page(request: Request) -> Response:

@@ -33,6 +33,8 @@ class AppOptions:
     database_url: str
     broker_url: str
     import_path: str
+    #: Joined to endpoint URLs that are paths (``statewright worker --http-base-url``).
+    http_base_url: str | None = None
 
 
 def app_options(function: F) -> F:
@@ -73,7 +75,7 @@ def build_app(options: AppOptions) -> Statewright:
         sys.path.insert(0, folder)
     try:
         return Statewright.from_path(options.machines, database_url=options.database_url,
-                                     broker_url=options.broker_url)
+                                     broker_url=options.broker_url, http_base_url=options.http_base_url)
     except DefinitionError as problems:
         for diagnostic in problems.diagnostics:
             click.echo(diagnostic.render(), err=True)

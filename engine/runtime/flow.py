@@ -32,6 +32,7 @@ from engine.errors import (
 from engine.machine import CompiledMachine, StatusEnum, UnknownStatus
 from engine.orm.tables import outbox, statuses
 from engine.orm.types import status_type_for
+from engine.redaction import DEFAULT_REDACTOR, Redactor
 from engine.runtime.changes import StatusChange, jsonable
 from engine.runtime.hooks import Hook, queue_after_commit
 from engine.runtime.keys import format_key, parse_key
@@ -116,15 +117,17 @@ class Flow:
         mapper: The model's SQLAlchemy mapper.
         hooks: Called around every change (``before_`` in order, ``after_`` in reverse).
         plan: For each state, the work entering it triggers.
+        redactor: Masks secrets in what history and outbox rows store (the default keys if not given).
     """
 
     def __init__(self, compiled: CompiledMachine, mapper: Mapper[Any], *, hooks: Sequence[Hook],
-                 plan: Mapping[str, Sequence[OutboxItem]]) -> None:
+                 plan: Mapping[str, Sequence[OutboxItem]], redactor: Redactor = DEFAULT_REDACTOR) -> None:
         self.compiled = compiled
         self.machine = compiled.name
         self.model_type = compiled.spec.model
         self.hooks = tuple(hooks)
         self.plan = {state: tuple(items) for state, items in plan.items()}
+        self.redactor = redactor
         self.mapper = mapper
         self.table: Table = mapper.local_table  # type: ignore[assignment]
         self.field = compiled.spec.field
@@ -417,17 +420,20 @@ class Flow:
     def _history_row(self, object_id: str, source: str | None, target: str, transition: str,
                      context: Mapping[str, Any] | None, payload: Any, exception: BaseException | None,
                      actor: str | None) -> dict[str, Any]:
+        # Everything stored is masked here, where it enters storage; the outbox message copies the masked context.
+        masked = self.redactor
         row: dict[str, Any] = {
             "machine": self.machine, "model_type": self.model_type, "model_id": object_id,
             "from_state": source, "to_state": target, "transition": transition,
-            "payload": jsonable(payload), "context": jsonable(dict(context)) if context else None,
+            "payload": None if payload is None else masked.value(jsonable(payload)),
+            "context": masked.value(jsonable(dict(context))) if context else None,
             "exception_type": None, "exception_message": None, "exception_traceback": None,
             "actor": actor, "created_at": datetime.now(UTC),
         }
         if exception is not None:
             row["exception_type"] = f"{type(exception).__module__}.{type(exception).__qualname__}"
-            row["exception_message"] = str(exception)
-            row["exception_traceback"] = "".join(traceback.format_exception(exception))
+            row["exception_message"] = masked.text(str(exception))
+            row["exception_traceback"] = masked.text("".join(traceback.format_exception(exception)))
         return row
 
     def record_creations(self, connection: Connection, objects: Sequence[Any]) -> list[StatusChange]:

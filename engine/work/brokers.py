@@ -8,6 +8,8 @@ from dramatiq import Broker
 from dramatiq.middleware import CurrentMessage
 
 from engine.errors import ConfigurationError
+from engine.redaction import DEFAULT_REDACTOR
+from engine.work.limits import add_time_limit_starter
 
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
@@ -69,9 +71,12 @@ def build_broker(url: str) -> Broker:
                               "`pip install statewright[rabbitmq]`.") from missing
         broker = RabbitmqBroker(url=url)
     else:
-        raise ConfigurationError(f"Unsupported broker URL {url!r}; use memory://, redis://host:port/db or "
-                         "amqp://user:password@host:port/vhost.")
+        # The URL may carry a password: the message shows it masked.
+        shown = DEFAULT_REDACTOR.text(url)
+        raise ConfigurationError(f"Unsupported broker URL {shown!r}; use memory://, redis://host:port/db or "
+                                 "amqp://user:password@host:port/vhost.")
     # The task runner reads the delivery's retry count to know when it is the last attempt.
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
+    add_time_limit_starter(broker)
     return broker

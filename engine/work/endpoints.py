@@ -1,49 +1,65 @@
 """Calling an endpoint: build the request from the machine file, send it with httpx, and describe
-request and response for the history, with secrets masked."""
+request and response for the history, with secrets masked (``engine.redaction``)."""
 
 from __future__ import annotations
 
-import json
 import string
-from collections.abc import Iterable, Mapping
+import time
+import unicodedata
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin
 
 import httpx
 
+from engine.errors import PlaceholderRefused
+from engine.redaction import Redactor
 from engine.spec.model import EndpointSpec
+from engine.work.bodies import read_limited, stored_body
 
-#: Headers masked whether or not the machine file lists them.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
-#: What a masked value is replaced with.
-MASK = "***"
-#: Longest response body kept in the history, in characters.
-MAX_STORED_BODY = 64_000
+#: Path segments refused in a placeholder's value: they would move the request to another path.
+DOT_SEGMENTS = frozenset({".", ".."})
+#: Times a placeholder value is percent-decoded when checked (a server may decode twice).
+DECODE_ROUNDS = 3
+#: Response headers dropped from the response the ``response`` hook receives: its body is already decoded.
+DECODED_AWAY = frozenset({"content-encoding"})
+#: Content type that makes a mapping from the ``payload`` hook a form body instead of JSON.
+FORM = "application/x-www-form-urlencoded"
 
 
 class EndpointFailed(Exception):
-    """Not an error of Statewright's: the endpoint answered with a status that means failure."""
+    """Not an error of Statewright's: the endpoint answered with a status that means failure.
 
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"{response.request.method} {response.request.url} answered {response.status_code}")
+    Args:
+        response: The answer.
+        message: What was asked and answered, masked.
+    """
+
+    def __init__(self, response: httpx.Response, message: str) -> None:
+        super().__init__(message)
         self.response = response
 
 
-def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: str | None) -> str:
+def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: str | None, *,
+             endpoint: str = "") -> str:
     """Fill ``{model.attr}`` / ``{context.key}`` placeholders with escaped path segments, then join a base URL.
 
     Raises:
+        PlaceholderRefused: A value is ``None``, or in the path empty, ``.`` or ``..`` (also encoded).
         ValueError: A relative URL without a base URL, or a placeholder that cannot be filled.
     """
-    parts = []
+    parts: list[str] = []
+    in_path = True
     for literal, field, _, _ in string.Formatter().parse(template):
         parts.append(literal)
+        in_path = in_path and "?" not in literal and "#" not in literal
         if field is not None:
             root, *path = field.split(".")
             value: Any = model if root == "model" else context
             for name in path:
                 value = value[name] if isinstance(value, Mapping) else getattr(value, name)
-            parts.append(quote(str(value), safe=""))
+            parts.append(_segment(field, value, in_path=in_path, endpoint=endpoint))
     url = "".join(parts)
     if url.startswith("/"):
         if not base_url:
@@ -52,55 +68,106 @@ def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: st
     return url
 
 
-def _masked_keys(value: Any, secret: frozenset[str]) -> Any:
-    if isinstance(value, Mapping):
-        return {k: MASK if str(k).lower() in secret else _masked_keys(v, secret) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked_keys(item, secret) for item in value]
-    return value
+def _segment(field: str, value: Any, *, in_path: bool, endpoint: str) -> str:
+    """One placeholder's value, escaped so that it stays inside its path segment or query value."""
+    if value is None:
+        raise PlaceholderRefused(f"endpoint {endpoint!r}: placeholder {{{field}}} has no value (None); the URL "
+                                 "would name a path or query nobody meant. Give the object a value, or make the "
+                                 "transition's guard wait for one.", endpoint=endpoint, placeholder=field)
+    text = str(value)
+    if in_path and _changes_path(text):
+        raise PlaceholderRefused(
+            f"endpoint {endpoint!r}: placeholder {{{field}}} is {text[:20]!r}, which would move the request to "
+            "another path. Empty values and '.' or '..' (also percent-encoded or full-width) are refused in the "
+            "path; fix the object's data or the URL template.", endpoint=endpoint, placeholder=field)
+    return quote(text, safe="")
 
 
-def _masked_headers(headers: Iterable[tuple[str, str]], secret: frozenset[str]) -> dict[str, str]:
-    return {name: MASK if name.lower() in secret or name.lower() in SECRET_HEADERS else value
-            for name, value in headers}
-
-
-def _masked_url(url: str, secret: frozenset[str]) -> str:
-    parts = urlsplit(url)
-    query = [(k, MASK if k.lower() in secret else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def _body(content: bytes, content_type: str, secret: frozenset[str]) -> Any:
-    if "json" in content_type:
-        try:
-            return _masked_keys(json.loads(content), secret)
-        except ValueError:
-            pass
-    return content.decode("utf-8", errors="replace")[:MAX_STORED_BODY]
-
-
-def describe_request(request: httpx.Request, endpoint: EndpointSpec) -> dict[str, Any]:
-    """The request as the history keeps it: method, URL, headers and body, masked."""
-    secret = frozenset(key.lower() for key in endpoint.redact)
-    return {"method": request.method, "url": _masked_url(str(request.url), secret),
-            "headers": _masked_headers(request.headers.multi_items(), secret),
-            "body": _body(request.content, request.headers.get("content-type", ""), secret)}
-
-
-def describe_response(response: httpx.Response, endpoint: EndpointSpec) -> dict[str, Any]:
-    """The response as the history keeps it: status, headers, body (masked) and seconds taken."""
-    secret = frozenset(key.lower() for key in endpoint.redact)
-    return {"status": response.status_code, "headers": _masked_headers(response.headers.multi_items(), secret),
-            "body": _body(response.content, response.headers.get("content-type", ""), secret),
-            "elapsed": response.elapsed.total_seconds()}
+def _changes_path(text: str) -> bool:
+    """Whether a value, decoded the ways a server might decode it, is or holds a dot segment, or is empty."""
+    decoded = text
+    for _ in range(DECODE_ROUNDS):
+        decoded = unquote(decoded)
+    folded = unicodedata.normalize("NFKC", decoded)
+    segments = folded.replace("\\", "/").split("/")
+    return folded == "" or any(segment in DOT_SEGMENTS for segment in segments)
 
 
 def build_request(client: httpx.Client, endpoint: EndpointSpec, model: Any, *, body: Any, base_url: str | None,
                   idempotency_key: str, context: Mapping[str, Any]) -> httpx.Request:
-    """The request an endpoint makes for one object."""
+    """The request an endpoint makes for one object.
+
+    The ``payload`` hook's result is the body: ``str`` or ``bytes`` as they are, a mapping as a form
+    when the endpoint's headers say ``Content-Type: application/x-www-form-urlencoded``, else JSON.
+
+    Raises:
+        PlaceholderRefused: See ``fill_url``.
+    """
     headers = {**endpoint.headers, "Idempotency-Key": idempotency_key}
-    url = fill_url(endpoint.url, model, context, base_url)
+    url = fill_url(endpoint.url, model, context, base_url, endpoint=endpoint.name)
     if body is None:
         return client.build_request(endpoint.method, url, headers=headers)
+    if isinstance(body, str | bytes):
+        return client.build_request(endpoint.method, url, headers=headers, content=body)
+    content_type = next((v for k, v in endpoint.headers.items() if k.lower() == "content-type"), "")
+    if isinstance(body, Mapping) and content_type.split(";")[0].strip().lower() == FORM:
+        return client.build_request(endpoint.method, url, headers=headers, data=dict(body))
     return client.build_request(endpoint.method, url, headers=headers, json=body)
+
+
+def send(client: httpx.Client, request: httpx.Request, *, endpoint: EndpointSpec, limit: int,
+         redactor: Redactor) -> httpx.Response:
+    """Send the request and read at most ``limit`` bytes of the answer.
+
+    Returns:
+        A fully read response (its body decoded, so without ``Content-Encoding``) whose ``elapsed`` is
+        the time from sending to the end of the body, measured here (transports such as
+        ``httpx.MockTransport`` set none).
+
+    Raises:
+        ResponseTooLarge: The body is longer than ``limit``.
+        httpx.HTTPError: The transport failed (connection, timeout).
+    """
+    started = time.monotonic()
+    streamed = client.send(request, stream=True)
+    try:
+        body = read_limited(streamed, limit=limit, endpoint=endpoint.name, what=masked_request_line(request, redactor))
+    finally:
+        streamed.close()
+    headers = [(name, value) for name, value in streamed.headers.multi_items() if name.lower() not in DECODED_AWAY]
+    response = httpx.Response(streamed.status_code, headers=headers, content=body, request=request,
+                              extensions=streamed.extensions)
+    response.elapsed = timedelta(seconds=time.monotonic() - started)
+    return response
+
+
+def masked_request_line(request: httpx.Request, redactor: Redactor) -> str:
+    """``METHOD URL`` with the URL's credentials and secret query values masked."""
+    return f"{request.method} {redactor.text(str(request.url))}"
+
+
+def failure_of(response: httpx.Response, endpoint: EndpointSpec, redactor: Redactor) -> EndpointFailed | None:
+    """``None`` when the answer is success (2xx; 3xx only with ``accept_redirects``), else the failure to record."""
+    status = response.status_code
+    if 200 <= status < 300 or (endpoint.accept_redirects and 300 <= status < 400):
+        return None
+    message = f"{masked_request_line(response.request, redactor)} answered {status}"
+    if 300 <= status < 400:
+        location = redactor.text(response.headers.get("location", "nowhere"))
+        message += (f" (a redirect to {location}, which is not followed). Fix the endpoint's URL, or set "
+                    "`accept_redirects: true` on the endpoint if this answer means success.")
+    return EndpointFailed(response, message)
+
+
+def describe_request(request: httpx.Request, redactor: Redactor, *, limit: int) -> dict[str, Any]:
+    """The request as the history keeps it: method, URL, headers and body, masked; the body cut to ``limit``."""
+    return {"method": request.method, "url": redactor.text(str(request.url)),
+            "headers": redactor.headers(request.headers.multi_items()),
+            **stored_body(request.content, request.headers.get("content-type", ""), redactor, limit=limit)}
+
+
+def describe_response(response: httpx.Response, redactor: Redactor, *, limit: int) -> dict[str, Any]:
+    """The response as the history keeps it: status, headers, body (masked, cut to ``limit``), seconds taken."""
+    return {"status": response.status_code, "headers": redactor.headers(response.headers.multi_items()),
+            **stored_body(response.content, response.headers.get("content-type", ""), redactor, limit=limit),
+            "elapsed": response.elapsed.total_seconds()}

@@ -22,7 +22,7 @@ from engine.migrations.upgrade import upgrade
 from examples.base import Base
 from examples.documents.models import Document
 from examples.orders.models import Order
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, STATEWRIGHT_TABLES, free_port
 
 TOKEN = "test-token-4f1c-9a2e"
 #: Screenshots of the browser tests land here (kept out of git).
@@ -57,7 +57,7 @@ def fresh_app(machine: str, database_url: str, tmp_path: Path) -> Statewright:
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
     app = Statewright.from_path(ROOT / "machines" / f"{machine}.yaml", database_url=database_url, archive=settings)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in STATEWRIGHT_TABLES:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     Base.metadata.drop_all(app.engine)
     upgrade(app.engine)

@@ -24,7 +24,7 @@ from engine.archive import Archiver, ArchiveSettings
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from engine.statewright import make_engine
-from tests.conftest import free_port
+from tests.conftest import STATEWRIGHT_TABLES, free_port
 
 BUCKET = "statewright-test"
 #: Credentials moto accepts; set for this process and its children.
@@ -82,7 +82,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     """The Statewright tables, fresh."""
     made = make_engine(database_url)
     with made.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in STATEWRIGHT_TABLES:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(made)
     yield made

@@ -27,6 +27,7 @@ from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from engine.statewright import make_engine
 from tests.benchmarks.table import Result, render
+from tests.conftest import STATEWRIGHT_TABLES
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -43,7 +44,7 @@ def payload(n: int) -> dict[str, Any]:
 
 def _fill(engine: Engine, rows: int) -> None:
     with engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in STATEWRIGHT_TABLES:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(engine)
     created = datetime.now(UTC) - timedelta(days=3)

@@ -29,6 +29,7 @@ from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from tests.benchmarks.bench_app.models import BenchBase, Job
 from tests.benchmarks.table import Result, render
+from tests.conftest import STATEWRIGHT_TABLES
 
 MACHINES = Path(__file__).resolve().parent / "machines"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -97,7 +98,8 @@ def persisted(app: Statewright, changes: int) -> tuple[float, float]:
 def _fresh_app(url: str) -> Statewright:
     app = Statewright.from_path(MACHINES, database_url=url)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "bench_jobs"):
+        for table in (*STATEWRIGHT_TABLES,
+                      "bench_jobs"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     BenchBase.metadata.create_all(app.engine)

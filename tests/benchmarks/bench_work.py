@@ -31,6 +31,7 @@ from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from tests.benchmarks.bench_app.models import BenchBase, Item
 from tests.benchmarks.table import Result
+from tests.conftest import STATEWRIGHT_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 MACHINES = Path(__file__).resolve().parent / "machines_work"
@@ -53,7 +54,8 @@ def _wait_done(app: Statewright, count: int, deadline: float = 600) -> None:
 
 def _fresh(app: Statewright) -> None:
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "bench_items", "bench_jobs"):
+        for table in (*STATEWRIGHT_TABLES,
+                      "bench_items", "bench_jobs"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     BenchBase.metadata.create_all(app.engine)

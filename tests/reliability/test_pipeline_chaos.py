@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from engine import Statewright
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
-from tests.conftest import ROOT
+from tests.conftest import ROOT, STATEWRIGHT_TABLES
 from tests.services import PrivateRedis
 from tests.work.app.models import Job, JobBase
 from tests.work.conftest import MACHINES
@@ -35,6 +35,9 @@ BATCHES = 40
 PRODUCING_SECONDS = 10
 EXPECTED = [(None, "queued"), ("queued", "running"), ("running", "done")]
 
+#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
+NO_CALLS = "http://127.0.0.1:9"
+
 
 @pytest.fixture
 def redis() -> Iterator[PrivateRedis]:
@@ -46,7 +49,8 @@ def redis() -> Iterator[PrivateRedis]:
 def _worker(database_url: str, broker_url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
-         database_url, "--broker-url", broker_url, "--processes", "2", "--threads", "4", "--sweep-every", "2"],
+         database_url, "--broker-url", broker_url, "--processes", "2", "--threads", "4", "--sweep-every", "2",
+         "--http-base-url", NO_CALLS],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -61,7 +65,8 @@ def test_every_object_finishes_exactly_once_through_kills_and_a_broker_restart(p
     broker_url = f"{redis.url}?heartbeat_timeout=2000&maintenance_chance=1000000"
     app = Statewright.from_path(MACHINES, database_url=postgres_url, broker_url=broker_url)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs", "calls", "shipments"):
+        for table in (*STATEWRIGHT_TABLES,
+                      "jobs", "calls", "shipments"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     JobBase.metadata.create_all(app.engine)

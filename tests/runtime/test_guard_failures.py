@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from engine import GuardRejected, GuardUndecidable, Statewright, load_spec
+from engine import GuardRejected, GuardUndecidable, Statewright, check_text, load_spec
 from engine.compiler import compile_machine
 from engine.machine import CompiledMachine
 from engine.migrations.upgrade import upgrade
@@ -26,7 +26,7 @@ from engine.orm.tables import outbox
 from examples.base import Base
 from examples.inventory.models import InventoryItem
 from examples.orders.models import Order
-from tests.conftest import MACHINES
+from tests.conftest import MACHINES, STATEWRIGHT_TABLES
 from tests.runtime.ticketing.hooks import Explosion
 from tests.runtime.ticketing.models import Ticket
 
@@ -36,7 +36,7 @@ def orders(database_url: str) -> Iterator[Statewright]:
     """The shipped order machine over fresh tables."""
     app = Statewright.from_path(MACHINES / "order.yaml", database_url=database_url)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in STATEWRIGHT_TABLES:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     Base.metadata.drop_all(app.engine)
     upgrade(app.engine)
@@ -143,12 +143,17 @@ def test_money_columns_read_as_decimal_take_part_in_arithmetic(sums: CompiledMac
 
 def test_a_reaction_whose_guard_cannot_be_evaluated_skips_the_object_with_a_log_line(
         database_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    """The shipped inventory reaction fires ``reserve_stock`` with only the event as context, and its guard
-    reads ``context.quantity``: each selected item is skipped (and logged) instead of failing the reaction."""
-    app = Statewright([load_spec(MACHINES / "order.yaml"), load_spec(MACHINES / "inventory.yaml")],
-                      database_url=database_url)
+    """A reaction fires ``reserve_stock`` with only the event as context; a guard that reads
+    ``context.quantity`` cannot decide, so each selected item is skipped (and logged) instead of failing the
+    reaction. (The shipped inventory machine once had exactly this guard.)"""
+    shipped = (MACHINES / "inventory.yaml").read_text()
+    assert 'in_stock: "model.quantity > 0"' in shipped
+    inventory = check_text(shipped.replace('"model.quantity > 0"', '"model.quantity >= context.quantity"'),
+                           "inventory.yaml").spec
+    assert inventory is not None
+    app = Statewright([load_spec(MACHINES / "order.yaml"), inventory], database_url=database_url)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in STATEWRIGHT_TABLES:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     Base.metadata.drop_all(app.engine)
     upgrade(app.engine)

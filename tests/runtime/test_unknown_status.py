@@ -16,7 +16,7 @@ from engine.orm.tables import outbox
 from engine.runtime.sweeps import sweep_timeouts
 from examples.base import Base
 from examples.documents.models import Document
-from tests.conftest import MACHINES
+from tests.conftest import MACHINES, STATEWRIGHT_TABLES
 from tests.runtime.ticketing.models import Ticket
 
 
@@ -25,7 +25,7 @@ def documents(database_url: str) -> Iterator[Statewright]:
     """The shipped document machine (integer status values) over fresh tables."""
     app = Statewright.from_path(MACHINES / "document.yaml", database_url=database_url)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in STATEWRIGHT_TABLES:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     Base.metadata.drop_all(app.engine)
     upgrade(app.engine)

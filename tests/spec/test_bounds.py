@@ -65,6 +65,14 @@ def test_every_duration_of_a_task_is_bounded(field: str) -> None:
     assert [code.split()[1] for code in _found(_machine(task=task))] == ["SW107"]
 
 
+@pytest.mark.parametrize("entry", [
+    "listeners:\n  - {{event: x.done, run: 'app.x:run', {field}}}\n",
+    "reactions:\n  - {{on: x.done, select: 'app.x:pick', fire: go, {field}}}\n"])
+@pytest.mark.parametrize("field", ["time_limit: 999999999w", "backoff: {min: 1s, max: 999999999w}"])
+def test_listener_and_reaction_durations_are_bounded(entry: str, field: str) -> None:
+    assert [code.split()[1] for code in _found(_machine(task=entry.format(field=field)))] == ["SW107"]
+
+
 def test_an_endpoint_timeout_is_bounded() -> None:
     endpoint = "endpoints:\n  e: {when: a, url: 'https://x.test/', complete: b, error: c, timeout: 99999999w}\n"
     assert [code.split()[1] for code in _found(_machine(task=endpoint))] == ["SW107"]

@@ -40,3 +40,10 @@ def test_the_cli_reports_a_bad_broker_url_without_a_traceback() -> None:
     assert result.exit_code == EXIT_USAGE
     assert "statewright: Unsupported broker URL 'kafka://broker:9092'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_bad_broker_url_is_reported_without_its_password() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        build_broker("kafka://ada:broker-pw-1@broker:9092")
+    assert "broker-pw-1" not in str(refused.value)
+    assert "'kafka://***@broker:9092'" in str(refused.value)

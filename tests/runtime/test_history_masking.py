@@ -1,0 +1,59 @@
+"""The history writer masks what it stores: payload, context, exception message and traceback, and the
+outbox message that copies the context (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import String, cast, select, text
+
+from engine import Statewright
+from engine.migrations.upgrade import upgrade
+from engine.orm.tables import outbox, statuses
+from examples.base import Base
+from examples.documents.models import Document
+from tests.conftest import MACHINES, STATEWRIGHT_TABLES
+
+SECRETS = ("ctx-secret-1", "ctx-secret-2", "payload-secret-1", "payload-secret-2", "exc-secret-1", "exc-secret-2")
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Statewright]:
+    statewright = Statewright.from_path(MACHINES / "document.yaml", database_url=database_url)
+    with statewright.engine.begin() as connection:
+        for table in STATEWRIGHT_TABLES:
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    Base.metadata.drop_all(statewright.engine)
+    upgrade(statewright.engine)
+    Base.metadata.create_all(statewright.engine)
+    yield statewright
+    Base.metadata.drop_all(statewright.engine)
+    statewright.close()
+
+
+def _failure() -> RuntimeError:
+    try:
+        raise RuntimeError("GET https://ada:exc-secret-1@api.example/x?access_token=exc-secret-2 answered 500")
+    except RuntimeError as exc:
+        return exc
+
+
+def test_history_and_outbox_rows_store_no_secret_of_payload_context_or_exception(app: Statewright) -> None:
+    with app.session() as session:
+        document = Document(title="masked")
+        session.add(document)
+        session.commit()
+        document.set_status("processing", payload={"login": {"Password": "payload-secret-1"},
+                                                   "note": "sent with apiKey=payload-secret-2"})
+        context = {"Client-Secret": "ctx-secret-1", "url": "https://h/?token=ctx-secret-2"}
+        change = app.flow(document).set_status(document, "error", exception=_failure(), context=context)
+    assert change.context == {"Client-Secret": "***", "url": "https://h/?token=***"}
+    assert change.exception_message == "GET https://***@api.example/x?access_token=*** answered 500"
+    assert change.outbox_rows == 1, "document.failed is emitted: its message carries the context"
+    with app.engine.connect() as connection:
+        stored = [str(value) for table in (statuses, outbox)
+                  for row in connection.execute(select(*(cast(c, String) for c in table.c))) for value in row]
+    assert any("apiKey=***" in value for value in stored)
+    for secret in SECRETS:
+        assert not any(secret in value for value in stored), f"{secret!r} was stored"
