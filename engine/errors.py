@@ -12,9 +12,11 @@ The tree::
     ├── ConcurrencyError              someone else moved the object first; nothing was written
     │   ├── StaleStatus               the row's status is no longer the one the object was loaded with
     │   └── WriteConflict             (SQLite) another writer committed during your open transaction
-    └── ArchiveError                  payload archiving failed; the database was not changed
-        ├── ArchiveUnavailable        the archive storage cannot be written or read
-        └── ArchiveCorrupt            an archive does not hold what the database recorded
+    ├── ArchiveError                  payload archiving failed; the database was not changed
+    │   ├── ArchiveUnavailable        the archive storage cannot be written or read
+    │   └── ArchiveCorrupt            an archive does not hold what the database recorded
+    ├── DatabaseUnavailable           the database cannot be reached, does not exist, or lacks tables
+    └── MissingDependency             an optional package is not installed (also an ImportError)
 
 Misuse of the Python API (an object not in a session, a model that is not bound) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
@@ -146,6 +148,21 @@ class ArchiveUnavailable(ArchiveError):
 
 class ArchiveCorrupt(ArchiveError):
     """An archive is missing an entry, fails its checksum, or holds something it must not."""
+
+
+class DatabaseUnavailable(StatewrightError):
+    """The database cannot be used: it cannot be reached, its file does not exist, or a table is missing.
+
+    The message names the database (without its password) and the fix.
+    """
+
+
+class MissingDependency(StatewrightError, ImportError):
+    """An optional package Statewright needs for what was asked is not installed.
+
+    The message names the ``pip install`` that adds it. Also an ``ImportError``, so code that
+    catches a failed import keeps working.
+    """
 
 
 class NotBoundError(RuntimeError):

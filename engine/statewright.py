@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.compiler import compile_machine, import_path
-from engine.errors import DefinitionError
+from engine.errors import ConfigurationError, DefinitionError
 from engine.machine import CompiledMachine
 from engine.orm.binding import bind_flow, flow_of
 from engine.runtime.changes import StatusChange
@@ -32,6 +33,8 @@ DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
 DEFAULT_BROKER_URL = "memory://"
 #: Seconds a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+#: The password part of a URL (``scheme://user:password@``), hidden in messages.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 class Statewright:
@@ -122,12 +125,16 @@ def make_engine(url: str, **options: Any) -> Engine:
 
     pysqlite's own transaction handling breaks savepoints; SQLAlchemy emits BEGIN itself instead.
     Transactions stay deferred so that reading never blocks another writer; the write path retries
-    once when SQLite refuses a write on a stale snapshot.
+    once when SQLite refuses a write on a stale snapshot. Nothing connects yet.
+
+    Raises:
+        ConfigurationError: ``url`` is not a SQLAlchemy URL, or names a kind of database SQLAlchemy does not know.
+        MissingDependency: The database's driver is not installed.
     """
     if not url.startswith("sqlite"):
-        return create_engine(url, **options)
+        return _create_engine(url, options)
     options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
-    engine = create_engine(url, **options)
+    engine = _create_engine(url, options)
 
     @event.listens_for(engine, "connect")
     def _manual_transactions(dbapi_connection: Any, record: Any) -> None:
@@ -143,6 +150,34 @@ def make_engine(url: str, **options: Any) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
+
+
+def _create_engine(url: str, options: dict[str, Any]) -> Engine:
+    """``create_engine``, with its errors for a wrong URL or a missing driver turned into Statewright's."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from engine.dependencies import missing_dependency
+
+    try:
+        return create_engine(url, **options)
+    except NoSuchModuleError:
+        kind = url.split(":", 1)[0]
+        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: SQLAlchemy knows no database "
+                                 f"{kind!r}. Use sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
+    except ArgumentError as wrong:
+        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: {wrong}. Write it like "
+                                 "sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
+    except ImportError as missing:
+        raise missing_dependency(missing, f"The database URL {hide_password(url)!r}") from None
+
+
+def hide_password(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    >>> hide_password("postgresql://app:s3cret@db/app")
+    'postgresql://app:***@db/app'
+    """
+    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 def plan_outbox(specs: Sequence[MachineSpec]) -> dict[str, dict[str, list[OutboxItem]]]:

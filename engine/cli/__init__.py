@@ -9,7 +9,8 @@ from engine.cli.archive import compress, purge, restore
 from engine.cli.db import db
 from engine.cli.demo import demo
 from engine.cli.diagram import diagram
-from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.exits import EXIT_BUG, EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.failing import TRACEBACK_ENV, CommandFailed, StatewrightGroup
 from engine.cli.lint import lint, rules
 from engine.cli.ops import defibrillate, sweep
 from engine.cli.show import show
@@ -33,10 +34,16 @@ Examples:
 """
 
 
-@click.group(epilog=HELP_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=StatewrightGroup, epilog=HELP_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="statewright")
-def main() -> None:
-    """Statewright: statuses of business objects, described in YAML."""
+@click.option("--traceback", is_flag=True, envvar=TRACEBACK_ENV,
+              help=f"On a failure, also print the traceback, for a bug report (or ${TRACEBACK_ENV}=1).")
+def main(traceback: bool) -> None:
+    """Statewright: statuses of business objects, described in YAML.
+
+    Exit status: 0 done, 1 problems found, 2 wrong usage, 3 something needed is unavailable
+    (a database, its tables, a broker, an optional package), 70 a bug in Statewright.
+    """
 
 
 main.add_command(demo)
@@ -53,4 +60,5 @@ main.add_command(restore)
 main.add_command(purge)
 main.add_command(admin)
 
-__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_BUG", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "CommandFailed",
+           "StatewrightGroup", "main"]

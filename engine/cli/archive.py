@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from engine.cli.app import DATABASE_URL_ENV
-from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
-from engine.errors import ArchiveError, ConfigurationError
+from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 if TYPE_CHECKING:
     from engine.archive import Archiver
@@ -73,28 +72,19 @@ def archive_options(function: F) -> F:
 @contextmanager
 def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
               s3_path_style: bool) -> Iterator[Archiver]:
-    """The archiver for a command; errors become a message and an exit code, never a traceback."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    """The archiver for a command, on an existing database with Statewright's tables.
 
+    Errors are raised for the command group to report (see ``engine.cli.failing``).
+    """
     from engine.archive import Archiver, ArchiveSettings
-    from engine.statewright import make_engine
+    from engine.cli.database import open_database, require_tables
 
+    settings = ArchiveSettings(uri=archive_uri, temp_dir=Path(temp_dir) if temp_dir else None,
+                               s3_endpoint_url=s3_endpoint_url, s3_path_style=s3_path_style)
+    engine = open_database(database_url)
     try:
-        settings = ArchiveSettings(uri=archive_uri, temp_dir=Path(temp_dir) if temp_dir else None,
-                                   s3_endpoint_url=s3_endpoint_url, s3_path_style=s3_path_style)
-    except ConfigurationError as wrong:
-        click.echo(f"statewright: {wrong}", err=True)
-        sys.exit(EXIT_USAGE)
-    engine = make_engine(database_url)
-    try:
+        require_tables(engine, database_url)
         yield Archiver(engine, settings)
-    except (OperationalError, ProgrammingError) as exc:
-        hint = " (create the tables with `statewright db upgrade`)" if "statuses" in str(exc.orig) else ""
-        click.echo(f"statewright: cannot use the database: {exc.orig}{hint}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
-    except ArchiveError as exc:
-        click.echo(f"statewright: {exc}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
     finally:
         engine.dispose()
 

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dramatiq import Broker
 from dramatiq.middleware import CurrentMessage
 
+from engine.dependencies import missing_dependency
 from engine.errors import ConfigurationError
 
 #: URL schemes and what they build.
@@ -47,6 +48,7 @@ def build_broker(url: str) -> Broker:
 
     Raises:
         ConfigurationError: The scheme is not one of ``SCHEMES``, or an option is malformed.
+        MissingDependency: The broker's client is not installed (``statewright[redis]``, ``statewright[rabbitmq]``).
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else url
     if scheme == "memory":
@@ -57,16 +59,14 @@ def build_broker(url: str) -> Broker:
         try:
             from dramatiq.brokers.redis import RedisBroker
         except ImportError as missing:
-            raise ImportError("The Redis broker needs its client. Install with `pip install statewright[redis]`.") \
-                from missing
+            raise missing_dependency(missing, "The Redis broker") from None
         connection_url, options = split_options(url, REDIS_BROKER_OPTIONS)
         broker = RedisBroker(url=connection_url, **options)  # type: ignore[no-untyped-call]  # unannotated
     elif scheme in ("amqp", "amqps"):
         try:
             from dramatiq.brokers.rabbitmq import RabbitmqBroker
         except ImportError as missing:
-            raise ImportError("The RabbitMQ broker needs its client. Install with "
-                              "`pip install statewright[rabbitmq]`.") from missing
+            raise missing_dependency(missing, "The RabbitMQ broker") from None
         broker = RabbitmqBroker(url=url)
     else:
         raise ConfigurationError(f"Unsupported broker URL {url!r}; use memory://, redis://host:port/db or "
