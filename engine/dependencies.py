@@ -12,7 +12,6 @@ from engine.errors import MissingDependency
 #: Top-level module of an optional dependency → the Statewright extra that installs it.
 EXTRA_OF_MODULE = {
     "psycopg": "postgres",
-    "psycopg2": "postgres",
     "redis": "redis",
     "pika": "rabbitmq",
     "boto3": "s3",
@@ -25,6 +24,12 @@ EXTRA_OF_MODULE = {
     "multipart": "admin",
     "python_multipart": "admin",
     "sse_starlette": "admin",
+}
+
+#: Fixes for modules no extra installs.
+_OTHER_FIXES = {
+    "psycopg2": "use a postgresql+psycopg:// URL (its driver comes with `pip install 'statewright[postgres]'`), "
+                "or `pip install psycopg2-binary`",
 }
 
 
@@ -44,7 +49,9 @@ def missing_dependency(missing: ImportError, purpose: str) -> MissingDependency:
         missing = missing.__cause__  # a wrapper that only added a message; the cause names the module
     module = (missing.name or "").split(".")[0]
     extra = EXTRA_OF_MODULE.get(module)
-    if extra is not None:
+    if module in _OTHER_FIXES:
+        fix = _OTHER_FIXES[module]
+    elif extra is not None:
         fix = f"install it with `pip install 'statewright[{extra}]'`"
     elif module:
         fix = "install the package that provides it"

@@ -34,7 +34,8 @@ Examples:
 """
 
 
-@click.group(cls=StatewrightGroup, epilog=HELP_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("statewright", cls=StatewrightGroup, epilog=HELP_EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="statewright")
 @click.option("--traceback", is_flag=True, envvar=TRACEBACK_ENV,
               help=f"On a failure, also print the traceback, for a bug report (or ${TRACEBACK_ENV}=1).")
