@@ -35,7 +35,7 @@ class _Duration(click.ParamType[timedelta]):
 
         try:
             return parse_duration(str(value))
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: more days than timedelta holds
             self.fail(f"{value!r} is not a duration like 30m, 12h or 2d ({exc})", param, ctx)
 
 

@@ -43,6 +43,9 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def _migrate(step: Callable[[Config, str], None], engine: Engine, revision: str) -> None:
     config = _config()
+    if not revision.strip():  # alembic fails an assertion on an empty revision
+        raise ConfigurationError("Cannot migrate to an empty revision: give one of Statewright's revisions, "
+                                 "head or base.")
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
