@@ -45,7 +45,7 @@ _PATH_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCE
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
-class CommandFailed(click.ClickException):
+class CommandFailed(Exception):
     """A command's own refusal: ``message`` is printed after the command's name; the exit code is ``exit_code``.
 
     Args:
@@ -55,6 +55,7 @@ class CommandFailed(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
         super().__init__(message)
+        self.message = message
         self.exit_code = exit_code
 
 
