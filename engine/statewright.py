@@ -52,6 +52,8 @@ class Statewright:
 
     Raises:
         DefinitionError: A machine names something that does not import, or two share a name.
+        ConfigurationError: ``database_url`` or ``broker_url`` is malformed.
+        MissingDependency: The database's driver or the broker's client is not installed.
     """
 
     def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,

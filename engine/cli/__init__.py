@@ -22,7 +22,7 @@ Examples:
   statewright lint machines/                      check every machine file in a folder
   statewright lint --format github machines/      annotations for GitHub Actions
   statewright lint --resolve machines/order.yaml  also import every callable it names
-  statewright diagram machines/document.yaml -o document.svg
+  statewright diagram machines/document.yaml -o document.pdf   format from the suffix (or -f)
   statewright show machines/order.yaml
   statewright db upgrade --database-url postgresql+psycopg://localhost/app
   statewright defibrillate document --where status=error --dry-run
@@ -31,6 +31,7 @@ Examples:
   statewright compress --older-than 2d --archive-uri s3://bucket/statewright
   statewright restore 1042 1043                   bring two history rows' payloads back
   statewright admin --machines machines/          the admin page on http://localhost:8000
+  statewright --traceback sweep                   a failure's traceback too, for a bug report
 """
 
 

@@ -40,6 +40,8 @@ class _Duration(click.ParamType[timedelta]):
 
 
 DURATION = _Duration()
+#: A positive number a database's 64-bit integer column can hold (a row id, a row count).
+SQL_COUNT = click.IntRange(1, 2**63 - 1)
 
 
 def archive_options(function: F) -> F:
@@ -93,7 +95,7 @@ def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endp
 @archive_options
 @click.option("--older-than", type=DURATION, default="2d", show_default=True,
               help="Archive payloads of history rows older than this.")
-@click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True, help="Rows per archive.")
+@click.option("--batch", type=SQL_COUNT, default=1000, show_default=True, help="Rows per archive.")
 def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
              s3_path_style: bool, older_than: timedelta, batch: int) -> None:
     """Move old history payloads into verified ZIP archives. Safe to run from several hosts at once."""
@@ -113,7 +115,7 @@ def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpo
 
 @click.command()
 @archive_options
-@click.argument("row_ids", nargs=-1, type=int)
+@click.argument("row_ids", nargs=-1, type=SQL_COUNT)
 @click.option("--object", "subject", default=None, metavar="MACHINE:ID",
               help="Restore every archived payload of one object instead.")
 def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,

@@ -141,6 +141,15 @@ def test_an_unknown_broker_scheme_is_a_usage_error(tmp_path: Path) -> None:
     assert_one_line(result, EXIT_USAGE, "Unsupported broker URL 'kafka://host'")
 
 
+@pytest.mark.parametrize("args", [["restore", "99999999999999999999"], ["compress", "--batch", "99999999999999999999"]],
+                         ids=["row-id", "batch"])
+def test_numbers_beyond_a_64_bit_column_are_usage_errors(ready_database: str, args: list[str]) -> None:
+    result = invoke(*args, "--database-url", ready_database)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "is not in the range 1<=x<=9223372036854775807" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_demo_into_a_folder_that_cannot_be_made_is_one_line() -> None:
     result = invoke("demo", "--out", "/proc/nope")
     assert_one_line(result, EXIT_USAGE, "statewright demo: cannot use /proc/nope: No such file or directory")
