@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, insert
 
 from engine.cli import EXIT_BUG, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, StatewrightGroup, main
-from tests.conftest import MACHINES, ROOT, free_port
+from tests.conftest import MACHINES, POSTGRES_SERVER, ROOT, free_port
 
 DOCUMENT = str(MACHINES / "document.yaml")
 
@@ -261,3 +263,28 @@ def test_the_installed_command_prints_no_traceback(args: list[str], exit_code: i
     assert script is not None
     done = subprocess.run([script, *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
     assert_one_process_line(done, exit_code)
+
+
+@pytest.fixture
+def empty_postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of its own with no tables at all, dropped afterwards."""
+    from sqlalchemy import text
+
+    name = f"statewright_cli_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"{POSTGRES_SERVER}/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_on_postgresql_missing_tables_are_named_with_their_fix(empty_postgres_database: str) -> None:
+    url = empty_postgres_database
+    assert_one_line(invoke("sweep", "--machines", DOCUMENT, "--database-url", url), EXIT_UNAVAILABLE,
+                    "has no Statewright tables", f"`statewright db upgrade --database-url {url}`")
+    assert_one_line(invoke("purge", "--database-url", url), EXIT_UNAVAILABLE, "has no Statewright tables")
+    assert invoke("db", "upgrade", "--database-url", url).exit_code == EXIT_OK
+    assert_one_line(invoke("defibrillate", "document", "--machines", DOCUMENT, "--database-url", url),
+                    EXIT_UNAVAILABLE, "The table 'documents' of Document", "create your model's table")
