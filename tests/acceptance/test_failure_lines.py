@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import subprocess
 import sys
@@ -12,10 +13,13 @@ from pathlib import Path
 
 import click
 import pytest
+import redis
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, insert
+from sqlalchemy.exc import OperationalError
 
 from engine.cli import EXIT_BUG, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, StatewrightGroup, main
+from engine.cli.failing import describe
 from tests.conftest import MACHINES, POSTGRES_SERVER, ROOT, free_port
 
 DOCUMENT = str(MACHINES / "document.yaml")
@@ -288,3 +292,29 @@ def test_on_postgresql_missing_tables_are_named_with_their_fix(empty_postgres_da
     assert invoke("db", "upgrade", "--database-url", url).exit_code == EXIT_OK
     assert_one_line(invoke("defibrillate", "document", "--machines", DOCUMENT, "--database-url", url),
                     EXIT_UNAVAILABLE, "The table 'documents' of Document", "create your model's table")
+
+
+@pytest.mark.parametrize(("error", "exit_code", "fragment"), [
+    (OSError(errno.ENOSPC, "No space left on device", "/var/x.zip"), EXIT_UNAVAILABLE,
+     "cannot use /var/x.zip: No space left on device"),
+    (PermissionError(errno.EACCES, "Permission denied", "/etc/x"), EXIT_USAGE, "cannot use /etc/x: Permission denied"),
+    (redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:1"), EXIT_UNAVAILABLE,
+     "cannot reach the broker: Error 111"),
+    (OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly")), EXIT_UNAVAILABLE,
+     "the database failed: server closed the connection unexpectedly"),
+    (OperationalError("SELECT 1", {}, Exception("no such table: documents")), EXIT_UNAVAILABLE,
+     "create your model's table"),
+    (ImportError("S3 archives need boto3. Install with `pip install statewright[s3]`."), EXIT_UNAVAILABLE,
+     "pip install statewright[s3]"),
+], ids=["disk-full", "permission", "broker-down", "database-down", "table-dropped", "wrapped-import"])
+def test_failures_in_the_middle_of_a_command_map_to_a_line_and_a_code(error: Exception, exit_code: int,
+                                                                       fragment: str) -> None:
+    """What a database, a broker or the disk raises after the start checks passed."""
+    failure = describe(error)
+    assert failure is not None
+    assert failure.exit_code == exit_code
+    assert fragment in failure.message
+
+
+def test_an_error_nobody_expected_is_not_described() -> None:
+    assert describe(KeyError("x")) is None
