@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, OutboxItem
 from engine.runtime.hooks import Hook
 from engine.spec.loader import duplicate_machine_names, load_specs
 from engine.spec.model import MachineSpec
+from engine.urls import hide_password
 from engine.work.actors import Work
 from engine.work.brokers import build_broker
 
@@ -33,8 +33,6 @@ DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
 DEFAULT_BROKER_URL = "memory://"
 #: Seconds a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 30
-#: The password part of a URL (``scheme://user:password@``), hidden in messages.
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 class Statewright:
@@ -171,15 +169,6 @@ def _create_engine(url: str, options: dict[str, Any]) -> Engine:
                                  "sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
     except ImportError as missing:
         raise missing_dependency(missing, f"The database URL {hide_password(url)!r}") from None
-
-
-def hide_password(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``***``.
-
-    >>> hide_password("postgresql://app:s3cret@db/app")
-    'postgresql://app:***@db/app'
-    """
-    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 def plan_outbox(specs: Sequence[MachineSpec]) -> dict[str, dict[str, list[OutboxItem]]]:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 def upgrade_command(url: str) -> str:
     """The ``statewright db upgrade`` line that creates the tables in ``url`` (password hidden)."""
-    from engine.statewright import DEFAULT_DATABASE_URL, hide_password
+    from engine.statewright import DEFAULT_DATABASE_URL
+    from engine.urls import hide_password
 
     return "statewright db upgrade" + ("" if url == DEFAULT_DATABASE_URL else f" --database-url {hide_password(url)}")
 

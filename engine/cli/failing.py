@@ -19,7 +19,6 @@ expected failure, for bug reports. Click's own usage errors keep click's message
 from __future__ import annotations
 
 import errno
-import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -36,13 +35,13 @@ from engine.errors import (
     MissingDependency,
     StatewrightError,
 )
+from engine.urls import hide_password
 
 #: Environment variable that turns ``--traceback`` on.
 TRACEBACK_ENV = "STATEWRIGHT_TRACEBACK"
 #: OS errors that mean the user named a path that cannot be used (exit 2); any other is the system's (exit 3).
 _PATH_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EEXIST,
                           errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP})
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 class CommandFailed(Exception):
@@ -70,7 +69,7 @@ class Failure:
 
 def one_line(text: str) -> str:
     """``text`` on one line, with URL passwords hidden."""
-    return _URL_PASSWORD.sub(r"\1***@", " ".join(text.split()))
+    return hide_password(" ".join(text.split()))
 
 
 def describe(error: BaseException) -> Failure | None:
