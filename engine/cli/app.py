@@ -74,11 +74,14 @@ def build_app(options: AppOptions) -> Statewright:
     from engine.cli.database import open_database, require_tables
     from engine.spec.loader import load_specs
     from engine.statewright import Statewright
+    from engine.work.brokers import build_broker
 
     folder = str(Path(options.import_path).resolve())
     if folder not in sys.path:
         sys.path.insert(0, folder)
     specs = load_specs(options.machines)  # the machine files first: their problems need no database
+    # A malformed broker URL (a usage error) is reported before an unavailable database; nothing connects yet.
+    build_broker(options.broker_url).close()
     engine = open_database(options.database_url)
     try:
         app = Statewright(specs, engine=engine, broker_url=options.broker_url)

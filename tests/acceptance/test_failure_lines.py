@@ -318,3 +318,9 @@ def test_failures_in_the_middle_of_a_command_map_to_a_line_and_a_code(error: Exc
 
 def test_an_error_nobody_expected_is_not_described() -> None:
     assert describe(KeyError("x")) is None
+
+
+def test_a_malformed_broker_url_is_reported_before_a_missing_database(tmp_path: Path) -> None:
+    result = invoke("sweep", "--machines", DOCUMENT, "--database-url", f"sqlite:///{tmp_path / 'none.db'}",
+                    "--broker-url", "kafka://host")
+    assert_one_line(result, EXIT_USAGE, "Unsupported broker URL 'kafka://host'")
