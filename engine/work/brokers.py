@@ -9,6 +9,7 @@ from dramatiq.middleware import CurrentMessage
 
 from engine.dependencies import missing_dependency
 from engine.errors import ConfigurationError
+from engine.urls import hide_password
 
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
@@ -43,6 +44,11 @@ def split_options(url: str, known: dict[str, type]) -> tuple[str, dict[str, obje
     return urlunsplit(parts._replace(query=urlencode(rest))), options
 
 
+def _malformed(url: str, wrong: ValueError) -> ConfigurationError:
+    return ConfigurationError(f"Cannot use the broker URL {hide_password(url)!r}: {wrong}. Write it like "
+                              "redis://host:6379/0 or amqp://user:password@host:5672/vhost.")
+
+
 def build_broker(url: str) -> Broker:
     """Create (without connecting) the broker a URL names; every broker gets ``CurrentMessage``.
 
@@ -61,13 +67,19 @@ def build_broker(url: str) -> Broker:
         except ImportError as missing:
             raise missing_dependency(missing, "The Redis broker") from None
         connection_url, options = split_options(url, REDIS_BROKER_OPTIONS)
-        broker = RedisBroker(url=connection_url, **options)  # type: ignore[no-untyped-call]  # unannotated
+        try:
+            broker = RedisBroker(url=connection_url, **options)  # type: ignore[no-untyped-call]  # unannotated
+        except ValueError as wrong:  # redis-py's own URL checks (no host, a port out of range)
+            raise _malformed(url, wrong) from None
     elif scheme in ("amqp", "amqps"):
         try:
             from dramatiq.brokers.rabbitmq import RabbitmqBroker
         except ImportError as missing:
             raise missing_dependency(missing, "The RabbitMQ broker") from None
-        broker = RabbitmqBroker(url=url)
+        try:
+            broker = RabbitmqBroker(url=url)
+        except ValueError as wrong:  # pika's own URL checks
+            raise _malformed(url, wrong) from None
     else:
         raise ConfigurationError(f"Unsupported broker URL {url!r}; use memory://, redis://host:port/db or "
                          "amqp://user:password@host:port/vhost.")

@@ -324,3 +324,9 @@ def test_a_malformed_broker_url_is_reported_before_a_missing_database(tmp_path: 
     result = invoke("sweep", "--machines", DOCUMENT, "--database-url", f"sqlite:///{tmp_path / 'none.db'}",
                     "--broker-url", "kafka://host")
     assert_one_line(result, EXIT_USAGE, "Unsupported broker URL 'kafka://host'")
+
+
+@pytest.mark.parametrize("url", ["redis://", "redis://:99999", "amqp://host:port/"])
+def test_a_broker_url_its_client_refuses_is_a_usage_error(ready_database: str, url: str) -> None:
+    result = invoke("sweep", "--machines", DOCUMENT, "--database-url", ready_database, "--broker-url", url)
+    assert_one_line(result, EXIT_USAGE, f"Cannot use the broker URL '{url}'")
