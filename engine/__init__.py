@@ -22,13 +22,18 @@ from engine.errors import (
     DatabaseUnavailable,
     DefinitionError,
     GuardRejected,
+    GuardUndecidable,
     MissingDependency,
     NoDefibrillation,
     NotBoundError,
+    RetryRefused,
     StaleStatus,
     StatewrightError,
     TransitionError,
     TransitionNotAllowed,
+    UnknownStatusError,
+    UnknownWork,
+    WorkError,
 )
 from engine.spec import (
     CheckedFile,
@@ -44,7 +49,7 @@ from engine.spec import (
 
 if TYPE_CHECKING:
     from engine.archive.settings import ArchiveSettings
-    from engine.machine import StatusEnum
+    from engine.machine import StatusEnum, UnknownStatus
     from engine.orm import Stateful, StatusType, metadata
     from engine.runtime.changes import StatusChange
     from engine.runtime.hooks import Hook, Veto
@@ -57,6 +62,7 @@ _LAZY = {
     "metadata": "engine.orm",
     "StatusChange": "engine.runtime.changes",
     "StatusEnum": "engine.machine",
+    "UnknownStatus": "engine.machine",
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
@@ -81,6 +87,7 @@ __all__ = [
     "StatusType",
     "Stateful",
     "Statewright",
+    "UnknownStatus",
     "Veto",
     "metadata",
     # Loading machines
@@ -105,11 +112,16 @@ __all__ = [
     "DatabaseUnavailable",
     "DefinitionError",
     "GuardRejected",
+    "GuardUndecidable",
     "MissingDependency",
     "NoDefibrillation",
     "NotBoundError",
+    "RetryRefused",
     "StaleStatus",
     "StatewrightError",
     "TransitionError",
     "TransitionNotAllowed",
+    "UnknownStatusError",
+    "UnknownWork",
+    "WorkError",
 ]

@@ -9,15 +9,22 @@ from engine.guards import GuardCheck, compile_guard
 from engine.machine import CompiledMachine, build_status_enum
 from engine.spec.locations import Location
 from engine.spec.model import MachineSpec
-from engine.spec.resolve import import_object, resolve_spec
+from engine.spec.resolve import Unresolved, import_object, resolve_spec
 
 #: Dotted paths are checked (and located) by ``resolve_spec`` before they are imported here.
 _NOWHERE = Location("<compiled>")
 
 
 def import_path(path: str) -> Any:
-    """Import ``package.module:attribute`` (after ``resolve_spec`` has vouched for it)."""
-    return import_object(path, _NOWHERE)
+    """Import ``package.module:attribute`` (after ``resolve_spec`` has vouched for it).
+
+    Raises:
+        ImportError: It no longer imports (a module deleted or broken since the machines were loaded).
+    """
+    try:
+        return import_object(path, _NOWHERE)
+    except Unresolved as unresolved:  # recorded in history and failure records: a plain, readable error
+        raise ImportError(unresolved.diagnostic.message) from unresolved.__cause__
 
 
 def compile_machine(spec: MachineSpec) -> CompiledMachine:

@@ -8,7 +8,9 @@ The tree::
     ├── TransitionError               a move was refused; nothing was written
     │   ├── TransitionNotAllowed      no such transition from the object's state (``allowed`` lists what is)
     │   ├── GuardRejected             every transition's guard said no (``guard`` names the one that failed)
-    │   └── NoDefibrillation          the object's state names no defibrillation target
+    │   │   └── GuardUndecidable      a guard expression could not be evaluated (a missing context key, ...)
+    │   ├── NoDefibrillation          the object's state names no defibrillation target
+    │   └── UnknownStatusError        the object's status column holds a value no state of the machine has
     ├── ConcurrencyError              someone else moved the object first; nothing was written
     │   ├── StaleStatus               the row's status is no longer the one the object was loaded with
     │   └── WriteConflict             (SQLite) another writer committed during your open transaction
@@ -16,11 +18,16 @@ The tree::
     │   ├── ArchiveUnavailable        the archive storage cannot be written or read
     │   └── ArchiveCorrupt            an archive does not hold what the database recorded
     ├── DatabaseUnavailable           the database cannot be reached, does not exist, or lacks tables
-    └── MissingDependency             an optional package is not installed (also an ImportError)
+    ├── MissingDependency             an optional package is not installed (also an ImportError)
+    └── WorkError                     background work cannot be done or retried as asked
+        ├── UnknownWork               an outbox row names work the machines no longer declare
+        └── RetryRefused              a failure record cannot be retried (unknown, not open, its outbox row gone)
 
 Misuse of the Python API (an object not in a session, a model that is not bound) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
-An exception raised by your own guard or action propagates unchanged, after the rollback.
+An exception raised by your own guard (a dotted callable) or action propagates unchanged, after the
+rollback. A guard *expression* that cannot be evaluated (a context key not passed, ``None`` compared
+with a number, a division by zero) is a refusal instead: ``GuardUndecidable``.
 """
 
 from __future__ import annotations
@@ -104,8 +111,56 @@ class GuardRejected(TransitionError):
         self.rejected = tuple(rejected)
 
 
+class GuardUndecidable(GuardRejected):
+    """A guard expression could not be evaluated, so it cannot say yes; counted as a refusal.
+
+    Raised for what the expression language cannot answer: a context key or model attribute that is
+    missing, ``None`` compared with a number, a division by zero. A code guard (a dotted callable) that
+    raises is your own code failing: its exception propagates unchanged instead.
+
+    Args:
+        reason: What could not be evaluated, in words.
+        missing: The context key that was missing, if that was the reason.
+    """
+
+    def __init__(self, *, machine: str, state: str, event: str, object_id: str | None, guard: str,
+                 rejected: Sequence[str], reason: str, missing: str | None = None) -> None:
+        super().__init__(machine=machine, state=state, event=event, object_id=object_id, guard=guard,
+                         rejected=rejected)
+        self.reason = reason
+        self.missing = missing
+        hint = f" Pass it in the context: fire({event!r}, {missing}=...)." if missing is not None else ""
+        self.args = (f"{_subject(machine, object_id)}: transition {event!r} from {state!r} was refused: guard "
+                     f"{guard!r} cannot be evaluated: {reason}{hint}",)
+
+
 class NoDefibrillation(TransitionError):
     """The object's state has no ``defibrillate`` target."""
+
+
+class UnknownStatusError(TransitionError):
+    """The object's status column holds a value that no state of the machine declares (written by hand?).
+
+    The object loads (its status reads as an ``UnknownStatus``), but it cannot move, and nothing is
+    written. It is a ``TransitionError`` because, like a refused move, code that moves many objects
+    (sweeps, reactions, bulk defibrillation) skips the object and carries on.
+
+    Args:
+        machine: The machine's name.
+        object_id: The object's primary key, as text.
+        value: The value found in the status column.
+        values: The values the machine's states store.
+        event: What was tried: a transition's name, ``defibrillate``, ``timeout``, ``-> STATE``, ...
+    """
+
+    def __init__(self, *, machine: str, object_id: str | None, value: object, values: Sequence[object],
+                 event: str) -> None:
+        known = ", ".join(repr(v) for v in values)
+        super().__init__(f"{_subject(machine, object_id)}: {event!r} refused: its status column holds {value!r}, which "
+                         f"no state of the machine stores (values: {known}). Set the column to one of those "
+                         "values, or declare a state with this value in the machine file.",
+                         machine=machine, state=f"unknown value {value!r}", event=event, object_id=object_id)
+        self.value = value
 
 
 class ConcurrencyError(StatewrightError):
@@ -163,6 +218,21 @@ class MissingDependency(StatewrightError, ImportError):
     The message names the ``pip install`` that adds it. Also an ``ImportError``, so code that
     catches a failed import keeps working.
     """
+
+
+class WorkError(StatewrightError):
+    """Background work (a task, endpoint, listener or reaction) cannot be done or retried as asked."""
+
+
+class UnknownWork(WorkError):
+    """An outbox row names a machine, task, endpoint, listener or reaction the loaded machines do not declare.
+
+    The row was written by another version of the machine files; it is recorded as a failure, not retried.
+    """
+
+
+class RetryRefused(WorkError):
+    """A failure record cannot be retried: there is no such record, it is not open, or its outbox row is gone."""
 
 
 class NotBoundError(RuntimeError):

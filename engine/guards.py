@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.spec.expressions import compile_expression
+from engine.spec.expressions import ExpressionError, compile_expression
 from engine.spec.model import AllOf, Guard, GuardCall, GuardExpression, GuardName, Not, describe_guard
 
 #: A compiled guard: ``(model, context) -> None`` when it passes, else the label of the guard that failed.
@@ -48,4 +48,12 @@ def _leaf(function: Callable[[Any, Mapping[str, Any]], Any], label: str) -> Guar
 
 def _labelled(check: GuardCheck, label: str) -> GuardCheck:
     # A named guard reports its name, whatever its definition is.
-    return lambda model, context: None if check(model, context) is None else label
+    def labelled(model: Any, context: Mapping[str, Any]) -> str | None:
+        try:
+            return None if check(model, context) is None else label
+        except ExpressionError as undecided:
+            if undecided.guard is None:  # the innermost name says most
+                undecided.guard = label
+            raise
+
+    return labelled

@@ -13,9 +13,10 @@ from typing import Any, cast
 
 from transitions import Machine
 
-from engine.errors import GuardRejected, TransitionNotAllowed
+from engine.errors import GuardRejected, GuardUndecidable, TransitionNotAllowed
 from engine.guards import GuardCheck
-from engine.spec.model import MachineSpec, TransitionSpec
+from engine.spec.expressions import ExpressionError
+from engine.spec.model import MachineSpec, TransitionSpec, describe_guard
 
 
 class StatusEnum(enum.Enum):
@@ -28,6 +29,34 @@ class StatusEnum(enum.Enum):
 
     def __str__(self) -> str:
         return self.state
+
+
+class UnknownStatus:
+    """A status value no state of the machine declares, as read from the database (someone wrote 99).
+
+    The row loads with this in its status attribute, so it can be listed and repaired; moving it
+    raises ``UnknownStatusError``.
+
+    Args:
+        value: The value found in the status column.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnknownStatus) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((UnknownStatus, self.value))
+
+    def __repr__(self) -> str:
+        return f"UnknownStatus({self.value!r})"
+
+    def __str__(self) -> str:
+        return f"unknown value {self.value!r}"
 
 
 def build_status_enum(spec: MachineSpec, class_name: str) -> type[StatusEnum]:
@@ -46,7 +75,7 @@ class Decision:
     model attribute) and what the guards' conditions receive, so a decision costs one small object.
     """
 
-    __slots__ = ("context", "model", "rejected", "source", "target", "transition")
+    __slots__ = ("context", "model", "rejected", "source", "target", "transition", "undecided")
 
     def __init__(self, source: str, model: Any, context: Mapping[str, Any]) -> None:
         self.source = source
@@ -55,6 +84,8 @@ class Decision:
         self.context = context
         self.transition: TransitionSpec | None = None
         self.rejected: list[str] | None = None
+        #: Why a guard could not be evaluated (the last such guard), if one could not.
+        self.undecided: ExpressionError | None = None
 
     def __repr__(self) -> str:
         name = self.transition.name if self.transition is not None else None
@@ -103,6 +134,7 @@ class CompiledMachine:
         Raises:
             TransitionNotAllowed: No transition named ``event`` leaves ``state``.
             GuardRejected: Every candidate's guard said no.
+            GuardUndecidable: Every candidate's guard said no, and one could not be evaluated.
         """
         if event not in self._triggers.get(state, ()):
             raise TransitionNotAllowed(machine=self.name, state=state, event=event, object_id=object_id,
@@ -111,6 +143,11 @@ class CompiledMachine:
         self._events[event].trigger(decision, decision)
         if decision.transition is None:
             rejected = decision.rejected or []
+            undecided = decision.undecided
+            if undecided is not None:
+                raise GuardUndecidable(machine=self.name, state=state, event=event, object_id=object_id,
+                                       guard=undecided.guard or rejected[-1], rejected=rejected, reason=str(undecided),
+                                       missing=undecided.missing) from undecided
             raise GuardRejected(machine=self.name, state=state, event=event, object_id=object_id,
                                 guard=rejected[-1], rejected=rejected)
         return decision
@@ -132,8 +169,16 @@ def _condition(transition: TransitionSpec, check: GuardCheck | None) -> Any:
             return True
         return unguarded
 
+    label = describe_guard(transition.guard) if transition.guard is not None else ""
+
     def guarded(decision: Decision) -> bool:
-        failed = check(decision.model, decision.context)
+        try:
+            failed = check(decision.model, decision.context)
+        except ExpressionError as undecided:
+            # An expression that cannot be evaluated cannot say yes: a refusal, with its reason kept.
+            undecided.guard = undecided.guard or label
+            decision.undecided = undecided
+            failed = undecided.guard
         if failed is not None:
             if decision.rejected is None:
                 decision.rejected = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from engine.spec.model import MachineSpec
 from engine.urls import hide_password
 from engine.work.actors import Work
 from engine.work.brokers import build_broker
+from engine.work.resends import resend_after_from_env, resend_stalled
 
 if TYPE_CHECKING:
     from engine.archive import Archiver, ArchiveSettings
@@ -47,6 +49,8 @@ class Statewright:
         http_base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``).
         http_transport: An httpx transport for endpoint calls (tests pass ``httpx.MockTransport``).
         archive: Where ``app.archive`` writes payload archives (default: from the environment).
+        resend_after: How long task and endpoint work may wait, its object still in the triggering state,
+            before ``resend_stalled`` sends it again (default: ``$STATEWRIGHT_RESEND_AFTER``, else 1 hour).
 
     Raises:
         DefinitionError: A machine names something that does not import, or two share a name.
@@ -58,7 +62,7 @@ class Statewright:
                  database_url: str | None = None, engine: Engine | None = None,
                  broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = (),
                  http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None,
-                 archive: ArchiveSettings | None = None) -> None:
+                 archive: ArchiveSettings | None = None, resend_after: timedelta | None = None) -> None:
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
         duplicates = duplicate_machine_names(spec_list)
         if duplicates:
@@ -66,6 +70,7 @@ class Statewright:
         self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
         self.broker_url = broker_url
         self.archive_settings = archive
+        self.resend_after = resend_after if resend_after is not None else resend_after_from_env()
         self._archiver: Archiver | None = None
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
@@ -98,6 +103,11 @@ class Statewright:
     def sweep_outbox(self) -> int:
         """Send every outbox row not sent yet (after a crash or a broker outage); returns how many."""
         return self.work.relay.sweep()
+
+    def resend_stalled(self, *, now: datetime | None = None) -> int:
+        """Send again task and endpoint work whose object still waits in its ``when`` state ``resend_after``
+        after the message was sent (a broker lost it); returns how many. See ``engine.work.resends``."""
+        return resend_stalled(self, after=self.resend_after, now=now)
 
     def flow(self, model_or_object: Any) -> Flow:
         """The flow of a bound model class or one of its objects."""

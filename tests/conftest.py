@@ -6,10 +6,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, text
+
+if TYPE_CHECKING:
+    from tests.services import PrivatePostgres, PrivateRedis
 
 # `HYPOTHESIS_PROFILE=deep pytest tests/spec/test_fuzz.py` hunts longer than the default run.
 settings.register_profile("default", max_examples=300, deadline=None)
@@ -63,3 +67,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A running PostgreSQL server of this test's own, to stop, kill and restart; `.url` is its empty database."""
+    from tests.services import PrivatePostgres  # here: tests.services imports this module (free_port)
+
+    with PrivatePostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def private_redis(request: pytest.FixtureRequest) -> Iterator[PrivateRedis]:
+    """A running redis-server of this test's own, without persistence unless a test asks otherwise.
+
+    Ask with ``@pytest.mark.parametrize("private_redis", ["append-only"], indirect=True)``.
+    """
+    from tests.services import PrivateRedis
+
+    with PrivateRedis(persistence=getattr(request, "param", "none")) as server:
+        yield server

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from engine.admin import queries
 from engine.admin.context import admin_of, flow_named, in_session
 from engine.admin.security import csrf_ok, flash
-from engine.errors import ArchiveError, ConcurrencyError, TransitionError
+from engine.errors import ArchiveError, ConcurrencyError, TransitionError, UnknownStatusError
 from engine.runtime.flow import Flow
 
 #: Who the history says made a change from the admin page.
@@ -91,16 +91,19 @@ async def defibrillate_all(request: Request) -> Response:
     search = str(form.get("q") or "").strip() or None
 
     def work(session: Session) -> str:
-        restarted = skipped = 0
+        restarted = skipped = unknown = 0
         for obj in session.scalars(queries.object_query(flow, state=state, search=search)).all():
-            if flow.compiled.spec.states[flow.state_of(obj)].defibrillate is None:
-                continue
             try:
+                if flow.compiled.spec.states[flow.state_of(obj, "defibrillate")].defibrillate is None:
+                    continue
                 flow.defibrillate(obj, actor=ACTOR)
                 restarted += 1
+            except UnknownStatusError:
+                unknown += 1
             except (TransitionError, ConcurrencyError):
                 skipped += 1
-        return f"{flow.machine}: {restarted} defibrillated, {skipped} had moved on"
+        also = f", {unknown} skipped (status value unknown to the machine)" if unknown else ""
+        return f"{flow.machine}: {restarted} defibrillated, {skipped} had moved on{also}"
 
     await _run(request, work)
     return _back(request, form, str(request.url_for("objects", machine=flow.machine).path))
@@ -123,7 +126,10 @@ async def archive_action(request: Request) -> Response:
                 raise ArchiveError(f"history row {row_id}: {result.failed[row_id]}")
             done = len(result.restored)
         else:
-            done = archive.purge(ids=[row_id])
+            purged = archive.purge(ids=[row_id])
+            if purged.failed:
+                raise ArchiveError(f"history row {row_id}: kept restored, {purged.failed[row_id]}")
+            done = len(purged.purged)
         return f"history row {row_id}: {action} {'done' if done else 'had nothing to do'}"
 
     await _run(request, work)

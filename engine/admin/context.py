@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from engine.admin.security import csrf_token, take_flashes
+from engine.admin.security import LiveSessions, csrf_token, is_logged_in, take_flashes
+from engine.admin.throttle import LoginThrottle
 from engine.runtime.flow import Flow
 from engine.statewright import Statewright
 
@@ -28,6 +29,8 @@ class AdminContext:
     app: Statewright
     templates: Jinja2Templates
     token: str
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    sessions: LiveSessions = field(default_factory=LiveSessions)
 
 
 def admin_of(request: Request) -> AdminContext:
@@ -48,7 +51,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
     admin = admin_of(request)
     return admin.templates.TemplateResponse(request, template, {
         "machines": list(admin.app.flows), "csrf": csrf_token(request), "flashes": take_flashes(request),
-        **values}, status_code=status_code)
+        "logged_in": is_logged_in(request, admin.sessions), **values}, status_code=status_code)
 
 
 async def in_session(request: Request, work: Callable[..., T], *args: Any) -> T:

@@ -12,6 +12,8 @@ from starlette.responses import Response
 
 from engine.admin import charts, queries
 from engine.admin.context import admin_of, flow_named, in_session, render
+from engine.errors import UnknownStatusError
+from engine.machine import UnknownStatus
 from engine.runtime.flow import Flow
 
 
@@ -26,7 +28,7 @@ async def index(request: Request) -> Response:
 
 def _state_filter(flow: Flow, request: Request) -> str | None:
     state = request.query_params.get("status") or None
-    if state is not None and state not in flow.compiled.spec.states:
+    if state is not None and state not in flow.compiled.spec.states and state != queries.UNKNOWN:
         raise HTTPException(400, f"{flow.machine} has no state {state!r}")
     return state
 
@@ -42,13 +44,15 @@ async def machine_objects(request: Request) -> Response:
 
     def read(session: Session) -> tuple[list[Any], int, queries.Snapshot]:
         objects, total = queries.list_objects(session, flow, state=state, search=search, page=page)
-        return [(flow.object_id(obj), flow.state_of(obj)) for obj in objects], total, queries.snapshot(session, flow)
+        rows = [(flow.object_id(obj), queries.state_label(flow, obj)) for obj in objects]
+        return rows, total, queries.snapshot(session, flow)
 
     rows, total, counts = await in_session(request, read)
     restartable = [name for name, spec in flow.compiled.spec.states.items() if spec.defibrillate]
     return render(request, "objects.html", flow=flow, spec=flow.compiled.spec, rows=rows, total=total, page=page,
                   pages=max(1, -(-total // queries.PAGE_SIZE)), state=state, search=search or "",
-                  snapshot=counts, restartable=restartable)
+                  snapshot=counts, restartable=restartable, unknown=counts.unknown(flow.compiled.spec.states),
+                  unknown_filter=queries.UNKNOWN)
 
 
 async def object_page(request: Request) -> Response:
@@ -59,9 +63,14 @@ async def object_page(request: Request) -> Response:
         obj = queries.find_object(session, flow, object_id)
         if obj is None:
             return None
-        state = flow.state_of(obj)
-        return {"state": state, "history": list(reversed(obj.history())), "transitions": flow.available(obj),
-                "defibrillate": flow.compiled.spec.states[state].defibrillate}
+        history = list(reversed(obj.history()))
+        try:
+            state = flow.state_of(obj)
+        except UnknownStatusError as unknown:  # shown with its history, and nothing to fire
+            return {"state": str(UnknownStatus(unknown.value)), "history": history, "transitions": [],
+                    "defibrillate": None, "problem": str(unknown)}
+        return {"state": state, "history": history, "transitions": flow.available(obj),
+                "defibrillate": flow.compiled.spec.states[state].defibrillate, "problem": None}
 
     found = await in_session(request, read)
     if found is None:

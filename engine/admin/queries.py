@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.errors import UnknownStatusError
+from engine.machine import UnknownStatus
 from engine.orm.tables import statuses
 from engine.runtime.flow import CREATED, Flow
 from engine.runtime.sweeps import stuck_query
@@ -19,6 +21,8 @@ PAGE_SIZE = 50
 TREND_DAYS = 30
 #: The period "new objects" counts, compared with the one before it.
 NEW_PERIOD = timedelta(days=7)
+#: The status filter that lists objects whose status value no state declares (no state name starts with "-").
+UNKNOWN = "-unknown"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,10 @@ class Snapshot:
     def as_json(self) -> dict[str, Any]:
         return {"version": self.version, "counts": self.counts, "stuck": self.stuck,
                 "total": sum(self.counts.values()), "stuck_total": sum(self.stuck.values())}
+
+    def unknown(self, states: Any) -> dict[str, int]:
+        """The counts of values no state declares (keyed ``unknown value 99``), from ``counts``."""
+        return {label: count for label, count in self.counts.items() if label not in states}
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,9 @@ class Metrics:
 def object_query(flow: Flow, *, state: str | None = None, search: str | None = None) -> Select[Any]:
     """The objects of a machine, newest key first, optionally in one state or with one id."""
     query = select(flow.mapper.class_)
-    if state is not None:
+    if state == UNKNOWN:
+        query = query.where(or_(flow.column.not_in(list(flow.compiled.status_enum)), flow.column.is_(None)))
+    elif state is not None:
         query = query.where(flow.column == flow.compiled.member_by_state[state])
     if search:
         try:
@@ -72,6 +82,14 @@ def list_objects(session: Session, flow: Flow, *, state: str | None, search: str
     return objects, total
 
 
+def state_label(flow: Flow, obj: Any) -> str:
+    """The object's state name, or ``unknown value 99`` when its status value is no state's."""
+    try:
+        return flow.state_of(obj)
+    except UnknownStatusError as unknown:
+        return str(UnknownStatus(unknown.value))
+
+
 def find_object(session: Session, flow: Flow, object_id: str) -> Any | None:
     """The object whose id text is ``object_id``, or ``None``."""
     try:
@@ -85,7 +103,8 @@ def snapshot(session: Session, flow: Flow, now: datetime | None = None) -> Snaps
     rows = session.execute(select(flow.column, func.count()).group_by(flow.column)).all()
     counts = {state: 0 for state in flow.compiled.spec.states}
     for value, count in rows:
-        counts[flow.compiled.state_by_value.get(getattr(value, "value", value), str(value))] = count
+        raw = getattr(value, "value", value)  # a member, an UnknownStatus, or None
+        counts[flow.compiled.state_by_value.get(raw) or str(UnknownStatus(raw))] = count
     stuck: dict[str, int] = {}
     for state, spec in flow.compiled.spec.states.items():
         if spec.timeout is not None:

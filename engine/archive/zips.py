@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import re
+import struct
 import zipfile
+import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,12 @@ MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 #: The only entry names an archive may hold besides the manifest.
 ENTRY_NAME = re.compile(r"\A[0-9]{1,20}\.json\Z")
+#: The compression methods Statewright writes (deflate) or could meet in an archive it wrote (stored).
+COMPRESSION_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+#: What ``zipfile`` raises on damaged bytes: bad headers, bad CRC, a broken deflate stream, a short file.
+#: (RuntimeError and NotImplementedError are its answers to encrypted members and unknown methods.)
+_DAMAGE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, struct.error, EOFError, OSError, ValueError,
+           RuntimeError, NotImplementedError, OverflowError)
 
 
 def entry_name(row_id: int) -> str:
@@ -68,13 +78,15 @@ class ArchiveReader:
     def __init__(self, path: Path, label: str, max_entry_bytes: int) -> None:
         self.label = label
         self.max_entry_bytes = max_entry_bytes
-        try:
+        with _damage_reported(f"{label}: not a readable ZIP archive"):
             self.zip = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
-            raise ArchiveCorrupt(f"{label}: not a ZIP archive ({exc})") from exc
-        # A ZIP may hold several members of one name; which one a reader gets is up to the reader.
-        self.name_counts = Counter(info.filename for info in self.zip.infolist())
-        self.manifest = self._manifest()
+        try:
+            # A ZIP may hold several members of one name; which one a reader gets is up to the reader.
+            self.name_counts = Counter(info.filename for info in self.zip.infolist())
+            self.manifest = self._manifest()
+        except ArchiveCorrupt:
+            self.zip.close()
+            raise
 
     def __enter__(self) -> ArchiveReader:
         return self
@@ -83,11 +95,13 @@ class ArchiveReader:
         self.zip.close()
 
     def _manifest(self) -> dict[str, dict[str, Any]]:
+        content = self._read(MANIFEST)
         try:
-            raw = json.loads(self._read(MANIFEST))
+            raw = json.loads(content)
             listed = {entry["name"]: entry for entry in raw["entries"]}
         except (KeyError, TypeError, ValueError) as exc:
-            raise ArchiveCorrupt(f"{self.label}: unreadable manifest ({exc})") from exc
+            raise ArchiveCorrupt(f"{self.label}: unreadable manifest, not a JSON object with a list of "
+                                 f"entries ({type(exc).__name__}: {exc})") from exc
         return listed
 
     def read(self, name: str, sha256: str) -> bytes:
@@ -103,15 +117,54 @@ class ArchiveReader:
         return content
 
     def _read(self, name: str) -> bytes:
+        if self.name_counts[name] == 0:
+            raise ArchiveCorrupt(f"{self.label}: has no entry {name}")
         if self.name_counts[name] != 1:
             raise ArchiveCorrupt(f"{self.label}: {self.name_counts[name]} entries are named {name}, not one")
         info = self.zip.getinfo(name)
-        if info.file_size > self.max_entry_bytes:
-            raise ArchiveCorrupt(f"{self.label}: {name} is {info.file_size} bytes, over the "
-                                 f"{self.max_entry_bytes}-byte limit")
+        self._check_member(info)
         # The header's size could lie: read at most one byte past the cap, and refuse if it is there.
-        with self.zip.open(info) as stream:
+        with _damage_reported(f"{self.label}: {name} is damaged"), self.zip.open(info) as stream:
             content = stream.read(self.max_entry_bytes + 1)
         if len(content) > self.max_entry_bytes:
             raise ArchiveCorrupt(f"{self.label}: {name} inflates past the {self.max_entry_bytes}-byte limit")
         return content
+
+    def _check_member(self, info: zipfile.ZipInfo) -> None:
+        """Refuse what Statewright never writes before ``zipfile`` meets it: encryption, odd methods, huge sizes."""
+        if info.flag_bits & 0x1:
+            raise ArchiveCorrupt(f"{self.label}: {info.filename} is encrypted; Statewright never encrypts entries")
+        if info.compress_type not in COMPRESSION_METHODS:
+            raise ArchiveCorrupt(f"{self.label}: {info.filename} uses compression method {info.compress_type}; "
+                                 f"Statewright writes only {', '.join(COMPRESSION_METHODS.values())}")
+        if info.file_size > self.max_entry_bytes:
+            raise ArchiveCorrupt(f"{self.label}: {info.filename} is {info.file_size} bytes, over the "
+                                 f"{self.max_entry_bytes}-byte limit")
+
+
+@contextmanager
+def _damage_reported(what: str) -> Iterator[None]:
+    """Turn whatever ``zipfile`` raises on damaged bytes into ``ArchiveCorrupt`` saying ``what``."""
+    try:
+        yield
+    except _DAMAGE as exc:
+        raise ArchiveCorrupt(f"{what} ({type(exc).__name__}: {exc})") from exc
+
+
+def decode_entry(label: str, name: str, content: bytes) -> tuple[Any, str | None]:
+    """An entry's ``(payload, exception_traceback)``; ``ArchiveCorrupt`` if it is not the JSON Statewright writes.
+
+    Args:
+        label: How errors name the archive (its URI).
+        name: The entry's name.
+        content: The entry's bytes, already checked against their SHA-256.
+    """
+    try:
+        decoded = json.loads(content)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        raise ArchiveCorrupt(f"{label}: {name} is not JSON ({exc})") from exc
+    if not isinstance(decoded, dict) or set(decoded) != {"payload", "exception_traceback"} \
+            or not isinstance(decoded["exception_traceback"], str | None):
+        raise ArchiveCorrupt(f"{label}: {name} is JSON but not a payload entry (expected an object with "
+                             f"exactly 'payload' and 'exception_traceback')")
+    return decoded["payload"], decoded["exception_traceback"]

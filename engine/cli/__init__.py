@@ -11,6 +11,7 @@ from engine.cli.demo import demo
 from engine.cli.diagram import diagram
 from engine.cli.exits import EXIT_BUG, EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.cli.failing import TRACEBACK_ENV, CommandFailed, StatewrightGroup
+from engine.cli.failures import failures
 from engine.cli.lint import lint, rules
 from engine.cli.ops import defibrillate, sweep
 from engine.cli.show import show
@@ -28,6 +29,7 @@ Examples:
   statewright defibrillate document --where status=error --dry-run
   statewright worker --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost --processes 2
   statewright sweep --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost
+  statewright failures --retry-all --broker-url redis://localhost   send failed listeners' work again
   statewright compress --older-than 2d --archive-uri s3://bucket/statewright
   statewright restore 1042 1043                   bring two history rows' payloads back
   statewright admin --machines machines/          the admin page on http://localhost:8000
@@ -56,6 +58,7 @@ main.add_command(show)
 main.add_command(db)
 main.add_command(sweep)
 main.add_command(defibrillate)
+main.add_command(failures)
 main.add_command(worker)
 main.add_command(compress)
 main.add_command(restore)

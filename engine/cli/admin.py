@@ -19,7 +19,8 @@ ADMIN_TOKEN_ENV = "STATEWRIGHT_ADMIN_TOKEN"
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
 @click.option("--token", envvar=ADMIN_TOKEN_ENV, default=None,
-              help=f"Login token (or ${ADMIN_TOKEN_ENV}); required unless the host is loopback.")
+              help=f"Login token, at least 16 characters (or ${ADMIN_TOKEN_ENV}); required unless the host is "
+                   "loopback.")
 def admin(machines: str, database_url: str, broker_url: str, import_path: str, host: str, port: int,
           token: str | None) -> None:
     """Serve the admin page: objects, history, repair actions, metrics, live diagrams."""
@@ -27,9 +28,13 @@ def admin(machines: str, database_url: str, broker_url: str, import_path: str, h
         import uvicorn
 
         from engine.admin import build_admin
-        from engine.admin.security import is_loopback, new_token
+        from engine.admin.security import is_loopback, new_token, token_problem
     except ImportError as missing:
         raise missing_dependency(missing, "The admin page") from None
+    problem = token_problem(token) if token is not None else None
+    if problem is not None:
+        click.echo(f"statewright admin: --token (or ${ADMIN_TOKEN_ENV}): {problem}", err=True)
+        sys.exit(EXIT_USAGE)
     if token is None and not is_loopback(host):
         click.echo(f"statewright admin: refusing to serve {host} without a token: anyone who can reach it could "
                    f"act on your objects. Give --token (or ${ADMIN_TOKEN_ENV}), or bind to 127.0.0.1.", err=True)

@@ -20,6 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 DATABASE_URL_ENV = "STATEWRIGHT_DATABASE_URL"
 BROKER_URL_ENV = "STATEWRIGHT_BROKER_URL"
 MACHINES_ENV = "STATEWRIGHT_MACHINES"
+#: A positive number a database's 64-bit integer column can hold (a row id, a row count); larger ones are
+#: a usage error instead of an OverflowError from the driver.
+SQL_COUNT = click.IntRange(1, 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class AppOptions:
     database_url: str
     broker_url: str
     import_path: str
+    #: Joined to endpoint URLs that are paths (``statewright worker --http-base-url``).
+    http_base_url: str | None = None
 
 
 def app_options(function: F) -> F:
@@ -84,7 +89,8 @@ def build_app(options: AppOptions) -> Statewright:
     build_broker(options.broker_url).close()
     engine = open_database(options.database_url)
     try:
-        app = Statewright(specs, engine=engine, broker_url=options.broker_url)
+        app = Statewright(specs, engine=engine, broker_url=options.broker_url,
+                          http_base_url=options.http_base_url)
     except BaseException:
         engine.dispose()
         raise

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from engine.cli.app import DATABASE_URL_ENV
+from engine.cli.app import DATABASE_URL_ENV, SQL_COUNT
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -40,8 +40,6 @@ class _Duration(click.ParamType[timedelta]):
 
 
 DURATION = _Duration()
-#: A positive number a database's 64-bit integer column can hold (a row id, a row count).
-SQL_COUNT = click.IntRange(1, 2**63 - 1)
 
 
 def archive_options(function: F) -> F:
@@ -96,13 +94,21 @@ def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endp
 @click.option("--older-than", type=DURATION, default="2d", show_default=True,
               help="Archive payloads of history rows older than this.")
 @click.option("--batch", type=SQL_COUNT, default=1000, show_default=True, help="Rows per archive.")
+@click.option("--gc/--no-gc", default=True, show_default=True,
+              help="First delete orphaned archives: ones a killed run stored but never committed.")
+@click.option("--gc-grace", type=DURATION, default="1h", show_default=True,
+              help="Leave orphaned archives younger than this for a later run.")
 def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
-             s3_path_style: bool, older_than: timedelta, batch: int) -> None:
+             s3_path_style: bool, older_than: timedelta, batch: int, gc: bool, gc_grace: timedelta) -> None:
     """Move old history payloads into verified ZIP archives. Safe to run from several hosts at once."""
     from rich.filesize import decimal
     from rich.progress import Progress
 
     with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
+        if gc:
+            orphans = archiver.collect_orphans(grace=gc_grace)
+            for uri in orphans:
+                click.echo(f"deleted orphaned archive {uri}")
         total = archiver.pending(older_than=older_than)
         with Progress(transient=True) as progress:
             bar = progress.add_task("compressing payloads", total=total)
@@ -147,8 +153,11 @@ def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoi
               help="Clear payloads restored longer ago than this.")
 def purge(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
           s3_path_style: bool, older_than: timedelta) -> None:
-    """Clear restored payloads again (they stay in their archives)."""
+    """Clear restored payloads again, each only once its archive entry still verifies (they stay there)."""
     with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
-        cleared = archiver.purge(older_than=older_than)
-    click.echo(f"purged {cleared} restored payloads")
-    sys.exit(EXIT_OK)
+        result = archiver.purge(older_than=older_than)
+    for row_id, reason in sorted(result.failed.items()):
+        click.echo(f"row {row_id}: kept restored, {reason}", err=True)
+    click.echo(f"purged {len(result.purged)} restored payloads, kept {len(result.failed)} whose archive "
+               f"did not verify")
+    sys.exit(EXIT_PROBLEMS if result.failed else EXIT_OK)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
 
 from engine.cli.app import AppOptions, app_options, opened_app
+from engine.cli.archive import DURATION
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
+
+#: Environment variable for --resend-after (kept here: importing engine.work.resends loads SQLAlchemy).
+RESEND_AFTER_ENV = "STATEWRIGHT_RESEND_AFTER"
 
 if TYPE_CHECKING:
     from engine.runtime.flow import Flow
@@ -19,10 +24,16 @@ if TYPE_CHECKING:
 @app_options
 @click.option("--timeouts/--no-timeouts", default=True, show_default=True,
               help="Move objects stuck past their state's timeout.")
-@click.option("--outbox/--no-outbox", default=True, show_default=True, help="Send outbox rows not sent yet.")
-def sweep(machines: str, database_url: str, broker_url: str, import_path: str, timeouts: bool, outbox: bool) -> None:
-    """Move stuck objects and resend unsent work. Safe to run from several hosts at once."""
+@click.option("--outbox/--no-outbox", default=True, show_default=True,
+              help="Send outbox rows not sent yet, and resend work a broker lost (see --resend-after).")
+@click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,
+              help=f"Resend task and endpoint work whose object still waits in its `when` state this long after "
+                   f"the message was sent (or ${RESEND_AFTER_ENV}; default 1h).")
+def sweep(machines: str, database_url: str, broker_url: str, import_path: str, timeouts: bool, outbox: bool,
+          resend_after: timedelta | None) -> None:
+    """Move stuck objects and resend unsent or lost work. Safe to run from several hosts at once."""
     from engine.runtime.sweeps import sweep_timeouts
+    from engine.work.resends import resend_stalled
 
     with opened_app(AppOptions(machines, database_url, broker_url, import_path)) as app:
         if timeouts:
@@ -31,6 +42,8 @@ def sweep(machines: str, database_url: str, broker_url: str, import_path: str, t
                 click.echo(f"{name}: {result.moved} moved past their timeout, {result.skipped} already moved")
         if outbox:
             click.echo(f"outbox: {app.sweep_outbox()} rows sent")
+            resent = resend_stalled(app, after=resend_after or app.resend_after)
+            click.echo(f"outbox: {resent} rows resent (objects still waiting; `statewright failures` says why)")
     sys.exit(EXIT_OK)
 
 

@@ -7,20 +7,37 @@ import multiprocessing
 import signal
 import sys
 import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
 
 from engine.cli.app import AppOptions, app_options, opened_app
+from engine.cli.archive import DURATION
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
+from engine.cli.ops import RESEND_AFTER_ENV
 
+#: Environment variable read when --http-base-url is not given.
+HTTP_BASE_URL_ENV = "STATEWRIGHT_HTTP_BASE_URL"
 #: Seconds between two looks at the stop flag (how long SIGTERM may wait before the worker starts stopping).
 STOP_CHECK_SECONDS = 0.2
 
 log = logging.getLogger("engine.worker")
 
 
-def _serve(options: AppOptions, threads: int, queues: tuple[str, ...], sweep_every: float) -> None:
+@dataclass(frozen=True)
+class Serving:
+    """How each worker process runs (picklable: spawned children get it)."""
+
+    threads: int
+    queues: tuple[str, ...]
+    sweep_every: float
+    resend_after: timedelta | None
+
+
+def _serve(options: AppOptions, serving: Serving) -> None:
     """One worker process: consume messages, sweep now and then, stop cleanly on SIGTERM or SIGINT."""
     from dramatiq import Worker
 
@@ -32,27 +49,53 @@ def _serve(options: AppOptions, threads: int, queues: tuple[str, ...], sweep_eve
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
     with opened_app(options) as app:
-        worker = Worker(app.broker, worker_threads=threads, worker_timeout=500, queues=set(queues) or None)
+        worker = Worker(app.broker, worker_threads=serving.threads, worker_timeout=500,
+                        queues=set(serving.queues) or None)
         worker.start()
         try:
-            next_sweep = time.monotonic() + sweep_every
+            next_sweep = time.monotonic() + serving.sweep_every
             while not stopping:
                 time.sleep(STOP_CHECK_SECONDS)
                 if time.monotonic() >= next_sweep and not stopping:
-                    _sweep(app, sweep_timeouts)
-                    next_sweep = time.monotonic() + sweep_every
+                    _sweep(app, sweep_timeouts, serving.resend_after)
+                    next_sweep = time.monotonic() + serving.sweep_every
         finally:
             worker.stop()
 
 
-def _sweep(app: Any, sweep_timeouts: Any) -> None:
-    # A failing sweep (database restarting, broker down) must not stop the worker: the next one retries.
+def _refuse_misconfiguration(options: AppOptions) -> None:
+    """Exit 2 with one line per problem that would fail every message of some work; see ``startup_problems``."""
+    from engine.errors import DefinitionError
+    from engine.spec.loader import load_specs
+    from engine.work.preflight import startup_problems
+
+    folder = str(Path(options.import_path).resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     try:
-        app.sweep_outbox()
-        for flow in app.flows.values():
-            sweep_timeouts(flow, app.session)
-    except Exception:
-        log.exception("sweep failed; retrying at the next interval")
+        specs = load_specs(options.machines)
+    except (DefinitionError, FileNotFoundError):
+        return  # building the app reports these, with their own exit code
+    problems = startup_problems(specs.values(), http_base_url=options.http_base_url)
+    for problem in problems:
+        click.echo(f"statewright worker: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_USAGE)
+
+
+def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> None:
+    from engine.work.resends import resend_stalled
+
+    steps: list[tuple[str, Any]] = [("outbox", app.sweep_outbox),
+                                    ("resend", lambda: resend_stalled(app, after=resend_after or app.resend_after))]
+    steps += [(f"{name} timeouts", lambda flow=flow: sweep_timeouts(flow, app.session))
+              for name, flow in app.flows.items()]
+    # A failing step (database restarting, broker down) must neither stop the worker nor the other steps.
+    for name, step in steps:
+        try:
+            step()
+        except Exception:
+            log.exception("%s sweep failed; retrying at the next interval", name)
 
 
 @click.command()
@@ -61,21 +104,30 @@ def _sweep(app: Any, sweep_timeouts: Any) -> None:
 @click.option("--threads", default=8, show_default=True, help="Threads per process.")
 @click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable; default: all).")
 @click.option("--sweep-every", default=30.0, show_default=True, help="Seconds between outbox and timeout sweeps.")
+@click.option("--http-base-url", envvar=HTTP_BASE_URL_ENV, default=None,
+              help=f"Joined to endpoint URLs that are paths (or ${HTTP_BASE_URL_ENV}).")
+@click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,
+              help=f"The sweep resends task and endpoint work whose object still waits in its `when` state this "
+                   f"long after the message was sent (or ${RESEND_AFTER_ENV}; default 1h).")
 def worker(machines: str, database_url: str, broker_url: str, import_path: str, processes: int, threads: int,
-           queues: tuple[str, ...], sweep_every: float) -> None:
+           queues: tuple[str, ...], sweep_every: float, http_base_url: str | None,
+           resend_after: timedelta | None) -> None:
     """Run the tasks, endpoints, listeners and reactions of the machines (needs redis:// or amqp://)."""
     if broker_url.startswith("memory"):
         click.echo("statewright worker: memory:// lives inside one process; give --broker-url redis://… or "
                    "amqp://… shared with your app.", err=True)
         sys.exit(EXIT_USAGE)
-    options = AppOptions(machines, database_url, broker_url, import_path)
+    options = AppOptions(machines, database_url, broker_url, import_path, http_base_url)
+    # Fail fast, in this process and before consuming anything: bad configuration, a bad folder or database.
+    _refuse_misconfiguration(options)
     with opened_app(options):
-        pass  # fail fast, in this process, on a bad machine folder or database
+        pass
+    serving = Serving(threads, queues, sweep_every, resend_after)
     if processes == 1:
-        _serve(options, threads, queues, sweep_every)
+        _serve(options, serving)
         sys.exit(EXIT_OK)
     context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_serve, args=(options, threads, queues, sweep_every)) for _ in range(processes)]
+    children = [context.Process(target=_serve, args=(options, serving)) for _ in range(processes)]
     for child in children:
         child.start()
 

@@ -79,11 +79,11 @@ def require_current(engine: Engine, upgrade_command: str) -> None:
     with engine.connect() as connection:
         present = set(inspect(connection).get_table_names())
         current = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
-    missing = sorted(set(metadata.tables) - present)
-    if missing:
-        raise DatabaseUnavailable(f"The database {where} has no Statewright tables ({', '.join(missing)} missing): "
-                                  f"create the tables with `{upgrade_command}`.")
     head = head_revision()
-    if current is not None and current != head:
+    if current is not None and current != head:  # an older revision also lacks the newer tables: say why
         raise DatabaseUnavailable(f"Statewright's tables in {where} are at revision {current}; this version needs "
                                   f"{head}: upgrade them with `{upgrade_command}`.")
+    missing = sorted(set(metadata.tables) - present)
+    if missing:
+        raise DatabaseUnavailable(f"The database {where} lacks Statewright tables ({', '.join(missing)}): "
+                                  f"create the tables with `{upgrade_command}`.")

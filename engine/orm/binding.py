@@ -38,22 +38,40 @@ class Stateful:
         Raises:
             TransitionNotAllowed: No transition ``name`` leaves the current state.
             GuardRejected: Its guard refused; ``guard`` names which.
+            GuardUndecidable: Its guard expression could not be evaluated (e.g. a context key was not
+                passed; ``missing`` names it). A code guard's own exception propagates instead.
+            UnknownStatusError: The status column holds a value no state declares.
             StaleStatus: Another writer moved the object first.
         """
         return self._flow().fire(self, name, context, actor=actor)
 
     def can_fire(self, name: str, /, **context: Any) -> bool:
-        """Whether ``fire(name, **context)`` would be allowed now (guards evaluated, nothing written)."""
+        """Whether ``fire(name, **context)`` would be allowed now (guards evaluated, nothing written).
+
+        A guard expression that cannot be evaluated (a missing context key, ...) answers ``False``; a code
+        guard that raises propagates its exception, as ``fire`` does.
+
+        Raises:
+            UnknownStatusError: The status column holds a value no state declares.
+        """
         flow = self._flow()
-        return flow.compiled.why_not(flow.state_of(self), name, self, context) is None
+        return flow.compiled.why_not(flow.state_of(self, name), name, self, context) is None
 
     def why_not(self, name: str, /, **context: Any) -> str | None:
-        """Why ``name`` cannot fire now (which guard failed, or what is allowed), or ``None`` if it can."""
+        """Why ``name`` cannot fire now (which guard failed, or what is allowed), or ``None`` if it can.
+
+        Raises:
+            UnknownStatusError: The status column holds a value no state declares.
+        """
         flow = self._flow()
-        return flow.compiled.why_not(flow.state_of(self), name, self, context)
+        return flow.compiled.why_not(flow.state_of(self, name), name, self, context)
 
     def available_transitions(self) -> list[str]:
-        """Names of the transitions leaving the current state (guards not evaluated)."""
+        """Names of the transitions leaving the current state (guards not evaluated).
+
+        Raises:
+            UnknownStatusError: The status column holds a value no state declares.
+        """
         return self._flow().available(self)
 
     def set_status(self, state: str | StatusEnum, /, *, payload: Any = None, exception: BaseException | None = None,
@@ -67,7 +85,7 @@ class Stateful:
         return self._flow().defibrillate(self, actor=actor)
 
     def history(self) -> list[StatusChange]:
-        """Every status change of this object, oldest first."""
+        """Every status change of this object, oldest first (also for an object whose status is unknown)."""
         return self._flow().history(self)
 
 

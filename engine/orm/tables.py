@@ -1,4 +1,5 @@
-"""Statewright's own tables: ``statuses`` (every status change) and ``statewright_outbox`` (work to send).
+"""Statewright's own tables: ``statuses`` (every status change), ``statewright_outbox`` (work to send) and
+``statewright_failures`` (work that failed for good, or was resent).
 
 Apps that run their own Alembic can include ``metadata``; otherwise ``statewright db upgrade`` creates them.
 """
@@ -74,4 +75,30 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Index("ix_outbox_unsent", "sent_at", "id"),
+)
+
+#: Background work that failed for good without an object state to show it (listeners, reactions, work whose
+#: object could not be moved to its error state), and work the sweeper resent; listed by ``statewright failures``.
+failures = Table(
+    "statewright_failures",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("machine", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    # No foreign key: the record must outlive its outbox row.
+    Column("outbox_id", BigInteger, nullable=True),
+    Column("model_type", String(200), nullable=True),
+    Column("model_id", String(100), nullable=True),
+    Column("message", JSON(none_as_null=True), nullable=True),
+    # `failed` (open, can be retried), `retried` (sent again by an operator), `resent` (a note: the sweeper resent it).
+    Column("status", String(20), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("exception_type", String(200), nullable=True),
+    Column("exception_message", Text, nullable=True),
+    Column("exception_traceback", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retried_at", DateTime(timezone=True), nullable=True),
+    Index("ix_failures_status", "status", "id"),
 )

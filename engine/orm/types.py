@@ -8,7 +8,7 @@ from sqlalchemy import Integer, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from engine.machine import StatusEnum
+from engine.machine import StatusEnum, UnknownStatus
 
 
 class StatusType(TypeDecorator[Any]):
@@ -17,7 +17,8 @@ class StatusType(TypeDecorator[Any]):
     Args:
         impl: The stored type: ``Integer`` for integer values, ``String(n)`` for string values.
 
-    Writing accepts an enum member, a raw value, or (for integer columns) nothing else.
+    Writing accepts an enum member, a raw value, or (for integer columns) nothing else. A stored value
+    no state declares reads as ``UnknownStatus(value)`` rather than failing, so the row still loads.
     """
 
     impl = Integer
@@ -36,14 +37,18 @@ class StatusType(TypeDecorator[Any]):
         self.status_enum = status_enum
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if isinstance(value, StatusEnum):
+        if isinstance(value, StatusEnum | UnknownStatus):
             return value.value
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None or self.status_enum is None:
             return value
-        return self.status_enum(value)
+        try:
+            return self.status_enum(value)
+        except ValueError:
+            # Someone wrote a value the machine does not declare: load the row, refuse to move it.
+            return UnknownStatus(value)
 
     @property
     def python_type(self) -> type[Any]:

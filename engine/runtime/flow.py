@@ -21,8 +21,15 @@ from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, aliased, a
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.selectable import CTE, Select
 
-from engine.errors import NoDefibrillation, NotBoundError, StaleStatus, TransitionNotAllowed, WriteConflict
-from engine.machine import CompiledMachine, StatusEnum
+from engine.errors import (
+    NoDefibrillation,
+    NotBoundError,
+    StaleStatus,
+    TransitionNotAllowed,
+    UnknownStatusError,
+    WriteConflict,
+)
+from engine.machine import CompiledMachine, StatusEnum, UnknownStatus
 from engine.orm.tables import outbox, statuses
 from engine.orm.types import status_type_for
 from engine.runtime.changes import StatusChange, jsonable
@@ -144,15 +151,24 @@ class Flow:
         self._per_thread = threading.local()
 
     # Reading ---------------------------------------------------------------------------------
-    def state_of(self, obj: Any) -> str:
-        """The state name of ``obj``'s current status."""
+    def state_of(self, obj: Any, event: str = "move") -> str:
+        """The state name of ``obj``'s current status.
+
+        Args:
+            obj: The object.
+            event: What the caller is about to do, for the error (a transition's name, ``defibrillate``, ...).
+
+        Raises:
+            UnknownStatusError: The status holds a value no state declares.
+        """
         value = getattr(obj, self.attribute)
         if isinstance(value, StatusEnum):
             return value.state
-        state = self.compiled.state_by_value.get(value)
+        raw = value.value if isinstance(value, UnknownStatus) else value
+        state = self.compiled.state_by_value.get(raw)
         if state is None:
-            raise ValueError(f"{self.machine}: status value {value!r} of {self.object_id(obj)} is not a state of "
-                             f"the machine (values: {sorted(map(str, self.compiled.state_by_value))})")
+            raise UnknownStatusError(machine=self.machine, object_id=self.object_id(obj), value=raw,
+                                     values=list(self.compiled.state_by_value), event=event)
         return state
 
     def object_id(self, obj: Any) -> str:
@@ -165,13 +181,14 @@ class Flow:
 
     def available(self, obj: Any) -> list[str]:
         """Transitions leaving the object's state (guards not evaluated)."""
-        return self.compiled.allowed(self.state_of(obj))
+        return self.compiled.allowed(self.state_of(obj, "available_transitions"))
 
     # Moving ----------------------------------------------------------------------------------
     def fire(self, obj: Any, event: str, context: Mapping[str, Any], *, actor: str | None = None) -> StatusChange:
         """Fire the transition ``event`` on ``obj``; see ``Stateful.fire``."""
         session = self._session(obj)
-        decision = self.compiled.decide(self.state_of(obj), event, obj, context, self.object_id(obj))
+        decision = self.compiled.decide(self.state_of(obj, event), event, obj, context,
+                                        self.object_id(obj))
         actions = self.compiled.actions_by_transition[id(decision.transition)]
         return self._move(session, obj, decision.source, decision.target, event, context, actions=actions,
                           actor=actor)
@@ -180,7 +197,7 @@ class Flow:
                    context: Mapping[str, Any] | None = None, actor: str | None = None) -> StatusChange:
         """Move ``obj`` to ``state`` along the first transition that allows it, without guards."""
         session = self._session(obj)
-        source = self.state_of(obj)
+        source = self.state_of(obj, f"-> {state}")
         transition = self._transition_between(source, state, object_id=self.object_id(obj))
         actions = self.compiled.actions_by_transition[id(transition)]
         return self._move(session, obj, source, state, transition.name, context or {}, actions=actions,
@@ -189,7 +206,7 @@ class Flow:
     def defibrillate(self, obj: Any, *, actor: str | None = None) -> StatusChange:
         """Restart a failed object from its state's ``defibrillate`` target."""
         session = self._session(obj)
-        source = self.state_of(obj)
+        source = self.state_of(obj, DEFIBRILLATE)
         target = self.compiled.spec.states[source].defibrillate
         if target is None:
             raise NoDefibrillation(f"{self.machine} {self.object_id(obj)}: state {source!r} has no defibrillation "
@@ -200,7 +217,7 @@ class Flow:
     def time_out(self, obj: Any, *, actor: str | None = None) -> StatusChange:
         """Move an object whose state's ``timeout`` passed to the timeout's target (the sweeper's move)."""
         session = self._session(obj)
-        source = self.state_of(obj)
+        source = self.state_of(obj, TIMEOUT)
         timeout = self.compiled.spec.states[source].timeout
         if timeout is None:
             raise TransitionNotAllowed(machine=self.machine, state=source, event=TIMEOUT,

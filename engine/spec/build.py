@@ -80,12 +80,12 @@ class _SpecBuilder:
             endpoints=_frozen({name: self.endpoint(name, raw) for name, raw in data.get("endpoints", {}).items()}),
             listeners=tuple(
                 ListenerSpec(raw["event"], raw["run"], raw.get("queue"), raw.get("description"),
-                             self.origin("listeners", i))
+                             origin=self.origin("listeners", i), **self.retrying(raw))
                 for i, raw in enumerate(data.get("listeners", []))
             ),
             reactions=tuple(
-                ReactionSpec(raw["on"], raw["select"], raw["fire"], raw.get("description"),
-                             self.origin("reactions", i))
+                ReactionSpec(raw["on"], raw["select"], raw["fire"], raw.get("description"), queue=raw.get("queue"),
+                             origin=self.origin("reactions", i), **self.retrying(raw))
                 for i, raw in enumerate(data.get("reactions", []))
             ),
             origin=self.origin(),
@@ -203,6 +203,11 @@ class _SpecBuilder:
             description=raw.get("description"),
             origin=self.origin("endpoints", name),
         )
+
+    def retrying(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """A listener's or reaction's ``retries``, ``backoff`` and ``time_limit``, with the tasks' defaults."""
+        return {"retries": raw.get("retries", DEFAULT_RETRIES), "backoff": self.backoff(raw.get("backoff")),
+                "time_limit": parse_duration(raw["time_limit"]) if "time_limit" in raw else DEFAULT_TIME_LIMIT}
 
     @staticmethod
     def backoff(raw: dict[str, str] | None) -> Backoff:

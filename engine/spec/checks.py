@@ -13,7 +13,9 @@ from engine.spec.durations import format_duration
 from engine.spec.locations import Location
 from engine.spec.model import (
     EndpointSpec,
+    ListenerSpec,
     MachineSpec,
+    ReactionSpec,
     TaskSpec,
     TransitionSpec,
 )
@@ -205,6 +207,18 @@ def _check_backoff(work: TaskSpec | EndpointSpec) -> Iterator[Diagnostic]:
                          work.origin.text("backoff", "min"))
 
 
+def check_listener_backoff(spec: MachineSpec) -> Iterator[Diagnostic]:
+    """Listeners and reactions retry like tasks: their backoff's minimum is not above its maximum."""
+    entries: list[tuple[str, ListenerSpec | ReactionSpec]] = [
+        (f"listener of {entry.event!r}", entry) for entry in spec.listeners]
+    entries += [(f"reaction to {entry.on!r}", entry) for entry in spec.reactions]
+    for what, entry in entries:
+        if entry.backoff.minimum > entry.backoff.maximum:
+            low, high = format_duration(entry.backoff.minimum), format_duration(entry.backoff.maximum)
+            yield Diagnostic("SW104", f"The backoff of the {what} has a minimum ({low}) above its maximum ({high}).",
+                             entry.origin.text("backoff", "min"))
+
+
 def check_reactions(spec: MachineSpec) -> Iterator[Diagnostic]:
     """Reactions fire transitions the machine declares."""
     names = sorted({transition.name for transition in spec.transitions})
@@ -263,6 +277,7 @@ CHECKS: tuple[Check, ...] = (
     check_graph,
     check_final_exits,
     check_work_steps,
+    check_listener_backoff,
     check_reactions,
     check_url_templates,
 )

@@ -12,6 +12,7 @@ import ast
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from engine.errors import StatewrightError
@@ -68,7 +69,21 @@ class ExpressionProblem(Exception):
 
 
 class ExpressionError(StatewrightError):
-    """A guard expression could not be evaluated for an object (a missing attribute or key, a type clash)."""
+    """A guard expression could not be evaluated for an object (a missing attribute or key, a type clash).
+
+    Guards turn it into a refusal (``GuardUndecidable``); it does not reach callers of ``fire``,
+    ``can_fire`` or ``why_not``.
+
+    Args:
+        message: What could not be evaluated.
+        missing: The context key that was missing, if that was the reason.
+    """
+
+    def __init__(self, message: str, *, missing: str | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing
+        #: The named guard the expression belongs to (the innermost one), filled in by the guard.
+        self.guard: str | None = None
 
 
 def compile_expression(source: str) -> Evaluator:
@@ -121,8 +136,7 @@ def _compile(node: ast.expr, source: str) -> _Node:  # noqa: C901 - one branch p
     if isinstance(node, ast.BoolOp):
         return _compile_boolean(node, source)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        apply, operand = _UNARY[type(node.op)], _compile(node.operand, source)
-        return lambda scope: apply(operand(scope))
+        return _compile_unary(node, source)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         return _compile_arithmetic(node, source)
     if isinstance(node, ast.Compare):
@@ -160,6 +174,20 @@ def _compile_subscript(node: ast.Subscript, source: str) -> _Node:
     return lambda scope: _lookup(owner(scope), key, source)
 
 
+def _compile_unary(node: ast.UnaryOp, source: str) -> _Node:
+    apply, operand = _UNARY[type(node.op)], _compile(node.operand, source)
+
+    def unary(scope: _Scope) -> Any:
+        value = operand(scope)
+        try:
+            return apply(value)
+        except TypeError as exc:  # -None, +"text"
+            raise ExpressionError(f"Guard expression {source!r}: cannot apply {type(node.op).__name__} to "
+                                  f"{type(value).__name__}.") from exc
+
+    return unary
+
+
 def _compile_boolean(node: ast.BoolOp, source: str) -> _Node:
     parts = [_compile(value, source) for value in node.values]
     if isinstance(node.op, ast.And):
@@ -179,7 +207,7 @@ def _compile_arithmetic(node: ast.BinOp, source: str) -> _Node:
                                   f"{type(b).__name__} is not supported.")
         try:
             return apply(a, b)
-        except ArithmeticError as exc:
+        except (ArithmeticError, TypeError) as exc:  # division by zero; Decimal with float
             raise ExpressionError(f"Guard expression {source!r}: {exc}.") from exc
 
     return arithmetic
@@ -212,7 +240,13 @@ def _lookup(owner: Any, key: str | int, source: str) -> Any:
             return owner[key]
         return getattr(owner, key)
     except (KeyError, IndexError, AttributeError, TypeError) as exc:
-        raise ExpressionError(f"Guard expression {source!r}: {type(owner).__name__} value has no {key!r}.") from exc
+        if isinstance(owner, Mapping):
+            given = ", ".join(sorted(map(str, owner))) or "none"
+            what = f"the context has no key {key!r} (keys given: {given})"
+        else:
+            what = f"{type(owner).__name__} value has no {key!r}"
+        missing = key if isinstance(owner, Mapping) and isinstance(key, str) else None
+        raise ExpressionError(f"Guard expression {source!r}: {what}.", missing=missing) from exc
 
 
 def _refuse_private(name: str, node: ast.expr) -> None:
@@ -224,7 +258,8 @@ def _refuse_private(name: str, node: ast.expr) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # Decimal too: money columns (Numeric) read as Decimal.
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def _describe(node: ast.expr) -> str:

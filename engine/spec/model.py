@@ -14,13 +14,13 @@ from typing import Literal
 from engine.spec.durations import format_duration
 from engine.spec.locations import DataPath, Location, SourceMap
 
-#: Retries of a task or endpoint when the file gives none.
+#: Retries of a task, endpoint, listener or reaction when the file gives none.
 DEFAULT_RETRIES = 3
 #: Shortest wait before a retry when the file gives no backoff.
 DEFAULT_MIN_BACKOFF = timedelta(seconds=1)
 #: Longest wait before a retry when the file gives no backoff.
 DEFAULT_MAX_BACKOFF = timedelta(minutes=5)
-#: How long a task may run when the file gives no time limit.
+#: How long a task, listener or reaction may run when the file gives no time limit.
 DEFAULT_TIME_LIMIT = timedelta(minutes=10)
 #: How long an endpoint's HTTP call may take when the file gives no timeout.
 DEFAULT_HTTP_TIMEOUT = timedelta(seconds=30)
@@ -259,6 +259,9 @@ class ListenerSpec:
     run: str
     queue: str | None = None
     description: str | None = None
+    retries: int = DEFAULT_RETRIES
+    backoff: Backoff = Backoff()
+    time_limit: timedelta = DEFAULT_TIME_LIMIT
     origin: Origin = _origin()
 
 
@@ -270,6 +273,10 @@ class ReactionSpec:
     select: str
     fire: str
     description: str | None = None
+    retries: int = DEFAULT_RETRIES
+    backoff: Backoff = Backoff()
+    time_limit: timedelta = DEFAULT_TIME_LIMIT
+    queue: str | None = None
     origin: Origin = _origin()
 
 

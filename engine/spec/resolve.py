@@ -18,6 +18,10 @@ class _Unresolved(Exception):
         self.diagnostic = diagnostic
 
 
+#: Raised by ``import_object``; its ``diagnostic`` says what did not import.
+Unresolved = _Unresolved
+
+
 def import_object(path: str, location: Location) -> Any:
     """Import ``package.module:attribute``; problems raise ``_Unresolved`` with a located diagnostic."""
     module_name, _, attribute_path = path.partition(":")

@@ -17,11 +17,14 @@ from dramatiq.middleware import CurrentMessage
 from sqlalchemy import Select, select
 
 from engine.compiler import import_path
-from engine.errors import ConcurrencyError, TransitionError
+from engine.errors import ConcurrencyError, TransitionError, UnknownStatusError, UnknownWork
 from engine.orm.tables import outbox
 from engine.runtime.flow import Flow
-from engine.spec.model import Steps
+from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps
+from engine.work.claims import claimant, claimed_by_me
+from engine.work.declared import declared_work, unknown_work
 from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response
+from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
 
 if TYPE_CHECKING:
@@ -56,6 +59,8 @@ class Work:
         self.http_base_url = http_base_url
         self.http_transport = http_transport
         self.actors: dict[tuple[str, str], Actor[Any, Any]] = {}
+        #: ``task``, ``endpoint``, ``listener`` or ``reaction`` for each actor's name.
+        self.kind_by_actor: dict[str, str] = {}
         runners: dict[str, Callable[..., None]] = {
             "task": self.run_task, "endpoint": self.run_endpoint, "listener": self.run_listener,
                    "reaction": self.run_reaction}
@@ -64,43 +69,33 @@ class Work:
             queues = [("task", task.queue) for task in spec.tasks.values()]
             queues += [("endpoint", endpoint.queue) for endpoint in spec.endpoints.values()]
             queues += [("listener", listener.queue) for listener in spec.listeners]
-            queues += [("reaction", None) for _ in spec.reactions]
+            queues += [("reaction", reaction.queue) for reaction in spec.reactions]
             for kind, queue in queues:
                 key = (kind, queue or DEFAULT_QUEUE)
                 if key not in self.actors:
+                    # `throws`: work the machines no longer declare fails at once instead of being retried.
                     self.actors[key] = Actor(runners[kind], broker=broker, actor_name=f"statewright_{kind}_{key[1]}",
-                                             queue_name=key[1], priority=0, options={})
+                                             queue_name=key[1], priority=0, options={"throws": (UnknownWork,)})
+                    self.kind_by_actor[self.actors[key].actor_name] = kind
         self.relay = Relay(app.engine, self.send)
+        add_failure_recorder(broker, self)
 
     # Sending ---------------------------------------------------------------------------------
     def send(self, row: Any) -> bool:
         """Put an outbox row's message on the broker; see ``Relay``."""
         if row.kind in SETTLED_WITHOUT_MESSAGE:
             return True
-        spec = self.app.machines[row.machine].spec
-        if row.kind == "task":
-            task = spec.tasks[row.name]
-            options: dict[str, Any] = {"max_retries": task.retries, "min_backoff": _ms(task.backoff.minimum),
-                       "max_backoff": _ms(task.backoff.maximum), "time_limit": _ms(task.time_limit)}
-            # The task runner needs nothing else from the row: it skips reading it back.
-            args = (row.id, row.machine, row.name, row.model_id)
-            self.actors[("task", task.queue or DEFAULT_QUEUE)].send_with_options(args=args, **options)
-            return True
-        if row.kind == "endpoint":
-            endpoint = spec.endpoints[row.name]
-            options = {"max_retries": endpoint.retries, "min_backoff": _ms(endpoint.backoff.minimum),
-                       "max_backoff": _ms(endpoint.backoff.maximum),
-                       "time_limit": _ms(endpoint.timeout) + ENDPOINT_TIME_SLACK_MS}
-            self.actors[("endpoint", endpoint.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,), **options)
-            return True
-        if row.kind == "listener":
-            listener = spec.listeners[_declared_index(row.name)]
-            self.actors[("listener", listener.queue or DEFAULT_QUEUE)].send_with_options(args=(row.id,))
-            return True
-        if row.kind == "reaction":
-            self.actors[("reaction", DEFAULT_QUEUE)].send_with_options(args=(row.id,))
-            return True
-        raise ValueError(f"outbox row {row.id} has an unknown kind {row.kind!r}")
+        work = declared_work(self.app, row)
+        options: dict[str, Any] = {"max_retries": work.retries, "min_backoff": _ms(work.backoff.minimum),
+                                   "max_backoff": _ms(work.backoff.maximum)}
+        if isinstance(work, EndpointSpec):
+            options["time_limit"] = _ms(work.timeout) + ENDPOINT_TIME_SLACK_MS
+        else:
+            options["time_limit"] = _ms(work.time_limit)
+        # The task runner needs nothing else from the row: it skips reading it back.
+        args = (row.id, row.machine, row.name, row.model_id) if row.kind == "task" else (row.id,)
+        self.actors[(row.kind, work.queue or DEFAULT_QUEUE)].send_with_options(args=args, **options)
+        return True
 
     # Running ---------------------------------------------------------------------------------
     def _row(self, outbox_id: int) -> Any:
@@ -115,8 +110,10 @@ class Work:
 
     def run_task(self, outbox_id: int, machine: str, name: str, model_id: str) -> None:
         """Move the object to ``processing``, run the handler, move it to ``complete`` (or ``error``)."""
-        flow = self.app.flows[machine]
-        task = flow.compiled.spec.tasks[name]
+        flow = self.app.flows.get(machine)
+        task = flow.compiled.spec.tasks.get(name) if flow is not None else None
+        if flow is None or task is None:
+            raise unknown_work(self.app, machine, "task", name)
         with self.app.session() as session:
             obj = self._claim_by_key(session, flow, task.steps, model_id)
             if obj is None:
@@ -137,7 +134,7 @@ class Work:
         """Claim in one round trip when the object is where the work starts; otherwise load it and decide."""
         if steps.processing is not None and len(flow.mapper.primary_key) == 1:
             (key,) = flow.key_of(model_id)
-            claimed = flow.claim(session, key, steps.when, steps.processing)
+            claimed = flow.claim(session, key, steps.when, steps.processing, actor=claimant())
             if claimed is not None:
                 return claimed
         obj = self._load(session, flow, model_id)
@@ -145,17 +142,22 @@ class Work:
 
     def _claim(self, obj: Any, flow: Flow, steps: Steps, payload: Any = None) -> bool:
         """Whether this delivery should do the work: compare-and-set decides between duplicates."""
-        state = flow.state_of(obj)
+        try:
+            state = flow.state_of(obj, f"-> {steps.processing or steps.when}")
+        except UnknownStatusError as unknown:  # a hand-written value: nothing the work can do
+            log.warning("skipped: %s", unknown)
+            return False
         if state == steps.when:
             if steps.processing is None:
                 return True
             try:
-                obj.set_status(steps.processing, payload=payload)
+                flow.set_status(obj, steps.processing, payload=payload, actor=claimant())
             except ConcurrencyError:
                 return False
             return True
-        # A delivery that died after claiming left the object in `processing`: carry on from there.
-        return steps.processing is not None and state == steps.processing
+        # A delivery that died after claiming left the object in `processing`: carry on from there. Only that
+        # message may: a duplicate (a resend, a late original) must not run the handler next to a live claim.
+        return steps.processing is not None and state == steps.processing and claimed_by_me(flow, obj)
 
     @staticmethod
     def _settle(obj: Any, state: str, **details: Any) -> None:
@@ -173,8 +175,9 @@ class Work:
         row = self._row(outbox_id)
         if row is None:
             return
+        endpoint = declared_work(self.app, row)
+        assert isinstance(endpoint, EndpointSpec)
         flow = self.app.flows[row.machine]
-        endpoint = flow.compiled.spec.endpoints[row.name]
         steps = endpoint.steps
         with self.app.session() as session, httpx.Client(transport=self.http_transport,
                                                           timeout=endpoint.timeout.total_seconds()) as client:
@@ -213,7 +216,8 @@ class Work:
         row = self._row(outbox_id)
         if row is None:
             return
-        listener = self.app.machines[row.machine].spec.listeners[_declared_index(row.name)]
+        listener = declared_work(self.app, row)
+        assert isinstance(listener, ListenerSpec)
         import_path(listener.run)(row.message)
 
     def run_reaction(self, outbox_id: int) -> None:
@@ -221,7 +225,8 @@ class Work:
         row = self._row(outbox_id)
         if row is None:
             return
-        reaction = self.app.machines[row.machine].spec.reactions[_declared_index(row.name)]
+        reaction = declared_work(self.app, row)
+        assert isinstance(reaction, ReactionSpec)
         selector = import_path(reaction.select)
         with self.app.session() as session:
             selected = selector(row.message)
@@ -231,11 +236,6 @@ class Work:
                     obj.fire(reaction.fire, event=row.message)
                 except (TransitionError, ConcurrencyError) as refused:
                     log.info("reaction %s skipped %r: %s", row.name, obj, refused)
-
-
-def _declared_index(name: str) -> int:
-    """Listener and reaction rows are named ``EVENT#INDEX``: the index in the machine's list."""
-    return int(name.rsplit("#", 1)[1])
 
 
 def _last_attempt() -> bool:

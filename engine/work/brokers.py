@@ -10,6 +10,7 @@ from dramatiq.middleware import CurrentMessage
 from engine.dependencies import missing_dependency
 from engine.errors import ConfigurationError
 from engine.urls import hide_password
+from engine.work.limits import add_time_limit_starter
 
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
@@ -86,4 +87,5 @@ def build_broker(url: str) -> Broker:
     # The task runner reads the delivery's retry count to know when it is the last attempt.
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
+    add_time_limit_starter(broker)
     return broker

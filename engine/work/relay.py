@@ -11,12 +11,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, select, update
+from sqlalchemy import Connection, Engine, Select, select, update
 
+from engine.errors import UnknownWork
 from engine.orm.tables import outbox
 from engine.runtime.changes import StatusChange
 from engine.runtime.flow import begin_write
 from engine.runtime.hooks import Hook
+from engine.work.failures import record_failure
 
 log = logging.getLogger("engine.relay")
 
@@ -64,8 +66,18 @@ class Relay(Hook):
         """Send the rows a query selects, in one transaction; returns (rows fetched, rows settled)."""
         with begin_write(self.engine) as connection:  # concurrent relays on SQLite wait in turn
             rows = connection.execute(query).all()
-            settled = [row.id for row in rows if self.send(row)]
+            settled = [row.id for row in rows if self._send_or_record(connection, row)]
             if settled:
                 connection.execute(update(outbox).where(outbox.c.id.in_(settled))
                                    .values(sent_at=datetime.now(UTC), attempts=outbox.c.attempts + 1))
         return len(rows), len(settled)
+
+    def _send_or_record(self, connection: Connection, row: Any) -> bool:
+        """Send one row; a row naming work the machines no longer declare is recorded as failed, not resent."""
+        try:
+            return self.send(row)
+        except UnknownWork as unknown:
+            failure_id = record_failure(connection, machine=row.machine, kind=row.kind, name=row.name,
+                                        outbox_row=row, attempts=0, exception=unknown)
+            log.error("outbox row %s: %s (failure record #%s)", row.id, unknown, failure_id)
+            return True

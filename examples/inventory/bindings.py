@@ -11,5 +11,5 @@ from examples.inventory.models import InventoryItem
 
 
 def items_for_order(event: Mapping[str, Any]) -> Select[InventoryItem]:
-    """The items reserved for (or reservable by) the order that emitted the event."""
+    """The items in the basket of the order that emitted the event."""
     return select(InventoryItem).where(InventoryItem.order_id == int(event["model_id"]))

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine.cli import EXIT_BUG, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, StatewrightGroup, main
 from engine.cli.failing import describe
+from engine.migrations.upgrade import head_revision
 from tests.conftest import MACHINES, POSTGRES_SERVER, ROOT, free_port
 
 DOCUMENT = str(MACHINES / "document.yaml")
@@ -29,7 +30,9 @@ DATABASE_COMMANDS = {
     "sweep": ["sweep", "--machines", DOCUMENT],
     "defibrillate": ["defibrillate", "document", "--machines", DOCUMENT],
     "admin": ["admin", "--machines", DOCUMENT],
-    "worker": ["worker", "--machines", DOCUMENT, "--broker-url", "redis://127.0.0.1:1/0"],
+    "worker": ["worker", "--machines", DOCUMENT, "--broker-url", "redis://127.0.0.1:1/0",
+               "--http-base-url", "http://127.0.0.1:1"],
+    "failures": ["failures", "--machines", DOCUMENT],
     "compress": ["compress"],
     "restore": ["restore", "1"],
     "purge": ["purge"],
@@ -104,7 +107,7 @@ def test_db_downgrade_of_a_database_that_does_not_exist_creates_nothing(tmp_path
 
 def test_an_unknown_revision_is_a_usage_error(tmp_path: Path) -> None:
     result = invoke("db", "upgrade", "--database-url", f"sqlite:///{tmp_path / 'app.db'}", "0999")
-    assert_one_line(result, EXIT_USAGE, "Cannot migrate to revision '0999'", "0001, 0002")
+    assert_one_line(result, EXIT_USAGE, "Cannot migrate to revision '0999'", "0001, 0002, ")
 
 
 @pytest.mark.parametrize("command", DATABASE_COMMANDS.values(), ids=lambda c: c[0])
@@ -112,7 +115,7 @@ def test_a_database_without_statewright_tables_says_to_run_db_upgrade(command: l
     database = tmp_path / "app.db"
     create_engine(f"sqlite:///{database}").connect().close()  # an empty database file
     result = invoke(*command, "--database-url", f"sqlite:///{database}")
-    assert_one_line(result, EXIT_UNAVAILABLE, "has no Statewright tables",
+    assert_one_line(result, EXIT_UNAVAILABLE, "lacks Statewright tables",
                     f"create the tables with `statewright db upgrade --database-url sqlite:///{database}`")
 
 
@@ -121,7 +124,7 @@ def test_statewright_tables_at_an_old_revision_say_to_upgrade(command: list[str]
     url = f"sqlite:///{tmp_path / 'app.db'}"
     assert invoke("db", "upgrade", "--database-url", url, "0001").exit_code == EXIT_OK
     result = invoke(*command, "--database-url", url)
-    assert_one_line(result, EXIT_UNAVAILABLE, "are at revision 0001; this version needs 0002",
+    assert_one_line(result, EXIT_UNAVAILABLE, f"are at revision 0001; this version needs {head_revision()}",
                     f"`statewright db upgrade --database-url {url}`")
 
 
@@ -147,8 +150,10 @@ def test_an_unknown_broker_scheme_is_a_usage_error(tmp_path: Path) -> None:
     assert_one_line(result, EXIT_USAGE, "Unsupported broker URL 'kafka://host'")
 
 
-@pytest.mark.parametrize("args", [["restore", "99999999999999999999"], ["compress", "--batch", "99999999999999999999"]],
-                         ids=["row-id", "batch"])
+@pytest.mark.parametrize("args", [["restore", "99999999999999999999"], ["compress", "--batch", "99999999999999999999"],
+                                  ["failures", "--machines", DOCUMENT, "--broker-url", "redis://127.0.0.1:1/0",
+                                   "--retry", "99999999999999999999"]],
+                         ids=["row-id", "batch", "failure-id"])
 def test_numbers_beyond_a_64_bit_column_are_usage_errors(ready_database: str, args: list[str]) -> None:
     result = invoke(*args, "--database-url", ready_database)
     assert result.exit_code == EXIT_USAGE, result.output
@@ -287,8 +292,8 @@ def empty_postgres_database() -> Iterator[str]:
 def test_on_postgresql_missing_tables_are_named_with_their_fix(empty_postgres_database: str) -> None:
     url = empty_postgres_database
     assert_one_line(invoke("sweep", "--machines", DOCUMENT, "--database-url", url), EXIT_UNAVAILABLE,
-                    "has no Statewright tables", f"`statewright db upgrade --database-url {url}`")
-    assert_one_line(invoke("purge", "--database-url", url), EXIT_UNAVAILABLE, "has no Statewright tables")
+                    "lacks Statewright tables", f"`statewright db upgrade --database-url {url}`")
+    assert_one_line(invoke("purge", "--database-url", url), EXIT_UNAVAILABLE, "lacks Statewright tables")
     assert invoke("db", "upgrade", "--database-url", url).exit_code == EXIT_OK
     assert_one_line(invoke("defibrillate", "document", "--machines", DOCUMENT, "--database-url", url),
                     EXIT_UNAVAILABLE, "The table 'documents' of Document", "create your model's table")

@@ -105,9 +105,12 @@ def _vocabulary(files: Files, serving: bool) -> dict[str, dict[str, st.SearchStr
         "sweep": {**app, "--timeouts": FLAG, "--no-outbox": FLAG},
         "defibrillate": {**app, "--where": st.sampled_from(["status=error", "status=nope", "x"]) | JUNK,
                          "--dry-run": FLAG},
-        "worker": {**app, "--processes": NUMBERS, "--threads": NUMBERS, "--queue": JUNK, "--sweep-every": NUMBERS},
+        "worker": {**app, "--http-base-url": st.sampled_from(["http://127.0.0.1:1", "nourl"]) | JUNK,
+                   "--resend-after": DURATIONS, "--processes": NUMBERS, "--threads": NUMBERS, "--queue": JUNK,
+                   "--sweep-every": NUMBERS},
         "admin": {**app, "--host": st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "nohost"]),
                   "--port": NUMBERS, "--token": JUNK},
+        "failures": {**app, "--retry": NUMBERS, "--retry-all": FLAG, "--all": FLAG},
         "compress": {**archive, "--older-than": DURATIONS, "--batch": NUMBERS},
         "restore": {**archive, "--object": st.sampled_from(["document:1", "document", ":"]) | JUNK},
         "purge": {**archive, "--older-than": DURATIONS},
@@ -184,7 +187,7 @@ def test_random_command_lines_end_calmly_in_process(files: Files, data: st.DataO
 
 
 @pytest.mark.parametrize("command", ["demo", "lint", "rules", "diagram", "show", "db", "sweep", "defibrillate",
-                                     "worker", "compress", "restore", "purge", "admin"])
+                                     "failures", "worker", "compress", "restore", "purge", "admin"])
 def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == EXIT_OK

@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import uvicorn
 from sqlalchemy import text
+from starlette.types import ASGIApp
 
 from engine import Statewright
 from engine.admin import build_admin
@@ -18,9 +21,10 @@ from engine.archive import ArchiveSettings
 from engine.migrations.upgrade import upgrade
 from examples.base import Base
 from examples.documents.models import Document
+from examples.orders.models import Order
 from tests.conftest import ROOT, free_port
 
-TOKEN = "test-token-4f1c"
+TOKEN = "test-token-4f1c-9a2e"
 #: Screenshots of the browser tests land here (kept out of git).
 SCREENSHOTS = ROOT / "test-output" / "admin"
 
@@ -48,28 +52,63 @@ def _documents(app: Statewright) -> dict[str, int]:
         return {"queued": documents[0].id, "failed": failed.id, "processing": processing.id}
 
 
-@pytest.fixture
-def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
+def fresh_app(machine: str, database_url: str, tmp_path: Path) -> Statewright:
+    """A Statewright over one shipped machine, with fresh tables."""
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
-    app = Statewright.from_path(ROOT / "machines" / "document.yaml", database_url=database_url, archive=settings)
+    app = Statewright.from_path(ROOT / "machines" / f"{machine}.yaml", database_url=database_url, archive=settings)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     Base.metadata.drop_all(app.engine)
     upgrade(app.engine)
     Base.metadata.create_all(app.engine)
-    ids = _documents(app)
+    return app
+
+
+@contextmanager
+def run_server(asgi: ASGIApp) -> Iterator[str]:
+    """Serve ``asgi`` with uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_admin(app, token=TOKEN), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         assert time.monotonic() < deadline, "the admin server did not start"
         time.sleep(0.05)
-    yield Served(app, f"http://127.0.0.1:{port}", ids)
-    server.should_exit = True
-    thread.join(timeout=20)
-    Base.metadata.drop_all(app.engine)
-    app.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@contextmanager
+def serve_admin(app: Statewright, ids: dict[str, int]) -> Iterator[Served]:
+    """The admin page of ``app`` served on loopback; the tables are dropped afterwards."""
+    try:
+        with run_server(build_admin(app, token=TOKEN)) as url:
+            yield Served(app, url, ids)
+    finally:
+        Base.metadata.drop_all(app.engine)
+        app.close()
+
+
+@pytest.fixture
+def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
+    app = fresh_app("document", database_url, tmp_path)
+    with serve_admin(app, _documents(app)) as running:
+        yield running
+
+
+@pytest.fixture
+def orders(database_url: str, tmp_path: Path) -> Iterator[Served]:
+    """The order machine (string status values) with three pending orders."""
+    app = fresh_app("order", database_url, tmp_path)
+    with app.session() as session:
+        orders = [Order(total_amount=Decimal("10.00")) for _ in range(3)]
+        session.add_all(orders)
+        session.commit()
+        ids = {"spoiled": orders[0].id, "pending": orders[1].id, "other": orders[2].id}
+    with serve_admin(app, ids) as running:
+        yield running

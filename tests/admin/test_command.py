@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from engine.cli import EXIT_USAGE, main
@@ -22,6 +23,19 @@ def test_a_public_address_needs_a_token() -> None:
                                 env={"STATEWRIGHT_ADMIN_TOKEN": ""})
     assert result.exit_code == EXIT_USAGE
     assert "refusing to serve 0.0.0.0 without a token" in result.output
+
+
+@pytest.mark.parametrize(("arguments", "env", "said"), [
+    (["--token", ""], {}, "the admin token is empty"),
+    (["--token", "short"], {}, "the admin token is 5 characters long; use at least 16"),
+    ([], {"STATEWRIGHT_ADMIN_TOKEN": "fifteen-chars-x"}, "the admin token is 15 characters long"),
+])
+def test_an_empty_or_short_token_is_refused_in_one_line(arguments: list[str], env: dict[str, str], said: str) -> None:
+    result = CliRunner().invoke(main, ["admin", "--machines", "machines/document.yaml", *arguments], env=env)
+    assert result.exit_code == EXIT_USAGE
+    assert said in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
 
 
 def test_on_loopback_it_prints_a_login_link_that_works(tmp_path: Path) -> None:

@@ -79,3 +79,15 @@ def test_an_action_never_redirects_off_site(served: Served, target: str) -> None
                                data={"csrf": _csrf(page), "transition": "start", "next": target})
         assert response.status_code == 303
         assert response.headers["location"] == f"/m/document/o/{served.ids['queued']}"
+
+
+def test_firing_a_transition_whose_guard_needs_context_the_page_cannot_give_is_refused_in_words(
+        orders: Served) -> None:
+    """The page fires without context; ``confirm_payment``'s guard reads ``context.payment_status``."""
+    with _logged_in(orders) as client:
+        page = client.get(f"/m/order/o/{orders.ids['pending']}").text
+        fired = client.post(f"/m/order/o/{orders.ids['pending']}/fire",
+                            data={"csrf": _csrf(page), "transition": "confirm_payment"}, follow_redirects=True)
+    assert fired.status_code == 200
+    assert "guard &#39;payment_confirmed&#39; cannot be evaluated" in fired.text
+    assert "the context has no key &#39;payment_status&#39;" in fired.text

@@ -32,27 +32,33 @@ AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "
 LONG_AGO = datetime.now(UTC) - timedelta(days=3)
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server on loopback with an empty bucket."""
+def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    """A moto S3 server process on a free loopback port, once it accepts connections; and its endpoint."""
     server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
     assert server is not None, "moto_server is required (pip install 'moto[server]')"
     port = free_port()
     process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, endpoint
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail(f"moto server did not start on {endpoint}")
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server on loopback with an empty bucket."""
     saved = {name: os.environ.get(name) for name in AWS_ENV}
     os.environ.update(AWS_ENV)
+    process, endpoint = start_moto()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail(f"moto server did not start on {endpoint}")
-                time.sleep(0.1)
         s3_client(endpoint).create_bucket(Bucket=BUCKET)
         yield endpoint
     finally:
@@ -76,7 +82,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     """The Statewright tables, fresh."""
     made = make_engine(database_url)
     with made.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(made)
     yield made

@@ -100,8 +100,8 @@ def test_restore_brings_payloads_back_exactly_and_purge_clears_them_again(archiv
     assert rows[ids[1]].payload is None, "only the rows asked for come back"
     assert archiver.restore([ids[0]]).skipped == {ids[0]: "already restored"}
 
-    assert archiver.purge() == 0, "restored just now: not older than two days"
-    assert archiver.purge(now=datetime.now(UTC) + timedelta(days=3)) == 3
+    assert archiver.purge().purged == (), "restored just now: not older than two days"
+    assert len(archiver.purge(now=datetime.now(UTC) + timedelta(days=3)).purged) == 3
     rows = _rows(engine, ids + failed)
     assert rows[ids[0]].payload is None
     assert rows[ids[0]].restored_at is None

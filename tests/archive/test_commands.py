@@ -38,7 +38,7 @@ def test_compress_restore_purge(engine: Engine, options: list[str]) -> None:
 
     purged = runner.invoke(main, ["purge", *options, "--older-than", "0s"])
     assert purged.exit_code == EXIT_OK, purged.output
-    assert "purged 3 restored payloads" in purged.output
+    assert "purged 3 restored payloads, kept 0" in purged.output
     with engine.connect() as connection:
         assert connection.scalar(select(statuses.c.payload).where(statuses.c.id == ids[0])) is None
 

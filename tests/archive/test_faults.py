@@ -11,7 +11,9 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -53,7 +55,8 @@ def _manifest_row_ids(settings: ArchiveSettings, uri: str) -> list[int]:
 
 
 def _assert_every_payload_is_archived_once_and_restorable(engine: Engine, settings: ArchiveSettings,
-                                                          ids: list[int]) -> None:
+                                                          ids: list[int],
+                                                          expected: dict[int, Any] | None = None) -> None:
     with engine.connect() as connection:
         rows = {row.id: row for row in connection.execute(select(statuses.c.id, statuses.c.payload,
                                                                  statuses.c.archive_uri))}
@@ -67,7 +70,8 @@ def _assert_every_payload_is_archived_once_and_restorable(engine: Engine, settin
     assert len(result.restored) == len(ids)
     with engine.connect() as connection:
         restored = dict(connection.execute(select(statuses.c.id, statuses.c.payload)).all())
-    assert all(restored[row_id] == sample_payload(n) for n, row_id in enumerate(ids)), "every payload came back"
+    expected = expected if expected is not None else {row_id: sample_payload(n) for n, row_id in enumerate(ids)}
+    assert all(restored[row_id] == expected[row_id] for row_id in ids), "every payload came back"
 
 
 def _archived(engine: Engine) -> int:
@@ -76,14 +80,31 @@ def _archived(engine: Engine) -> int:
                                  .where(statuses.c.archive_uri.is_not(None))) or 0
 
 
+def _lost(engine: Engine) -> int:
+    """Rows whose payload is neither in the row nor recorded as archived."""
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(statuses).where(
+            statuses.c.payload.is_(None), statuses.c.archive_uri.is_(None))) or 0
+
+
 def test_compress_killed_at_random_moments_loses_nothing_and_a_rerun_finishes(engine: Engine,
                                                                                settings: ArchiveSettings) -> None:
-    ids = add_history(engine, 3000)
+    """Five runs SIGKILLed, each mid-run after a commit of its own; then a run that also deletes their orphans."""
+    expected: dict[int, Any] = {}
+
+    def add(count: int) -> None:
+        expected.update({row_id: sample_payload(n) for n, row_id in enumerate(add_history(engine, count))})
+
+    add(3000)
     command = _compress_command(engine, settings, batch=20)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     chance = random.Random(1234)
-    kills = 0
+    kills = runs = 0
     while kills < 5:
+        runs += 1
+        assert runs <= 30, "the runs kept finishing before they could be killed: the test proved nothing"
+        if _archived(engine) == len(expected):
+            add(1000)  # a fast machine archived everything: give the next run work to be killed in
         before = _archived(engine)
         run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
@@ -93,16 +114,21 @@ def test_compress_killed_at_random_moments_loses_nothing_and_a_rerun_finishes(en
             time.sleep(0.01)
         time.sleep(chance.uniform(0, 0.1))
         if run.poll() is not None:
-            break
+            continue
         os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=30)
         kills += 1
-    assert kills == 5, "the runs finished before they could be killed: the test proved nothing"
-    assert _archived(engine) < len(ids)
-    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert _lost(engine) == 0, "a killed run lost no payload"
+    finished = subprocess.run([*command, "--gc-grace", "0s"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "Traceback" not in finished.stderr
-    _assert_every_payload_is_archived_once_and_restorable(engine, settings, ids)
+    ids = sorted(expected)
+    _assert_every_payload_is_archived_once_and_restorable(engine, settings, ids, expected)
+    with engine.connect() as connection:
+        referenced = set(connection.scalars(select(statuses.c.archive_uri).distinct()
+                                            .where(statuses.c.archive_uri.is_not(None))))
+    assert set(_archives(settings)) == referenced, "the killed runs' orphaned archives were deleted, nothing else"
 
 
 def test_concurrent_runs_never_archive_a_row_twice(engine: Engine, settings: ArchiveSettings) -> None:
@@ -120,4 +146,25 @@ def test_concurrent_runs_never_archive_a_row_twice(engine: Engine, settings: Arc
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(statuses)
                                  .where(statuses.c.archive_uri.is_(None))) == 0
+    _assert_every_payload_is_archived_once_and_restorable(engine, settings, ids)
+
+
+def test_collecting_orphans_while_runs_compress_never_loses_a_referenced_archive(engine: Engine,
+                                                                                settings: ArchiveSettings) -> None:
+    """Orphan collection with no grace at all, over and over, while three runs compress: the fence alone is safe."""
+    ids = add_history(engine, 600)
+    command = [*_compress_command(engine, settings, batch=10), "--no-gc"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(3)]
+    collector = Archiver(engine, settings)
+    collected: list[str] = []
+    passes = 0
+    while any(run.poll() is None for run in runs):
+        collected += collector.collect_orphans(grace=timedelta(0))
+        passes += 1
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], outputs
+    assert passes > 1, "collection ran while the runs were compressing"
+    assert collected == [], "no run died, so no archive was an orphan"
     _assert_every_payload_is_archived_once_and_restorable(engine, settings, ids)

@@ -43,7 +43,7 @@ def payload(n: int) -> dict[str, Any]:
 
 def _fill(engine: Engine, rows: int) -> None:
     with engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(engine)
     created = datetime.now(UTC) - timedelta(days=3)

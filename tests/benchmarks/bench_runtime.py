@@ -97,7 +97,8 @@ def persisted(app: Statewright, changes: int) -> tuple[float, float]:
 def _fresh_app(url: str) -> Statewright:
     app = Statewright.from_path(MACHINES, database_url=url)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "bench_jobs"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version",
+                      "bench_jobs"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     BenchBase.metadata.create_all(app.engine)

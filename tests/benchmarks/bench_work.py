@@ -53,7 +53,8 @@ def _wait_done(app: Statewright, count: int, deadline: float = 600) -> None:
 
 def _fresh(app: Statewright) -> None:
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "bench_items", "bench_jobs"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version",
+                      "bench_items", "bench_jobs"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     BenchBase.metadata.create_all(app.engine)

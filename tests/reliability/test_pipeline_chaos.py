@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,11 +23,11 @@ from engine import Statewright
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
 from tests.conftest import ROOT
+from tests.services import PrivateRedis
 from tests.work.app.models import Job, JobBase
 from tests.work.conftest import MACHINES
 
 OBJECTS = int(os.environ.get("STATEWRIGHT_RELIABILITY_OBJECTS", "1000"))
-PORT = 6393
 KILLS = 5
 #: Objects are created in this many commits, spread over about as long as the kills take, so that
 #: creation, work, kills and the broker restart overlap.
@@ -36,44 +35,22 @@ BATCHES = 40
 PRODUCING_SECONDS = 10
 EXPECTED = [(None, "queued"), ("queued", "running"), ("running", "done")]
 
-
-class RedisServer:
-    """A redis-server of this test's own that keeps every write on disk, so a restart keeps the queues."""
-
-    def __init__(self, folder: Path) -> None:
-        server = shutil.which("redis-server")
-        assert server is not None, "redis-server is required for this test"
-        self.command = [server, "--port", str(PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-                        "--appendfsync", "always", "--dir", str(folder)]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while subprocess.run(["redis-cli", "-p", str(PORT), "ping"], capture_output=True,
-                             text=True).stdout.strip() != "PONG":
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()  # SIGTERM: Redis flushes its append-only file and exits
-        self.process.wait(timeout=20)
+#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
+NO_CALLS = "http://127.0.0.1:9"
 
 
 @pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    if server.process is not None and server.process.poll() is None:
-        server.stop()
+def redis() -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own that keeps every write on disk, so a restart keeps the queues."""
+    with PrivateRedis(persistence="append-only") as server:
+        yield server
 
 
 def _worker(database_url: str, broker_url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
-         database_url, "--broker-url", broker_url, "--processes", "2", "--threads", "4", "--sweep-every", "2"],
+         database_url, "--broker-url", broker_url, "--processes", "2", "--threads", "4", "--sweep-every", "2",
+         "--http-base-url", NO_CALLS],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -84,11 +61,12 @@ def _done(app: Statewright) -> int:
 
 
 def test_every_object_finishes_exactly_once_through_kills_and_a_broker_restart(postgres_url: str,
-                                                                               redis: RedisServer) -> None:
-    broker_url = f"redis://127.0.0.1:{PORT}/0?heartbeat_timeout=2000&maintenance_chance=1000000"
+                                                                               redis: PrivateRedis) -> None:
+    broker_url = f"{redis.url}?heartbeat_timeout=2000&maintenance_chance=1000000"
     app = Statewright.from_path(MACHINES, database_url=postgres_url, broker_url=broker_url)
     with app.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs", "calls", "shipments"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version",
+                      "jobs", "calls", "shipments"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     JobBase.metadata.create_all(app.engine)
@@ -104,7 +82,7 @@ def test_every_object_finishes_exactly_once_through_kills_and_a_broker_restart(p
             worker[0].wait(timeout=30)
             kills += 1
             if n == KILLS // 2:
-                redis.stop()
+                redis.stop()  # SIGTERM: Redis flushes its append-only file and exits
                 time.sleep(1.0)  # the producer's relay meets a dead broker meanwhile: rows stay in the outbox
                 redis.start()
                 restarts += 1

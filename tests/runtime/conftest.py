@@ -23,6 +23,7 @@ def app(database_url: str) -> Iterator[Statewright]:
     engine = statewright.engine
     TicketBase.metadata.drop_all(engine)
     with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS statewright_failures"))
         connection.execute(text("DROP TABLE IF EXISTS statewright_outbox"))
         connection.execute(text("DROP TABLE IF EXISTS statuses"))
         connection.execute(text("DROP TABLE IF EXISTS statewright_alembic_version"))

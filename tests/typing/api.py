@@ -69,4 +69,4 @@ def archiving() -> tuple[int, int]:
     except engine.ArchiveError:
         return (0, 0)
     failed: dict[int, str] = restored.failed
-    return compressed.rows + len(failed), app.archive.purge(older_than=timedelta(days=1))
+    return compressed.rows + len(failed), len(app.archive.purge(older_than=timedelta(days=1)).purged)

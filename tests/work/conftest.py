@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from engine import Statewright
 from engine.migrations.upgrade import upgrade
-from tests.work.app.handlers import CALLS, HEARD
-from tests.work.app.models import JobBase
+from tests.work.app.handlers import CALLS, GRUMBLES, HEARD, LISTENER_FAILS
+from tests.work.app.models import Errand, JobBase
 from tests.work.server import Received, serve
 
 MACHINES = Path(__file__).resolve().parent / "machines"
@@ -49,7 +49,8 @@ def app(database_url: str, broker_url: str, http_server: tuple[str, Received]) -
                                         http_base_url=http_server[0])
     statewright.broker.flush_all()
     with statewright.engine.begin() as connection:
-        for table in ("statewright_outbox", "statuses", "statewright_alembic_version", "jobs", "calls", "shipments"):
+        for table in ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version",
+                      "jobs", "calls", "shipments"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(statewright.engine)
     JobBase.metadata.create_all(statewright.engine)
@@ -88,3 +89,63 @@ def run_work(app: Statewright) -> Iterator[Callable[[], None]]:
     if started:
         worker.stop()
     broker.flush_all()
+
+
+# The errand app: background work failing in every way ------------------------------------------
+FAILING = Path(__file__).resolve().parent / "failing"
+TABLES = ("statewright_failures", "statewright_outbox", "statuses", "statewright_alembic_version", "errands")
+
+
+def fresh_tables(app: Statewright) -> None:
+    """Drop and recreate Statewright's tables and the errands table."""
+    with app.engine.begin() as connection:
+        for table in TABLES:
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    upgrade(app.engine)
+    JobBase.metadata.create_all(app.engine, tables=[Errand.__table__])  # type: ignore[list-item]
+
+
+#: A handler module that exists when the app is built; a test deletes it, as a deploy might.
+VANISHING = "errand_vanishing"
+
+
+@pytest.fixture
+def errands_broker_url() -> str:
+    """The errand app's broker: the in-process one unless a module needs another process to reach it."""
+    return "memory://"
+
+
+@pytest.fixture
+def errands(database_url: str, errands_broker_url: str, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Statewright]:
+    """The errand app (``failing/errand.yaml``), without an ``http_base_url``, over fresh tables."""
+    (tmp_path / f"{VANISHING}.py").write_text("def run(errand):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = Statewright.from_path(FAILING, database_url=database_url, broker_url=errands_broker_url)
+    app.broker.flush_all()
+    fresh_tables(app)
+    GRUMBLES.clear()
+    HEARD.clear()
+    LISTENER_FAILS[0] = True
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def drain(errands: Statewright) -> Iterator[Callable[[], None]]:
+    """Run a worker until every queue is empty (failed messages included)."""
+    worker = Worker(errands.broker, worker_timeout=50, worker_threads=2)
+    worker.start()
+
+    def run() -> None:
+        for _ in range(3):
+            for queue in sorted(errands.broker.queues):
+                if isinstance(errands.broker, StubBroker):
+                    errands.broker.join(queue, fail_fast=False, timeout=20_000)
+                else:
+                    errands.broker.join(queue, timeout=20_000)  # type: ignore[attr-defined]
+            worker.join()
+
+    yield run
+    worker.stop()
+    errands.broker.flush_all()

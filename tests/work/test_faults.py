@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from engine import Statewright
+from engine.work.failures import RESENT, list_failures
 from tests.conftest import ROOT
+from tests.services import PrivateRedis
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
+
+#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
+NO_CALLS = "http://127.0.0.1:9"
 
 
 @pytest.fixture
@@ -25,11 +28,11 @@ def database_url(postgres_url: str) -> str:
     return postgres_url
 
 
-def _start_worker(app: Statewright, broker_url: str, marker: Path) -> subprocess.Popen[str]:
+def _start_worker(app: Statewright, broker_url: str, marker: Path, *extra: str) -> subprocess.Popen[str]:
     url = app.engine.url.render_as_string(hide_password=False)
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
-         url, "--broker-url", broker_url, "--threads", "1", "--sweep-every", "1"],
+         url, "--broker-url", broker_url, "--threads", "1", "--sweep-every", "1", "--http-base-url", NO_CALLS, *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(marker)}, start_new_session=True)
 
@@ -95,38 +98,21 @@ class TestWorkerKilledMidTask:
 
 
 class TestBrokerDownDuringATransition:
-    PORT = 6391
-
     @pytest.fixture
-    def broker_url(self) -> Iterator[str]:
+    def broker_url(self, private_redis: PrivateRedis) -> str:
         """A Redis server of this test's own, so it can be stopped without disturbing anything else."""
-        server = shutil.which("redis-server")
-        assert server is not None, "redis-server is required for this test"
-        self.server = server
-        self.process = self._start()
-        yield f"redis://127.0.0.1:{self.PORT}/0"
-        self._stop()
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([self.server, "--port", str(self.PORT), "--bind", "127.0.0.1", "--save", "",
-                                    "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for(lambda: subprocess.run(["redis-cli", "-p", str(self.PORT), "ping"], capture_output=True,
-                                         text=True).stdout.strip() == "PONG", 20)
-        return process
-
-    def _stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        return private_redis.url
 
     def test_the_outbox_keeps_the_message_and_the_sweeper_delivers_it(self, app: Statewright, broker_url: str,
+                                                                      private_redis: PrivateRedis,
                                                                       tmp_path: Path) -> None:
-        self._stop()
+        private_redis.stop()
         with app.session() as session:
             job = Job(behaviour="ok")
             session.add(job)
             session.commit()  # the relay cannot reach the broker: the row stays in the outbox
             job_id = job.id
-        self.process = self._start()
+        private_redis.start()
         worker = _start_worker(app, broker_url, tmp_path / "runs")  # its sweeper sends the row
         try:
             _wait_for_state(app, job_id, "done")
@@ -134,3 +120,44 @@ class TestBrokerDownDuringATransition:
             _stop(worker)
         with app.session() as session:
             assert [c.to_state for c in session.get_one(Job, job_id).history()] == ["queued", "running", "done"]
+
+
+class TestRedisWithoutPersistenceRestarts:
+    @pytest.fixture
+    def broker_url(self, private_redis: PrivateRedis) -> str:
+        """A Redis server of this test's own, without persistence, so a restart loses every queued message."""
+        return private_redis.url
+
+    @staticmethod
+    def _queued(server: PrivateRedis) -> int:
+        import redis
+
+        client = redis.Redis(port=server.port)
+        return sum(int(client.hlen(key)) for key in client.keys("dramatiq:*.msgs"))
+
+    def test_messages_lost_in_a_restart_are_resent_and_every_object_finishes_once(
+            self, app: Statewright, broker_url: str, private_redis: PrivateRedis, tmp_path: Path) -> None:
+        with app.session() as session:
+            jobs = [Job(behaviour="ok") for _ in range(20)]
+            session.add_all(jobs)
+            session.commit()
+            ids = [job.id for job in jobs]
+        assert self._queued(private_redis) == 20, "every message waits in Redis; every outbox row says sent"
+        private_redis.kill()  # SIGKILL: no persistence, so the queue is gone
+        private_redis.start()
+        assert self._queued(private_redis) == 0
+        worker = _start_worker(app, broker_url, tmp_path / "runs", "--resend-after", "1s")
+        try:
+            for job_id in ids:
+                _wait_for_state(app, job_id, "done")
+        finally:
+            output = _stop(worker)
+        assert "Traceback" not in output, output
+        with app.session() as session:
+            for job_id in ids:
+                moves = [(c.from_state, c.to_state) for c in session.get_one(Job, job_id).history()]
+                assert moves == [(None, "queued"), ("queued", "running"), ("running", "done")]
+        notes = list_failures(app.engine)
+        # With a 1 s grace, an object still waiting for the single worker thread may be resent more than once.
+        assert {int(note.model_id or 0) for note in notes} == set(ids)
+        assert all(note.status == RESENT and note.attempts >= 2 for note in notes)

@@ -18,6 +18,9 @@ from tests.conftest import ROOT
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 
+#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
+NO_CALLS = "http://127.0.0.1:9"
+
 
 @pytest.fixture
 def broker_url() -> str:
@@ -39,7 +42,7 @@ def test_workers_in_other_processes_do_the_work_and_stop_on_sigterm(app: Statewr
     url = app.engine.url.render_as_string(hide_password=False)
     worker = subprocess.Popen(
         [_statewright(), "worker", "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker_url,
-         "--processes", "2", "--threads", "2", "--sweep-every", "1"],
+         "--processes", "2", "--threads", "2", "--sweep-every", "1", "--http-base-url", NO_CALLS],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
@@ -68,3 +71,46 @@ def test_the_worker_refuses_the_in_process_broker() -> None:
     result = CliRunner().invoke(main, ["worker", "--machines", str(MACHINES), "--broker-url", "memory://"])
     assert result.exit_code == EXIT_USAGE
     assert "memory:// lives inside one process" in result.output
+
+
+def _refused(app: Statewright, machines: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    url = app.engine.url.render_as_string(hide_password=False)
+    return subprocess.run(
+        [_statewright(), "worker", "--machines", str(machines), "--database-url", url, "--broker-url",
+         BROKER_URLS["redis"], *extra], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**{k: v for k, v in os.environ.items() if k != "STATEWRIGHT_HTTP_BASE_URL"}, "PYTHONPATH": str(ROOT)})
+
+
+def _queued_messages(app: Statewright) -> int:
+    import redis
+
+    client = redis.Redis.from_url(BROKER_URLS["redis"])
+    return sum(int(client.hlen(key)) for key in client.keys("dramatiq:*.msgs"))
+
+
+def test_a_path_url_without_a_base_url_stops_the_worker_before_it_consumes_anything(app: Statewright) -> None:
+    with app.session() as session:
+        job = Job(behaviour="ok")
+        session.add(job)
+        session.commit()
+    assert _queued_messages(app) == 1
+    result = _refused(app, MACHINES)
+    assert result.returncode == EXIT_USAGE, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"statewright worker: {MACHINES / 'call.yaml'}:18:11: endpoint 'deliver' of machine 'call' calls a path "
+        "('/calls/{model.path}?token={model.token}&page=1') but no HTTP base URL is set; give --http-base-url "
+        "https://host (or $STATEWRIGHT_HTTP_BASE_URL)."]
+    assert _queued_messages(app) == 1, "the job's message is still waiting"
+
+
+def test_a_dotted_path_that_does_not_import_stops_the_worker_with_one_line(app: Statewright, tmp_path: Path) -> None:
+    machine = (MACHINES / "job.yaml").read_text().replace("tests.work.app.handlers:remember",
+                                                          "tests.work.app.nowhere:remember")
+    (tmp_path / "job.yaml").write_text(machine)
+    result = _refused(app, tmp_path)
+    assert result.returncode == EXIT_USAGE, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"statewright worker: {tmp_path / 'job.yaml'}:")
+    assert "SW501 Cannot import module 'tests.work.app.nowhere'" in line

@@ -60,3 +60,38 @@ def read_answer(response: Any, call: Any) -> None:
 def pack(shipment: Any) -> None:
     """Label the shipment with its whole key."""
     shipment.label = f"{shipment.warehouse}/{shipment.number}"
+
+
+#: Runs of the failing listener and reaction selector, by name.
+GRUMBLES: Counter[str] = Counter()
+#: While True, the errand listener raises; tests turn it off to see a retry succeed.
+LISTENER_FAILS = [True]
+
+
+class Grumble(RuntimeError):
+    """The failing listener's and selector's error."""
+
+
+def grumble(message: Mapping[str, Any]) -> None:
+    """Listener of ``errand.done`` that fails while ``LISTENER_FAILS[0]`` is set."""
+    GRUMBLES["listener"] += 1
+    if LISTENER_FAILS[0]:
+        raise Grumble(f"listener refused errand {message['model_id']}")
+    HEARD.append(message)
+
+
+def refuse_to_select(message: Mapping[str, Any]) -> Select[Any]:
+    """Reaction selector that always fails."""
+    GRUMBLES["reaction"] += 1
+    raise Grumble(f"selector refused errand {message['model_id']}")
+
+
+def broken_body(errand: Any) -> dict[str, Any]:
+    """An endpoint payload hook that fails before anything is sent."""
+    raise Grumble(f"no body for errand {errand.id}")
+
+
+def dawdle(errand: Any) -> None:
+    """A task that outlives its time limit (in small sleeps, so Dramatiq's interrupt lands)."""
+    for _ in range(100):
+        time.sleep(0.05)

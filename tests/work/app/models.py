@@ -44,3 +44,12 @@ class Shipment(JobBase, Stateful):
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
     label: Mapped[str | None] = mapped_column(String(50), default=None)
+
+
+class Errand(JobBase, Stateful):
+    """An object whose background work fails in every way the failure tests need."""
+
+    __tablename__ = "errands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[StatusEnum] = mapped_column(StatusType(String(20)), index=True)
