@@ -17,6 +17,8 @@ The tree::
     ├── ArchiveError                  payload archiving failed; the database was not changed
     │   ├── ArchiveUnavailable        the archive storage cannot be written or read
     │   └── ArchiveCorrupt            an archive does not hold what the database recorded
+    ├── DatabaseUnavailable           the database cannot be reached, does not exist, or lacks tables
+    ├── MissingDependency             an optional package is not installed (also an ImportError)
     └── WorkError                     background work cannot be done or retried as asked
         ├── UnknownWork               an outbox row names work the machines no longer declare
         ├── RetryRefused              a failure record cannot be retried (unknown, not open, its outbox row gone)
@@ -204,6 +206,21 @@ class ArchiveUnavailable(ArchiveError):
 
 class ArchiveCorrupt(ArchiveError):
     """An archive is missing an entry, fails its checksum, or holds something it must not."""
+
+
+class DatabaseUnavailable(StatewrightError):
+    """The database cannot be used: it cannot be reached, its file does not exist, or a table is missing.
+
+    The message names the database (without its password) and the fix.
+    """
+
+
+class MissingDependency(StatewrightError, ImportError):
+    """An optional package Statewright needs for what was asked is not installed.
+
+    The message names the ``pip install`` that adds it. Also an ``ImportError``, so code that
+    catches a failed import keeps working.
+    """
 
 
 class WorkError(StatewrightError):

@@ -142,3 +142,16 @@ class Redactor:
 
 #: Masks the default keys only: for code that has no app at hand.
 DEFAULT_REDACTOR = Redactor.with_keys()
+
+
+#: The password part of a URL in an operator's message (``scheme://user:password@``).
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def hide_password(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    >>> hide_password("cannot reach postgresql://app:s3cret@db/app")
+    'cannot reach postgresql://app:***@db/app'
+    """
+    return _URL_PASSWORD.sub(r"\1***@", text)

@@ -13,11 +13,11 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.compiler import compile_machine, import_path
-from engine.errors import DefinitionError
+from engine.errors import ConfigurationError, DefinitionError
 from engine.log_redaction import install_log_redaction
 from engine.machine import CompiledMachine
 from engine.orm.binding import bind_flow, flow_of
-from engine.redaction import Redactor
+from engine.redaction import Redactor, hide_password
 from engine.runtime.changes import StatusChange
 from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, OutboxItem
 from engine.runtime.hooks import Hook
@@ -61,7 +61,9 @@ class Statewright:
     Raises:
         DefinitionError: A machine names something that does not import, two share a name, or two drive
             the same model's status column.
-        ConfigurationError: A body limit is not a positive number of bytes.
+        ConfigurationError: ``database_url`` or ``broker_url`` is malformed, or a body limit is not a positive
+            number of bytes.
+        MissingDependency: The database's driver or the broker's client is not installed.
     """
 
     def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
@@ -148,12 +150,16 @@ def make_engine(url: str, **options: Any) -> Engine:
 
     pysqlite's own transaction handling breaks savepoints; SQLAlchemy emits BEGIN itself instead.
     Transactions stay deferred so that reading never blocks another writer; the write path retries
-    once when SQLite refuses a write on a stale snapshot.
+    once when SQLite refuses a write on a stale snapshot. Nothing connects yet.
+
+    Raises:
+        ConfigurationError: ``url`` is not a SQLAlchemy URL, or names a kind of database SQLAlchemy does not know.
+        MissingDependency: The database's driver is not installed.
     """
     if not url.startswith("sqlite"):
-        return create_engine(url, **options)
+        return _create_engine(url, options)
     options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
-    engine = create_engine(url, **options)
+    engine = _create_engine(url, options)
 
     @event.listens_for(engine, "connect")
     def _manual_transactions(dbapi_connection: Any, record: Any) -> None:
@@ -169,6 +175,25 @@ def make_engine(url: str, **options: Any) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
+
+
+def _create_engine(url: str, options: dict[str, Any]) -> Engine:
+    """``create_engine``, with its errors for a wrong URL or a missing driver turned into Statewright's."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from engine.dependencies import missing_dependency
+
+    try:
+        return create_engine(url, **options)
+    except NoSuchModuleError:
+        kind = url.split(":", 1)[0]
+        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: SQLAlchemy knows no database "
+                                 f"{kind!r}. Use sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
+    except ArgumentError as wrong:
+        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: {wrong}. Write it like "
+                                 "sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
+    except ImportError as missing:
+        raise missing_dependency(missing, f"The database URL {hide_password(url)!r}") from None
 
 
 def plan_outbox(specs: Sequence[MachineSpec]) -> dict[str, dict[str, list[OutboxItem]]]:

@@ -9,7 +9,8 @@ from engine.cli.archive import compress, purge, restore
 from engine.cli.db import db
 from engine.cli.demo import demo
 from engine.cli.diagram import diagram
-from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.exits import EXIT_BUG, EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.failing import TRACEBACK_ENV, CommandFailed, StatewrightGroup
 from engine.cli.failures import failures
 from engine.cli.lint import lint, rules
 from engine.cli.ops import defibrillate, sweep
@@ -22,7 +23,7 @@ Examples:
   statewright lint machines/                      check every machine file in a folder
   statewright lint --format github machines/      annotations for GitHub Actions
   statewright lint --resolve machines/order.yaml  also import every callable it names
-  statewright diagram machines/document.yaml -o document.svg
+  statewright diagram machines/document.yaml -o document.pdf   format from the suffix (or -f)
   statewright show machines/order.yaml
   statewright db upgrade --database-url postgresql+psycopg://localhost/app
   statewright defibrillate document --where status=error --dry-run
@@ -32,13 +33,21 @@ Examples:
   statewright compress --older-than 2d --archive-uri s3://bucket/statewright
   statewright restore 1042 1043                   bring two history rows' payloads back
   statewright admin --machines machines/          the admin page on http://localhost:8000
+  statewright --traceback sweep                   a failure's traceback too, for a bug report
 """
 
 
-@click.group(epilog=HELP_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("statewright", cls=StatewrightGroup, epilog=HELP_EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="statewright")
-def main() -> None:
-    """Statewright: statuses of business objects, described in YAML."""
+@click.option("--traceback", is_flag=True, envvar=TRACEBACK_ENV,
+              help=f"On a failure, also print the traceback, for a bug report (or ${TRACEBACK_ENV}=1).")
+def main(traceback: bool) -> None:
+    """Statewright: statuses of business objects, described in YAML.
+
+    Exit status: 0 done, 1 problems found, 2 wrong usage, 3 something needed is unavailable
+    (a database, its tables, a broker, an optional package), 70 a bug in Statewright.
+    """
 
 
 main.add_command(demo)
@@ -56,4 +65,5 @@ main.add_command(restore)
 main.add_command(purge)
 main.add_command(admin)
 
-__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_BUG", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "CommandFailed",
+           "StatewrightGroup", "main"]

@@ -8,6 +8,7 @@ import click
 
 from engine.cli.app import AppOptions, app_options, build_app
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
+from engine.dependencies import missing_dependency
 
 #: Environment variable holding the admin login token.
 ADMIN_TOKEN_ENV = "STATEWRIGHT_ADMIN_TOKEN"
@@ -23,8 +24,13 @@ ADMIN_TOKEN_ENV = "STATEWRIGHT_ADMIN_TOKEN"
 def admin(machines: str, database_url: str, broker_url: str, import_path: str, host: str, port: int,
           token: str | None) -> None:
     """Serve the admin page: objects, history, repair actions, metrics, live diagrams."""
-    from engine.admin.security import is_loopback, new_token, token_problem
+    try:
+        import uvicorn
 
+        from engine.admin import build_admin
+        from engine.admin.security import is_loopback, new_token, token_problem
+    except ImportError as missing:
+        raise missing_dependency(missing, "The admin page") from None
     problem = token_problem(token) if token is not None else None
     if problem is not None:
         click.echo(f"statewright admin: --token (or ${ADMIN_TOKEN_ENV}): {problem}", err=True)
@@ -32,13 +38,6 @@ def admin(machines: str, database_url: str, broker_url: str, import_path: str, h
     if token is None and not is_loopback(host):
         click.echo(f"statewright admin: refusing to serve {host} without a token: anyone who can reach it could "
                    f"act on your objects. Give --token (or ${ADMIN_TOKEN_ENV}), or bind to 127.0.0.1.", err=True)
-        sys.exit(EXIT_USAGE)
-    try:
-        import uvicorn
-
-        from engine.admin import build_admin
-    except ImportError as missing:
-        click.echo(f"statewright admin: {missing}", err=True)
         sys.exit(EXIT_USAGE)
     app = build_app(AppOptions(machines, database_url, broker_url, import_path))
     login_token = token or new_token()

@@ -11,9 +11,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from engine.cli.exits import EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
-from engine.errors import ConfigurationError, DefinitionError
-
 if TYPE_CHECKING:
     from engine.statewright import Statewright
 
@@ -23,6 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 DATABASE_URL_ENV = "STATEWRIGHT_DATABASE_URL"
 BROKER_URL_ENV = "STATEWRIGHT_BROKER_URL"
 MACHINES_ENV = "STATEWRIGHT_MACHINES"
+#: A positive number a database's 64-bit integer column can hold (a row id, a row count); larger ones are
+#: a usage error instead of an OverflowError from the driver.
+SQL_COUNT = click.IntRange(1, 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -65,27 +65,38 @@ def opened_app(options: AppOptions) -> Iterator[Statewright]:
 
 
 def build_app(options: AppOptions) -> Statewright:
-    """Build the app, or print why not and exit (1 for definition problems, 3 for an unreachable database)."""
-    from sqlalchemy.exc import OperationalError
+    """Build the app on an existing database that has every table the machines need.
 
+    Failures are raised for the command group to report (see ``engine.cli.failing``).
+
+    Raises:
+        FileNotFoundError: The machine file or folder does not exist.
+        DefinitionError: A machine file has problems.
+        ConfigurationError: The database or broker URL is malformed.
+        MissingDependency: The database driver or the broker's client is not installed.
+        DatabaseUnavailable: The database does not exist, cannot be reached, or lacks a table.
+    """
+    from engine.cli.database import open_database, require_tables
+    from engine.spec.loader import load_specs
     from engine.statewright import Statewright
+    from engine.work.brokers import build_broker
 
     folder = str(Path(options.import_path).resolve())
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    specs = load_specs(options.machines)  # the machine files first: their problems need no database
+    # A malformed broker URL (a usage error) is reported before an unavailable database; nothing connects yet.
+    build_broker(options.broker_url).close()
+    engine = open_database(options.database_url)
     try:
-        return Statewright.from_path(options.machines, database_url=options.database_url,
-                                     broker_url=options.broker_url, http_base_url=options.http_base_url)
-    except DefinitionError as problems:
-        for diagnostic in problems.diagnostics:
-            click.echo(diagnostic.render(), err=True)
-        sys.exit(EXIT_PROBLEMS)
-    except FileNotFoundError as missing:
-        click.echo(f"statewright: no such file or folder: {missing}", err=True)
-        sys.exit(EXIT_PROBLEMS)
-    except ConfigurationError as wrong:
-        click.echo(f"statewright: {wrong}", err=True)
-        sys.exit(EXIT_USAGE)
-    except OperationalError as exc:
-        click.echo(f"statewright: cannot use the database: {exc.orig}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
+        app = Statewright(specs, engine=engine, broker_url=options.broker_url,
+                          http_base_url=options.http_base_url)
+    except BaseException:
+        engine.dispose()
+        raise
+    try:
+        require_tables(engine, options.database_url, app.flows.values())
+    except BaseException:
+        app.close()
+        raise
+    return app

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from engine.cli.app import DATABASE_URL_ENV
-from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
-from engine.errors import ArchiveError, ConfigurationError
+from engine.cli.app import DATABASE_URL_ENV, SQL_COUNT
+from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 if TYPE_CHECKING:
     from engine.archive import Archiver
@@ -36,7 +35,7 @@ class _Duration(click.ParamType[timedelta]):
 
         try:
             return parse_duration(str(value))
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: more days than timedelta holds
             self.fail(f"{value!r} is not a duration like 30m, 12h or 2d ({exc})", param, ctx)
 
 
@@ -73,28 +72,19 @@ def archive_options(function: F) -> F:
 @contextmanager
 def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
               s3_path_style: bool) -> Iterator[Archiver]:
-    """The archiver for a command; errors become a message and an exit code, never a traceback."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    """The archiver for a command, on an existing database with Statewright's tables.
 
+    Errors are raised for the command group to report (see ``engine.cli.failing``).
+    """
     from engine.archive import Archiver, ArchiveSettings
-    from engine.statewright import make_engine
+    from engine.cli.database import open_database, require_tables
 
+    settings = ArchiveSettings(uri=archive_uri, temp_dir=Path(temp_dir) if temp_dir else None,
+                               s3_endpoint_url=s3_endpoint_url, s3_path_style=s3_path_style)
+    engine = open_database(database_url)
     try:
-        settings = ArchiveSettings(uri=archive_uri, temp_dir=Path(temp_dir) if temp_dir else None,
-                                   s3_endpoint_url=s3_endpoint_url, s3_path_style=s3_path_style)
-    except ConfigurationError as wrong:
-        click.echo(f"statewright: {wrong}", err=True)
-        sys.exit(EXIT_USAGE)
-    engine = make_engine(database_url)
-    try:
+        require_tables(engine, database_url)
         yield Archiver(engine, settings)
-    except (OperationalError, ProgrammingError) as exc:
-        hint = " (create the tables with `statewright db upgrade`)" if "statuses" in str(exc.orig) else ""
-        click.echo(f"statewright: cannot use the database: {exc.orig}{hint}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
-    except ArchiveError as exc:
-        click.echo(f"statewright: {exc}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
     finally:
         engine.dispose()
 
@@ -103,7 +93,7 @@ def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endp
 @archive_options
 @click.option("--older-than", type=DURATION, default="2d", show_default=True,
               help="Archive payloads of history rows older than this.")
-@click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True, help="Rows per archive.")
+@click.option("--batch", type=SQL_COUNT, default=1000, show_default=True, help="Rows per archive.")
 @click.option("--gc/--no-gc", default=True, show_default=True,
               help="First delete orphaned archives: ones a killed run stored but never committed.")
 @click.option("--gc-grace", type=DURATION, default="1h", show_default=True,
@@ -131,7 +121,7 @@ def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpo
 
 @click.command()
 @archive_options
-@click.argument("row_ids", nargs=-1, type=int)
+@click.argument("row_ids", nargs=-1, type=SQL_COUNT)
 @click.option("--object", "subject", default=None, metavar="MACHINE:ID",
               help="Restore every archived payload of one object instead.")
 def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,

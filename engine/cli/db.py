@@ -7,10 +7,11 @@ import sys
 import click
 
 from engine.cli.app import DATABASE_URL_ENV
-from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE
+from engine.cli.exits import EXIT_OK
+from engine.cli.failing import StatewrightGroup
 
 
-@click.group()
+@click.group(cls=StatewrightGroup)
 def db() -> None:
     """Create or migrate Statewright's tables (statuses, outbox)."""
 
@@ -21,20 +22,16 @@ def _database_url_option(function: click.decorators.FC) -> click.decorators.FC:
 
 
 def _run(action: str, database_url: str, revision: str) -> None:
-    from sqlalchemy.exc import OperationalError
-
+    from engine.cli.database import open_database
     from engine.migrations.upgrade import downgrade, upgrade
-    from engine.statewright import make_engine
 
-    engine = make_engine(database_url)
+    # Only `upgrade` may create a SQLite file: downgrading a database that does not exist is a mistake.
+    engine = open_database(database_url, create=action == "upgrade")
     try:
         (upgrade if action == "upgrade" else downgrade)(engine, revision)
-    except OperationalError as exc:
-        click.echo(f"statewright db {action}: cannot use the database {engine.url!r}: {exc.orig}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
     finally:
         engine.dispose()
-    click.echo(f"Statewright tables at revision {revision} in {engine.url!r}.")
+    click.echo(f"Statewright tables at revision {revision} in {engine.url.render_as_string(hide_password=True)}.")
     sys.exit(EXIT_OK)
 
 
@@ -52,4 +49,3 @@ def db_upgrade(database_url: str, revision: str) -> None:
 def db_downgrade(database_url: str, revision: str) -> None:
     """Take the tables back to REVISION (`base` drops them)."""
     _run("downgrade", database_url, revision)
-

@@ -16,11 +16,17 @@ from typing import Any
 import click
 
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from engine.cli.failing import CommandFailed
 from engine.cli.loading import load_or_exit
 from engine.errors import DefinitionError
+from engine.spec.model import MachineSpec
 
 #: Seconds the demo waits for every document to finish before giving up.
 DEMO_DEADLINE = 300
+#: Most documents one demo run pushes (a count).
+MAX_DOCUMENTS = 100_000
+#: Most worker threads the demo starts (a count).
+MAX_THREADS = 64
 
 
 class _PublishingService(BaseHTTPRequestHandler):
@@ -54,54 +60,73 @@ def _service() -> Iterator[str]:
 
 
 @click.command()
-@click.option("--documents", default=200, show_default=True, help="How many documents to push through.")
+@click.option("--documents", default=200, show_default=True, type=click.IntRange(1, MAX_DOCUMENTS),
+              help="How many documents to push through.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("statewright-demo"),
               show_default=True, help="Folder for the demo's database and diagram.")
 @click.option("--machine", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("machines/document.yaml"), show_default=True)
-@click.option("--threads", default=4, show_default=True, help="Worker threads.")
-def demo(documents: int, out: Path, machine: Path, threads: int) -> None:
-    """Run the document machine: a task, an endpoint on loopback, a worker, all in this process."""
-    from dramatiq import Worker
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, MAX_THREADS),
+              help="Worker threads.")
+@click.option("--fresh", is_flag=True, help="Delete the previous demo's database first (it is kept by default).")
+def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool) -> None:
+    """Run the document machine: a task, an endpoint on loopback, a worker, all in this process.
+
+    The database in --out is kept between runs (each run adds its documents); --fresh starts over.
+    """
     from rich.console import Console
-    from rich.progress import Progress
 
     from engine.diagrams import build_graph, render_dot
-    from engine.migrations.upgrade import upgrade
-    from engine.statewright import Statewright
 
+    spec = load_or_exit(str(machine))  # a broken machine file stops the demo before anything is touched
     console = Console()
     out.mkdir(parents=True, exist_ok=True)
-    database = out / "demo.db"
-    for stale in out.glob("demo.db*"):
-        stale.unlink()
+    database = (out / "demo.db").resolve()
+    if fresh:
+        for stale in out.glob("demo.db*"):
+            stale.unlink()
     sys.path.insert(0, str(Path.cwd()))
-    spec = load_or_exit(str(machine))
-    with _service() as base_url:
-        try:
-            app = Statewright([spec], database_url=f"sqlite:///{database}", broker_url="memory://",
-                              http_base_url=base_url)
-        except DefinitionError as problems:
-            for diagnostic in problems.diagnostics:
-                click.echo(diagnostic.render(), err=True)
-            click.echo("statewright demo: run it from the Statewright repository, where examples/ lives.", err=True)
-            sys.exit(EXIT_PROBLEMS)
-        model = _import_model(spec.model)
-        upgrade(app.engine)
-        model.metadata.create_all(app.engine)
-        worker = Worker(app.broker, worker_threads=threads, worker_timeout=100)
-        worker.start()
-        try:
-            finals = set(spec.final_states) | {w.steps.error for w in spec.work()}
-            counts = _push(app, model, documents, finals, console, Progress)
-        finally:
-            worker.stop()
-        _report(app, model, counts, console)
-        app.close()
+    counts = _run(spec, f"sqlite:///{database}", documents, threads, console)
     diagram = out / f"{spec.name}.dot"
     diagram.write_text(render_dot(build_graph(spec)))
     console.print(f"Diagram written to {diagram} (render it: statewright diagram {machine} -o {spec.name}.svg)")
+    console.print(f"Database: {database} (kept for the next run; --fresh starts over)", soft_wrap=True)
+    console.print(f"Browse it: statewright admin --machines {machine} --database-url sqlite:///{database}",
+                  soft_wrap=True)
     sys.exit(EXIT_OK if counts.get("complete", 0) == documents else EXIT_PROBLEMS)
+
+
+def _run(spec: MachineSpec, database_url: str, documents: int, threads: int, console: Any) -> Counter[str]:
+    """Push ``documents`` new documents through the machine; returns their statuses."""
+    from dramatiq import Worker
+    from rich.progress import Progress
+
+    from engine.migrations.upgrade import upgrade
+    from engine.statewright import Statewright
+
+    with _service() as base_url:
+        try:
+            app = Statewright([spec], database_url=database_url, broker_url="memory://", http_base_url=base_url)
+        except DefinitionError as problems:
+            for diagnostic in problems.diagnostics:
+                click.echo(diagnostic.render(), err=True)
+            raise CommandFailed("run it from the Statewright repository, where examples/ lives.",
+                                EXIT_PROBLEMS) from None
+        try:
+            model = _import_model(spec.model)
+            upgrade(app.engine)
+            model.metadata.create_all(app.engine)
+            worker = Worker(app.broker, worker_threads=threads, worker_timeout=100)
+            worker.start()
+            try:
+                finals = set(spec.final_states) | {w.steps.error for w in spec.work()}
+                counts, first = _push(app, model, documents, finals, console, Progress)
+            finally:
+                worker.stop()
+            _report(app, model, counts, first, console)
+        finally:
+            app.close()
+    return counts
 
 
 def _import_model(path: str) -> Any:
@@ -110,11 +135,15 @@ def _import_model(path: str) -> Any:
     return import_path(path)
 
 
-def _push(app: Any, model: Any, count: int, finals: set[str], console: Any, progress_type: Any) -> Counter[str]:
+def _push(app: Any, model: Any, count: int, finals: set[str], console: Any,
+          progress_type: Any) -> tuple[Counter[str], int]:
+    """Add ``count`` documents and wait for them; returns their statuses and the first one's id."""
     from sqlalchemy import func, select
 
     with app.session() as session:
-        session.add_all([model(title=f"Document {n}") for n in range(1, count + 1)])
+        # Documents of earlier runs stay; only this run's (ids above the previous highest) are counted.
+        after = session.scalar(select(func.coalesce(func.max(model.id), 0)))
+        session.add_all([model(title=f"Document {n}") for n in range(after + 1, after + count + 1)])
         session.commit()
     deadline = time.monotonic() + DEMO_DEADLINE
     counts: Counter[str] = Counter()
@@ -122,17 +151,18 @@ def _push(app: Any, model: Any, count: int, finals: set[str], console: Any, prog
         bar = progress.add_task("documents finished", total=count)
         while time.monotonic() < deadline:
             with app.session() as session:
-                rows = session.execute(select(model.status, func.count()).group_by(model.status)).all()
+                rows = session.execute(select(model.status, func.count()).where(model.id > after)
+                                       .group_by(model.status)).all()
             counts = Counter({status.state: n for status, n in rows})
             done = sum(n for state, n in counts.items() if state in finals)
             progress.update(bar, completed=done)
             if done >= count:
                 break
             time.sleep(0.2)
-    return counts
+    return counts, after + 1
 
 
-def _report(app: Any, model: Any, counts: Counter[str], console: Any) -> None:
+def _report(app: Any, model: Any, counts: Counter[str], first_id: int, console: Any) -> None:
     from rich.table import Table
 
     table = Table(title="documents by status")
@@ -142,7 +172,7 @@ def _report(app: Any, model: Any, counts: Counter[str], console: Any) -> None:
         table.add_row(state, str(number))
     console.print(table)
     with app.session() as session:
-        first = session.get(model, 1)
+        first = session.get(model, first_id)
         if first is not None:
             console.print(f"history of document {first.id}:")
             for change in first.history():

@@ -1,55 +1,68 @@
-"""``statewright diagram``."""
+"""``statewright diagram``: draw a machine, in the format its output file's suffix names."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 
-from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.exits import EXIT_OK, EXIT_USAGE
+from engine.cli.failing import CommandFailed
 from engine.cli.loading import load_or_exit
-from engine.diagrams import FORMATS, DotUnavailableError, build_graph, render_dot, render_image, render_mermaid
+from engine.diagrams import FORMATS, build_graph, render_dot, render_image, render_mermaid
+from engine.diagrams.dot import ImageFormat
+
+#: The format each output suffix means (compared in lower case).
+FORMAT_OF_SUFFIX = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf", ".mmd": "mermaid",
+                    ".mermaid": "mermaid"}
+#: Formats drawn by Graphviz's `dot` program; the others are text made here.
+IMAGE_FORMATS = ("svg", "png", "pdf")
 
 
-def _guess_format(output: Path | None) -> str:
-    if output is not None and output.suffix.lstrip(".") in FORMATS:
-        return output.suffix.lstrip(".")
-    if output is not None and output.suffix in (".gv", ".mmd"):
-        return "dot" if output.suffix == ".gv" else "mermaid"
-    return "dot"
+def choose_format(output: Path | None, given: str | None) -> str:
+    """The format to write: ``-f`` if given, else the one ``-o``'s suffix names, else DOT on standard output.
+
+    Raises:
+        CommandFailed: ``-o`` has a suffix that names no format and no ``-f`` was given, or ``-f`` contradicts it.
+    """
+    if output is None:
+        return given or "dot"
+    implied = FORMAT_OF_SUFFIX.get(output.suffix.lower())
+    suffixes = ", ".join(FORMAT_OF_SUFFIX)
+    if implied is None and given is None:
+        named = repr(output.suffix) if output.suffix else "(there is none)"
+        raise CommandFailed(f"cannot tell the format of {output} from its suffix {named}: "
+                            f"use one of {suffixes}, or give -f/--format.", EXIT_USAGE)
+    if implied is not None and given is not None and implied != given:
+        raise CommandFailed(f"-o {output} names the {implied} format but -f says {given}: make them agree, "
+                            "or leave out -f.", EXIT_USAGE)
+    return given or cast(str, implied)
 
 
-@click.command()
+@click.command(epilog="\b\nSuffixes: .dot/.gv (DOT), .svg, .png, .pdf (drawn by Graphviz's `dot`), .mmd/.mermaid.")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "output_format", type=click.Choice(FORMATS),
+@click.option("-f", "--format", "output_format", type=click.Choice(FORMATS),
               help="Output format; by default taken from -o's suffix, else dot.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of standard output.")
 def diagram(file: str, output_format: str | None, output: Path | None) -> None:
-    """Draw a machine: Graphviz DOT, SVG, PNG or Mermaid.
+    """Draw a machine: Graphviz DOT, SVG, PNG, PDF or Mermaid.
 
-    SVG and PNG need Graphviz's `dot` program; DOT and Mermaid need nothing else.
+    SVG, PNG and PDF need Graphviz's `dot` program; DOT and Mermaid need nothing else.
     """
+    chosen = choose_format(output, output_format)
     spec = load_or_exit(file)
-    chosen = output_format or _guess_format(output)
     graph = build_graph(spec)
-    try:
-        if chosen in ("svg", "png"):
-            data = render_image(graph, "svg" if chosen == "svg" else "png")
-        else:
-            data = (render_mermaid(graph) if chosen == "mermaid" else render_dot(graph)).encode()
-    except DotUnavailableError as missing:
-        click.echo(f"statewright diagram: {missing}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
+    if chosen in IMAGE_FORMATS:
+        data = render_image(graph, cast(ImageFormat, chosen))
+    else:
+        data = (render_mermaid(graph) if chosen == "mermaid" else render_dot(graph)).encode()
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        try:
-            output.write_bytes(data)
-        except OSError as exc:
-            click.echo(f"statewright diagram: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(EXIT_USAGE)
+        output.write_bytes(data)
         click.echo(f"Wrote {chosen} diagram of {spec.name!r} to {output}", err=True)
     sys.exit(EXIT_OK)

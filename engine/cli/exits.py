@@ -4,7 +4,9 @@
 EXIT_OK = 0
 #: The command ran and found problems (lint diagnostics, a machine with errors).
 EXIT_PROBLEMS = 1
-#: Wrong usage or an input that cannot be read (a missing path, a bad option).
+#: Wrong usage or an input that cannot be read (a missing path, a bad option, a malformed URL).
 EXIT_USAGE = 2
-#: Something the command needs is not available (Graphviz's `dot`, a database, a broker).
+#: Something the command needs is not available (Graphviz's `dot`, a database, its tables, a broker, an extra).
 EXIT_UNAVAILABLE = 3
+#: A bug in Statewright: an exception nobody expected (sysexits' EX_SOFTWARE). The traceback is printed.
+EXIT_BUG = 70

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.app import AppOptions, app_options, opened_app
+from engine.cli.app import SQL_COUNT, AppOptions, app_options, opened_app
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @app_options
-@click.option("--retry", "retry_ids", type=int, multiple=True, metavar="ID",
+@click.option("--retry", "retry_ids", type=SQL_COUNT, multiple=True, metavar="ID",
               help="Send this record's work again (repeatable).")
 @click.option("--retry-all", is_flag=True, help="Send the work of every open record again.")
 @click.option("--all", "show_all", is_flag=True, help="Also list records already retried.")

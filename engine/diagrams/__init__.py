@@ -5,7 +5,7 @@ from engine.diagrams.graph import DiagramEdge, DiagramGraph, DiagramNode, build_
 from engine.diagrams.mermaid import render_mermaid
 
 #: Output formats of ``statewright diagram``.
-FORMATS = ("dot", "svg", "png", "mermaid")
+FORMATS = ("dot", "svg", "png", "pdf", "mermaid")
 
 __all__ = [
     "FORMATS",

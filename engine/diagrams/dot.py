@@ -1,4 +1,4 @@
-"""Graphviz output: DOT source through the ``graphviz`` package; SVG and PNG through the `dot` program."""
+"""Graphviz output: DOT source through the ``graphviz`` package; SVG, PNG and PDF through the `dot` program."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import graphviz
 from engine.diagrams.graph import DiagramGraph
 from engine.errors import StatewrightError
 
-ImageFormat = Literal["svg", "png"]
+ImageFormat = Literal["svg", "png", "pdf"]
 #: Node fill when a state's metadata gives no color.
 DEFAULT_FILL = "#F3F4F6"
 
@@ -48,10 +48,10 @@ def render_dot(graph: DiagramGraph) -> str:
 
 
 def render_image(graph: DiagramGraph, image_format: ImageFormat, notes: Mapping[str, str] | None = None) -> bytes:
-    """The diagram as SVG or PNG bytes (``notes``: see ``build_digraph``).
+    """The diagram as SVG, PNG or PDF bytes (``notes``: see ``build_digraph``).
 
     Raises:
-        DotUnavailableError: The `dot` program is not on PATH.
+        DotUnavailableError: The `dot` program is not on PATH, or cannot render ``image_format``.
     """
     try:
         image: bytes = build_digraph(graph, notes).pipe(format=image_format)
@@ -60,5 +60,12 @@ def render_image(graph: DiagramGraph, image_format: ImageFormat, notes: Mapping[
             f"Rendering {image_format} needs Graphviz's `dot` program, which is not on PATH. Install Graphviz "
             "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), or use --format dot or "
             "--format mermaid, which need nothing else."
+        ) from exc
+    except graphviz.CalledProcessError as exc:
+        # A Graphviz built without a renderer (cairo, for PDF) refuses the format.
+        said = " ".join(exc.stderr.decode(errors="replace").split()) if isinstance(exc.stderr, bytes) else ""
+        raise DotUnavailableError(
+            f"Graphviz's `dot` cannot render {image_format} here ({said or exc}). Install a Graphviz with that "
+            "renderer, or use --format svg, dot or mermaid."
         ) from exc
     return image

@@ -5,10 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from engine.migrations.upgrade import VERSION_TABLE
 from engine.orm.tables import metadata
-
-#: Statewright's migrations keep their own version table, so an app's Alembic history stays separate.
-VERSION_TABLE = "statewright_alembic_version"
 
 
 def _run() -> None:

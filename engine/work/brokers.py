@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dramatiq import Broker
 from dramatiq.middleware import CurrentMessage
 
+from engine.dependencies import missing_dependency
 from engine.errors import ConfigurationError
-from engine.redaction import DEFAULT_REDACTOR
+from engine.redaction import DEFAULT_REDACTOR, hide_password
 from engine.work.limits import add_time_limit_starter
 
 #: URL schemes and what they build.
@@ -44,11 +45,17 @@ def split_options(url: str, known: dict[str, type]) -> tuple[str, dict[str, obje
     return urlunsplit(parts._replace(query=urlencode(rest))), options
 
 
+def _malformed(url: str, wrong: ValueError) -> ConfigurationError:
+    return ConfigurationError(f"Cannot use the broker URL {hide_password(url)!r}: {wrong}. Write it like "
+                              "redis://host:6379/0 or amqp://user:password@host:5672/vhost.")
+
+
 def build_broker(url: str) -> Broker:
     """Create (without connecting) the broker a URL names; every broker gets ``CurrentMessage``.
 
     Raises:
         ConfigurationError: The scheme is not one of ``SCHEMES``, or an option is malformed.
+        MissingDependency: The broker's client is not installed (``statewright[redis]``, ``statewright[rabbitmq]``).
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else url
     if scheme == "memory":
@@ -59,17 +66,21 @@ def build_broker(url: str) -> Broker:
         try:
             from dramatiq.brokers.redis import RedisBroker
         except ImportError as missing:
-            raise ImportError("The Redis broker needs its client. Install with `pip install statewright[redis]`.") \
-                from missing
+            raise missing_dependency(missing, "The Redis broker") from None
         connection_url, options = split_options(url, REDIS_BROKER_OPTIONS)
-        broker = RedisBroker(url=connection_url, **options)  # type: ignore[no-untyped-call]  # unannotated
+        try:
+            broker = RedisBroker(url=connection_url, **options)  # type: ignore[no-untyped-call]  # unannotated
+        except ValueError as wrong:  # redis-py's own URL checks (no host, a port out of range)
+            raise _malformed(url, wrong) from None
     elif scheme in ("amqp", "amqps"):
         try:
             from dramatiq.brokers.rabbitmq import RabbitmqBroker
         except ImportError as missing:
-            raise ImportError("The RabbitMQ broker needs its client. Install with "
-                              "`pip install statewright[rabbitmq]`.") from missing
-        broker = RabbitmqBroker(url=url)
+            raise missing_dependency(missing, "The RabbitMQ broker") from None
+        try:
+            broker = RabbitmqBroker(url=url)
+        except ValueError as wrong:  # pika's own URL checks
+            raise _malformed(url, wrong) from None
     else:
         # The URL may carry a password: the message shows it masked.
         shown = DEFAULT_REDACTOR.text(url)

@@ -134,7 +134,7 @@ def test_diagram_images_are_rendered_by_dot_with_the_format_taken_from_the_suffi
 def test_diagram_to_an_unwritable_place_is_a_usage_error(tmp_path: Path) -> None:
     result = run_line("diagram", str(MACHINES / "document.yaml"), "-o", str(tmp_path / "missing" / "x.dot"))
     assert result.exit_code == EXIT_USAGE
-    assert "cannot write" in result.output
+    assert "cannot use" in result.output
 
 
 def _statewright() -> str:

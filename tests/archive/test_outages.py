@@ -88,7 +88,7 @@ def test_compress_with_an_unusable_temp_dir_says_so_in_one_line(engine: Engine, 
     result = CliRunner().invoke(main, ["compress", "--database-url", engine.url.render_as_string(hide_password=False),
                                        "--archive-uri", f"file://{tmp_path / 'archives'}", "--temp-dir", str(temp_dir)])
     assert result.exit_code == EXIT_UNAVAILABLE, result.output
-    assert result.output.strip().startswith(f"statewright: cannot use the temporary folder {temp_dir}: ")
+    assert result.output.strip().startswith(f"statewright compress: cannot use the temporary folder {temp_dir}: ")
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert isinstance(result.exception, SystemExit), "no exception escaped"
 

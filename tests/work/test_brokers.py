@@ -38,7 +38,7 @@ def test_a_bad_broker_url_is_a_configuration_error(url: str, message: str) -> No
 def test_the_cli_reports_a_bad_broker_url_without_a_traceback() -> None:
     result = CliRunner().invoke(main, ["sweep", "--machines", str(MACHINES), "--broker-url", "kafka://broker:9092"])
     assert result.exit_code == EXIT_USAGE
-    assert "statewright: Unsupported broker URL 'kafka://broker:9092'" in result.output
+    assert "statewright sweep: Unsupported broker URL 'kafka://broker:9092'" in result.output
     assert "Traceback" not in result.output
 
 
