@@ -37,6 +37,7 @@ from engine.errors import (
     UnknownStatusError,
     UnknownWork,
     WorkError,
+    WriteConflict,
 )
 from engine.spec import (
     CheckedFile,
@@ -134,4 +135,5 @@ __all__ = [
     "UnknownStatusError",
     "UnknownWork",
     "WorkError",
+    "WriteConflict",
 ]

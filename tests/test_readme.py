@@ -52,7 +52,29 @@ def test_the_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one() ->
 def test_every_block_is_in_a_language_the_readme_test_knows() -> None:
     """A block in another language would silently go untested."""
     assert BLOCKS, "no code blocks found: the README test itself is broken"
-    assert {block.lang for block in BLOCKS} <= {"python", "sh", "yaml", "mermaid"}
+    assert {block.lang for block in BLOCKS} <= {"python", "sh", "yaml", "mermaid", "text"}
+
+
+def test_the_error_tree_in_the_readme_is_the_exception_hierarchy() -> None:
+    """Each name in the drawn tree is exported by ``engine`` and subclasses the name it hangs from."""
+    import engine
+
+    (tree,) = [block for block in BLOCKS if block.lang == "text" and block.first_line == "StatewrightError"]
+    parents: list[type] = []
+    drawn = set()
+    for line in tree.body.splitlines():
+        match = re.match(r"^(?P<lead>[│├└─ ]*)(?P<name>\w+)", line)
+        assert match, line
+        depth = len(match["lead"]) // 4
+        error = getattr(engine, match["name"])
+        del parents[depth:]
+        if parents:
+            assert issubclass(error, parents[-1]), f"{error.__name__} is drawn under {parents[-1].__name__}"
+        parents.append(error)
+        drawn.add(error)
+    exported = {getattr(engine, name) for name in engine.__all__}
+    errors = {item for item in exported if isinstance(item, type) and issubclass(item, engine.StatewrightError)}
+    assert errors <= drawn, f"exported but not drawn: {sorted(e.__name__ for e in errors - drawn)}"
 
 
 def test_blocks_that_are_not_run_say_why() -> None:
