@@ -152,10 +152,11 @@ class CompiledMachine:
                                 guard=rejected[-1], rejected=rejected)
         return decision
 
-    def why_not(self, state: str, event: str, model: Any, context: Mapping[str, Any]) -> str | None:
-        """Why ``event`` cannot fire now, in words, or ``None`` if it can."""
+    def why_not(self, state: str, event: str, model: Any, context: Mapping[str, Any],
+                object_id: str | None = None) -> str | None:
+        """Why ``event`` cannot fire now, in words (naming ``object_id`` when given), or ``None`` if it can."""
         try:
-            self.decide(state, event, model, context)
+            self.decide(state, event, model, context, object_id)
         except (TransitionNotAllowed, GuardRejected) as refused:
             return str(refused)
         return None

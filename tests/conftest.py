@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, MetaData, create_engine, text
 
 from engine.orm.tables import metadata as statewright_metadata
 
@@ -63,6 +63,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'statewright.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+def fresh_tables(engine: Engine, *models: MetaData, extra: tuple[str, ...] = ()) -> None:
+    """Drop Statewright's tables, the ``extra`` tables and the models' tables, then create them all again."""
+    from engine.migrations.upgrade import upgrade
+
+    with engine.begin() as connection:
+        for table in (*STATEWRIGHT_TABLES, *extra):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    for metadata in models:
+        metadata.drop_all(engine)
+    upgrade(engine)
+    for metadata in models:
+        metadata.create_all(engine)
 
 
 def free_port() -> int:

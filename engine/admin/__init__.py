@@ -5,9 +5,11 @@ Needs the ``admin`` extra (Starlette, Jinja2, uvicorn, pygal): ``pip install sta
 
 from __future__ import annotations
 
+from engine.dependencies import missing_dependency
+
 try:
     from engine.admin.app import build_admin
 except ImportError as missing:  # pragma: no cover - exercised only without the extra
-    raise ImportError("The admin page needs its extra. Install with `pip install statewright[admin]`.") from missing
+    raise missing_dependency(missing, "The admin page") from missing
 
 __all__ = ["build_admin"]

@@ -14,6 +14,7 @@ from typing import IO, Any, BinaryIO, cast
 from smart_open import open as smart_open
 
 from engine.archive.settings import ArchiveSettings
+from engine.dependencies import missing_dependency
 from engine.errors import ArchiveUnavailable
 
 #: Bytes per read and write when copying and hashing.
@@ -176,7 +177,7 @@ class Storage:
                 import boto3
                 from botocore.config import Config
             except ImportError as missing:
-                raise ImportError("S3 archives need boto3. Install with `pip install statewright[s3]`.") from missing
+                raise missing_dependency(missing, "S3 archives") from missing
             # Checksums only when required: boto3's default ones are refused by many S3-compatible stores
             # (the archive's own SHA-256 is what Statewright checks).
             config = Config(s3={"addressing_style": "path" if self.settings.s3_path_style else "auto"},

@@ -153,7 +153,7 @@ def _push(app: Any, model: Any, count: int, finals: set[str], console: Any,
             with app.session() as session:
                 rows = session.execute(select(model.status, func.count()).where(model.id > after)
                                        .group_by(model.status)).all()
-            counts = Counter({status.state: n for status, n in rows})
+            counts = Counter({str(status): n for status, n in rows})
             done = sum(n for state, n in counts.items() if state in finals)
             progress.update(bar, completed=done)
             if done >= count:

@@ -100,10 +100,13 @@ def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> Non
 
 @click.command()
 @app_options
-@click.option("--processes", default=1, show_default=True, help="Worker processes.")
-@click.option("--threads", default=8, show_default=True, help="Threads per process.")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(min=1, max=256),
+              help="Worker processes.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1, max=1024),
+              help="Threads per process.")
 @click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable; default: all).")
-@click.option("--sweep-every", default=30.0, show_default=True, help="Seconds between outbox and timeout sweeps.")
+@click.option("--sweep-every", default=30.0, show_default=True, type=click.FloatRange(min=0.1, max=86_400),
+              help="Seconds between outbox and timeout sweeps.")
 @click.option("--http-base-url", envvar=HTTP_BASE_URL_ENV, default=None,
               help=f"Joined to endpoint URLs that are paths (or ${HTTP_BASE_URL_ENV}).")
 @click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,

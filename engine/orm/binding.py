@@ -55,7 +55,8 @@ class Stateful:
             UnknownStatusError: The status column holds a value no state declares.
         """
         flow = self._flow()
-        return flow.compiled.why_not(flow.state_of(self, name), name, self, context) is None
+        state = flow.state_of(self, name)
+        return flow.compiled.why_not(state, name, self, context, flow.object_id(self)) is None
 
     def why_not(self, name: str, /, **context: Any) -> str | None:
         """Why ``name`` cannot fire now (which guard failed, or what is allowed), or ``None`` if it can.
@@ -64,7 +65,8 @@ class Stateful:
             UnknownStatusError: The status column holds a value no state declares.
         """
         flow = self._flow()
-        return flow.compiled.why_not(flow.state_of(self, name), name, self, context)
+        state = flow.state_of(self, name)
+        return flow.compiled.why_not(state, name, self, context, flow.object_id(self))
 
     def available_transitions(self) -> list[str]:
         """Names of the transitions leaving the current state (guards not evaluated).

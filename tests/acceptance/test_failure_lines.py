@@ -335,3 +335,13 @@ def test_a_malformed_broker_url_is_reported_before_a_missing_database(tmp_path: 
 def test_a_broker_url_its_client_refuses_is_a_usage_error(ready_database: str, url: str) -> None:
     result = invoke("sweep", "--machines", DOCUMENT, "--database-url", ready_database, "--broker-url", url)
     assert_one_line(result, EXIT_USAGE, f"Cannot use the broker URL '{url}'")
+
+
+@pytest.mark.parametrize(("option", "value"), [("--processes", "0"), ("--threads", "0"), ("--sweep-every", "-1")])
+def test_a_worker_that_could_do_no_work_is_a_usage_error(option: str, value: str, tmp_path: Path) -> None:
+    """``--processes 0`` used to exit 0 having done nothing; ``--threads 0`` would consume nothing at all."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    result = invoke("worker", "--machines", DOCUMENT, "--database-url", url, "--broker-url", "redis://127.0.0.1:1/0",
+                    "--http-base-url", "http://127.0.0.1:1", option, value)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"Invalid value for '{option}'" in result.output

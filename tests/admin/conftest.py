@@ -12,17 +12,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import text
 from starlette.types import ASGIApp
 
 from engine import Statewright
 from engine.admin import build_admin
 from engine.archive import ArchiveSettings
-from engine.migrations.upgrade import upgrade
 from examples.base import Base
 from examples.documents.models import Document
 from examples.orders.models import Order
-from tests.conftest import ROOT, STATEWRIGHT_TABLES, free_port
+from tests.conftest import ROOT, free_port, fresh_tables
 
 TOKEN = "test-token-4f1c-9a2e"
 #: Screenshots of the browser tests land here (kept out of git).
@@ -56,12 +54,7 @@ def fresh_app(machine: str, database_url: str, tmp_path: Path) -> Statewright:
     """A Statewright over one shipped machine, with fresh tables."""
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
     app = Statewright.from_path(ROOT / "machines" / f"{machine}.yaml", database_url=database_url, archive=settings)
-    with app.engine.begin() as connection:
-        for table in STATEWRIGHT_TABLES:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    Base.metadata.drop_all(app.engine)
-    upgrade(app.engine)
-    Base.metadata.create_all(app.engine)
+    fresh_tables(app.engine, Base.metadata)
     return app
 
 

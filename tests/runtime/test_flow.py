@@ -115,6 +115,7 @@ def test_can_fire_why_not_and_available_transitions_write_nothing(app: Statewrig
         assert "refused by guard 'staff'" in (ticket.why_not("assign") or "")
         assert "not allowed from state 'new'" in (ticket.why_not("resolve") or "")
         assert ticket.why_not("fail") is None
+        assert (ticket.why_not("resolve") or "").startswith(f"ticket {ticket_id}: "), "the answer names the object"
     assert _counts(app) == before
 
 

@@ -16,17 +16,16 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from engine import GuardRejected, GuardUndecidable, Statewright, check_text, load_spec
 from engine.compiler import compile_machine
 from engine.machine import CompiledMachine
-from engine.migrations.upgrade import upgrade
 from engine.orm.tables import outbox
 from examples.base import Base
 from examples.inventory.models import InventoryItem
 from examples.orders.models import Order
-from tests.conftest import MACHINES, STATEWRIGHT_TABLES
+from tests.conftest import MACHINES, fresh_tables
 from tests.runtime.ticketing.hooks import Explosion
 from tests.runtime.ticketing.models import Ticket
 
@@ -35,12 +34,7 @@ from tests.runtime.ticketing.models import Ticket
 def orders(database_url: str) -> Iterator[Statewright]:
     """The shipped order machine over fresh tables."""
     app = Statewright.from_path(MACHINES / "order.yaml", database_url=database_url)
-    with app.engine.begin() as connection:
-        for table in STATEWRIGHT_TABLES:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    Base.metadata.drop_all(app.engine)
-    upgrade(app.engine)
-    Base.metadata.create_all(app.engine)
+    fresh_tables(app.engine, Base.metadata)
     yield app
     Base.metadata.drop_all(app.engine)
     app.close()
@@ -152,12 +146,7 @@ def test_a_reaction_whose_guard_cannot_be_evaluated_skips_the_object_with_a_log_
                            "inventory.yaml").spec
     assert inventory is not None
     app = Statewright([load_spec(MACHINES / "order.yaml"), inventory], database_url=database_url)
-    with app.engine.begin() as connection:
-        for table in STATEWRIGHT_TABLES:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    Base.metadata.drop_all(app.engine)
-    upgrade(app.engine)
-    Base.metadata.create_all(app.engine)
+    fresh_tables(app.engine, Base.metadata)
     try:
         with app.session() as session:
             order = Order(total_amount=Decimal("10"))

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import String, cast, select, text
+from sqlalchemy import String, cast, select
 
 from engine import Statewright
-from engine.migrations.upgrade import upgrade
 from engine.orm.tables import outbox, statuses
 from examples.base import Base
 from examples.documents.models import Document
-from tests.conftest import MACHINES, STATEWRIGHT_TABLES
+from tests.conftest import MACHINES, fresh_tables
 
 SECRETS = ("ctx-secret-1", "ctx-secret-2", "payload-secret-1", "payload-secret-2", "exc-secret-1", "exc-secret-2")
 
@@ -21,12 +20,7 @@ SECRETS = ("ctx-secret-1", "ctx-secret-2", "payload-secret-1", "payload-secret-2
 @pytest.fixture
 def app(database_url: str) -> Iterator[Statewright]:
     statewright = Statewright.from_path(MACHINES / "document.yaml", database_url=database_url)
-    with statewright.engine.begin() as connection:
-        for table in STATEWRIGHT_TABLES:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    Base.metadata.drop_all(statewright.engine)
-    upgrade(statewright.engine)
-    Base.metadata.create_all(statewright.engine)
+    fresh_tables(statewright.engine, Base.metadata)
     yield statewright
     Base.metadata.drop_all(statewright.engine)
     statewright.close()

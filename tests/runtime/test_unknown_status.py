@@ -8,15 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from engine import Statewright, TransitionError, UnknownStatus, UnknownStatusError
-from engine.migrations.upgrade import upgrade
 from engine.orm.tables import outbox
 from engine.runtime.sweeps import sweep_timeouts
 from examples.base import Base
 from examples.documents.models import Document
-from tests.conftest import MACHINES, STATEWRIGHT_TABLES
+from tests.conftest import MACHINES, fresh_tables
 from tests.runtime.ticketing.models import Ticket
 
 
@@ -24,12 +23,7 @@ from tests.runtime.ticketing.models import Ticket
 def documents(database_url: str) -> Iterator[Statewright]:
     """The shipped document machine (integer status values) over fresh tables."""
     app = Statewright.from_path(MACHINES / "document.yaml", database_url=database_url)
-    with app.engine.begin() as connection:
-        for table in STATEWRIGHT_TABLES:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    Base.metadata.drop_all(app.engine)
-    upgrade(app.engine)
-    Base.metadata.create_all(app.engine)
+    fresh_tables(app.engine, Base.metadata)
     yield app
     Base.metadata.drop_all(app.engine)
     app.close()
