@@ -26,7 +26,8 @@ The tree::
             ├── PlaceholderRefused    a URL placeholder's value is empty, ``.`` or ``..`` (would change the path)
             └── ResponseTooLarge      the response body is longer than ``max_response_body``
 
-Misuse of the Python API (an object not in a session, a model that is not bound) raises
+Misuse of the Python API (an object not in a session, a model that is not bound, assigning the status
+attribute of a stored object) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
 An exception raised by your own guard (a dotted callable) or action propagates unchanged, after the
 rollback. A guard *expression* that cannot be evaluated (a context key not passed, ``None`` compared
@@ -272,3 +273,11 @@ class ResponseTooLarge(EndpointError):
 
 class NotBoundError(RuntimeError):
     """Programming error: the model class is not bound to a machine, or the object has no session."""
+
+
+class StatusAssignmentError(RuntimeError):
+    """Programming error: the status attribute of a stored object was assigned directly.
+
+    That would change the status with no history row, no compare-and-set and no work started; move objects
+    with ``fire``, ``set_status`` or ``defibrillate`` instead.
+    """

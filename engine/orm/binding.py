@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.orm import Mapper, Session, UOWTransaction, object_session
 
-from engine.errors import NotBoundError
+from engine.errors import NotBoundError, StatusAssignmentError
 from engine.runtime.hooks import queue_after_commit
 
 if TYPE_CHECKING:
@@ -107,7 +107,18 @@ class _Binding:
             assert session is not None, "the unit of work inserts objects of a session"
             session.info.setdefault(CREATED_KEY, []).append((flow, target))
 
+        def refuse_direct_assignment(target: Any, value: Any, old: Any, initiator: Any) -> None:
+            # The engine writes the attribute with set_committed_value, which fires no event: only user code
+            # assigning a stored object's status lands here. A new object may be given its first status.
+            if inspect(target).has_identity:
+                raise StatusAssignmentError(
+                    f"{flow.machine} {flow.object_id(target)}: the status attribute {attribute!r} is not "
+                    f"assigned directly (that would skip its history row, the compare-and-set and the work the "
+                    f"state starts). Use fire(...), set_status(...) or defibrillate().")
+
         self.listeners = [("init", set_initial), ("after_insert", record_creation)]
+        #: Attribute events, on the status attribute rather than on the class.
+        self.attribute_listeners = [("set", refuse_direct_assignment)]
 
 
 #: Key in ``Session.info`` of the objects a flush inserted, whose creation history is written after it.
@@ -145,6 +156,8 @@ def bind_flow(model: type, flow: Flow) -> None:
     binding = _Binding(flow)
     for name, listener in binding.listeners:
         event.listen(model, name, listener)
+    for name, on_attribute in binding.attribute_listeners:
+        event.listen(getattr(model, flow.attribute), name, on_attribute)
     _BINDINGS[model] = binding
     model.__statewright_flow__ = flow  # type: ignore[attr-defined]
     if "Status" not in model.__dict__ or isinstance(model.__dict__["Status"], type):
@@ -157,6 +170,8 @@ def unbind(model: type) -> None:
     if binding is not None:
         for name, listener in binding.listeners:
             event.remove(model, name, listener)
+        for name, on_attribute in binding.attribute_listeners:
+            event.remove(getattr(model, binding.flow.attribute), name, on_attribute)
         model.__statewright_flow__ = None  # type: ignore[attr-defined]
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import GuardRejected, NoDefibrillation, NotBoundError, StaleStatus, Statewright, TransitionNotAllowed
+from engine import (
+    GuardRejected,
+    NoDefibrillation,
+    NotBoundError,
+    StaleStatus,
+    Statewright,
+    StatusAssignmentError,
+    TransitionNotAllowed,
+)
 from engine.orm.tables import outbox, statuses
 from tests.runtime.ticketing.hooks import Explosion
 from tests.runtime.ticketing.models import Ticket
@@ -248,3 +256,26 @@ def test_the_app_transaction_commits_its_moves_together_or_not_at_all(app: State
         session.get_one(Ticket, first).fire("fail")
         session.get_one(Ticket, second).fire("fail")
     assert _stored_status(app, first) is _stored_status(app, second) is Ticket.Status.FAILED  # type: ignore[attr-defined]
+
+
+def test_assigning_the_status_of_a_stored_object_is_refused_and_writes_nothing(app: Statewright) -> None:
+    """A direct assignment would skip the history row, the compare-and-set and the work: it raises at once."""
+    ticket_id = _new_ticket(app)
+    before = _counts(app)
+    with app.session() as session:
+        ticket = session.get_one(Ticket, ticket_id)
+        with pytest.raises(StatusAssignmentError, match=rf"ticket {ticket_id}: the status attribute .* fire"):
+            ticket.status = Ticket.Status.RESOLVED
+        session.commit()
+    with app.session() as session:
+        assert session.get_one(Ticket, ticket_id).status.state == "new"
+    assert _counts(app) == before
+
+
+def test_a_new_object_may_be_given_its_first_status(app: Statewright) -> None:
+    with app.session() as session:
+        ticket = Ticket(title="born assigned", status=Ticket.Status.ASSIGNED)
+        ticket.status = Ticket.Status.NEW  # still transient: nothing is stored yet
+        session.add(ticket)
+        session.commit()
+        assert [change.to_state for change in ticket.history()] == ["new"]
