@@ -8,6 +8,7 @@ from datetime import timedelta
 _PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w)")
 _WHOLE = re.compile(r"(?:[0-9]+(?:ms|s|m|h|d|w))+")
 _SECONDS_BY_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNIT_ORDER = ("w", "d", "h", "m", "s", "ms")
 _MILLISECONDS_BY_UNIT = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 #: Longest duration a machine file may give (100 years): ``now - timeout`` and ``now + timeout`` stay
@@ -40,8 +41,13 @@ def parse_duration(text: str) -> timedelta:
     """
     if not _WHOLE.fullmatch(text):
         raise ValueError(f"{text!r} is not a duration; write a number and a unit: 500ms, 30s, 10m, 2h, 1d, 1w")
+    parts = _PART.findall(text)
+    units = [unit for _, unit in parts]
+    if units != sorted(set(units), key=_UNIT_ORDER.index):
+        raise ValueError(f"{text!r} is not a duration: each unit at most once, largest first (1h30m, not 30m1h "
+                         f"or 1h1h)")
     milliseconds = 0
-    for number, unit in _PART.findall(text):
+    for number, unit in parts:
         digits = number.lstrip("0")
         if len(digits) > _MAX_DIGITS:
             milliseconds = _MAX_MILLISECONDS + 1

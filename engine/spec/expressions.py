@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.errors import StatewrightError
+from engine.spec.source import MAX_INT, MIN_INT
 
 #: The only names an expression may use.
 NAMES = ("model", "context")
@@ -154,6 +155,9 @@ _Node = Callable[[_Scope], Any]
 def _compile(node: ast.expr, source: str) -> _Node:  # noqa: C901 - one branch per allowed node kind
     if isinstance(node, ast.Constant) and isinstance(node.value, _LITERAL_TYPES):
         value = node.value
+        if isinstance(value, int) and not isinstance(value, bool) and not MIN_INT <= value <= MAX_INT:
+            raise ExpressionProblem("SW104", "An integer literal must fit in 64 bits, as every number in a machine "
+                                    "file does.", node.col_offset)
         return lambda scope: value
     if isinstance(node, ast.Name):
         return _compile_name(node, source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -84,6 +84,14 @@ def test_the_longest_duration_survives_datetime_arithmetic_both_ways() -> None:
     now = datetime.now(UTC)
     assert now - longest < now < now + longest
     assert _found(_machine(state_a=f"{{timeout: {{after: {MAX_DURATION.days}d, to: c}}}}")) == []
+
+
+@pytest.mark.parametrize("text", ["1h1h1h", "30m1h", "1s1s", "5ms1s"])
+def test_a_duration_names_each_unit_once_largest_first(text: str) -> None:
+    with pytest.raises(ValueError, match="each unit at most once, largest first"):
+        parse_duration(text)
+    assert parse_duration("1w2d3h4m5s6ms") == timedelta(weeks=1, days=2, hours=3, minutes=4, seconds=5,
+                                                        milliseconds=6)
 
 
 def test_parse_duration_refuses_what_it_cannot_represent_with_a_value_error() -> None:

@@ -54,6 +54,9 @@ def test_expressions_evaluate_over_model_and_context(source: str, context: dict[
         ("a b", "SW401"),
         ("x" * 1001, "SW401"),
         ("\x00", "SW401"),
+        ("model.total < 9223372036854775808", "SW104"),
+        ("model.total > -9223372036854775809", "SW104"),
+        ("model.id < " + "9" * 100, "SW104"),
     ],
 )
 def test_unsafe_or_malformed_expressions_are_refused_at_compile_time(source: str, code: str) -> None:
