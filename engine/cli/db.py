@@ -8,7 +8,7 @@ import click
 
 from engine.cli.app import DATABASE_URL_ENV
 from engine.cli.exits import EXIT_OK
-from engine.cli.failing import StatewrightGroup
+from engine.cli.failing import CommandFailed, StatewrightGroup
 
 
 @click.group(cls=StatewrightGroup)
@@ -21,13 +21,17 @@ def _database_url_option(function: click.decorators.FC) -> click.decorators.FC:
                         show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV}).")(function)
 
 
-def _run(action: str, database_url: str, revision: str) -> None:
+def _run(action: str, database_url: str, revision: str, *, confirmed: bool = True) -> None:
     from engine.cli.database import open_database
     from engine.migrations.upgrade import downgrade, upgrade
 
     # Only `upgrade` may create a SQLite file: downgrading a database that does not exist is a mistake.
     engine = open_database(database_url, create=action == "upgrade")
     try:
+        if not confirmed:
+            engine.dispose()
+            raise CommandFailed(f"downgrading to {revision!r} drops Statewright's tables or columns and the status "
+                                f"history, failure records or archive references they hold; pass --yes to confirm.")
         (upgrade if action == "upgrade" else downgrade)(engine, revision)
     finally:
         engine.dispose()
@@ -45,7 +49,8 @@ def db_upgrade(database_url: str, revision: str) -> None:
 
 @db.command("downgrade")
 @_database_url_option
+@click.option("--yes", is_flag=True, help="Confirm: a downgrade drops tables or columns and the data in them.")
 @click.argument("revision")
-def db_downgrade(database_url: str, revision: str) -> None:
-    """Take the tables back to REVISION (`base` drops them)."""
-    _run("downgrade", database_url, revision)
+def db_downgrade(database_url: str, yes: bool, revision: str) -> None:
+    """Take the tables back to REVISION (`base` drops them, with every status history row)."""
+    _run("downgrade", database_url, revision, confirmed=yes)

@@ -15,7 +15,7 @@ import click
 import pytest
 import redis
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, inspect
 from sqlalchemy.exc import OperationalError
 
 from engine.cli import EXIT_BUG, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, StatewrightGroup, main
@@ -345,3 +345,19 @@ def test_a_worker_that_could_do_no_work_is_a_usage_error(option: str, value: str
                     "--http-base-url", "http://127.0.0.1:1", option, value)
     assert result.exit_code == EXIT_USAGE, result.output
     assert f"Invalid value for '{option}'" in result.output
+
+
+def test_db_downgrade_asks_for_yes_and_changes_nothing_without_it(tmp_path: Path) -> None:
+    """A downgrade drops tables with their history: without ``--yes`` it is refused and nothing is dropped."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    assert invoke("db", "upgrade", "--database-url", url).exit_code == EXIT_OK
+    refused = invoke("db", "downgrade", "--database-url", url, "base")
+    assert_one_line(refused, EXIT_USAGE, "pass --yes to confirm")
+    engine = create_engine(url)
+    try:
+        assert "statuses" in inspect(engine).get_table_names()
+        assert invoke("db", "downgrade", "--database-url", url, "--yes", "base").exit_code == EXIT_OK
+        engine.dispose()
+        assert "statuses" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
