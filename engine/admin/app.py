@@ -143,9 +143,9 @@ def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, 
         Route("/m/{machine}/o/{object_id:path}/defibrillate", actions.defibrillate, methods=["POST"],
               name="defibrillate"),
         Route("/m/{machine}/o/{object_id:path}", pages.object_page, name="object"),
-        Route("/history/{row_id:int}/{action:str}", actions.archive_action, methods=["POST"], name="archive"),
+        Route("/history/{row_id}/{action}", actions.archive_action, methods=["POST"], name="archive"),
         Route("/failures", failures.failures_page, name="failures"),
-        Route("/failures/{failure_id:int}/retry", failures.retry, methods=["POST"], name="retry_failure"),
+        Route("/failures/{failure_id}/retry", failures.retry, methods=["POST"], name="retry_failure"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
