@@ -48,11 +48,17 @@ def _try_token(request: Request, given: str, success: str) -> Response:
 
 
 def _without_token(request: Request) -> str:
-    """The requested path and query, minus the token, so it stays out of the address bar and history."""
+    """The requested path and query, minus the token, so it stays out of the address bar and history.
+
+    Leading slashes collapse to one: ``//evil.example/`` would be a link to another site. (Starlette
+    already sends backslashes, which browsers read as slashes, as ``%5C``.)
+    """
     url = request.url.remove_query_params("token")
-    if url.path.removeprefix(request.scope.get("root_path", "")) == "/login":
+    root = request.scope.get("root_path", "")
+    path = "/" + url.path.removeprefix(root).lstrip("/")
+    if path == "/login":
         return str(request.url_for("index").path)
-    return url.path + (f"?{url.query}" if url.query else "")
+    return root.rstrip("/") + path + (f"?{url.query}" if url.query else "")
 
 
 async def login(request: Request) -> Response:

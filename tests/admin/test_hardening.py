@@ -137,3 +137,19 @@ def test_a_login_link_redirects_to_the_same_page_without_the_token(served: Serve
 def test_build_admin_refuses_an_empty_or_short_token(served: Served, token: str) -> None:
     with pytest.raises(ConfigurationError, match="admin token is"):
         build_admin(served.app, token=token)
+
+
+@pytest.mark.parametrize(("path", "stays"), [
+    ("//evil.example/", "/evil.example/"),
+    ("/%2F%2Fevil.example", "/evil.example"),
+    ("///evil.example", "/evil.example"),
+    ("/%5C%5Cevil.example", "/%5C%5Cevil.example"),  # backslashes stay encoded, so browsers see no host
+    ("/%5C/evil.example", "/%5C/evil.example"),
+])
+def test_a_login_link_never_redirects_to_another_site(served: Served, path: str, stays: str) -> None:
+    with httpx.Client() as client:
+        landed = client.get(httpx.URL(f"{served.url}{path}?token={TOKEN}"))
+    assert landed.status_code == 303
+    location = landed.headers["location"]
+    assert location == stays
+    assert httpx.URL(served.url).join(location).host == "127.0.0.1"
