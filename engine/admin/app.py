@@ -54,7 +54,7 @@ def _without_token(request: Request) -> str:
     already sends backslashes, which browsers read as slashes, as ``%5C``.)
     """
     url = request.url.remove_query_params("token")
-    root = request.scope.get("root_path", "")
+    root: str = request.scope.get("root_path", "")
     path = "/" + url.path.removeprefix(root).lstrip("/")
     if path == "/login":
         return str(request.url_for("index").path)
