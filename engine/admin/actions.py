@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from engine.admin import queries
+from engine.admin import numbers, queries
 from engine.admin.context import admin_of, flow_named, in_session
 from engine.admin.security import csrf_ok, flash
 from engine.errors import ArchiveError, ConcurrencyError, TransitionError, UnknownStatusError
@@ -112,7 +112,7 @@ async def defibrillate_all(request: Request) -> Response:
 async def archive_action(request: Request) -> Response:
     """Compress, restore or purge one history row's payload."""
     form = await _form(request)
-    row_id, action = int(request.path_params["row_id"]), request.path_params["action"]
+    row_id, action = numbers.row_id(request.path_params["row_id"], "history row"), request.path_params["action"]
     if action not in ARCHIVE_ACTIONS:
         raise HTTPException(404, f"no action {action!r}")
     archive = admin_of(request).app.archive

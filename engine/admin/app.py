@@ -48,11 +48,17 @@ def _try_token(request: Request, given: str, success: str) -> Response:
 
 
 def _without_token(request: Request) -> str:
-    """The requested path and query, minus the token, so it stays out of the address bar and history."""
+    """The requested path and query, minus the token, so it stays out of the address bar and history.
+
+    Leading slashes collapse to one: ``//evil.example/`` would be a link to another site. (Starlette
+    already sends backslashes, which browsers read as slashes, as ``%5C``.)
+    """
     url = request.url.remove_query_params("token")
-    if url.path.removeprefix(request.scope.get("root_path", "")) == "/login":
+    root: str = request.scope.get("root_path", "")
+    path = "/" + url.path.removeprefix(root).lstrip("/")
+    if path == "/login":
         return str(request.url_for("index").path)
-    return url.path + (f"?{url.query}" if url.query else "")
+    return root.rstrip("/") + path + (f"?{url.query}" if url.query else "")
 
 
 async def login(request: Request) -> Response:
@@ -143,9 +149,9 @@ def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, 
         Route("/m/{machine}/o/{object_id:path}/defibrillate", actions.defibrillate, methods=["POST"],
               name="defibrillate"),
         Route("/m/{machine}/o/{object_id:path}", pages.object_page, name="object"),
-        Route("/history/{row_id:int}/{action:str}", actions.archive_action, methods=["POST"], name="archive"),
+        Route("/history/{row_id}/{action}", actions.archive_action, methods=["POST"], name="archive"),
         Route("/failures", failures.failures_page, name="failures"),
-        Route("/failures/{failure_id:int}/retry", failures.retry, methods=["POST"], name="retry_failure"),
+        Route("/failures/{failure_id}/retry", failures.retry, methods=["POST"], name="retry_failure"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from engine.admin.actions import _back, _form
 from engine.admin.context import admin_of, in_session, render
+from engine.admin.numbers import row_id
 from engine.admin.pages import shown_json, shown_text
 from engine.admin.security import flash
 from engine.errors import RetryRefused
@@ -32,7 +33,7 @@ async def failures_page(request: Request) -> Response:
 async def retry(request: Request) -> Response:
     """Send one open failure's work again; the record becomes ``retried``."""
     form = await _form(request)
-    failure_id = int(request.path_params["failure_id"])
+    failure_id = row_id(request.path_params["failure_id"], "failure")
     app = admin_of(request).app
 
     def work(session: Session) -> str:

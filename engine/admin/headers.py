@@ -29,10 +29,16 @@ SECURITY_HEADERS = {
     # A login link's token must never travel in a Referer, even to this site.
     "Referrer-Policy": "no-referrer",
 }
+#: Cache-Control of every response but static files: pages show payloads, history and failures, which no
+#: browser or proxy cache should keep.
+CACHE_CONTROL = "no-store"
+#: Where the static files are served (stylesheet, script), the only responses that may be cached.
+STATIC_PREFIX = "/static/"
 
 
 class SecurityHeaders:
-    """ASGI middleware that sets ``SECURITY_HEADERS`` on every HTTP response that passes through it.
+    """ASGI middleware that sets ``SECURITY_HEADERS`` on every HTTP response that passes through it, and
+    ``Cache-Control: no-store`` on all but static files.
 
     Args:
         app: The application to wrap.
@@ -46,11 +52,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        static = scope["path"].removeprefix(scope.get("root_path", "")).startswith(STATIC_PREFIX)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
+                if not static:
+                    headers["Cache-Control"] = CACHE_CONTROL
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

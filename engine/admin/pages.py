@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from engine.admin import charts, queries
 from engine.admin.context import admin_of, flow_named, in_session, render
+from engine.admin.numbers import page_number
 from engine.errors import UnknownStatusError
 from engine.machine import UnknownStatus
 from engine.redaction import Redactor
@@ -38,10 +39,7 @@ async def machine_objects(request: Request) -> Response:
     flow = flow_named(request, request.path_params["machine"])
     state = _state_filter(flow, request)
     search = request.query_params.get("q", "").strip() or None
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request.query_params.get("page"), queries.PAGE_SIZE)
 
     def read(session: Session) -> tuple[list[Any], int, queries.Snapshot]:
         objects, total = queries.list_objects(session, flow, state=state, search=search, page=page)

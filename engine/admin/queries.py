@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.admin.numbers import database_key
 from engine.errors import UnknownStatusError
 from engine.machine import UnknownStatus
 from engine.orm.tables import statuses
@@ -65,9 +66,8 @@ def object_query(flow: Flow, *, state: str | None = None, search: str | None = N
     elif state is not None:
         query = query.where(flow.column == flow.compiled.member_by_state[state])
     if search:
-        try:
-            key = flow.key_of(search)
-        except (TypeError, ValueError):
+        key = database_key(flow, search)
+        if key is None:
             return query.where(false())  # text that cannot be a key matches nothing
         query = query.where(*(column == part for column, part in zip(flow.mapper.primary_key, key, strict=True)))
     return query.order_by(*(column.desc() for column in flow.mapper.primary_key))
@@ -92,10 +92,8 @@ def state_label(flow: Flow, obj: Any) -> str:
 
 def find_object(session: Session, flow: Flow, object_id: str) -> Any | None:
     """The object whose id text is ``object_id``, or ``None``."""
-    try:
-        return session.get(flow.mapper.class_, flow.key_of(object_id))
-    except (TypeError, ValueError):
-        return None
+    key = database_key(flow, object_id)
+    return None if key is None else session.get(flow.mapper.class_, key)
 
 
 def snapshot(session: Session, flow: Flow, now: datetime | None = None) -> Snapshot:

@@ -7,7 +7,7 @@ import sys
 import click
 
 from engine.cli.app import AppOptions, app_options, build_app
-from engine.cli.exits import EXIT_OK, EXIT_USAGE
+from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.dependencies import missing_dependency
 
 #: Environment variable holding the admin login token.
@@ -25,10 +25,9 @@ def admin(machines: str, database_url: str, broker_url: str, import_path: str, h
           token: str | None) -> None:
     """Serve the admin page: objects, history, repair actions, metrics, live diagrams."""
     try:
-        import uvicorn
-
         from engine.admin import build_admin
         from engine.admin.security import is_loopback, new_token, token_problem
+        from engine.admin.serve import listen, serve
     except ImportError as missing:
         raise missing_dependency(missing, "The admin page") from None
     problem = token_problem(token) if token is not None else None
@@ -41,13 +40,21 @@ def admin(machines: str, database_url: str, broker_url: str, import_path: str, h
         sys.exit(EXIT_USAGE)
     app = build_app(AppOptions(machines, database_url, broker_url, import_path))
     login_token = token or new_token()
+    page = build_admin(app, token=login_token)
+    try:
+        sock = listen(host, port)
+    except OSError as refused:
+        app.close()
+        click.echo(f"statewright admin: cannot listen on {host}:{port}: {refused.strerror or refused}", err=True)
+        sys.exit(EXIT_UNAVAILABLE)
+    port = sock.getsockname()[1]
     shown = "localhost" if is_loopback(host) else host
     if token is None:
         click.echo(f"Admin page: http://{shown}:{port}/login?token={login_token}")
     else:
         click.echo(f"Admin page: http://{shown}:{port}/ (log in with your token)")
     try:
-        uvicorn.run(build_admin(app, token=login_token), host=host, port=port, log_level="warning")
+        serve(page, sock)
     finally:
         app.close()
     sys.exit(EXIT_OK)

@@ -137,3 +137,39 @@ def test_a_login_link_redirects_to_the_same_page_without_the_token(served: Serve
 def test_build_admin_refuses_an_empty_or_short_token(served: Served, token: str) -> None:
     with pytest.raises(ConfigurationError, match="admin token is"):
         build_admin(served.app, token=token)
+
+
+@pytest.mark.parametrize(("path", "stays"), [
+    ("//evil.example/", "/evil.example/"),
+    ("/%2F%2Fevil.example", "/evil.example"),
+    ("///evil.example", "/evil.example"),
+    ("/%5C%5Cevil.example", "/%5C%5Cevil.example"),  # backslashes stay encoded, so browsers see no host
+    ("/%5C/evil.example", "/%5C/evil.example"),
+])
+def test_a_login_link_never_redirects_to_another_site(served: Served, path: str, stays: str) -> None:
+    with httpx.Client() as client:
+        landed = client.get(httpx.URL(f"{served.url}{path}?token={TOKEN}"))
+    assert landed.status_code == 303
+    location = landed.headers["location"]
+    assert location == stays
+    assert httpx.URL(served.url).join(location).host == "127.0.0.1"
+
+
+def test_pages_with_payloads_history_or_failures_are_never_stored(served: Served) -> None:
+    with _logged_in(served) as client:
+        pages = [client.get(f"/m/document/o/{served.ids['failed']}"), client.get("/m/document"),
+                 client.get("/failures"), client.get("/"), client.get("/m/document/metrics"),
+                 client.get("/m/document/o/999999")]
+    for page in pages:
+        assert page.headers.get("cache-control") == "no-store", (page.request.url, page.status_code)
+    assert "the service said no" in pages[0].text
+
+
+def test_the_login_page_shows_no_machine_names(served: Served) -> None:
+    with httpx.Client(base_url=served.url) as client:
+        pages = [client.get("/login"), client.post("/login", data={"token": "w" * 20})]
+    for page in pages:
+        assert page.status_code in (200, 403)
+        assert "/m/document" not in page.text
+        assert "/failures" not in page.text
+        assert "Log in" in page.text
