@@ -5,16 +5,22 @@ the admin page all go through a ``Redactor``, so a secret masked in one of them 
 
 A key is secret when its *normalised* form is in the redactor's set. Normalising lower-cases the key,
 decodes percent-escapes and drops everything but letters and digits, so ``Api-Key``, ``api_key``,
-``apiKey``, ``API%5FKEY`` and ``APIKEY`` are one key (``apikey``). Matching is exact after that:
-``token`` is secret, ``token_count`` is not.
+``apiKey``, ``API%5FKEY`` and ``APIKEY`` are one key (``apikey``). A normalised key is secret when it is
+in the set or ends in one of ``DEFAULT_SECRET_SUFFIXES``: ``db_password`` and ``X-CSRF-Token`` are
+secret, ``token_count`` and ``idempotency-key`` are not.
 
 What is masked, with ``***``:
 
-- the value of a secret key in a mapping (nested, at any depth; the whole value, even a mapping);
-- in any text: ``key=value`` (query strings, form bodies, fragments), ``key: value`` and
-  ``"key": "value"`` (header lines, JSON and Python reprs), when the key is secret;
-- in any text: the user information of a URL (``https://user:password@host`` becomes
-  ``https://***@host``) and ``Bearer``/``Basic`` credentials.
+- the value of a secret key in a mapping (nested, at any depth; the whole value, even a mapping), and
+  the second item of a ``[key, value]`` pair whose key is secret (header lists);
+- in any text: ``key=value`` (query strings, form bodies, fragments), ``key: value``,
+  ``"key": "value"`` (header lines, JSON and Python reprs, also with backslash-escaped quotes) and
+  ``["key", "value"]``, when the key is secret;
+- in any text: the user information of a URL, up to the last ``@`` before the host
+  (``https://user:p@ss@host`` becomes ``https://***@host``), and ``Bearer``/``Basic``/``Token`` credentials.
+
+``hide_secrets`` is the variant for an operator's own lines (the CLI's failure lines): URLs keep their
+user name and lose only the password.
 """
 
 from __future__ import annotations
@@ -180,8 +186,8 @@ DEFAULT_REDACTOR = Redactor.with_keys()
 
 
 #: The password part of a URL in an operator's message (``scheme://user:password@``), up to the last ``@``
-#: before the host.
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*(?:@[^@\s/?#]*)*@")
+#: before the host. Parts are bounded so that a long run of ``://x:`` stays linear to scan.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]{0,256}:)[^@\s]{0,1024}(?:@[^@\s/?#]{0,1024}){0,16}@")
 
 
 def hide_secrets(text: str) -> str:

@@ -108,6 +108,17 @@ def test_masking_stays_linear_on_long_runs_without_separators() -> None:
     assert large < max(small, 0.01) * 12, (small, large)
 
 
+def test_hiding_operator_secrets_stays_linear_on_repeated_url_starts() -> None:
+    """Many ``://user:`` with no ``@`` must not make the password scan quadratic."""
+    def seconds(repeats: int) -> float:
+        started = time.perf_counter()
+        hide_secrets("a://u:" * repeats)
+        return time.perf_counter() - started
+
+    small, large = seconds(5_000), seconds(20_000)
+    assert large < max(small, 0.01) * 12, (small, large)
+
+
 @pytest.fixture
 def captured() -> Iterator[io.StringIO]:
     """Everything the dramatiq and httpx loggers write, through a plain handler on the root logger."""
