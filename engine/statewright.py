@@ -184,7 +184,7 @@ def _create_engine(url: str, options: dict[str, Any]) -> Engine:
     from engine.dependencies import missing_dependency
 
     try:
-        return create_engine(url, **options)
+        engine = create_engine(url, **options)
     except NoSuchModuleError:
         kind = url.split(":", 1)[0]
         raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: SQLAlchemy knows no database "
@@ -194,6 +194,11 @@ def _create_engine(url: str, options: dict[str, Any]) -> Engine:
                                  "sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
     except ImportError as missing:
         raise missing_dependency(missing, f"The database URL {hide_password(url)!r}") from None
+    if engine.url.host is not None and "@" in engine.url.host:
+        # SQLAlchemy ends the password at its first "@"; the rest would reach the driver (and its errors) as host.
+        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: the password holds an '@'. "
+                                 "Write each '@' in the password as %40.")
+    return engine
 
 
 def plan_outbox(specs: Sequence[MachineSpec]) -> dict[str, dict[str, list[OutboxItem]]]:

@@ -12,7 +12,7 @@ import pytest
 
 from engine import Redactor, Statewright
 from engine.log_redaction import RedactingFilter, install_log_redaction
-from engine.redaction import DEFAULT_SECRET_KEYS, MASK, normalise_key
+from engine.redaction import DEFAULT_SECRET_KEYS, MASK, hide_password, hide_secrets, normalise_key
 
 REDACTOR = Redactor.with_keys()
 
@@ -35,6 +35,31 @@ def test_keys_that_only_contain_a_secret_word_are_kept() -> None:
     assert REDACTOR.text("token_count=5&tokenizer=bpe&pass=1") == "token_count=5&tokenizer=bpe&pass=1"
 
 
+@pytest.mark.parametrize("key", ["token_count", "idempotency-key", "tokens_used", "tokenizer", "Session-Count"])
+def test_keys_that_merely_start_with_a_secret_word_are_kept(key: str) -> None:
+    assert not REDACTOR.is_secret(key)
+    assert REDACTOR.text(f"{key}=5&n=1") == f"{key}=5&n=1"
+    assert REDACTOR.value({key: "5"}) == {key: "5"}
+
+
+@pytest.mark.parametrize("key", [
+    "csrf_token", "X-CSRF-Token", "client_secret", "db_password", "sslpassword", "ldap_passwd", "request-signature",
+    "google_apikey", "rsa_private_key", "aws_access_key", "s3SecretKey", "JSESSIONID", "pwd", "sig", "auth",
+    "session", "credentials", "private-token", "X-Auth-Token", "x-goog-api-key", "X-Amz-Signature",
+    "AWS_SECRET_ACCESS_KEY",
+])
+def test_keys_ending_in_a_secret_word_and_the_known_secret_keys_are_masked(key: str) -> None:
+    assert REDACTOR.is_secret(key)
+    assert REDACTOR.text(f"https://h/p?{key}=v4lue&page=2") == f"https://h/p?{key}={MASK}&page=2"
+    assert REDACTOR.value({key: "v4lue"}) == {key: MASK}
+
+
+def test_header_pairs_in_a_context_are_masked() -> None:
+    context = {"headers": [["Authorization", "Bearer abcdefgh123"], ["Accept", "json"]], "pair": ("token", "T")}
+    assert REDACTOR.value(context) == {"headers": [["Authorization", MASK], ["Accept", "json"]],
+                                       "pair": ["token", MASK]}
+
+
 def test_a_machine_files_redact_keys_are_masked_too() -> None:
     redactor = Redactor.with_keys(["Session-Id"])
     assert redactor.text("session_id=abc&x=1") == f"session_id={MASK}&x=1"
@@ -49,6 +74,18 @@ def test_a_machine_files_redact_keys_are_masked_too() -> None:
     ("user[password]=pw&user[name]=ada", f"user[password]={MASK}&user[name]=ada"),
     ('{"token": "abc\\"def", "n": 1}', f'{{"token": "{MASK}", "n": 1}}'),
     ('{"items": [{"access_token": "cut-off-by-a-trunc', f'{{"items": [{{"access_token": "{MASK}"'),
+    ("postgresql://u:P@ss@W22@h/db", f"postgresql://{MASK}@h/db"),
+    ("see https://h/db?x=a@b", "see https://h/db?x=a@b"),
+    ("export AWS_SECRET_ACCESS_KEY=wJalrXUt21", f"export AWS_SECRET_ACCESS_KEY={MASK}"),
+    ("{'passwd': 'PWD21', 'user': 'ada'}", f"{{'passwd': '{MASK}', 'user': 'ada'}}"),
+    ("sent Token TOK21 upstream", f"sent Token {MASK} upstream"),
+    ("Token expired; log in again", "Token expired; log in again"),
+    ('headers=[["Authorization", "Basic QUJD"], ["Accept", "json"]]',
+     f'headers=[["Authorization", "{MASK}"], ["Accept", "json"]]'),
+    ("[('X-Auth-Token', 'XT1'), ('Accept', 'json')]", f"[('X-Auth-Token', '{MASK}'), ('Accept', 'json')]"),
+    ('    raise Boom("{\\"password\\": \\"PWJSON34\\", \\"n\\": 1}")',
+     f'    raise Boom("{{\\"password\\": \\"{MASK}\\", \\"n\\": 1}}")'),
+    ("x = '{\\'token\\': \\'T1\\'}'", f"x = '{{\\'token\\': \\'{MASK}\\'}}'"),
 ])
 def test_credentials_in_free_text_are_masked(text: str, masked: str) -> None:
     assert REDACTOR.text(text) == masked
@@ -68,6 +105,17 @@ def test_masking_stays_linear_on_long_runs_without_separators() -> None:
         return time.perf_counter() - started
 
     small, large = seconds(200_000), seconds(800_000)
+    assert large < max(small, 0.01) * 12, (small, large)
+
+
+def test_hiding_operator_secrets_stays_linear_on_repeated_url_starts() -> None:
+    """Many ``://user:`` with no ``@`` must not make the password scan quadratic."""
+    def seconds(repeats: int) -> float:
+        started = time.perf_counter()
+        hide_secrets("a://u:" * repeats)
+        return time.perf_counter() - started
+
+    small, large = seconds(5_000), seconds(20_000)
     assert large < max(small, 0.01) * 12, (small, large)
 
 
@@ -111,3 +159,8 @@ def test_a_second_app_adds_its_redact_keys_to_the_one_filter(tmp_path: Path) -> 
     filters = [f for f in logging.getLogger("dramatiq.worker.WorkerThread").filters if isinstance(f, RedactingFilter)]
     assert len(filters) == 1
     assert {"firstkey", "secondkey"} <= filters[0].redactor.keys
+
+
+def test_hide_password_hides_a_password_holding_at_signs_up_to_the_host() -> None:
+    assert hide_password("postgresql://u:P@ss@W22@h/db?x=a@b") == "postgresql://u:***@h/db?x=a@b"
+    assert hide_secrets("postgresql://u:P@ss@W22@h/db?sslpassword=S1") == "postgresql://u:***@h/db?sslpassword=***"

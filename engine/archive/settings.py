@@ -21,6 +21,8 @@ DEFAULT_ARCHIVE_URI = "file://./statewright-archives"
 #: The largest entry ``restore`` reads back (a guard against archives that were tampered with).
 DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024
 SCHEMES = ("file", "s3")
+#: What may stand between ``file://`` and the path: nothing (an absolute path) or a relative path's first step.
+_LOCAL_AUTHORITIES = ("", ".", "..")
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,16 @@ class ArchiveSettings:
     max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
 
     def __post_init__(self) -> None:
-        scheme = self.uri.split("://", 1)[0] if "://" in self.uri else ""
+        scheme, _, rest = self.uri.partition("://") if "://" in self.uri else ("", "", "")
         if scheme not in SCHEMES:
-            raise ConfigurationError(f"Archive URI {self.uri!r} must start with file:// or s3://.")
+            raise ConfigurationError(f"Archive URI {_shown(self.uri)!r} must start with file:// or s3://.")
+        authority = rest.partition("/")[0]
+        if scheme == "s3":
+            _check_bucket(self.uri, authority)
+        elif authority not in _LOCAL_AUTHORITIES:
+            raise ConfigurationError(f"Archive URI {_shown(self.uri)!r} names a host ({_shown(authority)!r}), but "
+                                     "archives go to a local folder: write file:///absolute/path or "
+                                     "file://./relative/path.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ArchiveSettings:
@@ -64,3 +73,20 @@ class ArchiveSettings:
     def temp_path(self) -> Path:
         """The folder archives are built in."""
         return self.temp_dir if self.temp_dir is not None else Path(tempfile.gettempdir())
+
+
+def _check_bucket(uri: str, bucket: str) -> None:
+    if not bucket:
+        raise ConfigurationError(f"Archive URI {_shown(uri)!r} names no bucket: write it like s3://bucket/prefix.")
+    if "@" in bucket or ":" in bucket:
+        raise ConfigurationError(f"Archive URI {_shown(uri)!r} holds credentials or a port: write it like "
+                                 "s3://bucket/prefix, give the server with STATEWRIGHT_S3_ENDPOINT_URL and the "
+                                 "credentials the way boto3 reads them (AWS_ACCESS_KEY_ID, a profile or a role).")
+
+
+def _shown(text: str) -> str:
+    """``text`` with credentials masked, for a message (``user:pw@host`` may stand without a scheme)."""
+    from engine.redaction import DEFAULT_REDACTOR, MASK
+
+    text = DEFAULT_REDACTOR.text(text)
+    return f"{MASK}@{text.rpartition('@')[2]}" if "://" not in text and "@" in text else text

@@ -21,7 +21,7 @@ from __future__ import annotations
 import errno
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import click
@@ -35,7 +35,7 @@ from engine.errors import (
     MissingDependency,
     StatewrightError,
 )
-from engine.redaction import hide_password
+from engine.redaction import hide_secrets
 
 #: Environment variable that turns ``--traceback`` on.
 TRACEBACK_ENV = "STATEWRIGHT_TRACEBACK"
@@ -68,12 +68,20 @@ class Failure:
 
 
 def one_line(text: str) -> str:
-    """``text`` on one line, with URL passwords hidden."""
-    return hide_password(" ".join(text.split()))
+    """``text`` on one line, with URL passwords and the default secret keys' values masked."""
+    return hide_secrets(" ".join(text.split()))
 
 
 def describe(error: BaseException) -> Failure | None:
-    """The line and exit code for an error a user can cause; ``None`` for a bug."""
+    """The line and exit code for an error a user can cause, secrets masked; ``None`` for a bug."""
+    failure = _unmasked_failure(error)
+    if failure is None:
+        return None
+    return replace(failure, message=hide_secrets(failure.message),
+                   located=tuple(hide_secrets(line) for line in failure.located))
+
+
+def _unmasked_failure(error: BaseException) -> Failure | None:
     if isinstance(error, StatewrightError):
         return _engine_failure(error)
     if isinstance(error, OSError):

@@ -428,7 +428,7 @@ class Flow:
             "payload": None if payload is None else masked.value(jsonable(payload)),
             "context": masked.value(jsonable(dict(context))) if context else None,
             "exception_type": None, "exception_message": None, "exception_traceback": None,
-            "actor": actor, "created_at": datetime.now(UTC),
+            "actor": masked.optional_text(actor), "created_at": datetime.now(UTC),
         }
         if exception is not None:
             row["exception_type"] = f"{type(exception).__module__}.{type(exception).__qualname__}"

@@ -361,3 +361,26 @@ def test_db_downgrade_asks_for_yes_and_changes_nothing_without_it(tmp_path: Path
         assert "statuses" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], *DATABASE_COMMANDS.values()], ids=lambda c: c[0])
+def test_secrets_in_a_database_urls_query_string_never_reach_the_failure_line(command: list[str]) -> None:
+    url = f"postgresql+psycopg://127.0.0.1:{free_port()}/x?password=QLEAK2&sslpassword=SSLEAK3"
+    result = invoke(*command, "--database-url", url)
+    assert_one_line(result, EXIT_UNAVAILABLE, "Cannot connect to the database", "password=***", "sslpassword=***")
+    assert "QLEAK2" not in result.output
+    assert "SSLEAK3" not in result.output
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], *DATABASE_COMMANDS.values()], ids=lambda c: c[0])
+def test_a_password_holding_at_signs_is_hidden_whole_and_must_be_escaped(command: list[str]) -> None:
+    result = invoke(*command, "--database-url", f"postgresql+psycopg://u:P@ss@W22@127.0.0.1:{free_port()}/db")
+    assert_one_line(result, EXIT_USAGE, "postgresql+psycopg://u:***@127.0.0.1:", "as %40")
+    assert "ss@W22" not in result.output
+    assert "W22" not in result.output
+
+
+def test_every_described_failure_goes_through_the_default_redactor() -> None:
+    failure = describe(OSError(errno.EIO, "I/O error at https://h/?token=TOK9&api_key=K9", "/x?password=PW9"))
+    assert failure is not None
+    assert not any(secret in failure.message for secret in ("TOK9", "K9", "PW9")), failure.message

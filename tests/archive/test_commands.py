@@ -93,3 +93,20 @@ def test_a_database_without_the_tables_gets_a_hint(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["compress", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}"])
     assert result.exit_code == EXIT_UNAVAILABLE
     assert "create the tables with `statewright db upgrade" in result.output
+
+
+@pytest.mark.parametrize(("uri", "message", "secrets"), [
+    ("s3://AKIAXXXX:secretkey123@bucket/p", "holds credentials", ("AKIAXXXX", "secretkey123")),
+    ("s3://", "names no bucket", ()),
+    ("file://user:pw@host/x", "names a host", ("user:pw",)),
+    ("file://host/x", "names a host", ()),
+])
+def test_archive_uris_with_credentials_a_host_or_no_bucket_are_usage_errors(
+        engine: Engine, tmp_path: Path, uri: str, message: str, secrets: tuple[str, ...]) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(main, ["compress", "--database-url", url, "--archive-uri", uri], catch_exceptions=False)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert message in result.output
+    assert not any(secret in result.output for secret in secrets), result.output
+    assert "Traceback" not in result.output

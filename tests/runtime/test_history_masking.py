@@ -51,3 +51,35 @@ def test_history_and_outbox_rows_store_no_secret_of_payload_context_or_exception
     assert any("apiKey=***" in value for value in stored)
     for secret in SECRETS:
         assert not any(secret in value for value in stored), f"{secret!r} was stored"
+
+
+def test_the_actor_column_is_masked_but_a_workers_claim_actor_is_kept(app: Statewright) -> None:
+    claimant = "statewright worker, message 0b4f6c1e-5d7a-4f5e-9a51-3c2d1e0f9a8b"
+    with app.session() as session:
+        document = Document(title="actor")
+        session.add(document)
+        session.commit()
+        document.set_status("processing", actor="ops password=ACTORPW3")
+        document.set_status("error", actor=claimant)
+    with app.engine.connect() as connection:
+        actors = list(connection.execute(select(statuses.c.actor).order_by(statuses.c.id)).scalars())
+    assert actors[-2:] == ["ops password=***", claimant]
+
+
+def _failure_with_escaped_json() -> RuntimeError:
+    try:
+        raise RuntimeError("upstream refused " + "{\"password\": \"PWJSON34\"}"[:0] + "the request")
+    except RuntimeError as exc:
+        return exc
+
+
+def test_a_tracebacks_source_line_with_escaped_quotes_is_masked(app: Statewright) -> None:
+    with app.session() as session:
+        document = Document(title="traceback")
+        session.add(document)
+        session.commit()
+        document.set_status("processing")
+        change = app.flow(document).set_status(document, "error", exception=_failure_with_escaped_json())
+    assert change.exception_traceback is not None
+    assert "\\\"password\\\": \\\"***\\\"" in change.exception_traceback
+    assert "PWJSON34" not in change.exception_traceback
