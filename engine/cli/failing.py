@@ -7,8 +7,8 @@ Commands do not catch errors themselves: they raise, and ``StatewrightGroup`` (t
   command can see (``raise CommandFailed("--where takes status=STATE", EXIT_USAGE)``).
 - ``DefinitionError``: every located diagnostic, one per line; exit 1.
 - ``ConfigurationError`` and malformed paths (missing, not a folder, no permission): exit 2.
-- ``DatabaseUnavailable``, ``MissingDependency``, ``ArchiveError``, Graphviz missing, a database or
-  broker that fails during the run, a full disk: exit 3.
+- ``DatabaseUnavailable``, ``BrokerUnavailable``, ``MissingDependency``, ``ArchiveError``, Graphviz missing, a
+  database or broker that fails during the run, a full disk: exit 3.
 - Other ``StatewrightError`` (a refused move, a concurrent change): exit 1.
 - Anything else is a bug: its traceback, a line saying so, and exit 70.
 
@@ -29,6 +29,7 @@ import click
 from engine.cli.exits import EXIT_BUG, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.errors import (
     ArchiveError,
+    BrokerUnavailable,
     ConfigurationError,
     DatabaseUnavailable,
     DefinitionError,
@@ -96,7 +97,7 @@ def _engine_failure(error: StatewrightError) -> Failure:
         return Failure(str(error), EXIT_USAGE)
     from engine.diagrams.dot import DotUnavailableError
 
-    unavailable = (DatabaseUnavailable, MissingDependency, ArchiveError, DotUnavailableError)
+    unavailable = (DatabaseUnavailable, BrokerUnavailable, MissingDependency, ArchiveError, DotUnavailableError)
     return Failure(str(error), EXIT_UNAVAILABLE if isinstance(error, unavailable) else EXIT_PROBLEMS)
 
 

@@ -125,6 +125,9 @@ def worker(machines: str, database_url: str, broker_url: str, import_path: str, 
     _refuse_misconfiguration(options)
     with opened_app(options):
         pass
+    from engine.work.preflight import check_broker
+
+    check_broker(broker_url)  # a broker that cannot be reached would fail every fetch, forever
     serving = Serving(threads, queues, sweep_every, resend_after)
     if processes == 1:
         _serve(options, serving)

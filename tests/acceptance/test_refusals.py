@@ -1,0 +1,75 @@
+"""Commands refuse what cannot work (a broker that vanishes, a broken URL, an odd path) with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, func, select
+
+from engine.cli import EXIT_OK, EXIT_USAGE, main
+from engine.orm.tables import outbox
+from tests.conftest import MACHINES
+
+DOCUMENT = str(MACHINES / "document.yaml")
+
+
+def invoke(*args: str) -> Result:
+    """Run the command in-process, as a user would from the repository root."""
+    result = CliRunner().invoke(main, list(args))
+    print(result.output)
+    return result
+
+
+def assert_one_line(result: Result, exit_code: int, *fragments: str) -> None:
+    """The command failed with ``exit_code`` and one line on standard error holding every fragment."""
+    assert result.exit_code == exit_code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def ready_database(tmp_path: Path) -> str:
+    """A SQLite database with Statewright's tables and the documents table."""
+    from examples.base import Base
+    from examples.documents.models import Document
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    assert invoke("db", "upgrade", "--database-url", url).exit_code == EXIT_OK
+    engine = create_engine(url)
+    Base.metadata.create_all(engine, tables=[Document.__table__])
+    engine.dispose()
+    return url
+
+
+def _sent_rows(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        sent = connection.execute(select(func.count()).where(outbox.c.sent_at.is_not(None))).scalar_one()
+    engine.dispose()
+    return int(sent)
+
+
+@pytest.mark.parametrize("args", [["sweep"], ["sweep", "--no-timeouts"], ["defibrillate", "document"]],
+                         ids=" ".join)
+def test_commands_that_send_work_refuse_the_in_process_broker(ready_database: str, args: list[str]) -> None:
+    """``sweep`` used to say ``outbox: 2 rows sent`` into a broker gone when it exited."""
+    result = invoke(*args, "--machines", DOCUMENT, "--database-url", ready_database, "--broker-url", "memory://")
+    assert_one_line(result, EXIT_USAGE, "memory:// lives inside one process", "--broker-url redis://")
+    assert _sent_rows(ready_database) == 0
+
+
+def test_the_default_broker_is_the_in_process_one_and_is_refused_too(ready_database: str) -> None:
+    result = invoke("sweep", "--machines", DOCUMENT, "--database-url", ready_database)
+    assert_one_line(result, EXIT_USAGE, "memory:// lives inside one process", "--no-outbox")
+
+
+@pytest.mark.parametrize("args", [["sweep", "--no-outbox"], ["defibrillate", "document", "--dry-run"]],
+                         ids=" ".join)
+def test_what_sends_nothing_runs_without_a_broker(ready_database: str, args: list[str]) -> None:
+    result = invoke(*args, "--machines", DOCUMENT, "--database-url", ready_database)
+    assert result.exit_code == EXIT_OK, result.output
