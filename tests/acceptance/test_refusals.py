@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, func, select
 
+from engine import ConfigurationError, Statewright
 from engine.cli import EXIT_OK, EXIT_USAGE, main
 from engine.orm.tables import outbox
 from tests.conftest import MACHINES
@@ -73,3 +74,25 @@ def test_the_default_broker_is_the_in_process_one_and_is_refused_too(ready_datab
 def test_what_sends_nothing_runs_without_a_broker(ready_database: str, args: list[str]) -> None:
     result = invoke(*args, "--machines", DOCUMENT, "--database-url", ready_database)
     assert result.exit_code == EXIT_OK, result.output
+
+
+BAD_BASE_URLS = ["ftp://x", "not a url", "http://", "javascript:alert(1)", "http://127.0.0.1:99999", "http://h:0", ""]
+
+
+@pytest.mark.parametrize("base_url", BAD_BASE_URLS)
+def test_the_worker_refuses_an_http_base_url_that_is_not_one(ready_database: str, base_url: str) -> None:
+    result = invoke("worker", "--machines", DOCUMENT, "--database-url", ready_database,
+                    "--broker-url", "redis://127.0.0.1:1/0", "--http-base-url", base_url)
+    assert_one_line(result, EXIT_USAGE, "HTTP base URL", "https://host")
+
+
+@pytest.mark.parametrize("base_url", BAD_BASE_URLS)
+def test_the_app_refuses_an_http_base_url_that_is_not_one(tmp_path: Path, base_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="HTTP base URL"):
+        Statewright.from_path(DOCUMENT, database_url=f"sqlite:///{tmp_path / 'app.db'}", http_base_url=base_url)
+
+
+def test_an_http_base_url_with_a_host_and_port_is_accepted(tmp_path: Path) -> None:
+    app = Statewright.from_path(DOCUMENT, database_url=f"sqlite:///{tmp_path / 'app.db'}",
+                                http_base_url="https://api.example.com:8443/v1")
+    app.close()
