@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,9 +12,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, func, select
 
 from engine import ConfigurationError, Statewright
-from engine.cli import EXIT_OK, EXIT_USAGE, main
+from engine.cli import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE, main
 from engine.orm.tables import outbox
-from tests.conftest import MACHINES
+from tests.conftest import CASES, MACHINES, ROOT
 
 DOCUMENT = str(MACHINES / "document.yaml")
 
@@ -96,3 +99,18 @@ def test_an_http_base_url_with_a_host_and_port_is_accepted(tmp_path: Path) -> No
     app = Statewright.from_path(DOCUMENT, database_url=f"sqlite:///{tmp_path / 'app.db'}",
                                 http_base_url="https://api.example.com:8443/v1")
     app.close()
+
+
+@pytest.mark.parametrize("args", [["rules"], ["show", DOCUMENT], ["lint", str(CASES / "invalid")],
+                                  ["diagram", DOCUMENT, "-f", "dot"]], ids=lambda args: args[0])
+def test_a_reader_that_stopped_reading_ends_the_command_quietly(args: list[str]) -> None:
+    """``statewright rules | head -1`` used to print "cannot use: Broken pipe." and exit 3."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write: every write fails, deterministically
+    try:
+        result = subprocess.run([str(Path(sys.executable).parent / "statewright"), *args], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == EXIT_BROKEN_PIPE
+    assert result.stderr == ""
