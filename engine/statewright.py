@@ -106,8 +106,17 @@ class Statewright:
 
     @classmethod
     def from_path(cls, path: str | Path, **options: Any) -> Statewright:
-        """Load every machine file in a folder (or one file) and build the app object; see the class."""
-        return cls(load_specs(path), **options)
+        """Load every machine file in a folder (or one file) and build the app object; see the class.
+
+        Raises:
+            ConfigurationError: ``path`` is empty or does not exist (and whatever the class raises).
+        """
+        try:
+            specs = load_specs(path)
+        except FileNotFoundError as missing:
+            raise ConfigurationError(f"No such machine file or folder: {str(path)!r}; give the folder of your "
+                                     "machine files (or one file).") from missing
+        return cls(specs, **options)
 
     @property
     def archive(self) -> Archiver:

@@ -114,3 +114,38 @@ def test_a_reader_that_stopped_reading_ends_the_command_quietly(args: list[str])
         os.close(write_end)
     assert result.returncode == EXIT_BROKEN_PIPE
     assert result.stderr == ""
+
+
+def test_diagram_refuses_to_write_into_a_fifo(tmp_path: Path) -> None:
+    """Writing a diagram into a FIFO nobody reads used to hang for good."""
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    result = invoke("diagram", DOCUMENT, "-f", "dot", "-o", str(fifo))
+    assert_one_line(result, EXIT_USAGE, f"-o {fifo} exists and is not a regular file")
+
+
+def test_diagram_overwrites_a_regular_file(tmp_path: Path) -> None:
+    output = tmp_path / "old.dot"
+    output.write_text("old")
+    assert invoke("diagram", DOCUMENT, "-o", str(output)).exit_code == EXIT_OK
+    assert output.read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize("args", [["lint", ""], ["show", ""], ["diagram", "", "-f", "dot"],
+                                  ["diagram", DOCUMENT, "-o", ""],
+                                  ["sweep", "--no-outbox", "--machines", ""]], ids=" ".join)
+def test_an_empty_path_is_refused_rather_than_read_as_the_current_folder(args: list[str]) -> None:
+    result = invoke(*args)
+    assert_one_line(result, EXIT_USAGE, "empty path")
+
+
+def test_the_app_refuses_an_empty_path_and_a_missing_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="empty path"):
+        Statewright.from_path("")
+    with pytest.raises(ConfigurationError, match="No such machine file or folder: 'nowhere/'"):
+        Statewright.from_path("nowhere/")
+
+
+def test_a_missing_machines_folder_keeps_the_commands_line(tmp_path: Path) -> None:
+    result = invoke("sweep", "--no-outbox", "--machines", str(tmp_path / "nowhere"))
+    assert_one_line(result, EXIT_USAGE, f"no such file or folder: {tmp_path / 'nowhere'}")
