@@ -130,12 +130,13 @@ def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoi
     if bool(row_ids) == bool(subject):
         click.echo("statewright restore: give history row ids or --object MACHINE:ID (one of the two)", err=True)
         sys.exit(EXIT_USAGE)
-    if subject is not None and ":" not in subject:
-        click.echo(f"statewright restore: --object takes MACHINE:ID, not {subject!r}", err=True)
+    machine, _, model_id = (subject or "").partition(":")
+    if subject is not None and not (machine.strip() and model_id.strip()):
+        click.echo(f"statewright restore: --object takes MACHINE:ID (like document:1042), not {subject!r}", err=True)
         sys.exit(EXIT_USAGE)
     with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
         if subject is not None:
-            machine, model_id = subject.split(":", 1)
+            _require_history(archiver, machine, model_id)
             result = archiver.restore_object(machine, model_id)
         else:
             result = archiver.restore(list(row_ids))
@@ -145,6 +146,24 @@ def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoi
         click.echo(f"row {row_id}: FAILED, {reason}", err=True)
     click.echo(f"restored {len(result.restored)} rows, skipped {len(result.skipped)}, failed {len(result.failed)}")
     sys.exit(EXIT_PROBLEMS if result.failed else EXIT_OK)
+
+
+def _require_history(archiver: Archiver, machine: str, model_id: str) -> None:
+    """Refuse (exit 2) an object the history has never seen: a typo would otherwise "restore 0 rows"."""
+    from sqlalchemy import select
+
+    from engine.cli.failing import CommandFailed
+    from engine.orm.tables import statuses
+
+    with archiver.engine.connect() as connection:
+        if connection.scalar(select(statuses.c.id).where(statuses.c.machine == machine).limit(1)) is None:
+            known = connection.scalars(select(statuses.c.machine).distinct().order_by(statuses.c.machine)).all()
+            raise CommandFailed(f"--object {machine}:{model_id}: no history of a machine {machine!r}; machines with "
+                                f"history: {', '.join(known) or 'none'}.", EXIT_USAGE)
+        row = select(statuses.c.id).where(statuses.c.machine == machine, statuses.c.model_id == model_id).limit(1)
+        if connection.scalar(row) is None:
+            raise CommandFailed(f"--object {machine}:{model_id}: no {machine} with id {model_id!r} has any history; "
+                                "check the id.", EXIT_USAGE)
 
 
 @click.command()

@@ -149,3 +149,40 @@ def test_the_app_refuses_an_empty_path_and_a_missing_one(tmp_path: Path) -> None
 def test_a_missing_machines_folder_keeps_the_commands_line(tmp_path: Path) -> None:
     result = invoke("sweep", "--no-outbox", "--machines", str(tmp_path / "nowhere"))
     assert_one_line(result, EXIT_USAGE, f"no such file or folder: {tmp_path / 'nowhere'}")
+
+
+@pytest.fixture
+def one_document(ready_database: str) -> str:
+    """The ready database with one document (id 1) and its history."""
+    from examples.documents.models import Document
+
+    app = Statewright.from_path(DOCUMENT, database_url=ready_database)
+    try:
+        with app.session() as session:
+            session.add(Document(title="a"))
+            session.commit()
+    finally:
+        app.close()
+    return ready_database
+
+
+@pytest.mark.parametrize(("subject", "fragment"), [
+    ("nomachine:1", "no history of a machine 'nomachine'; machines with history: document"),
+    ("document:abc", "no document with id 'abc' has any history"),
+    (":", "--object takes MACHINE:ID"),
+    ("document:", "--object takes MACHINE:ID"),
+    (":1", "--object takes MACHINE:ID"),
+])
+def test_restore_refuses_an_object_the_history_has_never_seen(one_document: str, tmp_path: Path, subject: str,
+                                                              fragment: str) -> None:
+    """These used to print "restored 0 rows … failed 0" and exit 0."""
+    result = invoke("restore", "--object", subject, "--database-url", one_document,
+                    "--archive-uri", (tmp_path / "archives").as_uri())
+    assert_one_line(result, EXIT_USAGE, fragment)
+
+
+def test_restore_of_a_known_object_without_archives_restores_nothing(one_document: str, tmp_path: Path) -> None:
+    result = invoke("restore", "--object", "document:1", "--database-url", one_document,
+                    "--archive-uri", (tmp_path / "archives").as_uri())
+    assert result.exit_code == EXIT_OK, result.output
+    assert "restored 0 rows" in result.output
