@@ -186,3 +186,23 @@ def test_restore_of_a_known_object_without_archives_restores_nothing(one_documen
                     "--archive-uri", (tmp_path / "archives").as_uri())
     assert result.exit_code == EXIT_OK, result.output
     assert "restored 0 rows" in result.output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "file", "empty"])
+def test_compress_refuses_a_temp_dir_that_is_not_a_folder(ready_database: str, tmp_path: Path, kind: str) -> None:
+    """A FIFO or /dev/zero used to read "File exists. Free space there…" and exit 3."""
+    temp = {"fifo": str(tmp_path / "f"), "device": "/dev/zero", "file": str(tmp_path / "plain"), "empty": ""}[kind]
+    if kind == "fifo":
+        os.mkfifo(temp)
+    if kind == "file":
+        Path(temp).write_text("x")
+    result = invoke("compress", "--database-url", ready_database, "--archive-uri", (tmp_path / "a").as_uri(),
+                    "--temp-dir", temp)
+    if kind == "file":  # click's own check of a regular file, with its own words
+        assert result.exit_code == EXIT_USAGE
+        return
+    assert_one_line(result, EXIT_USAGE, "--temp-dir", "name a folder (it is created if missing)")
+
+
+def test_compress_help_says_a_missing_temp_dir_is_created() -> None:
+    assert "created if missing" in " ".join(invoke("compress", "--help").output.split())
