@@ -18,6 +18,7 @@ The tree::
     │   ├── ArchiveUnavailable        the archive storage cannot be written or read
     │   └── ArchiveCorrupt            an archive does not hold what the database recorded
     ├── DatabaseUnavailable           the database cannot be reached, does not exist, or lacks tables
+    ├── BrokerUnavailable             the broker cannot be reached (checked when a worker starts)
     ├── MissingDependency             an optional package is not installed (also an ImportError)
     └── WorkError                     background work cannot be done or retried as asked
         ├── UnknownWork               an outbox row names work the machines no longer declare
@@ -213,6 +214,13 @@ class DatabaseUnavailable(StatewrightError):
     """The database cannot be used: it cannot be reached, its file does not exist, or a table is missing.
 
     The message names the database (without its password) and the fix.
+    """
+
+
+class BrokerUnavailable(StatewrightError):
+    """The broker cannot be reached: nothing listens at its address, or it did not answer in time.
+
+    The message names the broker (without its password) and the fix.
     """
 
 

@@ -26,6 +26,7 @@ from engine.spec.model import MachineSpec
 from engine.work.actors import Work
 from engine.work.bodies import BodyLimits
 from engine.work.brokers import build_broker
+from engine.work.endpoints import check_base_url
 from engine.work.resends import resend_after_from_env, resend_stalled
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ class Statewright:
     Raises:
         DefinitionError: A machine names something that does not import, two share a name, or two drive
             the same model's status column.
-        ConfigurationError: ``database_url`` or ``broker_url`` is malformed, or a body limit is not a positive
-            number of bytes.
+        ConfigurationError: ``database_url``, ``broker_url`` or ``http_base_url`` is malformed, or a body limit
+            is not a positive number of bytes.
         MissingDependency: The database's driver or the broker's client is not installed.
     """
 
@@ -73,6 +74,8 @@ class Statewright:
                  archive: ArchiveSettings | None = None, resend_after: timedelta | None = None,
                  max_stored_body: int | None = None, max_response_body: int | None = None) -> None:
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
+        if http_base_url is not None:
+            check_base_url(http_base_url)
         duplicates = duplicate_definitions(spec_list)
         if duplicates:
             raise DefinitionError(duplicates)
@@ -103,8 +106,17 @@ class Statewright:
 
     @classmethod
     def from_path(cls, path: str | Path, **options: Any) -> Statewright:
-        """Load every machine file in a folder (or one file) and build the app object; see the class."""
-        return cls(load_specs(path), **options)
+        """Load every machine file in a folder (or one file) and build the app object; see the class.
+
+        Raises:
+            ConfigurationError: ``path`` is empty or does not exist (and whatever the class raises).
+        """
+        try:
+            specs = load_specs(path)
+        except FileNotFoundError as missing:
+            raise ConfigurationError(f"No such machine file or folder: {str(path)!r}; give the folder of your "
+                                     "machine files (or one file).") from missing
+        return cls(specs, **options)
 
     @property
     def archive(self) -> Archiver:

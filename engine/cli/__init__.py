@@ -9,7 +9,7 @@ from engine.cli.archive import compress, purge, restore
 from engine.cli.db import db
 from engine.cli.demo import demo
 from engine.cli.diagram import diagram
-from engine.cli.exits import EXIT_BUG, EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.exits import EXIT_BROKEN_PIPE, EXIT_BUG, EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.cli.failing import TRACEBACK_ENV, CommandFailed, StatewrightGroup
 from engine.cli.failures import failures
 from engine.cli.lint import lint, rules
@@ -46,7 +46,8 @@ def main(traceback: bool) -> None:
     """Statewright: statuses of business objects, described in YAML.
 
     Exit status: 0 done, 1 problems found, 2 wrong usage, 3 something needed is unavailable
-    (a database, its tables, a broker, an optional package), 70 a bug in Statewright.
+    (a database, its tables, a broker, an optional package), 70 a bug in Statewright, 141 whoever read the
+    output stopped reading (`statewright rules | head -1`).
     """
 
 
@@ -65,5 +66,5 @@ main.add_command(restore)
 main.add_command(purge)
 main.add_command(admin)
 
-__all__ = ["EXIT_BUG", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE", "CommandFailed",
-           "StatewrightGroup", "main"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_BUG", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE",
+           "CommandFailed", "StatewrightGroup", "main"]

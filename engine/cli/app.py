@@ -54,6 +54,29 @@ def app_options(function: F) -> F:
     return function
 
 
+#: What a command that sends work says when given the in-process broker.
+IN_PROCESS_BROKER = ("memory:// lives inside one process; give --broker-url redis://… or amqp://… shared with your "
+                     "workers")
+
+
+def is_in_process(broker_url: str) -> bool:
+    """Whether ``broker_url`` names the in-process broker, whose messages vanish when the command exits."""
+    return broker_url.split("://", 1)[0].strip().lower() == "memory"
+
+
+def refuse_in_process_broker(broker_url: str, why: str = "") -> None:
+    """Refuse (exit 2) to send work into ``memory://``: rows would be marked sent and nobody would run them.
+
+    Raises:
+        CommandFailed: ``broker_url`` is ``memory://``.
+    """
+    from engine.cli.exits import EXIT_USAGE
+    from engine.cli.failing import CommandFailed
+
+    if is_in_process(broker_url):
+        raise CommandFailed(f"{IN_PROCESS_BROKER}{why}.", EXIT_USAGE)
+
+
 @contextmanager
 def opened_app(options: AppOptions) -> Iterator[Statewright]:
     """The app for a command; its database connections are closed when the command ends."""

@@ -58,7 +58,8 @@ def archive_options(function: F) -> F:
         click.option("--archive-uri", envvar=ARCHIVE_URI_ENV, default=DEFAULT_ARCHIVE_URI, show_default=True,
                      help=f"file:///folder or s3://bucket/prefix (or ${ARCHIVE_URI_ENV})."),
         click.option("--temp-dir", envvar=ARCHIVE_TEMP_ENV, default=None, type=click.Path(file_okay=False),
-                     help=f"Where archives are built before upload (or ${ARCHIVE_TEMP_ENV})."),
+                     help=f"Folder where archives are built before upload, created if missing (or "
+                          f"${ARCHIVE_TEMP_ENV}; default: the system's temporary folder)."),
         click.option("--s3-endpoint-url", envvar=S3_ENDPOINT_ENV, default=None,
                      help=f"An S3-compatible server (or ${S3_ENDPOINT_ENV})."),
         click.option("--s3-path-style", envvar=S3_PATH_STYLE_ENV, is_flag=True, default=False,
@@ -67,6 +68,17 @@ def archive_options(function: F) -> F:
     for decorate in reversed(decorators):
         function = decorate(function)
     return function
+
+
+def _check_temp_dir(temp_dir: str) -> None:
+    """Refuse (exit 2) a --temp-dir that exists but is not a folder (a FIFO, a device, a file), or is empty."""
+    from engine.cli.failing import CommandFailed
+
+    path = Path(temp_dir)
+    if temp_dir == "" or (path.exists() and not path.is_dir()):
+        what = "is empty" if temp_dir == "" else "exists and is not a folder"
+        raise CommandFailed(f"--temp-dir {temp_dir!r} {what}; name a folder (it is created if missing), or leave "
+                            "out --temp-dir for the system's temporary folder.", EXIT_USAGE)
 
 
 @contextmanager
@@ -79,6 +91,8 @@ def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endp
     from engine.archive import Archiver, ArchiveSettings
     from engine.cli.database import open_database, require_tables
 
+    if temp_dir is not None:
+        _check_temp_dir(temp_dir)
     settings = ArchiveSettings(uri=archive_uri, temp_dir=Path(temp_dir) if temp_dir else None,
                                s3_endpoint_url=s3_endpoint_url, s3_path_style=s3_path_style)
     engine = open_database(database_url)
@@ -130,12 +144,13 @@ def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoi
     if bool(row_ids) == bool(subject):
         click.echo("statewright restore: give history row ids or --object MACHINE:ID (one of the two)", err=True)
         sys.exit(EXIT_USAGE)
-    if subject is not None and ":" not in subject:
-        click.echo(f"statewright restore: --object takes MACHINE:ID, not {subject!r}", err=True)
+    machine, _, model_id = (subject or "").partition(":")
+    if subject is not None and not (machine.strip() and model_id.strip()):
+        click.echo(f"statewright restore: --object takes MACHINE:ID (like document:1042), not {subject!r}", err=True)
         sys.exit(EXIT_USAGE)
     with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
         if subject is not None:
-            machine, model_id = subject.split(":", 1)
+            _require_history(archiver, machine, model_id)
             result = archiver.restore_object(machine, model_id)
         else:
             result = archiver.restore(list(row_ids))
@@ -145,6 +160,24 @@ def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoi
         click.echo(f"row {row_id}: FAILED, {reason}", err=True)
     click.echo(f"restored {len(result.restored)} rows, skipped {len(result.skipped)}, failed {len(result.failed)}")
     sys.exit(EXIT_PROBLEMS if result.failed else EXIT_OK)
+
+
+def _require_history(archiver: Archiver, machine: str, model_id: str) -> None:
+    """Refuse (exit 2) an object the history has never seen: a typo would otherwise "restore 0 rows"."""
+    from sqlalchemy import select
+
+    from engine.cli.failing import CommandFailed
+    from engine.orm.tables import statuses
+
+    with archiver.engine.connect() as connection:
+        if connection.scalar(select(statuses.c.id).where(statuses.c.machine == machine).limit(1)) is None:
+            known = connection.scalars(select(statuses.c.machine).distinct().order_by(statuses.c.machine)).all()
+            raise CommandFailed(f"--object {machine}:{model_id}: no history of a machine {machine!r}; machines with "
+                                f"history: {', '.join(known) or 'none'}.", EXIT_USAGE)
+        row = select(statuses.c.id).where(statuses.c.machine == machine, statuses.c.model_id == model_id).limit(1)
+        if connection.scalar(row) is None:
+            raise CommandFailed(f"--object {machine}:{model_id}: no {machine} with id {model_id!r} has any history; "
+                                "check the id.", EXIT_USAGE)
 
 
 @click.command()

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS
-from engine.cli.failing import CommandFailed
+from engine.cli.failing import CommandFailed, make_console
 from engine.cli.loading import load_or_exit
 from engine.errors import DefinitionError
 from engine.spec.model import MachineSpec
@@ -74,12 +74,10 @@ def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool) ->
 
     The database in --out is kept between runs (each run adds its documents); --fresh starts over.
     """
-    from rich.console import Console
-
     from engine.diagrams import build_graph, render_dot
 
     spec = load_or_exit(str(machine))  # a broken machine file stops the demo before anything is touched
-    console = Console()
+    console = make_console()
     out.mkdir(parents=True, exist_ok=True)
     database = (out / "demo.db").resolve()
     if fresh:

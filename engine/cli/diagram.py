@@ -41,17 +41,37 @@ def choose_format(output: Path | None, given: str | None) -> str:
     return given or cast(str, implied)
 
 
+def check_output(name: str | None) -> Path | None:
+    """The ``-o`` path, if it is a new file or a regular one.
+
+    Raises:
+        CommandFailed: The name is empty, or names a FIFO, a device or a socket (writing there could block
+            forever or feed something else).
+    """
+    if name is None:
+        return None
+    if name == "":
+        raise CommandFailed("-o was given an empty path; name the file to write (like document.svg), or leave "
+                            "out -o for standard output.", EXIT_USAGE)
+    output = Path(name)
+    if output.exists() and not output.is_file():
+        raise CommandFailed(f"-o {output} exists and is not a regular file (a FIFO, a device or a socket); name "
+                            "a new or a regular file, or leave out -o for standard output.", EXIT_USAGE)
+    return output
+
+
 @click.command(epilog="\b\nSuffixes: .dot/.gv (DOT), .svg, .png, .pdf (drawn by Graphviz's `dot`), .mmd/.mermaid.")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-f", "--format", "output_format", type=click.Choice(FORMATS),
               help="Output format; by default taken from -o's suffix, else dot.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of standard output.")
-def diagram(file: str, output_format: str | None, output: Path | None) -> None:
+@click.option("-o", "--output", "output_name", type=click.Path(dir_okay=False),
+              help="Write here instead of standard output (a new or a regular file).")
+def diagram(file: str, output_format: str | None, output_name: str | None) -> None:
     """Draw a machine: Graphviz DOT, SVG, PNG, PDF or Mermaid.
 
     SVG, PNG and PDF need Graphviz's `dot` program; DOT and Mermaid need nothing else.
     """
+    output = check_output(output_name)
     chosen = choose_format(output, output_format)
     spec = load_or_exit(file)
     graph = build_graph(spec)

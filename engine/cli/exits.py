@@ -10,3 +10,6 @@ EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 #: A bug in Statewright: an exception nobody expected (sysexits' EX_SOFTWARE). The traceback is printed.
 EXIT_BUG = 70
+#: Whoever read standard output stopped reading (``statewright rules | head -1``): 128 + SIGPIPE, as shells report
+#: a command a closed pipe ended. Nothing is printed.
+EXIT_BROKEN_PIPE = 141

@@ -7,10 +7,12 @@ Commands do not catch errors themselves: they raise, and ``StatewrightGroup`` (t
   command can see (``raise CommandFailed("--where takes status=STATE", EXIT_USAGE)``).
 - ``DefinitionError``: every located diagnostic, one per line; exit 1.
 - ``ConfigurationError`` and malformed paths (missing, not a folder, no permission): exit 2.
-- ``DatabaseUnavailable``, ``MissingDependency``, ``ArchiveError``, Graphviz missing, a database or
-  broker that fails during the run, a full disk: exit 3.
+- ``DatabaseUnavailable``, ``BrokerUnavailable``, ``MissingDependency``, ``ArchiveError``, Graphviz missing, a
+  database or broker that fails during the run, a full disk: exit 3.
 - Other ``StatewrightError`` (a refused move, a concurrent change): exit 1.
 - Anything else is a bug: its traceback, a line saying so, and exit 70.
+
+A closed standard output (``statewright rules | head -1``) ends the command quietly with ``EXIT_BROKEN_PIPE``.
 
 ``statewright --traceback …`` (or ``STATEWRIGHT_TRACEBACK=1``) also prints the traceback of an
 expected failure, for bug reports. Click's own usage errors keep click's message and exit 2.
@@ -19,16 +21,18 @@ expected failure, for bug reports. Click's own usage errors keep click's message
 from __future__ import annotations
 
 import errno
+import os
 import sys
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from engine.cli.exits import EXIT_BUG, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.exits import EXIT_BROKEN_PIPE, EXIT_BUG, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.errors import (
     ArchiveError,
+    BrokerUnavailable,
     ConfigurationError,
     DatabaseUnavailable,
     DefinitionError,
@@ -36,6 +40,9 @@ from engine.errors import (
     StatewrightError,
 )
 from engine.redaction import hide_secrets
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: Environment variable that turns ``--traceback`` on.
 TRACEBACK_ENV = "STATEWRIGHT_TRACEBACK"
@@ -104,7 +111,7 @@ def _engine_failure(error: StatewrightError) -> Failure:
         return Failure(str(error), EXIT_USAGE)
     from engine.diagrams.dot import DotUnavailableError
 
-    unavailable = (DatabaseUnavailable, MissingDependency, ArchiveError, DotUnavailableError)
+    unavailable = (DatabaseUnavailable, BrokerUnavailable, MissingDependency, ArchiveError, DotUnavailableError)
     return Failure(str(error), EXIT_UNAVAILABLE if isinstance(error, unavailable) else EXIT_PROBLEMS)
 
 
@@ -167,7 +174,13 @@ class StatewrightGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the subcommand; an exception it raises becomes a line and an exit code."""
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # here, not at exit, so a reader that went away is noticed below
+        except BrokenPipeError:
+            _silence_stdout()
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
         except CommandFailed as refused:
             command = " ".join(filter(None, [ctx.command_path, ctx.invoked_subcommand]))
             click.echo(f"{command}: {one_line(refused.message)}", err=True)
@@ -177,6 +190,31 @@ class StatewrightGroup(click.Group):
         except Exception as error:  # noqa: BLE001 - this is the one place every command's failure is reported
             command = " ".join(filter(None, [ctx.command_path, ctx.invoked_subcommand]))
             raise SystemExit(report(error, command, wants_traceback(ctx))) from None
+
+
+def make_console() -> Console:
+    """A rich console on standard output whose closed pipe ends the command like click's output does.
+
+    Rich would otherwise exit 1 on its own, which reads as "problems found".
+    """
+    from rich.console import Console
+
+    class _PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    return _PipeConsole()
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device: Python's own flush at exit would fail on the closed pipe again."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file (a test runner's buffer)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
 
 
 def wants_traceback(ctx: click.Context) -> bool:

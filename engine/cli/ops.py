@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.app import AppOptions, app_options, opened_app
+from engine.cli.app import AppOptions, app_options, is_in_process, opened_app, refuse_in_process_broker
 from engine.cli.archive import DURATION
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 
@@ -31,11 +31,20 @@ if TYPE_CHECKING:
                    f"the message was sent (or ${RESEND_AFTER_ENV}; default 1h).")
 def sweep(machines: str, database_url: str, broker_url: str, import_path: str, timeouts: bool, outbox: bool,
           resend_after: timedelta | None) -> None:
-    """Move stuck objects and resend unsent or lost work. Safe to run from several hosts at once."""
+    """Move stuck objects and resend unsent or lost work. Safe to run from several hosts at once.
+
+    Sending needs the broker your workers use; ``--no-outbox`` runs without one (memory://): the work of the
+    objects it moves stays in the outbox for the workers' own sweep.
+    """
     from engine.runtime.sweeps import sweep_timeouts
     from engine.work.resends import resend_stalled
 
     with opened_app(AppOptions(machines, database_url, broker_url, import_path)) as app:
+        if outbox:
+            refuse_in_process_broker(broker_url, ", or --no-outbox to only move objects past their timeout")
+        elif is_in_process(broker_url):
+            # Nothing would run what memory:// took: leave the rows unsent for a sweep with a real broker.
+            app.work.relay.send = lambda row: False
         if timeouts:
             for name, flow in app.flows.items():
                 result = sweep_timeouts(flow, app.session)
@@ -63,6 +72,8 @@ def defibrillate(machines: str, database_url: str, broker_url: str, import_path:
             sys.exit(EXIT_USAGE)
         flow = app.flows[machine]
         state = _parse_where(where, flow.field, list(flow.compiled.spec.states))
+        if not dry_run:
+            refuse_in_process_broker(broker_url, " (restarted objects' work is sent), or --dry-run")
         restarted = _restart(app, flow, state, dry_run)
     click.echo(f"{restarted} restarted" if not dry_run else "dry run: nothing changed")
     sys.exit(EXIT_OK)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from engine.cli.failing import make_console
 from engine.cli.loading import load_or_exit
 from engine.spec.durations import format_duration
 from engine.spec.model import MachineSpec, describe_guard
@@ -52,7 +52,7 @@ def _work_table(spec: MachineSpec) -> Table:
 def show(file: str) -> None:
     """Print a summary of a machine: its states, transitions, tasks and endpoints."""
     spec = load_or_exit(file)
-    console = Console()
+    console = make_console()
     console.print(_states_table(spec))
     console.print(_transitions_table(spec))
     if spec.tasks or spec.endpoints:

@@ -120,11 +120,18 @@ def worker(machines: str, database_url: str, broker_url: str, import_path: str, 
         click.echo("statewright worker: memory:// lives inside one process; give --broker-url redis://… or "
                    "amqp://… shared with your app.", err=True)
         sys.exit(EXIT_USAGE)
+    if http_base_url is not None:
+        from engine.work.endpoints import check_base_url
+
+        check_base_url(http_base_url)  # ConfigurationError: exit 2, before anything else is opened
     options = AppOptions(machines, database_url, broker_url, import_path, http_base_url)
     # Fail fast, in this process and before consuming anything: bad configuration, a bad folder or database.
     _refuse_misconfiguration(options)
     with opened_app(options):
         pass
+    from engine.work.preflight import check_broker
+
+    check_broker(broker_url)  # a broker that cannot be reached would fail every fetch, forever
     serving = Serving(threads, queues, sweep_every, resend_after)
     if processes == 1:
         _serve(options, serving)

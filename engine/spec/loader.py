@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import DefinitionError
+from engine.errors import ConfigurationError, DefinitionError
 from engine.spec.build import build_spec
 from engine.spec.checks import run_checks
 from engine.spec.diagnostics import Diagnostic, Severity
@@ -96,8 +96,13 @@ def find_machine_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
     Raises:
         FileNotFoundError: A path does not exist.
+        ConfigurationError: A path is empty (``Path("")`` would mean the current folder).
     """
-    for path in map(Path, paths):
+    for given in paths:
+        if str(given) == "":
+            raise ConfigurationError("An empty path names no machine file or folder; give a file or folder "
+                                     "(`.` for the current one).")
+        path = Path(given)
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*") if p.suffix in MACHINE_SUFFIXES and not p.is_dir())
         elif path.exists():
@@ -211,6 +216,7 @@ def load_specs(path: str | Path) -> dict[str, MachineSpec]:
         DefinitionError: Any file has problems (all files' problems are attached), two files declare
             the same machine name, or two machines drive the same model's status column.
         FileNotFoundError: The path does not exist.
+        ConfigurationError: The path is empty.
     """
     specs: list[MachineSpec] = []
     problems: list[Diagnostic] = []

@@ -20,6 +20,14 @@ SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
 #: back on the queue only after it; ``maintenance_chance`` is how many fetches in a million look for them.
 REDIS_BROKER_OPTIONS: dict[str, type] = {"heartbeat_timeout": int, "maintenance_chance": int,
                                           "dead_message_ttl": int, "namespace": str}
+#: The smallest and largest value each numeric broker option may take (milliseconds, or chances in a million).
+REDIS_OPTION_RANGES: dict[str, tuple[int, int]] = {"heartbeat_timeout": (1, 2**31 - 1),
+                                                   "maintenance_chance": (0, 1_000_000),
+                                                   "dead_message_ttl": (1, 2**31 - 1)}
+#: Connection options a ``redis://`` URL may carry besides redis-py's own query parsers (``rediss://`` also
+#: takes any ``ssl_*``). redis-py passes an unknown one to the connection, which fails on every attempt.
+REDIS_CONNECTION_OPTIONS = frozenset({"username", "password", "client_name", "encoding", "encoding_errors",
+                                      "decode_responses"})
 
 
 def split_options(url: str, known: dict[str, type]) -> tuple[str, dict[str, object]]:
@@ -45,6 +53,27 @@ def split_options(url: str, known: dict[str, type]) -> tuple[str, dict[str, obje
     return urlunsplit(parts._replace(query=urlencode(rest))), options
 
 
+def _check_redis_options(url: str, options: dict[str, object], connection_url: str) -> None:
+    """Refuse a broker option out of its range and a query parameter no Redis connection takes.
+
+    Raises:
+        ConfigurationError: Naming the option and what it may be.
+    """
+    for name, (low, high) in REDIS_OPTION_RANGES.items():
+        value = options.get(name)
+        if isinstance(value, int) and not low <= value <= high:
+            raise ConfigurationError(f"Broker URL option {name}={value} must be between {low} and {high}.")
+    from redis.connection import URL_QUERY_ARGUMENT_PARSERS
+
+    known = set(URL_QUERY_ARGUMENT_PARSERS) | REDIS_CONNECTION_OPTIONS
+    secure = urlsplit(connection_url).scheme.lower() == "rediss"
+    for name, _ in parse_qsl(urlsplit(connection_url).query, keep_blank_values=True):
+        if name not in known and not (secure and name.startswith("ssl_")):
+            choices = ", ".join(sorted(known | set(REDIS_BROKER_OPTIONS)))
+            raise ConfigurationError(f"Unknown option {name!r} in the broker URL {hide_password(url)!r}; "
+                                     f"known options: {choices}.")
+
+
 def _malformed(url: str, wrong: ValueError) -> ConfigurationError:
     return ConfigurationError(f"Cannot use the broker URL {hide_password(url)!r}: {wrong}. Write it like "
                               "redis://host:6379/0 or amqp://user:password@host:5672/vhost.")
@@ -68,6 +97,7 @@ def build_broker(url: str) -> Broker:
         except ImportError as missing:
             raise missing_dependency(missing, "The Redis broker") from None
         connection_url, options = split_options(url, REDIS_BROKER_OPTIONS)
+        _check_redis_options(url, options, connection_url)
         try:
             broker = RedisBroker(url=connection_url, **options)  # type: ignore[no-untyped-call]  # unannotated
         except ValueError as wrong:  # redis-py's own URL checks (no host, a port out of range)

@@ -9,11 +9,12 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, unquote, urljoin
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
 
-from engine.errors import PlaceholderRefused
+from engine.errors import ConfigurationError, PlaceholderRefused
+from engine.redaction import hide_password
 from engine.redaction import Redactor
 from engine.spec.model import EndpointSpec
 from engine.work.bodies import read_limited, stored_body
@@ -39,6 +40,28 @@ class EndpointFailed(Exception):
     def __init__(self, response: httpx.Response, message: str) -> None:
         super().__init__(message)
         self.response = response
+
+
+def check_base_url(base_url: str) -> str:
+    """``base_url`` if it is an ``http(s)://`` URL with a host and, if given, a port from 1 to 65535.
+
+    >>> check_base_url("https://api.example.com/v1")
+    'https://api.example.com/v1'
+
+    Raises:
+        ConfigurationError: Naming what is wrong and the form to use.
+    """
+    shown = hide_password(base_url)
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port
+    except ValueError as wrong:  # a port that is not a number or beyond 65535
+        raise ConfigurationError(f"HTTP base URL {shown!r} has a bad port ({wrong}); write it like "
+                                 "https://host:8443/prefix.") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
+        raise ConfigurationError(f"HTTP base URL {shown!r} is not an http:// or https:// URL with a host (and a "
+                                 "port from 1 to 65535); write it like https://host or http://127.0.0.1:8080/prefix.")
+    return base_url
 
 
 def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: str | None, *,

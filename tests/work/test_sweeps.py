@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from engine import Statewright
 from engine.cli import EXIT_OK, EXIT_USAGE, main
 from engine.runtime.sweeps import sweep_timeouts
 from tests.work.app.models import Job
-from tests.work.conftest import MACHINES
+from tests.work.conftest import BROKER_URLS, MACHINES
 
 
 @pytest.fixture
@@ -70,8 +71,11 @@ def test_concurrent_sweepers_move_each_object_once(app: Statewright) -> None:
 
 
 def _cli(app: Statewright, *args: str) -> tuple[int, str]:
+    """Run a command on the app's database; work it sends goes to a Redis namespace of its own nobody reads."""
     url = app.engine.url.render_as_string(hide_password=False)
-    result = CliRunner().invoke(main, [*args, "--machines", str(MACHINES), "--database-url", url])
+    broker = f"{BROKER_URLS['redis']}?namespace=sweeps-{uuid.uuid4().hex}"
+    result = CliRunner().invoke(main, [*args, "--machines", str(MACHINES), "--database-url", url, "--broker-url",
+                                       broker])
     return result.exit_code, result.output
 
 

@@ -8,13 +8,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from engine import Statewright
-from engine.cli import EXIT_OK, EXIT_USAGE, main
-from tests.conftest import ROOT
+from engine.cli import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, main
+from tests.conftest import ROOT, free_port
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 
@@ -114,3 +115,43 @@ def test_a_dotted_path_that_does_not_import_stops_the_worker_with_one_line(app: 
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"statewright worker: {tmp_path / 'job.yaml'}:")
     assert "SW501 Cannot import module 'tests.work.app.nowhere'" in line
+
+
+def _start(app: Statewright, broker_url: str) -> subprocess.CompletedProcess[str]:
+    url = app.engine.url.render_as_string(hide_password=False)
+    return subprocess.run(
+        [_statewright(), "worker", "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker_url,
+         "--http-base-url", NO_CALLS], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def _redis_db(index: str, query: str = "") -> str:
+    return BROKER_URLS["redis"].rsplit("/", 1)[0] + f"/{index}{query}"
+
+
+@pytest.mark.parametrize(("broker", "fragment"), [
+    (lambda: _redis_db("13", "?bogus=1"), "Unknown option 'bogus' in the broker URL"),
+    (lambda: _redis_db("13", "?heartbeat_timeout=-5"), "heartbeat_timeout=-5 must be between 1 and"),
+    (lambda: _redis_db("99999999999999"), "refused its settings"),
+    (lambda: "amqp://guest:guest@127.0.0.1:5672/?bogus=1", "Unknown URL parameter: 'bogus'"),
+], ids=["unknown option", "negative heartbeat", "database index out of range", "amqp unknown option"])
+def test_a_broker_url_with_wrong_settings_stops_the_worker_with_one_line(app: Statewright, broker: Any,
+                                                                         fragment: str) -> None:
+    """The worker used to print tracebacks forever, never consuming and never exiting."""
+    result = _start(app, broker())
+    assert result.returncode == EXIT_USAGE, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("statewright worker: ")
+    assert fragment in line
+
+
+@pytest.mark.parametrize("broker", [lambda port: f"redis://127.0.0.1:{port}/0",
+                                    lambda port: f"amqp://guest:pw@127.0.0.1:{port}/"], ids=["redis", "amqp"])
+def test_a_broker_nothing_listens_for_stops_the_worker_quickly(app: Statewright, broker: Any) -> None:
+    started = time.monotonic()
+    result = _start(app, broker(free_port()))
+    assert result.returncode == EXIT_UNAVAILABLE, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "cannot reach the broker" in line
+    assert "pw" not in line
+    assert time.monotonic() - started < 30
