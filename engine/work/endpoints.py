@@ -14,8 +14,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import httpx
 
 from engine.errors import ConfigurationError, PlaceholderRefused
-from engine.redaction import hide_password
-from engine.redaction import Redactor
+from engine.redaction import Redactor, hide_password
 from engine.spec.model import EndpointSpec
 from engine.work.bodies import read_limited, stored_body
 
