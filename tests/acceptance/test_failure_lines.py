@@ -14,13 +14,14 @@ from pathlib import Path
 import click
 import pytest
 import redis
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import create_engine, insert, inspect
 from sqlalchemy.exc import OperationalError
 
-from engine.cli import EXIT_BUG, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, StatewrightGroup, main
+from engine.cli import EXIT_BUG, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, StatewrightGroup
 from engine.cli.failing import describe
 from engine.migrations.upgrade import head_revision
+from tests.acceptance.lines import assert_one_line, invoke
 from tests.conftest import MACHINES, POSTGRES_SERVER, ROOT, free_port
 
 DOCUMENT = str(MACHINES / "document.yaml")
@@ -39,22 +40,8 @@ DATABASE_COMMANDS = {
 }
 
 
-def invoke(*args: str) -> Result:
-    """Run the command in-process, as a user would from the repository root."""
-    result = CliRunner().invoke(main, list(args))
-    print(result.output)
-    return result
 
 
-def assert_one_line(result: Result, exit_code: int, *fragments: str) -> None:
-    """The command failed with ``exit_code`` and one line on standard error holding every fragment."""
-    assert result.exit_code == exit_code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("command", [["db", "upgrade"], *DATABASE_COMMANDS.values()], ids=lambda c: c[0])
@@ -210,19 +197,6 @@ def assert_one_process_line(done: subprocess.CompletedProcess[str], exit_code: i
     for fragment in fragments:
         assert fragment in lines[0]
 
-
-@pytest.fixture
-def ready_database(tmp_path: Path) -> str:
-    """A SQLite database with Statewright's tables and the documents table."""
-    from examples.base import Base
-    from examples.documents.models import Document
-
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    assert invoke("db", "upgrade", "--database-url", url).exit_code == EXIT_OK
-    engine = create_engine(url)
-    Base.metadata.create_all(engine, tables=[Document.__table__])
-    engine.dispose()
-    return url
 
 
 def test_postgresql_without_its_driver_says_which_extra_to_install() -> None:

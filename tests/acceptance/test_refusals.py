@@ -8,46 +8,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, func, select
 
 from engine import ConfigurationError, Statewright
-from engine.cli import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE, main
+from engine.cli import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 from engine.orm.tables import outbox
+from tests.acceptance.lines import assert_one_line, invoke
 from tests.conftest import CASES, MACHINES, ROOT
 
 DOCUMENT = str(MACHINES / "document.yaml")
 
 
-def invoke(*args: str) -> Result:
-    """Run the command in-process, as a user would from the repository root."""
-    result = CliRunner().invoke(main, list(args))
-    print(result.output)
-    return result
 
 
-def assert_one_line(result: Result, exit_code: int, *fragments: str) -> None:
-    """The command failed with ``exit_code`` and one line on standard error holding every fragment."""
-    assert result.exit_code == exit_code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in result.output
 
-
-@pytest.fixture
-def ready_database(tmp_path: Path) -> str:
-    """A SQLite database with Statewright's tables and the documents table."""
-    from examples.base import Base
-    from examples.documents.models import Document
-
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    assert invoke("db", "upgrade", "--database-url", url).exit_code == EXIT_OK
-    engine = create_engine(url)
-    Base.metadata.create_all(engine, tables=[Document.__table__])
-    engine.dispose()
-    return url
 
 
 def _sent_rows(url: str) -> int:
