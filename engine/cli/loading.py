@@ -7,6 +7,7 @@ import sys
 import click
 
 from engine.cli.exits import EXIT_PROBLEMS, EXIT_USAGE
+from engine.cli.failing import CommandFailed
 from engine.spec import MachineSpec, check_file
 from engine.spec.loader import find_machine_files
 
@@ -16,8 +17,7 @@ def load_or_exit(file: str) -> MachineSpec:
     try:
         list(find_machine_files([file]))
     except FileNotFoundError:
-        click.echo(f"statewright: no such file: {file}", err=True)
-        sys.exit(EXIT_USAGE)
+        raise CommandFailed(f"no such file: {file}", EXIT_USAGE) from None
     checked = check_file(file)
     if checked.spec is None or checked.errors:
         for diagnostic in checked.diagnostics:
