@@ -26,6 +26,10 @@ class Flaky(RuntimeError):
 def crunch(job: Job) -> dict[str, Any]:
     """Succeed, fail on the first run only, always fail, or (``slow``) announce the run and take a while."""
     CALLS[job.id] += 1
+    if job.behaviour == "marked":  # the fault tests' jobs: count every run in a file, work a little
+        with Path(os.environ["STATEWRIGHT_TEST_MARKER"]).open("a") as runs:
+            runs.write(f"{job.id}\n")
+        time.sleep(float(os.environ.get("STATEWRIGHT_TEST_WORK", "0.01")))
     if job.behaviour == "slow":
         marker = Path(os.environ["STATEWRIGHT_TEST_MARKER"])
         with marker.open("a") as runs:
