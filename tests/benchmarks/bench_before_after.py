@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from statistics import median
 
-from tests.benchmarks.bench_work import DEFAULT_DATABASE, DEFAULT_REDIS, ROOT
+from tests.benchmarks.bench_work import DEFAULT_DATABASE, DEFAULT_REDIS, ROOT, runs_text
 from tests.benchmarks.table import Result
 
 #: The last commit before issue 12 (work that survives outages): "today's figure" of that issue.
@@ -86,13 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     after_runs, before_runs = measure(args.before, args.database_url, args.broker_url, args.objects, args.runs)
     print(f"end to end, {args.objects} objects, {args.broker_url}, median of {args.runs}")
-    print(f"  this tree        {median(after_runs):8.1f} objects/s   (runs: {_runs(after_runs)})")
-    print(f"  {args.before[:7]:<16} {median(before_runs):8.1f} objects/s   (runs: {_runs(before_runs)})")
+    print(f"  this tree        {median(after_runs):8.1f} objects/s   (runs: {runs_text(after_runs)})")
+    print(f"  {args.before[:7]:<16} {median(before_runs):8.1f} objects/s   (runs: {runs_text(before_runs)})")
     print(f"  ratio {median(after_runs) / median(before_runs):.2f}")
-
-
-def _runs(values: list[float]) -> str:
-    return ", ".join(f"{value:.0f}" for value in values)
 
 
 if __name__ == "__main__":
