@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
 from engine import Statewright
 from engine.admin import build_admin
 from engine.work.failures import FAILED, RETRIED, list_failures
-from tests.admin.conftest import TOKEN
-from tests.conftest import free_port
+from tests.admin.conftest import TOKEN, run_server
 from tests.work.app.handlers import GRUMBLES, HEARD, LISTENER_FAILS
-from tests.work.app.models import Errand
-from tests.work.conftest import FAILING, VANISHING, fresh_tables
+from tests.work.conftest import FAILING, VANISHING, failed_listener_and_reaction, fresh_tables
 
 
 @dataclass
@@ -34,19 +29,6 @@ class Failing:
     drain: Callable[[], None]
     listener_id: int
     reaction_id: int
-
-
-def _serve(app: Statewright) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_admin(app, token=TOKEN), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the admin server did not start"
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -69,17 +51,9 @@ def failing(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                 broker.join(queue, fail_fast=False, timeout=20_000)
             worker.join()
 
-    with app.session() as session:
-        errand = Errand()
-        session.add(errand)
-        session.commit()
-        errand.fire("go_done")
-    drain()
-    records = {record.kind: record.id for record in list_failures(app.engine)}
-    server, thread, url = _serve(app)
-    yield Failing(app, url, drain, records["listener"], records["reaction"])
-    server.should_exit = True
-    thread.join(timeout=20)
+    listener_id, reaction_id = failed_listener_and_reaction(app, drain)
+    with run_server(build_admin(app, token=TOKEN)) as url:
+        yield Failing(app, url, drain, listener_id, reaction_id)
     worker.stop()
     app.close()
 
