@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.app import AppOptions, app_options, is_in_process, opened_app, refuse_in_process_broker
+from engine.cli.app import (
+    AppOptions,
+    app_options,
+    hold_work_in_outbox,
+    is_in_process,
+    opened_app,
+    refuse_in_process_broker,
+)
 from engine.cli.archive import DURATION
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 
@@ -43,8 +50,7 @@ def sweep(machines: str, database_url: str, broker_url: str, import_path: str, t
         if outbox:
             refuse_in_process_broker(broker_url, ", or --no-outbox to only move objects past their timeout")
         elif is_in_process(broker_url):
-            # Nothing would run what memory:// took: leave the rows unsent for a sweep with a real broker.
-            app.work.relay.send = lambda row: False
+            hold_work_in_outbox(app)  # nothing would run what memory:// took
         if timeouts:
             for name, flow in app.flows.items():
                 result = sweep_timeouts(flow, app.session)

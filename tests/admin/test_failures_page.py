@@ -14,6 +14,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from engine import Statewright
 from engine.admin import build_admin
+from engine.cli.app import hold_work_in_outbox
 from engine.work.failures import FAILED, RETRIED, list_failures
 from tests.admin.conftest import TOKEN, run_server
 from tests.work.app.handlers import GRUMBLES, HEARD, LISTENER_FAILS
@@ -101,3 +102,13 @@ def test_retry_needs_the_csrf_token_then_marks_the_record_retried_and_runs_the_w
     assert statuses == {failing.listener_id: RETRIED, failing.reaction_id: FAILED}
     assert f"failure #{failing.listener_id} retried: errand listener errand.done#0 sent again" in after
     assert after.count('name="retry"') == 1
+
+
+def test_without_a_shared_broker_retry_is_refused_and_the_record_stays_open(failing: Failing) -> None:
+    hold_work_in_outbox(failing.app)  # what `statewright admin` does on memory://
+    with httpx.Client(base_url=failing.url, follow_redirects=True) as client:
+        assert client.post("/login", data={"token": TOKEN}).status_code == 200
+        page = client.get("/failures").text
+        after = client.post(f"/failures/{failing.listener_id}/retry", data={"csrf": _csrf(page)}).text
+    assert "Cannot send work: memory:// lives inside one process" in after
+    assert {r.id: r.status for r in list_failures(failing.app.engine)}[failing.listener_id] == FAILED
