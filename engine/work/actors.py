@@ -26,6 +26,7 @@ from engine.work.declared import declared_work, unknown_work
 from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response, failure_of, send
 from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
+from engine.work.tracebacks import add_traceback_masking
 
 if TYPE_CHECKING:
     from engine.statewright import Statewright
@@ -79,6 +80,7 @@ class Work:
                     self.kind_by_actor[self.actors[key].actor_name] = kind
         self.relay = Relay(app.engine, self.send)
         add_failure_recorder(broker, self)
+        add_traceback_masking(broker, app.redactor)
 
     # Sending ---------------------------------------------------------------------------------
     def send(self, row: Any) -> bool:
