@@ -35,7 +35,7 @@ if TYPE_CHECKING:
               help="Send outbox rows not sent yet, and resend work a broker lost (see --resend-after).")
 @click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,
               help=f"Resend task and endpoint work whose object still waits in its `when` state this long after "
-                   f"the message was sent (or ${RESEND_AFTER_ENV}; default 1h).")
+                   f"the message was sent (or ${RESEND_AFTER_ENV}; default 10m).")
 def sweep(machines: str, database_url: str, broker_url: str, import_path: str, timeouts: bool, outbox: bool,
           resend_after: timedelta | None) -> None:
     """Move stuck objects and resend unsent or lost work. Safe to run from several hosts at once.

@@ -74,6 +74,11 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
+    # The lease of a task or endpoint (see engine.work.leases): the Dramatiq message that holds the claim, until
+    # when (the database's clock), and the claim's history row, which tells a current claim from an old one.
+    Column("claimed_by", String(100), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("claim_id", BigInteger, nullable=True),
     Index("ix_outbox_unsent", "sent_at", "id"),
 )
 

@@ -25,7 +25,7 @@ def broker_url() -> str:
     return "memory://"
 
 
-#: Well past the default grace (one hour).
+#: Well past the default grace (ten minutes).
 LATER = datetime.now(UTC) + timedelta(hours=2)
 
 
@@ -97,7 +97,7 @@ def test_the_grace_comes_from_the_argument_the_environment_or_the_default(monkey
                                                                           tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'grace.db'}"
     monkeypatch.delenv(RESEND_AFTER_ENV, raising=False)
-    assert _grace(url) == DEFAULT_RESEND_AFTER == timedelta(hours=1)
+    assert _grace(url) == DEFAULT_RESEND_AFTER == timedelta(minutes=10)
     assert _grace(url, resend_after=timedelta(minutes=5)) == timedelta(minutes=5)
     monkeypatch.setenv(RESEND_AFTER_ENV, "1h30m")
     assert _grace(url) == timedelta(minutes=90)
