@@ -103,6 +103,12 @@ class Leases:
         with self._lock:
             return dict(self._held)
 
+    @property
+    def beating(self) -> bool:
+        """Whether the heartbeat thread runs."""
+        with self._lock:
+            return self._thread is not None
+
     def renew(self) -> int:
         """Renew every lease held, in one statement; returns how many rows still had them."""
         held = self.held()
