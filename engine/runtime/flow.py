@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, exists, insert, literal_column, select, true, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, literal_column, select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, aliased, attributes, object_session
 from sqlalchemy.sql.dml import Insert
@@ -294,8 +294,8 @@ class Flow:
         """Move the object whose primary key is ``key`` from ``source`` to ``target`` without loading it first.
 
         One ``UPDATE … RETURNING`` both checks the status (compare-and-set) and loads the object, so a
-        worker claims its object in one round trip. Commits on its own. With a ``lease``, the outbox row
-        that started the work records it in the same transaction (on PostgreSQL, in the same statement).
+        worker claims its object in one round trip. Commits on its own. With a ``lease``, the lease is written
+        in the same transaction (on PostgreSQL, in the same statement).
 
         Returns:
             The claimed object, or ``None`` if it was not in ``source`` (someone else moved it).
@@ -318,7 +318,8 @@ class Flow:
                          payload, None, actor)
             change = self._apply(session, move)
             if lease is not None:
-                session.connection().execute(take_lease(), lease.params(change.id))
+                connection = session.connection()
+                connection.execute(take_lease(connection.dialect.name), lease.params(change.id))
             return obj, change
 
         claimed = self._commit(session, write)
@@ -343,15 +344,15 @@ class Flow:
     def _claiming_statement(self, leased: bool) -> Select[Any]:
         """``WITH claimed AS (UPDATE … RETURNING *), history AS (INSERT …) SELECT claimed, history.id``.
 
-        ``leased``: a third part writes the lease on the outbox row, only if the claim was made.
+        ``leased``: a third part writes the lease (``engine.runtime.leasing``), only if the claim was made.
         """
         claimed = self._cas.returning(*self.table.c).cte("claimed")
         history = _recorded_after(claimed).returning(statuses.c.id).cte("history")
         entity = aliased(self.mapper.class_, claimed)
         statement = select(entity, history.c.id).select_from(claimed).join(history, true())
         if leased:
-            lease = take_lease(select(history.c.id).scalar_subquery()).where(exists(select(history.c.id)))
-            statement = statement.add_cte(lease.returning(outbox.c.id).cte("leased"))
+            lease = take_lease("postgresql", history.c.id)
+            statement = statement.add_cte(lease.returning(literal_column("1")).cte("leased"))
         return statement
 
     def _fuses(self, session: Session, actions: Sequence[Any]) -> bool:

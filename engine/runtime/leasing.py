@@ -1,22 +1,25 @@
-"""The lease a claim writes on the outbox row that started the work: which message holds it, and until when.
+"""The lease a claim writes for the outbox row that started the work: which message holds it, and until when.
 
-A claim (``when`` → ``processing``) and its lease commit together (on PostgreSQL in the claim's one
-statement), so an object in ``processing`` always says who works on it and for how long. The lease's
-end is the database's time plus the lease's length, never a host's: every worker and sweeper compares
-it with the same clock. ``engine.work.leases`` renews leases; ``engine.work.claims`` decides on them.
+A claim (``when`` → ``processing``) and its lease (a row of ``statewright_leases``) commit together (on
+PostgreSQL in the claim's one statement), so an object in ``processing`` always says who works on it and
+for how long. The lease's end is the database's time plus the lease's length, never a host's: every
+worker and sweeper compares it with the same clock. ``engine.work.leases`` renews leases;
+``engine.work.claims`` decides on them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Float, Update, bindparam, update
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Float, Insert, String, Table, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from engine.orm.tables import outbox
+from engine.orm.tables import leases
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,30 @@ def seconds_param(name: str = "l_seconds") -> Any:
     return bindparam(name, type_=Float())
 
 
-def take_lease(claim_id: ColumnElement[Any] | None = None) -> Update:
-    """``UPDATE`` the outbox row ``:l_outbox``: held by ``:l_holder`` for ``:l_seconds``, for claim ``claim_id``.
+def take_lease(dialect: str, claim_id: ColumnElement[Any] | None = None) -> Insert:
+    """Write the lease ``:l_holder`` takes on outbox row ``:l_outbox`` for ``:l_seconds`` (replacing any older one).
 
     Args:
-        claim_id: The claim's history row id as SQL (in the fused claim, read from its ``INSERT``); the
-            ``:l_claim`` parameter when not given.
+        dialect: The database's dialect name (the statement is an upsert in its own words).
+        claim_id: The claim's history row id as a column of the fused claim's ``INSERT … RETURNING``; the
+            lease is then written only if that returned a row. The ``:l_claim`` parameter when not given.
     """
-    return (update(outbox).where(outbox.c.id == bindparam("l_outbox"))
-            .values(claimed_by=bindparam("l_holder"), lease_until=lease_end(seconds_param()),
-                    claim_id=bindparam("l_claim") if claim_id is None else claim_id))
+    make = _UPSERTS.get(dialect)
+    if make is None:
+        raise NotImplementedError(f"leases are written on SQLite and PostgreSQL, not {dialect}")
+    values: dict[str, Any] = {"outbox_id": bindparam("l_outbox", type_=BigInteger()),
+                              "claimed_by": bindparam("l_holder", type_=String()),
+                              "lease_until": lease_end(seconds_param()),
+                              "claim_id": bindparam("l_claim", type_=BigInteger()) if claim_id is None else claim_id}
+    statement = make(leases)
+    if claim_id is None:
+        statement = statement.values(values)
+    else:
+        statement = statement.from_select(list(values), select(*values.values()))
+    upsert: Insert = statement.on_conflict_do_update(index_elements=[leases.c.outbox_id],
+                                                     set_={name: statement.excluded[name] for name in list(values)[1:]})
+    return upsert
+
+
+#: The upsert of each dialect Statewright runs on.
+_UPSERTS: dict[str, Callable[[Table], Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

@@ -1,16 +1,17 @@
 """Which delivery may work on an object: a claim is a lease held by one Dramatiq message.
 
-The claim (``when`` → ``processing``) records on the outbox row that started the work which message
-holds it and until when (``engine.runtime.leasing``); the worker renews the lease while the handler runs
-(``engine.work.leases``). A delivery that finds the object already in ``processing``:
+The claim (``when`` → ``processing``) records for the outbox row that started the work which message
+holds it and until when (a row of ``statewright_leases``, see ``engine.runtime.leasing``); the worker
+renews the lease while the handler runs (``engine.work.leases``). A delivery that finds the object
+already in ``processing``:
 
 - carries on if the lease names its own message (a Dramatiq retry, or a redelivery after its worker died);
 - skips while another message's lease is live, so a handler never runs twice side by side;
 - takes over once that lease has expired (its worker died, or its message was lost), with a
-  compare-and-set on the outbox row, so of several deliveries exactly one takes over.
+  compare-and-set on the lease, so of several deliveries exactly one takes over.
 
-Claims made before leases existed (no ``claimed_by``) keep the old rule: the claim's history row names
-the message, and only that message may carry on.
+Claims without a lease (made before leases existed, or outside a worker) keep the old rule: the claim's
+history row names the message, and only that message may carry on.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.orm import object_session
 
 from engine.errors import ConcurrencyError
-from engine.orm.tables import outbox, statuses
+from engine.orm.tables import leases, statuses
 from engine.runtime.clock import database_now
 from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, begin_write
 from engine.runtime.leasing import Lease, lease_end, seconds_param, take_lease
@@ -63,18 +64,11 @@ def claim_from_start(flow: Flow, obj: Any, target: str, *, payload: Any, lease: 
             session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             change = flow.set_status(obj, target, payload=payload, actor=claimant())
             if lease is not None:
-                session.connection().execute(take_lease(), lease.params(change.id))
+                connection = session.connection()
+                connection.execute(take_lease(connection.dialect.name), lease.params(change.id))
     except ConcurrencyError:
         return False
     return True
-
-
-def current_claim(outbox_id: Any) -> Any:
-    """SQL: whether the outbox row's claim is its object's latest status change (the claim in force)."""
-    latest = (select(func.max(statuses.c.id)).where(statuses.c.model_type == outbox.c.model_type,
-                                                    statuses.c.model_id == outbox.c.model_id)
-              .scalar_subquery())
-    return (outbox.c.id == outbox_id) & (outbox.c.claim_id == latest)
 
 
 def carry_on(engine: Engine, flow: Flow, obj: Any, lease: Lease | None) -> bool:
@@ -86,12 +80,16 @@ def carry_on(engine: Engine, flow: Flow, obj: Any, lease: Lease | None) -> bool:
     if lease is None:  # outside a worker: the caller knows what it does
         return True
     with engine.connect() as connection:
-        held_by = connection.execute(select(outbox.c.claimed_by).where(outbox.c.id == lease.outbox_id)).scalar()
+        held_by = connection.execute(select(leases.c.claimed_by).where(leases.c.outbox_id == lease.outbox_id)).scalar()
     if held_by is None:
         return _claimed_by_history(flow, obj, f"{CLAIMANT_PREFIX}{lease.holder}")
-    mine = outbox.c.claimed_by == lease.holder
-    expired = outbox.c.lease_until < database_now()
-    renew = (update(outbox).where(current_claim(lease.outbox_id), or_(mine, expired))
+    # The claim in force is the object's latest status change: an older round of the same work must not take over.
+    latest = select(func.max(statuses.c.id)).where(statuses.c.model_type == flow.model_type,
+                                                   statuses.c.model_id == flow.object_id(obj)).scalar_subquery()
+    mine = leases.c.claimed_by == lease.holder
+    expired = leases.c.lease_until < database_now()
+    renew = (update(leases)
+             .where(leases.c.outbox_id == lease.outbox_id, leases.c.claim_id == latest, or_(mine, expired))
              .values(claimed_by=lease.holder, lease_until=lease_end(seconds_param())))
     with begin_write(engine) as connection:
         taken = connection.execute(renew, lease.params()).rowcount == 1

@@ -22,7 +22,7 @@ from dramatiq.middleware import Retries
 from sqlalchemy import Engine, update
 
 from engine.errors import ConfigurationError
-from engine.orm.tables import outbox
+from engine.orm.tables import leases
 from engine.runtime.flow import begin_write
 from engine.runtime.leasing import Lease, lease_end, seconds_param
 from engine.spec.durations import parse_duration
@@ -114,14 +114,15 @@ class Leases:
         held = self.held()
         if not held:
             return 0
-        statement = (update(outbox).where(outbox.c.id.in_(list(held.values())), outbox.c.claimed_by.in_(list(held)))
+        statement = (update(leases).where(leases.c.outbox_id.in_(list(held.values())),
+                                          leases.c.claimed_by.in_(list(held)))
                      .values(lease_until=lease_end(seconds_param())))
         with begin_write(self.engine) as connection:
             return connection.execute(statement, {"l_seconds": self.duration.total_seconds()}).rowcount
 
     def extend(self, holder: str, outbox_id: int, wait: timedelta) -> None:
         """Make ``holder``'s lease last ``wait`` (a retry's backoff) plus a whole lease, from now."""
-        statement = (update(outbox).where(outbox.c.id == outbox_id, outbox.c.claimed_by == holder)
+        statement = (update(leases).where(leases.c.outbox_id == outbox_id, leases.c.claimed_by == holder)
                      .values(lease_until=lease_end(seconds_param())))
         with begin_write(self.engine) as connection:
             connection.execute(statement, {"l_seconds": (wait + self.duration).total_seconds()})

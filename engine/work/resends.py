@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Connection, Select, func, or_, select, update
 
 from engine.errors import ConfigurationError
-from engine.orm.tables import outbox, statuses
+from engine.orm.tables import leases, outbox, statuses
 from engine.runtime.clock import aware, now_of
 from engine.runtime.flow import Flow, begin_write
 from engine.runtime.keys import key_sql
@@ -99,11 +99,13 @@ def stalled_query(flow: Flow, work: TaskSpec | EndpointSpec, now: datetime, afte
 
 def stranded_query(flow: Flow, work: TaskSpec | EndpointSpec, now: datetime, after: timedelta,
                    grace: timedelta) -> Select[Any]:
-    """Rows of ``work`` whose claim is in force and whose lease ended ``grace`` ago, not resent since it did."""
+    """Rows of ``work`` whose claim is in force and whose lease ended ``grace`` ago, not resent since it did
+    (or not for ``after``); with the lease's end."""
     assert work.steps.processing is not None
-    return _rows_of(flow, work, work.steps.processing).where(
-        outbox.c.claim_id == _latest_change(), outbox.c.lease_until < now - grace,
-        or_(outbox.c.sent_at < outbox.c.lease_until, outbox.c.sent_at < now - after))
+    return (_rows_of(flow, work, work.steps.processing).join(leases, leases.c.outbox_id == outbox.c.id)
+            .add_columns(leases.c.lease_until)
+            .where(leases.c.claim_id == _latest_change(), leases.c.lease_until < now - grace,
+                   or_(outbox.c.sent_at < leases.c.lease_until, outbox.c.sent_at < now - after)))
 
 
 def resend_stalled(app: Statewright, *, after: timedelta, now: datetime | None = None,

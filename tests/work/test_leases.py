@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from dramatiq import Worker
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, insert, select, update
 
 from engine import ConfigurationError, Statewright
-from engine.orm.tables import outbox, statuses
+from engine.orm.tables import leases, outbox, statuses
 from engine.runtime.clock import aware
 from engine.runtime.leasing import Lease
 from engine.work.claims import CLAIMANT_PREFIX
@@ -55,9 +55,14 @@ def _claimed_by_other(app: Statewright, job_id: int, *, lease_left: timedelta, c
     with app.session() as session:
         change = session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}{OTHER}")
     with app.engine.begin() as connection:
-        connection.execute(update(outbox).where(outbox.c.kind == "task").values(
-            claimed_by=OTHER, lease_until=datetime.now(UTC) + lease_left,
-            claim_id=change.id if current else change.id - 1))
+        connection.execute(insert(leases).values(outbox_id=_task_row(app).id, claimed_by=OTHER,
+                                                 lease_until=datetime.now(UTC) + lease_left,
+                                                 claim_id=change.id if current else change.id - 1))
+
+
+def _lease(app: Statewright) -> Any:
+    with app.engine.connect() as connection:
+        return connection.execute(select(leases)).one_or_none()
 
 
 def test_a_claim_records_its_message_and_a_lease_on_the_outbox_row(app: Statewright,
@@ -66,10 +71,10 @@ def test_a_claim_records_its_message_and_a_lease_on_the_outbox_row(app: Statewri
     before = datetime.now(UTC)
     run_work()
     assert _state(app, job_id) == "done"
-    row = _task_row(app)
+    row = _lease(app)
     with app.engine.connect() as connection:
         claim = connection.execute(select(statuses).where(statuses.c.to_state == "running")).one()
-    assert row.claim_id == claim.id
+    assert (row.outbox_id, row.claim_id) == (_task_row(app).id, claim.id)
     assert claim.actor == f"{CLAIMANT_PREFIX}{row.claimed_by}"
     assert before + DEFAULT_LEASE - timedelta(seconds=5) < aware(row.lease_until) < \
         datetime.now(UTC) + DEFAULT_LEASE + timedelta(seconds=5)
@@ -82,7 +87,7 @@ def test_a_delivery_skips_while_another_message_holds_a_live_lease(app: Statewri
     assert app.work.send(_task_row(app))
     run_work()
     assert CALLS[job_id] == 0, "the handler did not run next to the live claim"
-    assert (_state(app, job_id), _task_row(app).claimed_by) == ("running", OTHER)
+    assert (_state(app, job_id), _lease(app).claimed_by) == ("running", OTHER)
 
 
 def test_a_delivery_takes_over_a_claim_whose_lease_expired(app: Statewright, run_work: Callable[[], None],
@@ -93,7 +98,7 @@ def test_a_delivery_takes_over_a_claim_whose_lease_expired(app: Statewright, run
     with caplog.at_level(logging.WARNING, logger="engine.work"):
         run_work()
     assert (_state(app, job_id), CALLS[job_id]) == ("done", 1)
-    assert _task_row(app).claimed_by not in (None, OTHER)
+    assert _lease(app).claimed_by not in (None, OTHER)
     assert f"job {job_id}: took over the claim of message {OTHER}, whose lease had expired" in caplog.text
 
 
@@ -130,12 +135,12 @@ def test_a_failed_delivery_keeps_its_lease_until_its_retry_is_due(app: Statewrig
     worker.start()
     try:
         deadline = time.monotonic() + 30
-        while aware(_task_row(app).lease_until or datetime.min.replace(tzinfo=UTC)) \
-                < datetime.now(UTC) + timedelta(seconds=100) and time.monotonic() < deadline:
+        while (_lease(app) is None or aware(_lease(app).lease_until) < datetime.now(UTC) + timedelta(seconds=100)) \
+                and time.monotonic() < deadline:
             time.sleep(0.05)
         assert CALLS[job_id] == 1
         assert _state(app, job_id) == "running"
-        until = aware(_task_row(app).lease_until)
+        until = aware(_lease(app).lease_until)
         assert until > datetime.now(UTC) + timedelta(seconds=120), "the lease covers the longest backoff"
         assert app.resend_stalled() == 0, "nothing is resent while the retry waits"
         assert app.work.leases.held() == {}, "the delivery gave its lease up"
@@ -145,24 +150,24 @@ def test_a_failed_delivery_keeps_its_lease_until_its_retry_is_due(app: Statewrig
 
 # The heartbeat ----------------------------------------------------------------------------------
 def _lease_until(app: Statewright) -> datetime:
-    return aware(_task_row(app).lease_until)
+    return aware(_lease(app).lease_until)
 
 
 def test_the_heartbeat_renews_held_leases_and_only_those_still_held(app: Statewright) -> None:
     job_id = _job(app)
     _claimed_by_other(app, job_id, lease_left=timedelta(seconds=1))
-    leases = Leases(app.engine, timedelta(seconds=3))
-    leases.hold(Lease(_task_row(app).id, OTHER, leases.duration))
+    heart = Leases(app.engine, timedelta(seconds=3))
+    heart.hold(Lease(_task_row(app).id, OTHER, heart.duration))
     time.sleep(2.5)  # two renewals, each to three seconds from then
     assert _lease_until(app) > datetime.now(UTC) + timedelta(seconds=1)
-    assert leases.release(OTHER) == _task_row(app).id
+    assert heart.release(OTHER) == _task_row(app).id
     with app.engine.begin() as connection:  # taken over: the old holder's heartbeat no longer touches it
-        connection.execute(update(outbox).values(claimed_by="someone-else"))
-    leases.hold(Lease(_task_row(app).id, OTHER, leases.duration))
+        connection.execute(update(leases).values(claimed_by="someone-else"))
+    heart.hold(Lease(_task_row(app).id, OTHER, heart.duration))
     before = _lease_until(app)
-    assert leases.renew() == 0
+    assert heart.renew() == 0
     assert _lease_until(app) == before
-    leases.release(OTHER)
+    heart.release(OTHER)
 
 
 def test_the_heartbeat_thread_ends_when_no_lease_is_held(app: Statewright) -> None:

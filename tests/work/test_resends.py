@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from engine import ConfigurationError, Statewright
-from engine.orm.tables import outbox
+from engine.orm.tables import leases, outbox
 from engine.work.claims import CLAIMANT_PREFIX
 from engine.work.failures import RESENT, list_failures
 from engine.work.leases import DEFAULT_LEASE
@@ -115,16 +115,18 @@ def _stranded(app: Statewright, job_id: int, *, lease_ended: timedelta) -> None:
     with app.session() as session:
         change = session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}the-lost-one")
     with app.engine.begin() as connection:
-        connection.execute(update(outbox).where(outbox.c.kind == "task").values(claimed_by="the-lost-one",
-                                                                               claim_id=change.id))
+        row_id = connection.execute(select(outbox.c.id).where(outbox.c.kind == "task")).scalar_one()
+        connection.execute(insert(leases).values(outbox_id=row_id, claimed_by="the-lost-one",
+                                                 lease_until=datetime.now(UTC), claim_id=change.id))
     _lease_ended(app, lease_ended)
 
 
 def _lease_ended(app: Statewright, ago: timedelta) -> None:
     """The claim's lease ended ``ago`` (renewed until then, after the message was sent)."""
     with app.engine.begin() as connection:
+        connection.execute(update(leases).values(lease_until=datetime.now(UTC) - ago))
         connection.execute(update(outbox).where(outbox.c.kind == "task").values(
-            lease_until=datetime.now(UTC) - ago, sent_at=datetime.now(UTC) - ago - DEFAULT_LEASE))
+            sent_at=datetime.now(UTC) - ago - DEFAULT_LEASE))
 
 
 def test_work_stranded_in_processing_is_resent_once_its_lease_expired_and_the_resend_takes_over(

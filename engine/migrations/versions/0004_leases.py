@@ -1,4 +1,4 @@
-"""Leases: the outbox row that started a task or an endpoint records which message claimed it, until when.
+"""Leases: which Dramatiq message holds the claim of a task's or endpoint's outbox row, and until when.
 
 Revision ID: 0004
 Revises: 0003
@@ -15,22 +15,21 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = (
-    ("claimed_by", sa.String(100)),
-    ("lease_until", sa.DateTime(timezone=True)),
-    ("claim_id", sa.BigInteger()),
-)
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    """Add the lease columns (rows claimed before stay without a lease and keep the old rule)."""
-    with op.batch_alter_table("statewright_outbox") as table:
-        for name, type_ in _COLUMNS:
-            table.add_column(sa.Column(name, type_, nullable=True))
+    """Create ``statewright_leases`` (objects claimed before have no lease and keep the old rule)."""
+    op.create_table(
+        "statewright_leases",
+        sa.Column("outbox_id", _ID, sa.ForeignKey("statewright_outbox.id", ondelete="CASCADE"), primary_key=True,
+                  autoincrement=False),
+        sa.Column("claimed_by", sa.String(100), nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("claim_id", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    """Drop the lease columns."""
-    with op.batch_alter_table("statewright_outbox") as table:
-        for name, _ in reversed(_COLUMNS):
-            table.drop_column(name)
+    """Drop the leases."""
+    op.drop_table("statewright_leases")
