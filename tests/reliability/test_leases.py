@@ -21,9 +21,9 @@ from tests.services import PrivateRedis
 NO_REDELIVERY = "?heartbeat_timeout=600000"
 
 
-def _taken_over(postgres_url: str, redis: PrivateRedis, folder: Path, objects: int) -> float:
+def _taken_over(postgres_url: str, redis: PrivateRedis, folder: Path, objects: int, work_seconds: float) -> float:
     """SIGKILL a worker mid-handler; returns the seconds until every job it held is done (by another worker)."""
-    with Pipeline(postgres_url, redis.url + NO_REDELIVERY, folder, work_seconds=1.0) as pipeline:
+    with Pipeline(postgres_url, redis.url + NO_REDELIVERY, folder, work_seconds=work_seconds) as pipeline:
         lease = {"STATEWRIGHT_LEASE": "6s"}
         doomed = pipeline.start_worker("--resend-after", "10s", env=lease)
         ids = pipeline.produce(objects, batches=4)
@@ -37,7 +37,7 @@ def _taken_over(postgres_url: str, redis: PrivateRedis, folder: Path, objects: i
             assert time.monotonic() - killed < 120, f"still running: {sorted(pipeline.ids_in('running') & held)}"
             time.sleep(0.1)
         recovered = time.monotonic() - killed
-        pipeline.wait_until_done(len(ids), timeout=120 + objects)
+        pipeline.wait_until_done(len(ids), timeout=120 + objects * work_seconds)
         pipeline.assert_exactly_once(ids, rerun_allowed=held)
         notes = [note for note in list_failures(pipeline.app.engine) if note.status == RESENT]
         stranded = {note.model_id for note in notes if "was still in 'running' and its lease expired" in note.line()}
@@ -48,13 +48,13 @@ def _taken_over(postgres_url: str, redis: PrivateRedis, folder: Path, objects: i
 
 def test_the_claims_of_a_worker_killed_mid_handler_are_taken_over_once_their_lease_expired(
         postgres_url: str, private_redis: PrivateRedis, tmp_path: Path) -> None:
-    assert _taken_over(postgres_url, private_redis, tmp_path, 40) < 60
+    assert _taken_over(postgres_url, private_redis, tmp_path, 40, 1.0) < 60
 
 
 @pytest.mark.slow
 def test_a_worker_killed_with_two_thousand_jobs_queued_loses_none(postgres_url: str, private_redis: PrivateRedis,
                                                                   tmp_path: Path) -> None:
-    _taken_over(postgres_url, private_redis, tmp_path, 2000)
+    _taken_over(postgres_url, private_redis, tmp_path, 2000, 0.1)
 
 
 def test_a_handler_that_outlives_its_lease_keeps_it_by_the_heartbeat(postgres_url: str, private_redis: PrivateRedis,
