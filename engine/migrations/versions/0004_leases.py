@@ -22,8 +22,7 @@ def upgrade() -> None:
     """Create ``statewright_leases`` (objects claimed before have no lease and keep the old rule)."""
     op.create_table(
         "statewright_leases",
-        sa.Column("outbox_id", _ID, sa.ForeignKey("statewright_outbox.id", ondelete="CASCADE"), primary_key=True,
-                  autoincrement=False),
+        sa.Column("outbox_id", _ID, primary_key=True, autoincrement=False),
         sa.Column("claimed_by", sa.String(100), nullable=False),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
         sa.Column("claim_id", sa.BigInteger, nullable=False),
