@@ -124,11 +124,10 @@ def resend_stalled(app: Statewright, *, after: timedelta, now: datetime | None =
             if work.steps.processing is not None:
                 finders.append(stranded_query)
             for finder in finders:
-                while True:
-                    fetched = _resend(app, flow, work, finder, judging)
+                last_id: int | None = 0  # each batch goes on after the last: a row is resent once per run
+                while last_id is not None:
+                    fetched, last_id = _resend(app, flow, work, finder, judging, last_id)
                     resent += fetched
-                    if fetched < batch:
-                        break
     return resent
 
 
@@ -142,17 +141,20 @@ class _Judging:
     batch: int
 
 
-def _resend(app: Statewright, flow: Flow, work: TaskSpec | EndpointSpec, finder: _Finder, judging: _Judging) -> int:
+def _resend(app: Statewright, flow: Flow, work: TaskSpec | EndpointSpec, finder: _Finder, judging: _Judging,
+            last_id: int) -> tuple[int, int | None]:
+    """Resend one batch of rows past ``last_id``; returns how many, and the last id (``None``: no batch follows)."""
     with begin_write(app.engine) as connection:
         now = judging.now or now_of(connection)
-        query = finder(flow, work, now, judging.after, judging.grace).limit(judging.batch)
+        query = finder(flow, work, now, judging.after, judging.grace).where(outbox.c.id > last_id) \
+            .limit(judging.batch)
         if connection.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=outbox)
         rows = connection.execute(query).all()
         for row in rows:
             app.work.send(row)
             _record(app, connection, flow, work, row, now, stranded=finder is stranded_query)
-    return len(rows)
+    return len(rows), (rows[-1].id if len(rows) == judging.batch else None)
 
 
 def _record(app: Statewright, connection: Connection, flow: Flow, work: TaskSpec | EndpointSpec, row: Any,

@@ -169,3 +169,10 @@ def test_one_sweep_resends_every_lost_message_batch_after_batch(app: Statewright
 def _task_rows(app: Statewright) -> list[Any]:
     with app.engine.connect() as connection:
         return list(connection.execute(select(outbox).where(outbox.c.kind == "task")).all())
+
+
+def test_a_sweep_resends_each_row_once_even_with_no_grace(app: Statewright) -> None:
+    """Batches go on after the last row resent: with ``after=0`` a resent row would match again at once."""
+    ids = [_job(app) for _ in range(5)]
+    app.broker.flush_all()
+    assert resend_stalled(app, after=timedelta(0), batch=2) == len(ids)
