@@ -19,7 +19,7 @@ from engine.runtime.leasing import Lease
 from engine.work.claims import CLAIMANT_PREFIX
 from engine.work.leases import DEFAULT_LEASE, LEASE_ENV, Leases, lease_from_env
 from tests.work.app.handlers import CALLS
-from tests.work.app.models import Job
+from tests.work.app.models import Call, Job
 
 #: Another message, said to hold a claim.
 OTHER = "the-other-message"
@@ -78,6 +78,21 @@ def test_a_claim_records_its_message_and_a_lease_on_the_outbox_row(app: Statewri
     assert claim.actor == f"{CLAIMANT_PREFIX}{row.claimed_by}"
     assert before + DEFAULT_LEASE - timedelta(seconds=5) < aware(row.lease_until) < \
         datetime.now(UTC) + DEFAULT_LEASE + timedelta(seconds=5)
+
+
+def test_an_endpoint_claim_records_its_lease_in_the_same_transaction(app: Statewright,
+                                                                    run_work: Callable[[], None]) -> None:
+    with app.session() as session:
+        call = Call(path="ok")
+        session.add(call)
+        session.commit()
+    run_work()
+    with app.engine.connect() as connection:
+        claim = connection.execute(select(statuses).where(statuses.c.to_state == "sending")).one()
+        row_id = connection.execute(select(outbox.c.id).where(outbox.c.kind == "endpoint")).scalar_one()
+    lease = _lease(app)
+    assert (lease.outbox_id, lease.claim_id) == (row_id, claim.id)
+    assert claim.actor == f"{CLAIMANT_PREFIX}{lease.claimed_by}"
 
 
 def test_a_delivery_skips_while_another_message_holds_a_live_lease(app: Statewright,
