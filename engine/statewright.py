@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.compiler import compile_machine, import_path
+from engine.connections import ConnectionSettings, merged_options
 from engine.errors import ConfigurationError, DefinitionError
 from engine.log_redaction import install_log_redaction
 from engine.machine import CompiledMachine
@@ -157,19 +158,24 @@ class Statewright:
             yield session
 
 
-def make_engine(url: str, **options: Any) -> Engine:
+def make_engine(url: str, *, connections: ConnectionSettings | None = None, **options: Any) -> Engine:
     """Create an engine; for SQLite, one with WAL, a busy timeout, and transactions SQLAlchemy controls.
+
+    On a database server the pool pre-pings and connecting times out (``connections``; by default
+    ``ConnectionSettings.for_apps()``, see ``engine.connections``); ``options`` given here win.
 
     pysqlite's own transaction handling breaks savepoints; SQLAlchemy emits BEGIN itself instead.
     Transactions stay deferred so that reading never blocks another writer; the write path retries
     once when SQLite refuses a write on a stale snapshot. Nothing connects yet.
 
     Raises:
-        ConfigurationError: ``url`` is not a SQLAlchemy URL, or names a kind of database SQLAlchemy does not know.
+        ConfigurationError: ``url`` is not a SQLAlchemy URL, or names a kind of database SQLAlchemy does not
+            know, or a ``STATEWRIGHT_DB_…`` timeout is not a duration.
         MissingDependency: The database's driver is not installed.
     """
     if not url.startswith("sqlite"):
-        return _create_engine(url, options)
+        backend = url.split(":", 1)[0].split("+", 1)[0]
+        return _create_engine(url, merged_options(connections or ConnectionSettings.for_apps(), backend, options))
     options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
     engine = _create_engine(url, options)
 

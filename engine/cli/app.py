@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from engine.connections import ConnectionSettings
     from engine.statewright import Statewright
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,16 +94,16 @@ def hold_work_in_outbox(app: Statewright) -> None:
 
 
 @contextmanager
-def opened_app(options: AppOptions) -> Iterator[Statewright]:
-    """The app for a command; its database connections are closed when the command ends."""
-    app = build_app(options)
+def opened_app(options: AppOptions, *, connections: ConnectionSettings | None = None) -> Iterator[Statewright]:
+    """The app for a command (``connections``: its engine's timeouts); its connections are closed at the end."""
+    app = build_app(options, connections=connections)
     try:
         yield app
     finally:
         app.close()
 
 
-def build_app(options: AppOptions) -> Statewright:
+def build_app(options: AppOptions, *, connections: ConnectionSettings | None = None) -> Statewright:
     """Build the app on an existing database that has every table the machines need.
 
     Failures are raised for the command group to report (see ``engine.cli.failing``).
@@ -125,7 +126,7 @@ def build_app(options: AppOptions) -> Statewright:
     specs = load_specs(options.machines)  # the machine files first: their problems need no database
     # A malformed broker URL (a usage error) is reported before an unavailable database; nothing connects yet.
     build_broker(options.broker_url).close()
-    engine = open_database(options.database_url)
+    engine = open_database(options.database_url, connections=connections)
     try:
         app = Statewright(specs, engine=engine, broker_url=options.broker_url,
                           http_base_url=options.http_base_url)

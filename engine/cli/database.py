@@ -16,6 +16,7 @@ from engine.errors import DatabaseUnavailable
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from engine.connections import ConnectionSettings
     from engine.runtime.flow import Flow
 
 
@@ -27,12 +28,13 @@ def upgrade_command(url: str) -> str:
     return "statewright db upgrade" + ("" if url == DEFAULT_DATABASE_URL else f" --database-url {hide_password(url)}")
 
 
-def open_database(url: str, *, create: bool = False) -> Engine:
+def open_database(url: str, *, create: bool = False, connections: ConnectionSettings | None = None) -> Engine:
     """An engine on ``url`` that has connected once.
 
     Args:
         url: A SQLAlchemy URL.
         create: Whether a SQLite file that does not exist yet may be created.
+        connections: Timeouts (default: an application's, see ``engine.connections``).
 
     Raises:
         ConfigurationError: ``url`` is not a usable SQLAlchemy URL.
@@ -43,7 +45,7 @@ def open_database(url: str, *, create: bool = False) -> Engine:
 
     from engine.statewright import make_engine
 
-    engine = make_engine(url)
+    engine = make_engine(url, connections=connections)
     where = engine.url.render_as_string(hide_password=True)
     _check_sqlite_file(engine, url, create)
     try:

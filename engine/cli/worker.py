@@ -18,11 +18,16 @@ from engine.cli.app import AppOptions, app_options, opened_app
 from engine.cli.archive import DURATION
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 from engine.cli.ops import RESEND_AFTER_ENV
+from engine.connections import ConnectionSettings
 
 #: Environment variable read when --http-base-url is not given.
 HTTP_BASE_URL_ENV = "STATEWRIGHT_HTTP_BASE_URL"
 #: Seconds between two looks at the stop flag (how long SIGTERM may wait before the worker starts stopping).
 STOP_CHECK_SECONDS = 0.2
+#: Milliseconds a stopping worker waits for running deliveries (Dramatiq's default).
+DRAMATIQ_STOP_MS = 600_000
+#: Milliseconds a worker stopping while its database is unreachable waits for held deliveries.
+STOP_DURING_OUTAGE_MS = 2_000
 
 log = logging.getLogger("engine.worker")
 
@@ -35,6 +40,7 @@ class Serving:
     queues: tuple[str, ...]
     sweep_every: float
     resend_after: timedelta | None
+    connections: ConnectionSettings
 
 
 def _serve(options: AppOptions, serving: Serving) -> None:
@@ -48,7 +54,7 @@ def _serve(options: AppOptions, serving: Serving) -> None:
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
-    with opened_app(options) as app:
+    with opened_app(options, connections=serving.connections) as app:
         worker = Worker(app.broker, worker_threads=serving.threads, worker_timeout=500,
                         queues=set(serving.queues) or None)
         worker.start()
@@ -60,7 +66,9 @@ def _serve(options: AppOptions, serving: Serving) -> None:
                     _sweep(app, sweep_timeouts, serving.resend_after)
                     next_sweep = time.monotonic() + serving.sweep_every
         finally:
-            worker.stop()
+            # Deliveries held through an outage would keep the stop waiting; left unacknowledged, the broker
+            # hands them to another worker (RabbitMQ at once, Redis after the heartbeat timeout).
+            worker.stop(timeout=STOP_DURING_OUTAGE_MS if not app.work.gate.is_healthy else DRAMATIQ_STOP_MS)
 
 
 def _refuse_misconfiguration(options: AppOptions) -> None:
@@ -84,7 +92,11 @@ def _refuse_misconfiguration(options: AppOptions) -> None:
 
 
 def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> None:
+    """Run each sweep step; none while the database is unreachable (the gate already said so)."""
+    from engine.faults import Fault, fault_of
     from engine.work.resends import resend_stalled
+
+    gate = app.work.gate
 
     steps: list[tuple[str, Any]] = [("outbox", app.sweep_outbox),
                                     ("resend", lambda: resend_stalled(app, after=resend_after or app.resend_after))]
@@ -92,9 +104,15 @@ def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> Non
               for name, flow in app.flows.items()]
     # A failing step (database restarting, broker down) must neither stop the worker nor the other steps.
     for name, step in steps:
+        if not gate.is_healthy:
+            return
+        started = time.monotonic()
         try:
             step()
-        except Exception:
+        except Exception as error:
+            if fault_of(error) is Fault.OUTAGE:
+                gate.report(error, started=started)  # one line from the gate, not a traceback per step
+                return
             log.exception("%s sweep failed; retrying at the next interval", name)
 
 
@@ -126,13 +144,14 @@ def worker(machines: str, database_url: str, broker_url: str, import_path: str, 
         check_base_url(http_base_url)  # ConfigurationError: exit 2, before anything else is opened
     options = AppOptions(machines, database_url, broker_url, import_path, http_base_url)
     # Fail fast, in this process and before consuming anything: bad configuration, a bad folder or database.
+    connections = ConnectionSettings.for_workers()  # a malformed $STATEWRIGHT_DB_… timeout: exit 2
     _refuse_misconfiguration(options)
-    with opened_app(options):
+    with opened_app(options, connections=connections):
         pass
     from engine.work.preflight import check_broker
 
     check_broker(broker_url)  # a broker that cannot be reached would fail every fetch, forever
-    serving = Serving(threads, queues, sweep_every, resend_after)
+    serving = Serving(threads, queues, sweep_every, resend_after, connections)
     if processes == 1:
         _serve(options, serving)
         sys.exit(EXIT_OK)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from engine.faults import describe, fault_of
+
 if TYPE_CHECKING:
     from engine.runtime.changes import StatusChange
 
@@ -64,9 +66,12 @@ def _run_after_hooks(session: Session) -> None:
     for hook, changes in changes_by_hook.items():
         try:
             hook.after_transitions(changes)
-        except Exception:
-            log.critical("after_transition hook %r failed for status changes %s", hook,
-                         ", ".join(str(change.id) for change in changes), exc_info=True)
+        except Exception as error:
+            # The database going away right after a commit is not a bug: one line, not a traceback per change.
+            trace = fault_of(error) is None
+            log.critical("after_transition hook %r failed for status changes %s%s", hook,
+                         ", ".join(str(change.id) for change in changes),
+                         "" if trace else f" ({describe(error)})", exc_info=trace)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -6,7 +6,9 @@ date, and re-checks the object's status before acting, so a duplicate delivery d
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,15 +20,18 @@ from sqlalchemy import Select, select
 
 from engine.compiler import import_path
 from engine.errors import ConcurrencyError, EndpointError, TransitionError, UnknownStatusError, UnknownWork
+from engine.faults import Fault, describe, fault_of
 from engine.orm.tables import outbox
 from engine.runtime.flow import Flow
 from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps
 from engine.work.claims import carry_on, claim_from_start, claimant, lease_for
 from engine.work.declared import declared_work, unknown_work
 from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response, failure_of, send
+from engine.work.gate import DatabaseGate
 from engine.work.leases import Leases, add_lease_keeper, lease_from_env
 from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
+from engine.work.replay import ChangeRecorder, Changes
 from engine.work.tracebacks import add_traceback_masking
 
 if TYPE_CHECKING:
@@ -40,6 +45,11 @@ DEFAULT_QUEUE = "statewright"
 ENDPOINT_TIME_SLACK_MS = 10_000
 #: Kinds of outbox rows that need no message: their consumers have rows of their own.
 SETTLED_WITHOUT_MESSAGE = ("event",)
+#: Conflicts (lock timeout, deadlock, serialization failure) a delivery retries in its thread before it goes
+#: back to the broker for ``CONFLICT_REQUEUE_MS``, so that locked rows do not hold every worker thread.
+CONFLICTS_IN_THREAD = 3
+#: Milliseconds a delivery that kept conflicting waits on the broker before it runs again (no retry spent).
+CONFLICT_REQUEUE_MS = 2_000
 
 
 def _ms(duration: timedelta) -> int:
@@ -63,9 +73,11 @@ class Work:
         self.actors: dict[tuple[str, str], Actor[Any, Any]] = {}
         #: ``task``, ``endpoint``, ``listener`` or ``reaction`` for each actor's name.
         self.kind_by_actor: dict[str, str] = {}
+        #: Whether the database answers; every actor run waits for it (see ``engine.work.gate``).
+        self.gate = DatabaseGate(app.engine, redactor=app.redactor)
         runners: dict[str, Callable[..., None]] = {
-            "task": self.run_task, "endpoint": self.run_endpoint, "listener": self.run_listener,
-                   "reaction": self.run_reaction}
+            "task": self._held(self.run_task), "endpoint": self._held(self.run_endpoint),
+            "listener": self._held(self.run_listener), "reaction": self._held(self.run_reaction)}
         for compiled in app.machines.values():
             spec = compiled.spec
             queues = [("task", task.queue) for task in spec.tasks.values()]
@@ -104,6 +116,23 @@ class Work:
         return True
 
     # Running ---------------------------------------------------------------------------------
+    def _held(self, runner: Callable[..., None]) -> Callable[..., None]:
+        """``runner`` run through the gate: a database fault never reaches Dramatiq, so it spends no retry.
+
+        An outage holds the delivery until the database answers; a delivery that keeps conflicting (a row
+        locked by someone else) goes back to the broker for a while, its retries untouched.
+        """
+        @functools.wraps(runner)
+        def held(*args: Any) -> None:
+            try:
+                self.gate.run(lambda: runner(*args), max_conflicts=CONFLICTS_IN_THREAD)
+            except Exception as error:
+                if fault_of(error) is Fault.CONFLICT and _requeue(self.broker, error):
+                    return
+                raise
+
+        return held
+
     def _row(self, outbox_id: int) -> Any:
         with self.app.engine.connect() as connection:
             row = connection.execute(select(outbox).where(outbox.c.id == outbox_id)).one_or_none()
@@ -125,16 +154,18 @@ class Work:
             if obj is None:
                 return
             handler = import_path(task.run)
+            recorder = ChangeRecorder(session, skip=frozenset({flow.attribute}))
             try:
-                result = handler(obj)
+                with recorder:
+                    result = handler(obj)
             except Exception as exc:
                 session.rollback()
-                if not _last_attempt():
-                    raise  # Dramatiq retries with the task's backoff; the object stays in `processing`
-                obj = self._load(session, flow, model_id)
-                self._settle(obj, task.steps.error, exception=exc)
+                if fault_of(exc) is not None or not _last_attempt():
+                    raise  # the gate holds a database fault; Dramatiq retries the rest with the task's backoff
+                self._settle_after_work(session, flow, model_id, Changes(), task.steps.error, exception=exc)
                 return
-            self._settle(obj, task.steps.complete, payload=result if isinstance(result, Mapping) else None)
+            self._settle_after_work(session, flow, model_id, recorder.changes, task.steps.complete,
+                                    payload=result if isinstance(result, Mapping) else None)
 
     def _claim_by_key(self, session: Any, flow: Flow, steps: Steps, model_id: str, outbox_id: int) -> Any | None:
         """Claim in one round trip when the object is where the work starts; otherwise load it and decide."""
@@ -168,6 +199,42 @@ class Work:
         if claimed and lease is not None:
             self.leases.hold(lease)
         return claimed
+
+    def _settle_after_work(self, session: Any, flow: Flow, model_id: str, changes: Changes, state: str,
+                           **details: Any) -> None:
+        """Settle once the handler ran (or the endpoint answered), never running it again for a database fault.
+
+        The first try commits in the handler's own session. If the database fails it, the handler's
+        changes are replayed in a fresh session once the database answers, and the settle is tried again:
+        compare-and-set makes that a no-op if the first commit did land after all. Changes that cannot be
+        replayed fall back to running the whole delivery again, with a line saying why.
+        """
+        started = time.monotonic()
+        try:
+            obj = self._load(session, flow, model_id)
+            if obj is not None:
+                self._settle(obj, state, **details)
+            return
+        except Exception as error:
+            fault = fault_of(error)
+            if fault is None:
+                raise
+            session.rollback()
+            if changes.unreplayable is not None:
+                log.warning("%s %s: settling failed (%s) and %s, which cannot be replayed: running the work again",
+                            flow.machine, model_id, describe(error), changes.unreplayable)
+                raise
+            if fault is Fault.OUTAGE:
+                self.gate.report(error, started=started)
+
+        def settle_again() -> None:
+            with self.app.session() as fresh:
+                changes.apply(fresh)
+                obj = self._load(fresh, flow, model_id)
+                if obj is not None:
+                    self._settle(obj, state, **details)
+
+        self.gate.run(settle_again)
 
     @staticmethod
     def _settle(obj: Any, state: str, **details: Any) -> None:
@@ -203,24 +270,29 @@ class Work:
             if not self._claim(obj, flow, steps, row.id, payload=sent):
                 return
             answer = sent
+            recorder = ChangeRecorder(session, skip=frozenset({flow.attribute}))
+            settle = functools.partial(self._settle_after_work, session, flow, row.model_id, recorder.changes)
             try:
-                response = send(client, request, endpoint=endpoint, limit=limits.max_response_body, redactor=redactor)
-                answer = {**sent, "response": describe_response(response, redactor, limit=limits.max_stored_body)}
-                failure = failure_of(response, endpoint, redactor)
-                if failure is not None:
-                    raise failure
-                if endpoint.response:
-                    import_path(endpoint.response)(response, obj)
+                with recorder:
+                    response = send(client, request, endpoint=endpoint, limit=limits.max_response_body,
+                                    redactor=redactor)
+                    answer = {**sent, "response": describe_response(response, redactor, limit=limits.max_stored_body)}
+                    failure = failure_of(response, endpoint, redactor)
+                    if failure is not None:
+                        raise failure
+                    if endpoint.response:
+                        import_path(endpoint.response)(response, obj)
             except (EndpointFailed, EndpointError) as failure:
-                self._fail(obj, steps, failure, payload=answer)
+                self._fail(settle, steps, failure, payload=answer)
                 return
             except Exception as exc:  # transport errors and the response hook's own failures
                 session.rollback()
-                if not _last_attempt():
+                if fault_of(exc) is not None or not _last_attempt():
                     raise
-                self._settle(self._load(session, flow, row.model_id), steps.error, payload=sent, exception=exc)
+                self._settle_after_work(session, flow, row.model_id, Changes(), steps.error, payload=sent,
+                                        exception=exc)
                 return
-            self._settle(obj, steps.complete, payload=answer)
+            settle(steps.complete, payload=answer)
 
     def _request(self, client: httpx.Client, endpoint: EndpointSpec, obj: Any, flow: Flow, row: Any
                  ) -> httpx.Request | None:
@@ -234,12 +306,13 @@ class Work:
                 self._settle(obj, endpoint.steps.error, exception=refused)
             return None
 
-    def _fail(self, obj: Any, steps: Steps, failure: Exception, *, payload: Any) -> None:
+    @staticmethod
+    def _fail(settle: Callable[..., None], steps: Steps, failure: Exception, *, payload: Any) -> None:
         """Record a failed call, or raise it for Dramatiq to retry (a 5xx answer before the last attempt)."""
         retried = isinstance(failure, EndpointFailed) and failure.response.status_code >= 500
         if retried and not _last_attempt():
             raise failure
-        self._settle(obj, steps.error, payload=payload, exception=failure)
+        settle(steps.error, payload=payload, exception=failure)
 
     def run_listener(self, outbox_id: int) -> None:
         """Call the listener with the event's message."""
@@ -266,6 +339,21 @@ class Work:
                     obj.fire(reaction.fire, event=row.message)
                 except (TransitionError, ConcurrencyError) as refused:
                     log.info("reaction %s skipped %r: %s", row.name, obj, refused)
+
+
+def _requeue(broker: Broker, error: BaseException) -> bool:
+    """Send the current message again in ``CONFLICT_REQUEUE_MS``, as it is (same id, retries untouched).
+
+    The same message id keeps the claim it may have made its own (``claimed_by_me``). Returns False
+    outside a worker (nothing to requeue).
+    """
+    message = CurrentMessage.get_current_message()
+    if message is None:
+        return False
+    log.info("message %s kept conflicting (%s); running it again in %d ms", message.message_id, describe(error),
+             CONFLICT_REQUEUE_MS)
+    broker.enqueue(message, delay=CONFLICT_REQUEUE_MS)
+    return True
 
 
 def _last_attempt() -> bool:

@@ -95,6 +95,10 @@ class Pipeline:
         return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')}"
                          for path in sorted(self.folder.glob("worker-*.log")))
 
+    def log_lines(self) -> int:
+        """How many lines the workers printed so far (all logs together)."""
+        return sum(len(path.read_bytes().splitlines()) for path in self.folder.glob("worker-*.log"))
+
     def close(self) -> None:
         """Stop every worker (SIGTERM, then SIGKILL after 60 s) and close the app object."""
         for worker in self.workers:
@@ -149,7 +153,7 @@ class Pipeline:
                                      .where(Job.status == Job.Status.DONE)) or 0
 
     def wait_until_done(self, count: int, *, timeout: float) -> float:
-        """Wait until ``count`` jobs are done; returns the seconds it took.
+        """Wait until at least ``count`` jobs are done; returns the seconds it took.
 
         Raises:
             AssertionError: Not all were done within ``timeout`` seconds (the message has the workers' logs).

@@ -1,0 +1,117 @@
+"""How Statewright's engines connect to a database server: pre-ping, a connect timeout, and worker timeouts.
+
+Every engine on a server (not SQLite) checks a pooled connection before handing it out (``pool_pre_ping``),
+so a connection that died in a database restart is replaced instead of failing the next commit, and gives
+up connecting after ``connect_timeout``. Worker engines also bound how long a statement waits for a row
+lock (``lock_timeout``: a worker thread must not wait forever behind someone's open transaction) and how
+long any statement runs (``statement_timeout``). Application engines do not get those two: they would change
+how the app's own transactions behave.
+
+Each comes from an environment variable (``STATEWRIGHT_DB_CONNECT_TIMEOUT``, ``STATEWRIGHT_DB_LOCK_TIMEOUT``,
+``STATEWRIGHT_DB_STATEMENT_TIMEOUT``), written as a duration (``10s``, ``500ms``, ``5m``); ``0`` or ``off``
+means no limit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from engine.errors import ConfigurationError
+from engine.spec.durations import parse_duration
+
+#: Environment variables of the settings.
+CONNECT_TIMEOUT_ENV = "STATEWRIGHT_DB_CONNECT_TIMEOUT"
+LOCK_TIMEOUT_ENV = "STATEWRIGHT_DB_LOCK_TIMEOUT"
+STATEMENT_TIMEOUT_ENV = "STATEWRIGHT_DB_STATEMENT_TIMEOUT"
+#: How long connecting to the server may take before it fails (and the worker holds its work).
+DEFAULT_CONNECT_TIMEOUT = timedelta(seconds=10)
+#: How long a worker's statement may wait for a row lock; past it the delivery backs off and runs again.
+DEFAULT_LOCK_TIMEOUT = timedelta(seconds=10)
+#: How long a worker's statement may run (a runaway query in a handler or a sweep).
+DEFAULT_STATEMENT_TIMEOUT = timedelta(minutes=5)
+#: Values that turn a limit off.
+NO_LIMIT = ("0", "off", "none")
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Timeouts of one engine; ``None`` leaves the server's own setting (usually no limit).
+
+    Args:
+        connect_timeout: How long connecting may take.
+        lock_timeout: How long a statement may wait for a lock (PostgreSQL ``lock_timeout``).
+        statement_timeout: How long a statement may run (PostgreSQL ``statement_timeout``).
+    """
+
+    connect_timeout: timedelta | None = DEFAULT_CONNECT_TIMEOUT
+    lock_timeout: timedelta | None = None
+    statement_timeout: timedelta | None = None
+
+    @classmethod
+    def for_apps(cls) -> ConnectionSettings:
+        """An application's settings: the connect timeout from the environment, no lock or statement limit.
+
+        Raises:
+            ConfigurationError: The variable is set but is not a duration.
+        """
+        return cls(connect_timeout=_from_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT))
+
+    @classmethod
+    def for_workers(cls) -> ConnectionSettings:
+        """A worker's settings: all three from the environment, with the defaults above.
+
+        Raises:
+            ConfigurationError: A variable is set but is not a duration.
+        """
+        return cls(connect_timeout=_from_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT),
+                   lock_timeout=_from_env(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT),
+                   statement_timeout=_from_env(STATEMENT_TIMEOUT_ENV, DEFAULT_STATEMENT_TIMEOUT))
+
+    def engine_options(self, backend: str) -> dict[str, Any]:
+        """``create_engine`` options for a database of kind ``backend`` (``postgresql``, ``sqlite``, …)."""
+        if backend == "sqlite":
+            return {}
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if backend != "postgresql":
+            return options
+        connect_args: dict[str, Any] = {}
+        if self.connect_timeout is not None:
+            connect_args["connect_timeout"] = max(1, math.ceil(self.connect_timeout.total_seconds()))
+        server = {"lock_timeout": self.lock_timeout, "statement_timeout": self.statement_timeout}
+        settings = [f"-c {name}={_ms(value)}" for name, value in server.items() if value is not None]
+        if settings:
+            connect_args["options"] = " ".join(settings)
+        if connect_args:
+            options["connect_args"] = connect_args
+        return options
+
+
+def merged_options(settings: ConnectionSettings, backend: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` given to ``make_engine`` over the settings' own (``connect_args`` merged key by key)."""
+    merged = {**settings.engine_options(backend), **options}
+    ours = settings.engine_options(backend).get("connect_args")
+    if ours is not None and "connect_args" in options:
+        merged["connect_args"] = {**ours, **options["connect_args"]}
+    return merged
+
+
+def _ms(duration: timedelta) -> int:
+    return max(1, round(duration.total_seconds() * 1000))
+
+
+def _from_env(name: str, default: timedelta) -> timedelta | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if text.lower() in NO_LIMIT:
+        return None
+    try:
+        duration = parse_duration(text)
+    except ValueError:
+        raise ConfigurationError(f"${name}={text!r} is not a duration; write e.g. 10s, 500ms or 5m, or 0 for no "
+                                 "limit.") from None
+    return duration or None

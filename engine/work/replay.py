@@ -1,0 +1,153 @@
+"""What a handler changed in its session, kept so the settle can be committed again without running it again.
+
+A task's handler changes its object (and maybe others) in the worker's session; the settle commits those
+changes with the move to ``complete``. If that commit fails because the database went away, running the
+handler again would repeat its side effects. Instead ``ChangeRecorder`` watches the handler run and keeps
+its ORM changes (column values of changed objects, pending new objects, deletions); ``Changes.apply``
+puts them into a fresh session for the next settle.
+
+Some changes cannot be replayed that way: relationship collections, a new object flushed before the
+handler returned (its key came from a transaction that is gone), and statements the handler executed
+itself (an ``update()``, raw SQL). The recorder notices them and says why (``Changes.unreplayable``);
+the worker then runs the handler again, as before this existed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, event, inspect
+from sqlalchemy.orm import Session, attributes
+
+#: Statement openings a handler may execute itself and still be replayed (reads).
+READING_STATEMENTS = ("SELECT", "SHOW")
+
+
+@dataclass
+class Changes:
+    """A handler's ORM changes, by object identity; see the module."""
+
+    #: (model class, primary key) → column attribute name → new value.
+    updates: dict[tuple[type, tuple[Any, ...]], dict[str, Any]] = field(default_factory=dict)
+    #: New objects: their class and the column values set on them.
+    inserts: list[tuple[type, dict[str, Any]]] = field(default_factory=list)
+    #: Deleted objects: class and primary key.
+    deletes: list[tuple[type, tuple[Any, ...]]] = field(default_factory=list)
+    #: Why the changes cannot be replayed, or ``None`` if they can.
+    unreplayable: str | None = None
+
+    def refuse(self, why: str) -> None:
+        """Mark the changes unreplayable (the first reason stays)."""
+        if self.unreplayable is None:
+            self.unreplayable = why
+
+    def apply(self, session: Session) -> None:
+        """Make the same changes in ``session`` (not flushed): updates, then new objects, then deletions."""
+        for (model, key), values in self.updates.items():
+            changed: Any = session.get(model, key)
+            if changed is not None:
+                for name, value in values.items():
+                    setattr(changed, name, value)
+        for model, values in self.inserts:
+            created: Any = inspect(model).class_manager.new_instance()
+            for name, value in values.items():
+                setattr(created, name, value)
+            session.add(created)
+        for model, key in self.deletes:
+            deleted: Any = session.get(model, key)
+            if deleted is not None:
+                session.delete(deleted)
+
+
+class ChangeRecorder:
+    """Records what the code run inside ``with ChangeRecorder(session, skip=...) as recorder`` changes.
+
+    Args:
+        session: The handler's session.
+        skip: Attribute names never replayed (the status column: the settle moves it).
+    """
+
+    def __init__(self, session: Session, *, skip: frozenset[str] = frozenset()) -> None:
+        self.session = session
+        self.skip = skip
+        self.changes = Changes()
+        self._connections: list[Connection] = []
+        self._flushing = False
+
+    def __enter__(self) -> ChangeRecorder:
+        event.listen(self.session, "before_flush", self._before_flush)
+        event.listen(self.session, "after_flush_postexec", self._after_flush)
+        event.listen(self.session, "after_begin", self._after_begin)
+        if self.session.in_transaction():
+            self._watch(self.session.connection())
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        event.remove(self.session, "before_flush", self._before_flush)
+        event.remove(self.session, "after_flush_postexec", self._after_flush)
+        event.remove(self.session, "after_begin", self._after_begin)
+        for connection in self._connections:
+            event.remove(connection, "before_cursor_execute", self._before_cursor_execute)
+        if error is None:
+            self._collect(self.session, final=True)
+
+    # Events ----------------------------------------------------------------------------------
+    def _before_flush(self, session: Session, context: Any, instances: Any) -> None:
+        self._flushing = True
+        self._collect(session, final=False)
+
+    def _after_flush(self, session: Session, context: Any) -> None:
+        self._flushing = False
+
+    def _after_begin(self, session: Session, transaction: Any, connection: Connection) -> None:
+        self._watch(connection)
+
+    def _watch(self, connection: Connection) -> None:
+        if connection not in self._connections:
+            event.listen(connection, "before_cursor_execute", self._before_cursor_execute)
+            self._connections.append(connection)
+
+    def _before_cursor_execute(self, connection: Connection, cursor: Any, statement: str, parameters: Any,
+                               context: Any, executemany: bool) -> None:
+        if not self._flushing and not statement.lstrip().upper().startswith(READING_STATEMENTS):
+            self.changes.refuse(f"the handler executed a statement itself ({statement.split(None, 1)[0]})")
+
+    # Collecting ------------------------------------------------------------------------------
+    def _collect(self, session: Session, *, final: bool) -> None:
+        for obj in session.dirty:
+            self._collect_update(obj)
+        for obj in session.new:
+            if not final:
+                self.changes.refuse(f"the handler flushed a new {type(obj).__name__} before it returned")
+            self._collect_insert(obj)
+        for obj in session.deleted:
+            state = attributes.instance_state(obj)
+            if state.identity is not None:
+                self.changes.deletes.append((type(obj), tuple(state.identity)))
+
+    def _collect_update(self, obj: Any) -> None:
+        state = attributes.instance_state(obj)
+        if state.identity is None:
+            return
+        mapper = state.mapper
+        values = self.changes.updates.setdefault((type(obj), tuple(state.identity)), {})
+        for relationship in mapper.relationships:
+            if attributes.get_history(obj, relationship.key).has_changes():
+                self.changes.refuse(f"the handler changed the relationship {type(obj).__name__}.{relationship.key}")
+        for column in mapper.column_attrs:
+            if column.key in self.skip:
+                continue
+            history = attributes.get_history(obj, column.key)
+            if history.added or history.deleted:
+                values[column.key] = history.added[0] if history.added else None
+
+    def _collect_insert(self, obj: Any) -> None:
+        state = attributes.instance_state(obj)
+        for prop in state.mapper.relationships:
+            if prop.key in state.dict and state.dict[prop.key]:
+                self.changes.refuse(f"the handler set the relationship {type(obj).__name__}.{prop.key}")
+        values = {prop.key: state.dict[prop.key] for prop in state.mapper.column_attrs if prop.key in state.dict}
+        self.changes.inserts.append((type(obj), values))

@@ -1,0 +1,86 @@
+"""PostgreSQL goes away while jobs flow: the workers hold their messages and finish every job once when it is back.
+
+Each run stops the test's own PostgreSQL mid-flow, starts it again, and then checks that every job
+finished exactly once (gapless history, one handler run), that no retry was spent on the outage, and
+that the workers logged a bounded number of lines while the database was away. The time from the
+database answering again to the first job finishing after it is printed (``-s`` shows it).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from tests.reliability.pipeline import Pipeline
+from tests.services import PrivatePostgres, PrivateRedis
+
+#: Lines the workers (2 processes) may print during a quick outage: per process one "unreachable" line, one
+#: "still unreachable" line per 30 s, one "back" line and one "sweeps skipped" line, with room to spare.
+QUICK_LOG_LINES = 16
+#: The same for a 90 s outage (three more "still unreachable" lines per process).
+LONG_LOG_LINES = 24
+
+
+def _outage(pipeline: Pipeline, database: PrivatePostgres, *, jobs: int, down: float,
+            mode: Literal["fast", "immediate"]) -> tuple[list[int], int, float]:
+    """Produce ``jobs``, stop the database once some are done, start it ``down`` seconds later, produce more.
+
+    Returns the ids, the lines the workers printed while the database was away, and the seconds from the
+    database answering again to the next job done.
+    """
+    ids = pipeline.produce(jobs, seconds=1, batches=5)
+    pipeline.wait_until_done(jobs // 10, timeout=120)
+    lines_before = pipeline.log_lines()
+    database.stop(mode)
+    time.sleep(down)
+    database.start()
+    back = time.monotonic()
+    pipeline.app.engine.dispose()  # the test's own pooled connections died with the server
+    done_at_restart = pipeline.done()
+    if done_at_restart < jobs:
+        pipeline.wait_until_done(done_at_restart + 1, timeout=120)
+    recovered = time.monotonic() - back
+    lines = pipeline.log_lines() - lines_before
+    ids += pipeline.produce(jobs // 2, seconds=1, batches=5)
+    pipeline.wait_until_done(len(ids), timeout=300)
+    return ids, lines, recovered
+
+
+def _check(pipeline: Pipeline, ids: list[int], lines: int, limit: int) -> None:
+    pipeline.assert_exactly_once(ids)
+    assert lines <= limit, f"{lines} log lines while the database was away\n{pipeline.worker_logs()[-5000:]}"
+    assert "Retrying message" not in pipeline.worker_logs()
+
+
+def test_jobs_finish_once_through_a_short_database_stop(private_postgres: PrivatePostgres,
+                                                        private_redis: PrivateRedis, tmp_path: Path) -> None:
+    with Pipeline(private_postgres.url, private_redis.url, tmp_path, work_seconds=0.05) as pipeline:
+        pipeline.start_worker()
+        ids, lines, recovered = _outage(pipeline, private_postgres, jobs=300, down=8, mode="fast")
+        _check(pipeline, ids, lines, QUICK_LOG_LINES)
+    print(f"8 s stop: first job done {recovered:.2f} s after the database was back; {lines} log lines")
+
+
+def test_jobs_finish_once_through_a_database_fast_restart(private_postgres: PrivatePostgres,
+                                                          private_redis: PrivateRedis, tmp_path: Path) -> None:
+    with Pipeline(private_postgres.url, private_redis.url, tmp_path, work_seconds=0.02) as pipeline:
+        pipeline.start_worker()
+        ids: list[int] = []
+        for _ in range(3):  # three immediate restarts (no checkpoint, crash recovery), each mid-flow
+            more, lines, recovered = _outage(pipeline, private_postgres, jobs=200, down=0, mode="immediate")
+            ids += more
+            print(f"fast restart: first job done {recovered:.2f} s after the database was back; {lines} log lines")
+            _check(pipeline, ids, lines, QUICK_LOG_LINES)
+
+
+@pytest.mark.slow
+def test_jobs_finish_once_through_a_90_second_database_stop(private_postgres: PrivatePostgres,
+                                                            private_redis: PrivateRedis, tmp_path: Path) -> None:
+    with Pipeline(private_postgres.url, private_redis.url, tmp_path, work_seconds=0.05) as pipeline:
+        pipeline.start_worker()
+        ids, lines, recovered = _outage(pipeline, private_postgres, jobs=2000, down=90, mode="fast")
+        _check(pipeline, ids, lines, LONG_LOG_LINES)
+    print(f"90 s stop: first job done {recovered:.2f} s after the database was back; {lines} log lines")
