@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from sqlalchemy import select
 
+from engine.connections import LOCK_TIMEOUT_ENV
 from tests.reliability.pipeline import Pipeline
 from tests.services import PrivatePostgres, PrivateRedis
+from tests.work.app.models import Job
 
 #: Lines the workers (2 processes) may print during a quick outage: per process one "unreachable" line, one
 #: "still unreachable" line per 30 s, one "back" line and one "sweeps skipped" line, with room to spare.
@@ -31,8 +34,9 @@ def _outage(pipeline: Pipeline, database: PrivatePostgres, *, jobs: int, down: f
     Returns the ids, the lines the workers printed while the database was away, and the seconds from the
     database answering again to the next job done.
     """
+    finished_before = pipeline.done()
     ids = pipeline.produce(jobs, seconds=1, batches=5)
-    pipeline.wait_until_done(jobs // 10, timeout=120)
+    pipeline.wait_until_done(finished_before + jobs // 10, timeout=120)
     lines_before = pipeline.log_lines()
     database.stop(mode)
     time.sleep(down)
@@ -40,12 +44,12 @@ def _outage(pipeline: Pipeline, database: PrivatePostgres, *, jobs: int, down: f
     back = time.monotonic()
     pipeline.app.engine.dispose()  # the test's own pooled connections died with the server
     done_at_restart = pipeline.done()
-    if done_at_restart < jobs:
+    if done_at_restart < finished_before + jobs:
         pipeline.wait_until_done(done_at_restart + 1, timeout=120)
     recovered = time.monotonic() - back
     lines = pipeline.log_lines() - lines_before
     ids += pipeline.produce(jobs // 2, seconds=1, batches=5)
-    pipeline.wait_until_done(len(ids), timeout=300)
+    pipeline.wait_until_done(finished_before + len(ids), timeout=300)
     return ids, lines, recovered
 
 
@@ -84,3 +88,23 @@ def test_jobs_finish_once_through_a_90_second_database_stop(private_postgres: Pr
         ids, lines, recovered = _outage(pipeline, private_postgres, jobs=2000, down=90, mode="fast")
         _check(pipeline, ids, lines, LONG_LOG_LINES)
     print(f"90 s stop: first job done {recovered:.2f} s after the database was back; {lines} log lines")
+
+
+def test_rows_locked_by_another_transaction_hold_no_worker_thread_and_spend_no_retry(
+        postgres_url: str, private_redis: PrivateRedis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four jobs' rows stay locked while two worker threads serve twenty other jobs; then all finish once."""
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV, "1s")
+    with Pipeline(postgres_url, private_redis.url, tmp_path) as pipeline:
+        locked = pipeline.produce(4, batches=1)
+        with pipeline.app.engine.connect() as holder:
+            holder.execute(select(Job.id).where(Job.id.in_(locked)).with_for_update())
+            pipeline.start_worker(processes=1, threads=2)
+            free = pipeline.produce(20, batches=2)
+            pipeline.wait_until_done(len(free), timeout=120)
+            with pipeline.app.engine.connect() as connection:
+                waiting = connection.scalars(select(Job.status).where(Job.id.in_(locked))).all()
+            assert {status.state for status in waiting} == {"queued"}
+            holder.rollback()
+        pipeline.wait_until_done(len(locked) + len(free), timeout=120)
+        pipeline.assert_exactly_once(locked + free)
+        assert "Retrying message" not in pipeline.worker_logs()
