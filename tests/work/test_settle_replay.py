@@ -11,9 +11,10 @@ from dramatiq import Worker
 
 from engine import Statewright
 from tests.conftest import fresh_tables
-from tests.work.app.models import Job, JobBase
+from tests.work.app.models import Call, Job, JobBase
 from tests.work.outages.handlers import RUNS
-from tests.work.outages.machine import write_machine
+from tests.work.outages.machine import CALL_MACHINE, write_machine
+from tests.work.server import Received
 
 
 @pytest.fixture
@@ -78,3 +79,29 @@ def test_a_handler_that_executed_its_own_statement_runs_again_and_says_why(
     assert job.result == "run 2"
     assert moves == [(None, "queued"), ("queued", "running"), ("running", "done")]
     assert any("executed a statement itself (UPDATE)" in record.getMessage() for record in caplog.records)
+
+
+def test_an_endpoint_is_not_called_again_when_the_settle_after_its_answer_loses_its_connection(
+        postgres_url: str, tmp_path: Path, http_server: tuple[str, Received]) -> None:
+    base_url, received = http_server
+    app = Statewright.from_path(write_machine(tmp_path, "read_answer_and_cut", template=CALL_MACHINE),
+                                database_url=postgres_url, http_base_url=base_url)
+    fresh_tables(app.engine, JobBase.metadata)
+    worker = Worker(app.broker, worker_timeout=50, worker_threads=1)
+    worker.start()
+    try:
+        with app.session() as session:
+            call = Call(path="ok")
+            session.add(call)
+            session.commit()
+        app.broker.join("calls", fail_fast=False, timeout=30_000)  # type: ignore[attr-defined]
+        worker.join()
+        with app.session() as session:
+            call = session.get_one(Call, call.id)
+            moves = [(change.from_state, change.to_state) for change in call.history()]
+            assert (call.status.state, call.answer) == ("sent", "r-ok")
+    finally:
+        worker.stop()
+        app.close()
+    assert received.hits["ok"] == 1
+    assert moves == [(None, "pending"), ("pending", "sending"), ("sending", "sent")]

@@ -24,8 +24,29 @@ tasks:
 """
 
 
-def write_machine(folder: Path, handler: str) -> Path:
-    """Write the machine running ``handler`` into ``folder``; returns the file."""
-    path = folder / "job.yaml"
-    path.write_text(MACHINE.format(handler=handler))
+CALL_MACHINE = """\
+version: 1
+name: call
+model: tests.work.app.models:Call
+initial: pending
+states:
+  pending: {{}}
+  sending: {{}}
+  sent: {{final: true}}
+  rejected: {{defibrillate: pending}}
+transitions:
+  - {{name: send, from: pending, to: sending}}
+  - {{name: delivered, from: sending, to: sent}}
+  - {{name: reject, from: sending, to: rejected}}
+endpoints:
+  deliver: {{when: pending, method: POST, url: "/calls/{{model.path}}",
+            response: "tests.work.outages.handlers:{handler}", processing: sending, complete: sent,
+            error: rejected, timeout: 5s, retries: 0, queue: calls}}
+"""
+
+
+def write_machine(folder: Path, handler: str, *, template: str = MACHINE) -> Path:
+    """Write the machine (``MACHINE`` or ``CALL_MACHINE``) running ``handler`` into ``folder``; returns the file."""
+    path = folder / "machine.yaml"
+    path.write_text(template.format(handler=handler))
     return path
