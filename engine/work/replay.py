@@ -20,9 +20,12 @@ from typing import Any
 
 from sqlalchemy import Connection, event, inspect
 from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 #: Statement openings a handler may execute itself and still be replayed (reads).
 READING_STATEMENTS = ("SELECT", "SHOW")
+#: Reading an attribute's history must not load it: no SQL while recording (the session may be broken).
+NO_LOADING = PASSIVE_NO_INITIALIZE
 
 
 @dataclass
@@ -91,8 +94,8 @@ class ChangeRecorder:
         event.remove(self.session, "after_begin", self._after_begin)
         for connection in self._connections:
             event.remove(connection, "before_cursor_execute", self._before_cursor_execute)
-        if error is None:
-            self._collect(self.session, final=True)
+        # Also after an exception: an endpoint's refused answer still settles with what its hook changed.
+        self._collect(self.session, final=True)
 
     # Events ----------------------------------------------------------------------------------
     def _before_flush(self, session: Session, context: Any, instances: Any) -> None:
@@ -135,12 +138,12 @@ class ChangeRecorder:
         mapper = state.mapper
         values = self.changes.updates.setdefault((type(obj), tuple(state.identity)), {})
         for relationship in mapper.relationships:
-            if attributes.get_history(obj, relationship.key).has_changes():
+            if attributes.get_history(obj, relationship.key, passive=NO_LOADING).has_changes():
                 self.changes.refuse(f"the handler changed the relationship {type(obj).__name__}.{relationship.key}")
         for column in mapper.column_attrs:
             if column.key in self.skip:
                 continue
-            history = attributes.get_history(obj, column.key)
+            history = attributes.get_history(obj, column.key, passive=NO_LOADING)
             if history.added or history.deleted:
                 values[column.key] = history.added[0] if history.added else None
 
