@@ -27,16 +27,34 @@ QUICK_LOG_LINES = 16
 LONG_LOG_LINES = 24
 
 
+def _rate(pipeline: Pipeline, seconds: float) -> float:
+    """Jobs done per second over the next ``seconds``."""
+    before = pipeline.done()
+    time.sleep(seconds)
+    return (pipeline.done() - before) / seconds
+
+
+def _restored(pipeline: Pipeline, rate: float, *, since: float, timeout: float = 120) -> float:
+    """Seconds from ``since`` until one second's throughput reaches 90 % of ``rate`` jobs per second."""
+    deadline = time.monotonic() + timeout
+    while _rate(pipeline, 1.0) < 0.9 * rate:
+        assert time.monotonic() < deadline, f"throughput stayed under {0.9 * rate:.0f} jobs/s"
+    return time.monotonic() - since
+
+
 def _outage(pipeline: Pipeline, database: PrivatePostgres, *, jobs: int, down: float,
-            mode: Literal["fast", "immediate"]) -> tuple[list[int], int, float]:
+            mode: Literal["fast", "immediate"], measure_throughput: bool = False
+            ) -> tuple[list[int], int, float, float | None]:
     """Produce ``jobs``, stop the database once some are done, start it ``down`` seconds later, produce more.
 
-    Returns the ids, the lines the workers printed while the database was away, and the seconds from the
-    database answering again to the next job done.
+    Returns the ids, the lines the workers printed while the database was away, the seconds from the
+    database answering again to the next job done, and (``measure_throughput``: enough jobs must be left)
+    to the throughput of before the outage.
     """
     finished_before = pipeline.done()
     ids = pipeline.produce(jobs, seconds=1, batches=5)
     pipeline.wait_until_done(finished_before + jobs // 10, timeout=120)
+    rate = _rate(pipeline, 2.0) if measure_throughput else 0.0
     lines_before = pipeline.log_lines()
     database.stop(mode)
     time.sleep(down)
@@ -47,10 +65,11 @@ def _outage(pipeline: Pipeline, database: PrivatePostgres, *, jobs: int, down: f
     if done_at_restart < finished_before + jobs:
         pipeline.wait_until_done(done_at_restart + 1, timeout=120)
     recovered = time.monotonic() - back
+    restored = _restored(pipeline, rate, since=back) if measure_throughput else None
     lines = pipeline.log_lines() - lines_before
     ids += pipeline.produce(jobs // 2, seconds=1, batches=5)
     pipeline.wait_until_done(finished_before + len(ids), timeout=300)
-    return ids, lines, recovered
+    return ids, lines, recovered, restored
 
 
 #: What Dramatiq prints when an actor raised, i.e. when a delivery failed and a retry was spent.
@@ -69,7 +88,7 @@ def test_jobs_finish_once_through_a_short_database_stop(private_postgres: Privat
                                                         private_redis: PrivateRedis, tmp_path: Path) -> None:
     with Pipeline(private_postgres.url, private_redis.url, tmp_path, work_seconds=0.05) as pipeline:
         pipeline.start_worker()
-        ids, lines, recovered = _outage(pipeline, private_postgres, jobs=300, down=8, mode="fast")
+        ids, lines, recovered, _ = _outage(pipeline, private_postgres, jobs=300, down=8, mode="fast")
         _check(pipeline, ids, lines, QUICK_LOG_LINES)
     print(f"8 s stop: first job done {recovered:.2f} s after the database was back; {lines} log lines")
 
@@ -80,7 +99,7 @@ def test_jobs_finish_once_through_a_database_fast_restart(private_postgres: Priv
         pipeline.start_worker()
         ids: list[int] = []
         for _ in range(3):  # three immediate restarts (no checkpoint, crash recovery), each mid-flow
-            more, lines, recovered = _outage(pipeline, private_postgres, jobs=200, down=0, mode="immediate")
+            more, lines, recovered, _ = _outage(pipeline, private_postgres, jobs=200, down=0, mode="immediate")
             ids += more
             print(f"fast restart: first job done {recovered:.2f} s after the database was back; {lines} log lines")
             _check(pipeline, ids, lines, QUICK_LOG_LINES)
@@ -91,9 +110,11 @@ def test_jobs_finish_once_through_a_90_second_database_stop(private_postgres: Pr
                                                             private_redis: PrivateRedis, tmp_path: Path) -> None:
     with Pipeline(private_postgres.url, private_redis.url, tmp_path, work_seconds=0.05) as pipeline:
         pipeline.start_worker()
-        ids, lines, recovered = _outage(pipeline, private_postgres, jobs=2000, down=90, mode="fast")
+        ids, lines, recovered, restored = _outage(pipeline, private_postgres, jobs=2000, down=90, mode="fast",
+                                                  measure_throughput=True)
         _check(pipeline, ids, lines, LONG_LOG_LINES)
-    print(f"90 s stop: first job done {recovered:.2f} s after the database was back; {lines} log lines")
+    print(f"90 s stop: first job done {recovered:.2f} s and 90 % of the throughput before it {restored:.2f} s after "
+          f"the database was back; {lines} log lines")
 
 
 def test_rows_locked_by_another_transaction_hold_no_worker_thread_and_spend_no_retry(
