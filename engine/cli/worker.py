@@ -106,6 +106,10 @@ def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> Non
     for name, step in steps:
         if not gate.is_healthy:
             return
+        if name == "resend" and gate.seconds_since_recovery < app.work.leases.duration.total_seconds():
+            # No lease could be renewed while the database was away: give every worker one lease's time to
+            # renew those of its held deliveries before judging whose work is stranded.
+            continue
         started = time.monotonic()
         try:
             step()

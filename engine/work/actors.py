@@ -74,7 +74,7 @@ class Work:
         #: ``task``, ``endpoint``, ``listener`` or ``reaction`` for each actor's name.
         self.kind_by_actor: dict[str, str] = {}
         #: Whether the database answers; every actor run waits for it (see ``engine.work.gate``).
-        self.gate = DatabaseGate(app.engine, redactor=app.redactor)
+        self.gate = DatabaseGate(app.engine, redactor=app.redactor, on_recovery=lambda: self.leases.renew())
         runners: dict[str, Callable[..., None]] = {
             "task": self._held(self.run_task), "endpoint": self._held(self.run_endpoint),
             "listener": self._held(self.run_listener), "reaction": self._held(self.run_reaction)}

@@ -54,11 +54,15 @@ class DatabaseGate:
     Args:
         engine: The database probed.
         redactor: Masks the errors the gate logs.
+        on_recovery: Called once the database answers again, before any held run resumes (the worker
+            renews its leases there: they could not be renewed while the database was away).
     """
 
-    def __init__(self, engine: Engine, *, redactor: Redactor | None = None) -> None:
+    def __init__(self, engine: Engine, *, redactor: Redactor | None = None,
+                 on_recovery: Callable[[], object] | None = None) -> None:
         self.engine = engine
         self.redactor = redactor
+        self.on_recovery = on_recovery
         self._healthy = threading.Event()
         self._healthy.set()
         self._lock = threading.Lock()
@@ -70,6 +74,11 @@ class DatabaseGate:
     def is_healthy(self) -> bool:
         """Whether the database answered last time anyone looked."""
         return self._healthy.is_set()
+
+    @property
+    def seconds_since_recovery(self) -> float:
+        """Seconds since the database last came back (infinite if it never went away)."""
+        return time.monotonic() - self._recovered_at
 
     @property
     def waiting(self) -> int:
@@ -148,6 +157,7 @@ class DatabaseGate:
                 log.warning("database still unreachable after %.0f s (%s): holding %d deliveries",
                             now - self._since(), self._masked(failure), self._waiting)
             pause = min(pause * 2, MAX_PROBE_SECONDS)
+        self._recover()
         with self._lock:
             down_for = time.monotonic() - self._since()
             self._down_since = None
@@ -158,6 +168,14 @@ class DatabaseGate:
         else:
             log.warning("a database connection was lost (%s); the database answers: carrying on",
                         self._masked(describe(error)))
+
+    def _recover(self) -> None:
+        if self.on_recovery is None:
+            return
+        try:
+            self.on_recovery()
+        except Exception as failed:  # the database went away again: the resumed runs will say so
+            log.debug("on_recovery failed: %s", describe(failed))
 
     def _since(self) -> float:
         return self._down_since if self._down_since is not None else time.monotonic()

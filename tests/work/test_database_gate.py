@@ -66,3 +66,26 @@ def test_a_failure_of_an_attempt_begun_before_the_database_came_back_changes_not
     gate.report(RuntimeError("the same outage, reported late"), started=started)
     assert gate.is_healthy
     gate.engine.dispose()
+
+
+def test_the_recovery_hook_runs_before_any_held_run_resumes(private_postgres: PrivatePostgres) -> None:
+    """The worker renews its leases there, before a sweep or a resumed delivery judges them."""
+    engine = make_engine(private_postgres.url)
+    events: list[str] = []
+    gate = DatabaseGate(engine, on_recovery=lambda: events.append("recovered"))
+
+    def operation() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        events.append("ran")
+
+    assert gate.seconds_since_recovery == float("inf")
+    private_postgres.stop()
+    held = threading.Thread(target=gate.run, args=(operation,))
+    held.start()
+    _until(lambda: gate.waiting == 1)
+    private_postgres.start()
+    held.join(timeout=30)
+    engine.dispose()
+    assert events == ["recovered", "ran"]
+    assert gate.seconds_since_recovery < 30
