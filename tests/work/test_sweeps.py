@@ -167,8 +167,8 @@ def test_overlapping_sweeps_keep_their_locks_and_never_meet_on_an_object(app: St
     assert _timeouts(app) == Counter({str(job_id): 1 for job_id in ids})
 
 
-#: Runs ``statewright sweep`` with every ``datetime.now`` and ``time.time`` of the process shifted by argv[1] hours.
-SKEWED_SWEEP = """
+#: Runs a ``statewright`` command with every ``datetime.now`` and ``time.time`` of the process shifted by argv[1] hours.
+SKEWED_COMMAND = """
 import sys, time, datetime as dt
 offset = dt.timedelta(hours=float(sys.argv[1]))
 class Skewed(dt.datetime):
@@ -194,7 +194,7 @@ def test_a_sweeper_whose_clock_is_wrong_neither_fails_healthy_objects_nor_misses
     healthy = _running_jobs(app, 20)
     stuck = _stuck_jobs(app, 20)
     url = app.engine.url.render_as_string(hide_password=False)
-    done = subprocess.run([sys.executable, "-c", SKEWED_SWEEP, str(skew), "sweep", "--no-outbox", "--machines",
+    done = subprocess.run([sys.executable, "-c", SKEWED_COMMAND, str(skew), "sweep", "--no-outbox", "--machines",
                            str(MACHINES), "--database-url", url, "--broker-url", "memory://"],
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
                           timeout=120, check=False)
