@@ -53,7 +53,7 @@ class Statewright:
         http_transport: An httpx transport for endpoint calls (tests pass ``httpx.MockTransport``).
         archive: Where ``app.archive`` writes payload archives (default: from the environment).
         resend_after: How long task and endpoint work may wait, its object still in the triggering state,
-            before ``resend_stalled`` sends it again (default: ``$STATEWRIGHT_RESEND_AFTER``, else 1 hour).
+            before ``resend_stalled`` sends it again (default: ``$STATEWRIGHT_RESEND_AFTER``, else 10 minutes).
         max_stored_body: Bytes of an endpoint's request or response body kept in the history
             (default: ``$STATEWRIGHT_MAX_STORED_BODY``, else 65,536); longer bodies are cut.
         max_response_body: Bytes of a response read before the call fails with ``ResponseTooLarge``

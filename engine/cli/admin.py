@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine.cli.app import AppOptions, app_options, build_app
+from engine.cli.app import AppOptions, app_options, build_app, hold_work_in_outbox, is_in_process
 from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.dependencies import missing_dependency
 
@@ -53,6 +53,10 @@ def admin(machines: str, database_url: str, broker_url: str, import_path: str, h
         click.echo(f"Admin page: http://{shown}:{port}/login?token={login_token}")
     else:
         click.echo(f"Admin page: http://{shown}:{port}/ (log in with your token)")
+    if is_in_process(broker_url):
+        hold_work_in_outbox(app)
+        click.echo("No --broker-url: the work of objects you repair waits in the outbox for your workers' sweep, and "
+                   "Retry on the failures page is refused. Give the broker your workers use to send it at once.")
     try:
         serve(page, sock)
     finally:

@@ -77,6 +77,21 @@ def refuse_in_process_broker(broker_url: str, why: str = "") -> None:
         raise CommandFailed(f"{IN_PROCESS_BROKER}{why}.", EXIT_USAGE)
 
 
+def hold_work_in_outbox(app: Statewright) -> None:
+    """Keep an app on ``memory://`` from sending work that nobody would run.
+
+    The status changes it makes leave their outbox rows unsent, for the workers' own sweep to send; a
+    direct send (retrying a failure) is refused with ``RetryRefused`` instead of vanishing with the process.
+    """
+    from engine.errors import RetryRefused
+
+    def refuse(row: object) -> bool:
+        raise RetryRefused(f"Cannot send work: {IN_PROCESS_BROKER}.")
+
+    app.work.relay.send = lambda row: False
+    app.work.send = refuse  # type: ignore[method-assign]
+
+
 @contextmanager
 def opened_app(options: AppOptions) -> Iterator[Statewright]:
     """The app for a command; its database connections are closed when the command ends."""

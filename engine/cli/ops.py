@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.app import AppOptions, app_options, is_in_process, opened_app, refuse_in_process_broker
+from engine.cli.app import (
+    AppOptions,
+    app_options,
+    hold_work_in_outbox,
+    is_in_process,
+    opened_app,
+    refuse_in_process_broker,
+)
 from engine.cli.archive import DURATION
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 
@@ -28,7 +35,7 @@ if TYPE_CHECKING:
               help="Send outbox rows not sent yet, and resend work a broker lost (see --resend-after).")
 @click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,
               help=f"Resend task and endpoint work whose object still waits in its `when` state this long after "
-                   f"the message was sent (or ${RESEND_AFTER_ENV}; default 1h).")
+                   f"the message was sent (or ${RESEND_AFTER_ENV}; default 10m).")
 def sweep(machines: str, database_url: str, broker_url: str, import_path: str, timeouts: bool, outbox: bool,
           resend_after: timedelta | None) -> None:
     """Move stuck objects and resend unsent or lost work. Safe to run from several hosts at once.
@@ -43,8 +50,7 @@ def sweep(machines: str, database_url: str, broker_url: str, import_path: str, t
         if outbox:
             refuse_in_process_broker(broker_url, ", or --no-outbox to only move objects past their timeout")
         elif is_in_process(broker_url):
-            # Nothing would run what memory:// took: leave the rows unsent for a sweep with a real broker.
-            app.work.relay.send = lambda row: False
+            hold_work_in_outbox(app)  # nothing would run what memory:// took
         if timeouts:
             for name, flow in app.flows.items():
                 result = sweep_timeouts(flow, app.session)

@@ -111,7 +111,7 @@ def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> Non
               help=f"Joined to endpoint URLs that are paths (or ${HTTP_BASE_URL_ENV}).")
 @click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,
               help=f"The sweep resends task and endpoint work whose object still waits in its `when` state this "
-                   f"long after the message was sent (or ${RESEND_AFTER_ENV}; default 1h).")
+                   f"long after the message was sent (or ${RESEND_AFTER_ENV}; default 10m).")
 def worker(machines: str, database_url: str, broker_url: str, import_path: str, processes: int, threads: int,
            queues: tuple[str, ...], sweep_every: float, http_base_url: str | None,
            resend_after: timedelta | None) -> None:

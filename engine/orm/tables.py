@@ -1,5 +1,6 @@
-"""Statewright's own tables: ``statuses`` (every status change), ``statewright_outbox`` (work to send) and
-``statewright_failures`` (work that failed for good, or was resent).
+"""Statewright's own tables: ``statuses`` (every status change), ``statewright_outbox`` (work to send),
+``statewright_leases`` (who works on a claimed object) and ``statewright_failures`` (work that failed for good,
+or was resent).
 
 Apps that run their own Alembic can include ``metadata``; otherwise ``statewright db upgrade`` creates them.
 """
@@ -75,6 +76,21 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Index("ix_outbox_unsent", "sent_at", "id"),
+)
+
+#: The lease of each claimed task or endpoint (see engine.work.leases): the Dramatiq message that holds the claim
+#: of the outbox row's work, until when (the database's clock), and the claim's history row, which tells the
+#: claim in force from an old one. A table of its own: a claim never waits for the relay's lock on the outbox row,
+#: and the heartbeat's renewals touch small rows.
+leases = Table(
+    "statewright_leases",
+    metadata,
+    # No foreign key: a lease is looked up by its outbox row, never the other way round, and tools that drop
+    # the outbox (an older version's test or benchmark setup) need not know this table.
+    Column("outbox_id", _ID, primary_key=True, autoincrement=False),
+    Column("claimed_by", String(100), nullable=False),
+    Column("lease_until", DateTime(timezone=True), nullable=False),
+    Column("claim_id", BigInteger, nullable=False),
 )
 
 #: Background work that failed for good without an object state to show it (listeners, reactions, work whose

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,7 +48,14 @@ class StatusChange:
 
 
 def jsonable(value: Any) -> Any:
-    """A JSON-safe copy of ``value``: what JSON cannot hold is stored as its ``repr``."""
-    if value is None or isinstance(value, str | int | float | bool):
+    """A JSON-safe copy of ``value``: what JSON cannot hold is stored as its ``repr``.
+
+    NaN and the infinities, which PostgreSQL refuses and SQLite would keep, become the strings ``"NaN"``,
+    ``"Infinity"`` and ``"-Infinity"`` on every database.
+
+    >>> jsonable({"score": float("nan"), "limits": [float("-inf"), 1.5]})
+    {'score': 'NaN', 'limits': ['-Infinity', 1.5]}
+    """
+    if value is None or isinstance(value, str | int | bool) or (isinstance(value, float) and math.isfinite(value)):
         return value
-    return json.loads(json.dumps(value, default=repr))
+    return json.loads(json.dumps(value, default=repr), parse_constant=str)

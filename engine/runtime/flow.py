@@ -37,6 +37,7 @@ from engine.runtime.changes import StatusChange, jsonable
 from engine.runtime.clock import aware, database_now
 from engine.runtime.hooks import Hook, queue_after_commit
 from engine.runtime.keys import format_key, parse_key
+from engine.runtime.leasing import Lease, take_lease
 from engine.spec.model import TransitionSpec
 
 #: Execution option read by ``make_engine``'s SQLite ``begin`` listener (kept here to avoid an import cycle).
@@ -293,11 +294,12 @@ class Flow:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def claim(self, session: Session, key: Any, source: str, target: str, *, payload: Any = None,
-              actor: str | None = None) -> Any | None:
+              actor: str | None = None, lease: Lease | None = None) -> Any | None:
         """Move the object whose primary key is ``key`` from ``source`` to ``target`` without loading it first.
 
         One ``UPDATE … RETURNING`` both checks the status (compare-and-set) and loads the object, so a
-        worker claims its object in one round trip. Commits on its own.
+        worker claims its object in one round trip. Commits on its own. With a ``lease``, the lease is written
+        in the same transaction (on PostgreSQL, in the same statement).
 
         Returns:
             The claimed object, or ``None`` if it was not in ``source`` (someone else moved it).
@@ -309,7 +311,7 @@ class Flow:
         def write() -> tuple[Any, StatusChange] | None:
             if self._claim_fusable and self._fuses(session, actions):
                 return self._claim_fused(session, key, members[source], members[target], transition.name,
-                                         payload=payload, actor=actor)
+                                         payload=payload, actor=actor, lease=lease)
             model = self.mapper.class_
             statement = (update(model).where(self._pk_attribute == key, self.column == members[source])
                          .values({self.attribute: members[target]}).returning(model))
@@ -318,7 +320,11 @@ class Flow:
                 return None
             move = _Move(obj, self.object_id(obj), members[source], members[target], transition.name, {}, actions,
                          payload, None, actor)
-            return obj, self._apply(session, move)
+            change = self._apply(session, move)
+            if lease is not None:
+                connection = session.connection()
+                connection.execute(take_lease(connection.dialect.name), lease.params(change.id))
+            return obj, change
 
         claimed = self._commit(session, write)
         return None if claimed is None else claimed[0]
@@ -339,25 +345,35 @@ class Flow:
         return (len(mapper.primary_key) == 1 and mapper.inherits is None and mapper.polymorphic_on is None
                 and mapper.persist_selectable is self.table)
 
-    def _claiming_statement(self) -> Select[Any]:
-        """``WITH claimed AS (UPDATE … RETURNING *), history AS (INSERT …) SELECT claimed, history.id``."""
+    def _claiming_statement(self, leased: bool) -> Select[Any]:
+        """``WITH claimed AS (UPDATE … RETURNING *), history AS (INSERT …) SELECT claimed, history.id``.
+
+        ``leased``: a third part writes the lease (``engine.runtime.leasing``), only if the claim was made.
+        """
         claimed = self._cas.returning(*self.table.c).cte("claimed")
         history = _recorded_after(claimed).returning(statuses.c.id, statuses.c.created_at).cte("history")
         entity = aliased(self.mapper.class_, claimed)
-        return select(entity, history.c.id, history.c.created_at).select_from(claimed).join(history, true())
+        statement = select(entity, history.c.id, history.c.created_at).select_from(claimed).join(history, true())
+        if leased:
+            lease = take_lease("postgresql", history.c.id)
+            statement = statement.add_cte(lease.returning(literal_column("1")).cte("leased"))
+        return statement
 
     def _fuses(self, session: Session, actions: Sequence[Any]) -> bool:
         return self._fusable and not actions and session.connection().dialect.name in _FUSING_DIALECTS
 
     def _claim_fused(self, session: Session, key: Any, source: StatusEnum, target: StatusEnum, transition: str, *,
-                     payload: Any, actor: str | None) -> tuple[Any, StatusChange] | None:
-        statement = getattr(self._per_thread, "claim", None)
+                     payload: Any, actor: str | None, lease: Lease | None) -> tuple[Any, StatusChange] | None:
+        name = "claim" if lease is None else "leased_claim"
+        statement = getattr(self._per_thread, name, None)
         if statement is None:
-            statement = self._per_thread.claim = self._claiming_statement()
+            statement = self._claiming_statement(leased=lease is not None)
+            setattr(self._per_thread, name, statement)
         row = self._history_row(format_key((key,)), source.state, target.state, transition, {}, payload, None,
                                 actor)
-        found = session.execute(statement, {"pk_0": key, "expected": source, "new": target, **_prefixed(row)},
-                                execution_options={"populate_existing": True}).one_or_none()
+        params = {"pk_0": key, "expected": source, "new": target, **_prefixed(row),
+                  **(lease.params() if lease is not None else {})}
+        found = session.execute(statement, params, execution_options={"populate_existing": True}).one_or_none()
         if found is None:
             return None
         obj, change_id, created_at = found

@@ -70,6 +70,14 @@ def _duration_in_range(instance: object) -> bool:
     return True
 
 
+@_FORMATS.checks("statewright-positive-duration", raises=ValueError)
+def _positive_duration(instance: object) -> bool:
+    """A time limit (or an endpoint's timeout) of zero would stop every run at once."""
+    if isinstance(instance, str) and _DURATION_SHAPE.fullmatch(instance) and not parse_duration(instance):
+        raise ValueError(f"{instance!r} is no time at all; a time limit must be longer than zero (e.g. 30s)")
+    return True
+
+
 @cache
 def _validator() -> Draft7Validator:
     return Draft7Validator(inline_references(load_schema()), format_checker=_FORMATS)

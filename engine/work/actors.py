@@ -21,12 +21,14 @@ from engine.errors import ConcurrencyError, EndpointError, TransitionError, Unkn
 from engine.orm.tables import outbox
 from engine.runtime.flow import Flow
 from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps
-from engine.work.claims import claimant, claimed_by_me
+from engine.work.claims import carry_on, claim_from_start, claimant, lease_for
 from engine.work.declared import declared_work, unknown_work
 from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response, failure_of, send
+from engine.work.leases import Leases, add_lease_keeper, lease_from_env
 from engine.work.limits import Deadline, limit_of
 from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
+from engine.work.tracebacks import add_traceback_masking
 
 if TYPE_CHECKING:
     from engine.statewright import Statewright
@@ -77,7 +79,11 @@ class Work:
                                              queue_name=key[1], priority=0, options={"throws": (UnknownWork,)})
                     self.kind_by_actor[self.actors[key].actor_name] = kind
         self.relay = Relay(app.engine, self.send)
+        #: The leases this process's deliveries hold, renewed while their handlers run.
+        self.leases = Leases(app.engine, lease_from_env())
         add_failure_recorder(broker, self)
+        add_traceback_masking(broker, app.redactor)
+        add_lease_keeper(broker, self.leases)
 
     # Sending ---------------------------------------------------------------------------------
     def send(self, row: Any) -> bool:
@@ -110,7 +116,7 @@ class Work:
         if flow is None or task is None:
             raise unknown_work(self.app, machine, "task", name)
         with self.app.session() as session:
-            obj = self._claim_by_key(session, flow, task.steps, model_id)
+            obj = self._claim_by_key(session, flow, task.steps, model_id, outbox_id)
             if obj is None:
                 return
             handler = import_path(task.run)
@@ -125,34 +131,38 @@ class Work:
                 return
             self._settle(obj, task.steps.complete, payload=result if isinstance(result, Mapping) else None)
 
-    def _claim_by_key(self, session: Any, flow: Flow, steps: Steps, model_id: str) -> Any | None:
+    def _claim_by_key(self, session: Any, flow: Flow, steps: Steps, model_id: str, outbox_id: int) -> Any | None:
         """Claim in one round trip when the object is where the work starts; otherwise load it and decide."""
         if steps.processing is not None and len(flow.mapper.primary_key) == 1:
             (key,) = flow.key_of(model_id)
-            claimed = flow.claim(session, key, steps.when, steps.processing, actor=claimant())
+            lease = lease_for(outbox_id, self.leases.duration)
+            claimed = flow.claim(session, key, steps.when, steps.processing, actor=claimant(), lease=lease)
             if claimed is not None:
+                if lease is not None:
+                    self.leases.hold(lease)
                 return claimed
         obj = self._load(session, flow, model_id)
-        return obj if obj is not None and self._claim(obj, flow, steps) else None
+        return obj if obj is not None and self._claim(obj, flow, steps, outbox_id) else None
 
-    def _claim(self, obj: Any, flow: Flow, steps: Steps, payload: Any = None) -> bool:
-        """Whether this delivery should do the work: compare-and-set decides between duplicates."""
+    def _claim(self, obj: Any, flow: Flow, steps: Steps, outbox_id: int, payload: Any = None) -> bool:
+        """Whether this delivery should do the work (then it holds the claim's lease); see ``engine.work.claims``."""
         try:
             state = flow.state_of(obj, f"-> {steps.processing or steps.when}")
         except UnknownStatusError as unknown:  # a hand-written value: nothing the work can do
             log.warning("skipped: %s", unknown)
             return False
+        if steps.processing is None:
+            return state == steps.when
+        lease = lease_for(outbox_id, self.leases.duration)
         if state == steps.when:
-            if steps.processing is None:
-                return True
-            try:
-                flow.set_status(obj, steps.processing, payload=payload, actor=claimant())
-            except ConcurrencyError:
-                return False
-            return True
-        # A delivery that died after claiming left the object in `processing`: carry on from there. Only that
-        # message may: a duplicate (a resend, a late original) must not run the handler next to a live claim.
-        return steps.processing is not None and state == steps.processing and claimed_by_me(flow, obj)
+            claimed = claim_from_start(flow, obj, steps.processing, payload=payload, lease=lease)
+        else:
+            # Left in `processing`: by this message (a retry, a redelivery) it carries on; by another, it waits
+            # for that lease to run out before it takes over, so a handler never runs twice side by side.
+            claimed = state == steps.processing and carry_on(self.app.engine, flow, obj, lease)
+        if claimed and lease is not None:
+            self.leases.hold(lease)
+        return claimed
 
     @staticmethod
     def _settle(obj: Any, state: str, **details: Any) -> None:
@@ -185,7 +195,7 @@ class Work:
                 return
             redactor, limits = self.app.redactor, self.app.body_limits
             sent = {"request": describe_request(request, redactor, limit=limits.max_stored_body)}
-            if not self._claim(obj, flow, steps, payload=sent):
+            if not self._claim(obj, flow, steps, row.id, payload=sent):
                 return
             answer = sent
             try:
@@ -218,7 +228,7 @@ class Work:
             return build_request(client, endpoint, obj, body=body, base_url=self.http_base_url,
                                  idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
         except EndpointError as refused:  # a value that would change the path: never sent, never retried
-            if self._claim(obj, flow, endpoint.steps):
+            if self._claim(obj, flow, endpoint.steps, row.id):
                 self._settle(obj, endpoint.steps.error, exception=refused)
             return None
 

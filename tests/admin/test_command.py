@@ -63,6 +63,8 @@ def test_on_loopback_it_prints_a_login_link_that_works(tmp_path: Path) -> None:
         line = server.stdout.readline()
         match = re.search(r"(http://localhost:\d+/login\?token=\S+)", line)
         assert match is not None, line
+        note = server.stdout.readline()
+        assert note.startswith("No --broker-url: the work of objects you repair waits in the outbox"), note
         with httpx.Client(follow_redirects=True, timeout=10) as client:
             for _ in range(100):
                 try:

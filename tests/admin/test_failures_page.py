@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
 from engine import Statewright
 from engine.admin import build_admin
+from engine.cli.app import hold_work_in_outbox
 from engine.work.failures import FAILED, RETRIED, list_failures
-from tests.admin.conftest import TOKEN
-from tests.conftest import free_port
+from tests.admin.conftest import TOKEN, run_server
 from tests.work.app.handlers import GRUMBLES, HEARD, LISTENER_FAILS
-from tests.work.app.models import Errand
-from tests.work.conftest import FAILING, VANISHING, fresh_tables
+from tests.work.conftest import FAILING, VANISHING, failed_listener_and_reaction, fresh_tables
 
 
 @dataclass
@@ -34,19 +30,6 @@ class Failing:
     drain: Callable[[], None]
     listener_id: int
     reaction_id: int
-
-
-def _serve(app: Statewright) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_admin(app, token=TOKEN), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the admin server did not start"
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -69,17 +52,9 @@ def failing(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                 broker.join(queue, fail_fast=False, timeout=20_000)
             worker.join()
 
-    with app.session() as session:
-        errand = Errand()
-        session.add(errand)
-        session.commit()
-        errand.fire("go_done")
-    drain()
-    records = {record.kind: record.id for record in list_failures(app.engine)}
-    server, thread, url = _serve(app)
-    yield Failing(app, url, drain, records["listener"], records["reaction"])
-    server.should_exit = True
-    thread.join(timeout=20)
+    listener_id, reaction_id = failed_listener_and_reaction(app, drain)
+    with run_server(build_admin(app, token=TOKEN)) as url:
+        yield Failing(app, url, drain, listener_id, reaction_id)
     worker.stop()
     app.close()
 
@@ -127,3 +102,13 @@ def test_retry_needs_the_csrf_token_then_marks_the_record_retried_and_runs_the_w
     assert statuses == {failing.listener_id: RETRIED, failing.reaction_id: FAILED}
     assert f"failure #{failing.listener_id} retried: errand listener errand.done#0 sent again" in after
     assert after.count('name="retry"') == 1
+
+
+def test_without_a_shared_broker_retry_is_refused_and_the_record_stays_open(failing: Failing) -> None:
+    hold_work_in_outbox(failing.app)  # what `statewright admin` does on memory://
+    with httpx.Client(base_url=failing.url, follow_redirects=True) as client:
+        assert client.post("/login", data={"token": TOKEN}).status_code == 200
+        page = client.get("/failures").text
+        after = client.post(f"/failures/{failing.listener_id}/retry", data={"csrf": _csrf(page)}).text
+    assert "Cannot send work: memory:// lives inside one process" in after
+    assert {r.id: r.status for r in list_failures(failing.app.engine)}[failing.listener_id] == FAILED

@@ -91,3 +91,20 @@ def test_firing_a_transition_whose_guard_needs_context_the_page_cannot_give_is_r
     assert fired.status_code == 200
     assert "guard &#39;payment_confirmed&#39; cannot be evaluated" in fired.text
     assert "the context has no key &#39;payment_status&#39;" in fired.text
+
+
+def test_without_a_shared_broker_a_repair_leaves_its_work_in_the_outbox(served: Served) -> None:
+    from sqlalchemy import select
+
+    from engine.cli.app import hold_work_in_outbox
+    from engine.orm.tables import outbox
+
+    hold_work_in_outbox(served.app)  # what `statewright admin` does on memory://
+    failed = served.ids["failed"]
+    with _logged_in(served) as client:
+        page = client.get(f"/m/document/o/{failed}").text
+        assert client.post(f"/m/document/o/{failed}/defibrillate", data={"csrf": _csrf(page)}).status_code == 303
+    with served.app.engine.connect() as connection:
+        rows = connection.execute(select(outbox.c.kind, outbox.c.sent_at).where(
+            outbox.c.model_id == str(failed)).order_by(outbox.c.id.desc()).limit(1)).all()
+    assert [(kind, sent) for kind, sent in rows] == [("task", None)], "the work waits for the workers' sweep"

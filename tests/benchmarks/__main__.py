@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from tests.benchmarks import bench_archive, bench_binding, bench_lint, bench_runtime, bench_work
+from tests.benchmarks import bench_archive, bench_before_after, bench_binding, bench_lint, bench_runtime, bench_work
 from tests.benchmarks.table import Result, render
 
 
@@ -29,6 +29,8 @@ def run_all(quick: bool, database_url: str) -> list[Result]:
             ("binding", lambda: bench_binding.results(rows=2000 if quick else 100_000)),
             ("end to end", lambda: bench_work.results(objects=20, runs=1, database_url=database_url) if quick
              else bench_work.results(database_url=database_url)),
+            ("before and after", lambda: bench_before_after.results(objects=20, runs=1, database_url=database_url)
+             if quick else bench_before_after.results(database_url=database_url)),
             ("archive", lambda: bench_archive.results(rows=200 if quick else 20000, runs=1 if quick else 5,
                                                       database_urls=(database_url, sqlite))),
         ]

@@ -174,12 +174,13 @@ def main(argv: list[str] | None = None) -> None:
     mine, theirs = measure(args.database_url, args.broker_url, args.objects, args.runs)
     print(f"end to end, {args.objects} objects, {args.broker_url}, 2 worker processes x 8 threads, "
           f"PostgreSQL, median of {args.runs}")
-    print(f"  statewright worker   {median(mine):8.1f} objects/s   (runs: {_runs(mine)})")
-    print(f"  raw dramatiq actor   {median(theirs):8.1f} objects/s   (runs: {_runs(theirs)})")
+    print(f"  statewright worker   {median(mine):8.1f} objects/s   (runs: {runs_text(mine)})")
+    print(f"  raw dramatiq actor   {median(theirs):8.1f} objects/s   (runs: {runs_text(theirs)})")
     print(f"  ratio {median(mine) / median(theirs):.2f}")
 
 
-def _runs(values: list[float]) -> str:
+def runs_text(values: list[float]) -> str:
+    """Each run's objects/s, for the printout."""
     return ", ".join(f"{value:.0f}" for value in values)
 
 

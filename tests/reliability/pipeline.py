@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -66,9 +67,12 @@ class Pipeline:
         self.close()
 
     # Processes -------------------------------------------------------------------------------
-    def start_worker(self, *options: str, processes: int = 2, threads: int = 4,
-                     sweep_every: str = "1") -> subprocess.Popen[bytes]:
-        """Start ``statewright worker`` in a process group of its own; its output goes to ``worker-N.log``."""
+    def start_worker(self, *options: str, processes: int = 2, threads: int = 4, sweep_every: str = "1",
+                     env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start ``statewright worker`` in a process group of its own; its output goes to ``worker-N.log``.
+
+        ``env``: more environment variables (``STATEWRIGHT_LEASE``, say).
+        """
         log = (self.folder / f"worker-{len(self.workers)}.log").open("wb")
         worker = subprocess.Popen(
             [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES),
@@ -76,7 +80,7 @@ class Pipeline:
              "--threads", str(threads), "--sweep-every", sweep_every, "--http-base-url", NO_CALLS, *options],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(self.marker),
-                 "STATEWRIGHT_TEST_WORK": str(self.work_seconds)})
+                 "STATEWRIGHT_TEST_WORK": str(self.work_seconds), **(env or {})})
         log.close()
         self.workers.append(worker)
         return worker
@@ -120,7 +124,24 @@ class Pipeline:
                 time.sleep(seconds / batches)
         return ids
 
+    def produce_and_die(self, count: int, *, batches: int, die_after: int) -> list[int]:
+        """Create ``count`` marked jobs in ``batches`` commits from a producer process that SIGKILLs itself right
+        after commit number ``die_after``, before its relay sent that commit's work; returns the ids committed."""
+        died = subprocess.run(
+            [sys.executable, "-m", "tests.reliability.producer", self.database_url, self.broker_url, str(count),
+             str(batches), str(die_after)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True, timeout=300)
+        assert died.returncode == -signal.SIGKILL, died.stderr.decode(errors="replace")
+        with self.app.engine.connect() as connection:
+            return list(connection.scalars(select(Job.id).order_by(Job.id)))
+
     # Checking --------------------------------------------------------------------------------
+    def ids_in(self, state: str) -> frozenset[str]:
+        """The ids of the jobs in ``state`` now (as history rows name them)."""
+        with self.app.engine.connect() as connection:
+            rows = connection.scalars(select(Job.id).where(Job.status == Job.Status[state.upper()])).all()
+        return frozenset(str(job_id) for job_id in rows)
+
     def done(self) -> int:
         """How many jobs are ``done`` now."""
         with self.app.engine.connect() as connection:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from engine import Statewright
 from engine.migrations.upgrade import upgrade
+from tests.conftest import STATEWRIGHT_TABLES
 from tests.runtime.ticketing.models import TicketBase
 
 RUNTIME_MACHINES = Path(__file__).resolve().parent / "machines"
@@ -23,10 +24,8 @@ def app(database_url: str) -> Iterator[Statewright]:
     engine = statewright.engine
     TicketBase.metadata.drop_all(engine)
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS statewright_failures"))
-        connection.execute(text("DROP TABLE IF EXISTS statewright_outbox"))
-        connection.execute(text("DROP TABLE IF EXISTS statuses"))
-        connection.execute(text("DROP TABLE IF EXISTS statewright_alembic_version"))
+        for table in STATEWRIGHT_TABLES:
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(engine)
     TicketBase.metadata.create_all(engine)
     yield statewright

@@ -83,3 +83,15 @@ def test_a_tracebacks_source_line_with_escaped_quotes_is_masked(app: Statewright
     assert change.exception_traceback is not None
     assert "\\\"password\\\": \\\"***\\\"" in change.exception_traceback
     assert "PWJSON34" not in change.exception_traceback
+
+
+def test_nan_and_infinities_are_stored_as_the_same_strings_on_every_database(app: Statewright) -> None:
+    with app.session() as session:
+        document = Document(title="numbers")
+        session.add(document)
+        session.commit()
+        app.flow(document).set_status(document, "processing", context={"ceiling": float("inf")},
+                                      payload={"score": float("nan"), "range": [float("-inf"), 2.5]})
+        history = document.history()
+    assert history[-1].payload == {"score": "NaN", "range": ["-Infinity", 2.5]}
+    assert history[-1].context == {"ceiling": "Infinity"}

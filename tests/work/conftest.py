@@ -150,3 +150,17 @@ def drain(errands: Statewright) -> Iterator[Callable[[], None]]:
     yield run
     worker.stop()
     errands.broker.flush_all()
+
+
+def failed_listener_and_reaction(app: Statewright, drain: Callable[[], None]) -> tuple[int, int]:
+    """Fail the errand app's listener and reaction for good; returns their failure records' ids."""
+    from engine.work.failures import list_failures
+
+    with app.session() as session:
+        errand = Errand()
+        session.add(errand)
+        session.commit()
+        errand.fire("go_done")
+    drain()
+    records = {record.kind: record.id for record in list_failures(app.engine)}
+    return records["listener"], records["reaction"]

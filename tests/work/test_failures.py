@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, select
 
@@ -168,3 +169,27 @@ def test_a_message_dramatiq_skips_and_fails_leaves_a_failure_record(errands: Sta
     assert record.outbox_id == row_id
     assert record.reason == "Dramatiq skipped the message and failed it"
     assert record.exception_type is None
+
+
+def test_the_traceback_a_retried_message_carries_into_the_broker_is_masked(errands: Statewright,
+                                                                          drain: Callable[[], None]) -> None:
+    from dramatiq import Middleware
+
+    class Stored(Middleware):
+        """Last in line: sees each message as the broker is about to store it."""
+
+        def __init__(self) -> None:
+            self.tracebacks: list[str] = []
+
+        def before_enqueue(self, broker: object, message: Any, delay: int | None) -> None:
+            if "traceback" in message.options:
+                self.tracebacks.append(message.options["traceback"])
+
+    stored = Stored()
+    errands.broker.add_middleware(stored)
+    errand_in(errands, "go_done")
+    drain()
+    retried = [text for text in stored.tracebacks if "selector refused errand" in text]
+    # Each retry passes twice: into the delay queue, then from it into the reaction's queue.
+    assert len(retried) >= 2, "the reaction's two retries went through the broker with their traceback"
+    assert all("api.example" in text and "hunter2-pw" not in text and "k3y-s3cret" not in text for text in retried)

@@ -12,8 +12,7 @@ from engine import Statewright
 from engine.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 from engine.work.failures import FAILED, RETRIED, list_failures
 from tests.work.app.handlers import GRUMBLES, HEARD, LISTENER_FAILS
-from tests.work.app.models import Errand
-from tests.work.conftest import BROKER_URLS, FAILING
+from tests.work.conftest import BROKER_URLS, FAILING, failed_listener_and_reaction
 
 
 @pytest.fixture
@@ -31,20 +30,9 @@ def _failures(app: Statewright, tmp_path: Path, *args: str, broker_url: str = BR
     return result
 
 
-def _failed_listener_and_reaction(app: Statewright, drain: Callable[[], None]) -> tuple[int, int]:
-    with app.session() as session:
-        errand = Errand()
-        session.add(errand)
-        session.commit()
-        errand.fire("go_done")
-    drain()
-    records = {record.kind: record.id for record in list_failures(app.engine)}
-    return records["listener"], records["reaction"]
-
-
 def test_failures_lists_one_line_per_open_failure_and_exits_1(errands: Statewright, drain: Callable[[], None],
                                                               tmp_path: Path) -> None:
-    listener_id, reaction_id = _failed_listener_and_reaction(errands, drain)
+    listener_id, reaction_id = failed_listener_and_reaction(errands, drain)
     result = _failures(errands, tmp_path)
     assert result.exit_code == EXIT_PROBLEMS, result.output
     lines = result.output.splitlines()
@@ -60,7 +48,7 @@ def test_failures_lists_one_line_per_open_failure_and_exits_1(errands: Statewrig
 
 def test_retry_sends_the_work_again_and_marks_the_record_retried(errands: Statewright, drain: Callable[[], None],
                                                                  tmp_path: Path) -> None:
-    listener_id, reaction_id = _failed_listener_and_reaction(errands, drain)
+    listener_id, reaction_id = failed_listener_and_reaction(errands, drain)
     LISTENER_FAILS[0] = False  # the listener's problem was fixed
     result = _failures(errands, tmp_path, "--retry", str(listener_id))
     assert result.exit_code == EXIT_OK, result.output
@@ -77,7 +65,7 @@ def test_retry_sends_the_work_again_and_marks_the_record_retried(errands: Statew
 
 def test_retry_all_retries_every_open_failure(errands: Statewright, drain: Callable[[], None],
                                               tmp_path: Path) -> None:
-    _failed_listener_and_reaction(errands, drain)
+    failed_listener_and_reaction(errands, drain)
     before = GRUMBLES.copy()
     result = _failures(errands, tmp_path, "--retry-all")
     assert result.exit_code == EXIT_OK, result.output

@@ -258,12 +258,13 @@ def test_a_worker_process_stops_an_8_s_handler_at_its_5_s_limit_and_retries_it_p
             session.commit()
             job_id = job.id
         deadline = time.monotonic() + 120
-        while _state(pipeline, job_id) not in ("failed", "done") and time.monotonic() < deadline:
+        while _state(pipeline, job_id) not in ("failed", "archived", "done") and time.monotonic() < deadline:
             time.sleep(0.2)
         with pipeline.app.session() as session:
             history = session.get_one(Job, job_id).history()
-        assert [change.to_state for change in history] == ["queued", "running", "failed"], pipeline.worker_logs()
-        last = history[-1]
+        # The job machine's reaction may archive a failed job afterwards.
+        assert [change.to_state for change in history][:3] == ["queued", "running", "failed"], pipeline.worker_logs()
+        last = history[2]
         assert last.exception_type == "engine.errors.HandlerTimedOut"
         assert last.exception_message is not None
         assert last.exception_message.startswith("task crunch ran past its time limit of 5 s and was interrupted")
