@@ -23,6 +23,7 @@ The tree::
     └── WorkError                     background work cannot be done or retried as asked
         ├── UnknownWork               an outbox row names work the machines no longer declare
         ├── RetryRefused              a failure record cannot be retried (unknown, not open, its outbox row gone)
+        ├── HandlerTimedOut           a handler ran past its time limit and was interrupted (retried like a failure)
         └── EndpointError             an endpoint call was refused for good (recorded, never retried)
             ├── PlaceholderRefused    a URL placeholder's value is empty, ``.`` or ``..`` (would change the path)
             └── ResponseTooLarge      the response body is longer than ``max_response_body``
@@ -38,6 +39,7 @@ with a number, a division by zero) is a refusal instead: ``GuardUndecidable``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -245,6 +247,25 @@ class UnknownWork(WorkError):
 
 class RetryRefused(WorkError):
     """A failure record cannot be retried: there is no such record, it is not open, or its outbox row is gone."""
+
+
+class HandlerTimedOut(WorkError):
+    """A handler (a task's ``run``, an endpoint's call and hooks, a listener, a reaction) ran past its time limit.
+
+    It was interrupted; like any other failure of the handler it is retried with the work's ``retries``,
+    and after the last one the object moves to its ``error`` state with this exception.
+
+    Args:
+        limit: The time limit that passed.
+        what: What was interrupted (``task crunch``).
+    """
+
+    def __init__(self, *, limit: timedelta, what: str) -> None:
+        super().__init__(f"{what} ran past its time limit of {limit.total_seconds():g} s and was interrupted; "
+                         "raise the limit in the machine file (time_limit, or an endpoint's timeout) if it "
+                         "needs longer.")
+        self.limit = limit
+        self.what = what
 
 
 class EndpointError(WorkError):

@@ -28,6 +28,7 @@ from engine.archive.storage import Storage
 from engine.archive.zips import WrittenEntry, write_archive
 from engine.errors import ArchiveCorrupt
 from engine.orm.tables import statuses
+from engine.runtime.clock import now_of
 from engine.runtime.flow import begin_write
 
 #: Rows older than this are compressed, and restored rows older than this purged, unless told otherwise.
@@ -107,7 +108,7 @@ class Archiver:
         """How many rows ``compress`` would archive now."""
         with self.engine.connect() as connection:
             count = connection.scalar(select(func.count()).select_from(statuses)
-                                      .where(self._compressible(older_than, now or _now())))
+                                      .where(self._compressible(older_than, now or now_of(connection))))
         return count or 0
 
     def compress(self, *, older_than: timedelta = DEFAULT_OLDER_THAN, batch: int = DEFAULT_BATCH,
@@ -122,7 +123,8 @@ class Archiver:
         """
         if batch < 1:
             raise ValueError("batch must be at least 1")
-        when = now or _now()
+        # History times are the database's: "older than" is judged by its clock too.
+        when = now or self._database_now()
         where = statuses.c.id.in_(ids) & statuses.c.archived_at.is_(None) & _has_payload() \
             if ids is not None else self._compressible(older_than, when)
         rows = bytes_before = bytes_after = 0
@@ -139,6 +141,10 @@ class Archiver:
             if count < batch:
                 break
         return CompressResult(rows, tuple(archives), bytes_before, bytes_after)
+
+    def _database_now(self) -> datetime:
+        with self.engine.connect() as connection:
+            return now_of(connection)
 
     @staticmethod
     def _compressible(older_than: timedelta, now: datetime) -> ColumnElement[bool]:

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, literal_column, select, true, update
@@ -34,6 +34,7 @@ from engine.orm.tables import outbox, statuses
 from engine.orm.types import status_type_for
 from engine.redaction import DEFAULT_REDACTOR, Redactor
 from engine.runtime.changes import StatusChange, jsonable
+from engine.runtime.clock import aware, database_now
 from engine.runtime.hooks import Hook, queue_after_commit
 from engine.runtime.keys import format_key, parse_key
 from engine.runtime.leasing import Lease, take_lease
@@ -49,20 +50,23 @@ DEFIBRILLATE = "defibrillate"
 TIMEOUT = "timeout"
 
 
-_INSERT_STATUS = insert(statuses)
-_INSERT_STATUSES = insert(statuses).returning(statuses.c.id, sort_by_parameter_order=True)
+# History rows take the database's time as they are made (after any lock wait), and hand it back.
+_INSERT_STATUS = insert(statuses).values(created_at=database_now()).returning(statuses.c.id, statuses.c.created_at)
+_INSERT_STATUSES = insert(statuses).values(created_at=database_now()).returning(
+    statuses.c.id, statuses.c.created_at, sort_by_parameter_order=True)
 _INSERT_OUTBOX = insert(outbox)
-#: Columns a change writes to its history row (the archive columns are archiving's own).
+#: Columns a change passes to its history row (``created_at`` is the database's; the archive columns are archiving's).
 _HISTORY_COLUMNS = ("machine", "model_type", "model_id", "from_state", "to_state", "transition", "payload", "context",
-                    "exception_type", "exception_message", "exception_traceback", "actor", "created_at")
+                    "exception_type", "exception_message", "exception_traceback", "actor")
 #: Dialects that run an UPDATE inside a WITH clause, so compare-and-set and the history row go in one statement.
 _FUSING_DIALECTS = frozenset({"postgresql"})
 
 
 def _recorded_after(moved: CTE) -> Insert:
     """``INSERT INTO statuses … SELECT … FROM moved``: a history row only if the compare-and-set matched."""
-    values = select(*(bindparam(f"h_{name}", type_=statuses.c[name].type) for name in _HISTORY_COLUMNS))
-    return insert(statuses).from_select(list(_HISTORY_COLUMNS), values.select_from(moved))
+    values = select(*(bindparam(f"h_{name}", type_=statuses.c[name].type) for name in _HISTORY_COLUMNS),
+                    database_now())
+    return insert(statuses).from_select([*_HISTORY_COLUMNS, "created_at"], values.select_from(moved))
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ class Flow:
         # Only when nothing must run between the two (no before-hooks; actions are checked per move).
         self._fusable = all(type(hook).before_transition is Hook.before_transition for hook in self.hooks)
         self._cas_and_record = _recorded_after(self._cas.returning(literal_column("1")).cte("moved")) \
-            .returning(statuses.c.id)
+            .returning(statuses.c.id, statuses.c.created_at)
         self._claim_fusable = self._simple_mapping()
         # Each thread builds its own claiming statement: SQLAlchemy fills parts of a statement that loads
         # ORM objects from a CTE lazily, and threads sharing one raced (seen: NoSuchColumnError 'claimed.id').
@@ -347,9 +351,9 @@ class Flow:
         ``leased``: a third part writes the lease (``engine.runtime.leasing``), only if the claim was made.
         """
         claimed = self._cas.returning(*self.table.c).cte("claimed")
-        history = _recorded_after(claimed).returning(statuses.c.id).cte("history")
+        history = _recorded_after(claimed).returning(statuses.c.id, statuses.c.created_at).cte("history")
         entity = aliased(self.mapper.class_, claimed)
-        statement = select(entity, history.c.id).select_from(claimed).join(history, true())
+        statement = select(entity, history.c.id, history.c.created_at).select_from(claimed).join(history, true())
         if leased:
             lease = take_lease("postgresql", history.c.id)
             statement = statement.add_cte(lease.returning(literal_column("1")).cte("leased"))
@@ -372,8 +376,8 @@ class Flow:
         found = session.execute(statement, params, execution_options={"populate_existing": True}).one_or_none()
         if found is None:
             return None
-        obj, change_id = found
-        return obj, self._recorded(session.connection(), change_id, row)
+        obj, change_id, created_at = found
+        return obj, self._recorded(session.connection(), change_id, created_at, row)
 
     def _write(self, session: Session, move: _Move) -> StatusChange:
         connection = session.connection()
@@ -405,11 +409,11 @@ class Flow:
         """Compare-and-set and the history row in one statement; no row back means the status was stale."""
         row = self._history_row(move.object_id, move.source.state, move.target.state, move.transition,
                                 move.context, move.payload, move.exception, move.actor)
-        change_id = connection.execute(self._cas_and_record, {**self._cas_params(move), **_prefixed(row)}).scalar()
-        if change_id is None:
+        written = connection.execute(self._cas_and_record, {**self._cas_params(move), **_prefixed(row)}).first()
+        if written is None:
             raise self._stale(move)
         attributes.set_committed_value(move.obj, self.attribute, move.target)
-        return self._recorded(connection, change_id, row)
+        return self._recorded(connection, written.id, written.created_at, row)
 
     def _cas_params(self, move: _Move) -> dict[str, Any]:
         identity = self.mapper.primary_key_from_instance(move.obj)
@@ -430,8 +434,8 @@ class Flow:
                exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
         """Write the history row and the outbox rows of one change (inside the caller's transaction)."""
         row = self._history_row(object_id, source, target, transition, context, payload, exception, actor)
-        change_id = connection.execute(_INSERT_STATUS, row).inserted_primary_key[0]  # type: ignore[index]
-        return self._recorded(connection, change_id, row)
+        written = connection.execute(_INSERT_STATUS, row).one()
+        return self._recorded(connection, written.id, written.created_at, row)
 
     def _history_row(self, object_id: str, source: str | None, target: str, transition: str,
                      context: Mapping[str, Any] | None, payload: Any, exception: BaseException | None,
@@ -444,7 +448,7 @@ class Flow:
             "payload": None if payload is None else masked.value(jsonable(payload)),
             "context": masked.value(jsonable(dict(context))) if context else None,
             "exception_type": None, "exception_message": None, "exception_traceback": None,
-            "actor": masked.optional_text(actor), "created_at": datetime.now(UTC),
+            "actor": masked.optional_text(actor),
         }
         if exception is not None:
             row["exception_type"] = f"{type(exception).__module__}.{type(exception).__qualname__}"
@@ -456,7 +460,10 @@ class Flow:
         """The history rows (and outbox rows) of newly inserted objects, in two statements for all of them."""
         rows = [self._history_row(self.object_id(obj), None, self.state_of(obj), CREATED, None, None, None, None)
                 for obj in objects]
-        change_ids = connection.execute(_INSERT_STATUSES, rows).scalars().all()
+        written = connection.execute(_INSERT_STATUSES, rows).all()
+        change_ids = [change_id for change_id, _ in written]
+        for (_, created_at), row in zip(written, rows, strict=True):
+            row["created_at"] = aware(created_at)
         work = [item for change_id, row in zip(change_ids, rows, strict=True)
                 for item in self._outbox_rows(change_id, row)]
         if work:
@@ -464,8 +471,13 @@ class Flow:
         return [StatusChange(id=change_id, outbox_rows=len(self.plan.get(row["to_state"], ())), **row)
                 for change_id, row in zip(change_ids, rows, strict=True)]
 
-    def _recorded(self, connection: Connection, change_id: int, row: dict[str, Any]) -> StatusChange:
-        """After the history row ``change_id`` is written: the outbox rows of its target state."""
+    def _recorded(self, connection: Connection, change_id: int, created_at: datetime, row: dict[str, Any]
+                  ) -> StatusChange:
+        """After the history row ``change_id`` is written at ``created_at``: the outbox rows of its target state.
+
+        The outbox rows take the history row's time, the database's.
+        """
+        row["created_at"] = aware(created_at)
         work = self._outbox_rows(change_id, row)
         if work:
             connection.execute(_INSERT_OUTBOX, work)

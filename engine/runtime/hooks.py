@@ -55,8 +55,11 @@ def queue_after_commit(session: Session, hooks: Sequence[Hook], change: StatusCh
 
 @event.listens_for(Session, "after_commit")
 def _run_after_hooks(session: Session) -> None:
+    # SQLAlchemy sends this event for a savepoint's release too, which is not durable yet: only the
+    # outermost commit runs the hooks (a sweep batch moves each object in a savepoint, then commits once).
+    if session.get_nested_transaction() is not None:
+        return
     pending = session.info.pop(PENDING_KEY, None)
-    # A commit of a savepoint is not durable yet: only the outermost commit runs the hooks.
     if not pending:
         return
     changes_by_hook: dict[Hook, list[StatusChange]] = {}

@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
 from engine.errors import ConcurrencyError, TransitionError
 from engine.orm.tables import statuses
-from engine.runtime.flow import Flow
+from engine.runtime.clock import now_of
+from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow
 from engine.runtime.keys import key_sql
 
 log = logging.getLogger("engine.sweeps")
 
-#: Objects examined per query.
+#: Objects examined and moved per transaction.
 DEFAULT_BATCH = 500
+#: Who the history says moved an object past its timeout.
+SWEEPER = "statewright sweep"
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,10 @@ class SweepResult:
 
 
 def stuck_query(flow: Flow, state: str, now: datetime) -> Select[Any]:
-    """Objects in ``state`` whose latest status change is older than the state's timeout."""
+    """Objects in ``state`` whose latest status change is older than the state's timeout at ``now``.
+
+    ``now`` should be the database's (``engine.runtime.clock.now_of``): history times are the database's.
+    """
     timeout = flow.compiled.spec.states[state].timeout
     assert timeout is not None
     model = flow.mapper.class_
@@ -42,28 +48,55 @@ def stuck_query(flow: Flow, state: str, now: datetime) -> Select[Any]:
 
 def sweep_timeouts(flow: Flow, session_factory: Any, *, batch: int = DEFAULT_BATCH,
                    now: datetime | None = None) -> SweepResult:
-    """Move every object stuck past its state's timeout; safe to run from several processes at once.
+    """Move every object stuck past its state's timeout, ``batch`` at a time; safe to run from several processes.
 
-    On PostgreSQL, rows another sweeper holds are skipped (``FOR UPDATE SKIP LOCKED``); everywhere,
-    compare-and-set makes sure an object is moved once.
+    Each batch is one transaction: its rows stay locked until the batch commits, so on PostgreSQL
+    another sweeper skips them (``FOR UPDATE SKIP LOCKED``) and takes other rows; everywhere,
+    compare-and-set makes sure an object is moved once. Batches follow each other until one comes back
+    short, or moves nothing (objects that cannot move are not looked at again and again).
+
+    Args:
+        flow: The machine whose objects are swept.
+        session_factory: Makes the sessions (``app.session``).
+        batch: Objects per transaction.
+        now: The time to judge by; the database's clock by default (a host's clock may be wrong).
     """
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
     moved = skipped = 0
-    now = now or datetime.now(UTC)
     for state, spec in flow.compiled.spec.states.items():
         if spec.timeout is None:
             continue
-        with session_factory() as session:
-            query = stuck_query(flow, state, now).limit(batch)
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=flow.table)
-            for obj in session.scalars(query).all():
-                try:
-                    flow.time_out(obj, actor="statewright sweep")
-                    moved += 1
-                except (ConcurrencyError, TransitionError) as already:
-                    log.info("sweep skipped %s: %s", flow.object_id(obj), already)
-                    skipped += 1
+        while True:
+            found, done = _sweep_batch(flow, session_factory, state, batch=batch, now=now)
+            moved, skipped = moved + done.moved, skipped + done.skipped
+            if found < batch or done.moved == 0:
+                break
     return SweepResult(moved, skipped)
+
+
+def _sweep_batch(flow: Flow, session_factory: Any, state: str, *, batch: int, now: datetime | None
+                 ) -> tuple[int, SweepResult]:
+    """One batch of ``state``'s stuck objects, moved in one transaction; returns how many were found, and what was done.
+
+    Each move is a savepoint inside it, so a move that cannot be made is skipped alone.
+    """
+    moved = skipped = 0
+    with session_factory() as session, session.begin():
+        # On SQLite, the write lock before the read: sweepers take turns rather than fail each other's writes.
+        connection = session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        query = stuck_query(flow, state, now or now_of(connection)).limit(batch)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=flow.table)
+        found = session.scalars(query).all()
+        for obj in found:
+            try:
+                flow.time_out(obj, actor=SWEEPER)
+                moved += 1
+            except (ConcurrencyError, TransitionError) as already:
+                log.info("sweep skipped %s: %s", flow.object_id(obj), already)
+                skipped += 1
+    return len(found), SweepResult(moved, skipped)
 
 
 def restartable(flow: Flow, session: Any, state: str | None = None) -> Iterator[Any]:

@@ -29,6 +29,7 @@ from engine.work.declared import declared_work, unknown_work
 from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response, failure_of, send
 from engine.work.gate import DatabaseGate
 from engine.work.leases import Leases, add_lease_keeper, lease_from_env
+from engine.work.limits import Deadline, limit_of
 from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
 from engine.work.replay import ChangeRecorder, Changes
@@ -41,8 +42,6 @@ log = logging.getLogger("engine.work")
 
 #: Queue used when the machine file names none.
 DEFAULT_QUEUE = "statewright"
-#: Milliseconds an endpoint actor may run beyond the HTTP timeout (building the request, recording).
-ENDPOINT_TIME_SLACK_MS = 10_000
 #: Kinds of outbox rows that need no message: their consumers have rows of their own.
 SETTLED_WITHOUT_MESSAGE = ("event",)
 #: Conflicts (lock timeout, deadlock, serialization failure) a delivery retries in its thread before it goes
@@ -106,10 +105,6 @@ class Work:
         work = declared_work(self.app, row)
         options: dict[str, Any] = {"max_retries": work.retries, "min_backoff": _ms(work.backoff.minimum),
                                    "max_backoff": _ms(work.backoff.maximum)}
-        if isinstance(work, EndpointSpec):
-            options["time_limit"] = _ms(work.timeout) + ENDPOINT_TIME_SLACK_MS
-        else:
-            options["time_limit"] = _ms(work.time_limit)
         # The task runner needs nothing else from the row: it skips reading it back.
         args = (row.id, row.machine, row.name, row.model_id) if row.kind == "task" else (row.id,)
         self.actors[(row.kind, work.queue or DEFAULT_QUEUE)].send_with_options(args=args, **options)
@@ -157,7 +152,7 @@ class Work:
             recorder = ChangeRecorder(session, skip=frozenset({flow.attribute}))
             try:
                 with recorder:
-                    result = handler(obj)
+                    result = Deadline(limit_of(task), f"task {name}").run(handler, obj)
             except Exception as exc:
                 session.rollback()
                 if fault_of(exc) is not None or not _last_attempt():
@@ -274,14 +269,15 @@ class Work:
             settle = functools.partial(self._settle_after_work, session, flow, row.model_id, recorder.changes)
             try:
                 with recorder:
-                    response = send(client, request, endpoint=endpoint, limit=limits.max_response_body,
-                                    redactor=redactor)
+                    deadline = Deadline(limit_of(endpoint), f"endpoint {endpoint.name}")
+                    response = deadline.run(send, client, request, endpoint=endpoint,
+                                            limit=limits.max_response_body, redactor=redactor)
                     answer = {**sent, "response": describe_response(response, redactor, limit=limits.max_stored_body)}
                     failure = failure_of(response, endpoint, redactor)
                     if failure is not None:
                         raise failure
                     if endpoint.response:
-                        import_path(endpoint.response)(response, obj)
+                        deadline.run(import_path(endpoint.response), response, obj)
             except (EndpointFailed, EndpointError) as failure:
                 self._fail(settle, steps, failure, payload=answer)
                 return
@@ -297,7 +293,8 @@ class Work:
     def _request(self, client: httpx.Client, endpoint: EndpointSpec, obj: Any, flow: Flow, row: Any
                  ) -> httpx.Request | None:
         """The endpoint's request; ``None`` when a placeholder's value was refused (the object is then in error)."""
-        body = import_path(endpoint.payload)(obj) if endpoint.payload else None
+        hook = f"endpoint {endpoint.name}'s payload hook"
+        body = Deadline(limit_of(endpoint), hook).run(import_path(endpoint.payload), obj) if endpoint.payload else None
         try:
             return build_request(client, endpoint, obj, body=body, base_url=self.http_base_url,
                                  idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
@@ -321,7 +318,7 @@ class Work:
             return
         listener = declared_work(self.app, row)
         assert isinstance(listener, ListenerSpec)
-        import_path(listener.run)(row.message)
+        Deadline(limit_of(listener), f"listener {row.name}").run(import_path(listener.run), row.message)
 
     def run_reaction(self, outbox_id: int) -> None:
         """Fire the reaction's transition on every object its selector returns; objects that cannot move are skipped."""
@@ -332,13 +329,17 @@ class Work:
         assert isinstance(reaction, ReactionSpec)
         selector = import_path(reaction.select)
         with self.app.session() as session:
-            selected = selector(row.message)
-            objects: Iterable[Any] = session.scalars(selected).all() if isinstance(selected, Select) else selected
-            for obj in objects:
-                try:
-                    obj.fire(reaction.fire, event=row.message)
-                except (TransitionError, ConcurrencyError) as refused:
-                    log.info("reaction %s skipped %r: %s", row.name, obj, refused)
+            Deadline(limit_of(reaction), f"reaction {row.name}").run(self._react, session, reaction, row, selector)
+
+    @staticmethod
+    def _react(session: Any, reaction: ReactionSpec, row: Any, selector: Callable[..., Any]) -> None:
+        selected = selector(row.message)
+        objects: Iterable[Any] = session.scalars(selected).all() if isinstance(selected, Select) else selected
+        for obj in objects:
+            try:
+                obj.fire(reaction.fire, event=row.message)
+            except (TransitionError, ConcurrencyError) as refused:
+                log.info("reaction %s skipped %r: %s", row.name, obj, refused)
 
 
 def _requeue(broker: Broker, error: BaseException) -> bool:

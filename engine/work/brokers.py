@@ -5,12 +5,11 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dramatiq import Broker
-from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware import CurrentMessage, TimeLimit
 
 from engine.dependencies import missing_dependency
 from engine.errors import ConfigurationError
 from engine.redaction import DEFAULT_REDACTOR, hide_password
-from engine.work.limits import add_time_limit_starter
 
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
@@ -80,7 +79,11 @@ def _malformed(url: str, wrong: ValueError) -> ConfigurationError:
 
 
 def build_broker(url: str) -> Broker:
-    """Create (without connecting) the broker a URL names; every broker gets ``CurrentMessage``.
+    """Create (without connecting) the broker a URL names; every broker gets ``CurrentMessage``, none ``TimeLimit``.
+
+    Dramatiq's ``TimeLimit`` bounds a whole message (and starts only under Dramatiq's own command);
+    Statewright bounds each handler instead (see ``engine.work.limits``), so a message held while the
+    database is unreachable is not interrupted.
 
     Raises:
         ConfigurationError: The scheme is not one of ``SCHEMES``, or an option is malformed.
@@ -119,5 +122,7 @@ def build_broker(url: str) -> Broker:
     # The task runner reads the delivery's retry count to know when it is the last attempt.
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
-    add_time_limit_starter(broker)
+    broker.middleware[:] = [m for m in broker.middleware if not isinstance(m, TimeLimit)]
+    # An actor declared with Dramatiq's `time_limit` option would not be limited: refuse the option.
+    broker.actor_options.discard("time_limit")
     return broker

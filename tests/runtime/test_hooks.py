@@ -85,6 +85,21 @@ def test_after_transition_waits_for_the_callers_commit_and_skips_rollbacks(
         assert len(recorder.after) == 1
 
 
+def test_after_transition_waits_for_the_callers_commit_when_it_moves_several_objects(
+        hooked: Callable[[Hook], Statewright]) -> None:
+    """Each move is a savepoint, whose release SQLAlchemy also reports as a commit: only the real one counts."""
+    recorder = Recorder()
+    app = hooked(recorder)
+    ids = [_ticket(app) for _ in range(3)]
+    recorder.after.clear()
+    with app.session() as session:
+        with session.begin():
+            for ticket_id in ids:
+                session.get_one(Ticket, ticket_id).fire("fail")
+            assert recorder.after == [], "nothing is durable before the commit"
+        assert [int(change.model_id) for change in recorder.after] == ids
+
+
 def test_a_veto_rolls_the_change_back(hooked: Callable[[Hook], Statewright]) -> None:
     app = hooked(Recorder(veto="fail"))
     ticket_id = _ticket(app)

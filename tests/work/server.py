@@ -21,6 +21,10 @@ class Received:
     hits: Counter[str] = field(default_factory=Counter)
 
 
+#: Bytes the ``drip`` path sends, one every 0.1 s (30 s in all, unless the client goes away).
+DRIP_BYTES = 300
+
+
 def _handler(received: Received) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
@@ -31,6 +35,9 @@ def _handler(received: Received) -> type[BaseHTTPRequestHandler]:
             received.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
             if path == "slow":
                 time.sleep(1.5)
+            if path == "drip":
+                self._drip()
+                return
             status = {"bad": 400, "fail": 500}.get(path, 200)
             if path == "flaky" and received.hits[path] == 1:
                 status = 503
@@ -43,6 +50,19 @@ def _handler(received: Received) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout test)
+
+        def _drip(self) -> None:
+            """Answer 200 with a body sent a byte every 0.1 s: no read waits long, so no HTTP timeout trips."""
+            try:
+                self.send_response(200)
+                self.send_header("Content-Length", str(DRIP_BYTES))
+                self.end_headers()
+                for _ in range(DRIP_BYTES):
+                    self.wfile.write(b".")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading (its time limit)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
             """Quiet."""

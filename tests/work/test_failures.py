@@ -75,9 +75,11 @@ def test_a_task_handler_that_no_longer_imports_ends_in_error(errands: Statewrigh
 def test_a_task_past_its_time_limit_ends_in_error(errands: Statewright, drain: Callable[[], None]) -> None:
     errand_id = errand_in(errands, "go_slow")
     drain()
-    states, kind, _ = last_change(errands, errand_id)
+    states, kind, message = last_change(errands, errand_id)
     assert states == ["new", "slow", "working", "failed"]
-    assert kind == "dramatiq.middleware.time_limit.TimeLimitExceeded"
+    assert kind == "engine.errors.HandlerTimedOut"
+    assert message is not None
+    assert message.startswith("task too_slow ran past its time limit of 0.3 s and was interrupted")
 
 
 def test_a_failing_listener_and_reaction_leave_failure_records_after_their_own_retries(

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import insert, select, update
 
 from engine import Statewright
 from engine.cli import EXIT_OK, EXIT_USAGE, main
+from engine.orm.tables import statuses
+from engine.runtime.clock import now_of
 from engine.runtime.sweeps import sweep_timeouts
+from tests.conftest import ROOT
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 
@@ -104,3 +112,97 @@ def test_the_sweep_command_reports_what_it_did(app: Statewright) -> None:
     assert code == EXIT_OK
     assert "job: 0 moved past their timeout" in output
     assert "outbox:" in output
+
+
+def _stuck_jobs(app: Statewright, count: int) -> list[int]:
+    """``count`` jobs that entered ``running`` two hours ago by the database's clock (one statement each way)."""
+    with app.session() as session:
+        jobs = [Job() for _ in range(count)]
+        session.add_all(jobs)
+        session.commit()
+        ids = [job.id for job in jobs]
+    with app.engine.begin() as connection:
+        connection.execute(update(Job).where(Job.id.in_(ids)).values(status=Job.Status.RUNNING))
+        two_hours_ago = now_of(connection) - timedelta(hours=2)
+        connection.execute(update(statuses).where(statuses.c.model_id.in_([str(job_id) for job_id in ids]))
+                           .values(created_at=two_hours_ago - timedelta(seconds=1)))
+        connection.execute(insert(statuses), [
+            {"machine": "job", "model_type": app.flows["job"].model_type, "model_id": str(job_id),
+             "from_state": "queued", "to_state": "running", "transition": "start", "created_at": two_hours_ago}
+            for job_id in ids])
+    return ids
+
+
+def _timeouts(app: Statewright) -> Counter[str]:
+    with app.engine.connect() as connection:
+        return Counter(connection.scalars(select(statuses.c.model_id).where(statuses.c.transition == "timeout")))
+
+
+def test_one_sweep_moves_every_stuck_object_batch_after_batch(app: Statewright) -> None:
+    ids = _stuck_jobs(app, 1234)
+    result = sweep_timeouts(app.flows["job"], app.session)
+    assert (result.moved, result.skipped) == (1234, 0), "three batches of at most 500, in one run"
+    assert _timeouts(app) == Counter({str(job_id): 1 for job_id in ids})
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_overlapping_sweeps_keep_their_locks_and_never_meet_on_an_object(app: Statewright) -> None:
+    """Each batch holds its rows locked until it commits, so the other sweep skips them: no StaleStatus at all."""
+    ids = _stuck_jobs(app, 1500)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def sweeper() -> None:
+        barrier.wait(timeout=10)
+        results.append(sweep_timeouts(app.flows["job"], app.session, batch=100))
+
+    threads = [threading.Thread(target=sweeper) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(result.moved for result in results) == 1500
+    assert [result.skipped for result in results] == [0, 0], "no sweep tried an object the other held"
+    assert all(result.moved > 0 for result in results), "both sweeps worked (they overlapped)"
+    assert _timeouts(app) == Counter({str(job_id): 1 for job_id in ids})
+
+
+#: Runs a ``statewright`` command with every ``datetime.now`` and ``time.time`` of the process shifted by argv[1] hours.
+SKEWED_COMMAND = """
+import sys, time, datetime as dt
+offset = dt.timedelta(hours=float(sys.argv[1]))
+class Skewed(dt.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return super().now(tz) + offset
+    @classmethod
+    def utcnow(cls):
+        return super().utcnow() + offset
+real_time = time.time
+time.time = lambda: real_time() + offset.total_seconds()
+dt.datetime = Skewed
+from engine.cli import main
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("skew", [2, -2])
+def test_a_sweeper_whose_clock_is_wrong_neither_fails_healthy_objects_nor_misses_stuck_ones(
+        app: Statewright, skew: int) -> None:
+    """The sweeping process's clock is two hours ahead (or behind) the database's: the database decides."""
+    healthy = _running_jobs(app, 20)
+    stuck = _stuck_jobs(app, 20)
+    url = app.engine.url.render_as_string(hide_password=False)
+    done = subprocess.run([sys.executable, "-c", SKEWED_COMMAND, str(skew), "sweep", "--no-outbox", "--machines",
+                           str(MACHINES), "--database-url", url, "--broker-url", "memory://"],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == EXIT_OK, done.stdout + done.stderr
+    assert "job: 20 moved past their timeout" in done.stdout
+    assert _timeouts(app) == Counter({str(job_id): 1 for job_id in stuck}), "healthy jobs stay running"
+    assert all(_moves(app, job_id)[-1] == "start" for job_id in healthy)
+    with app.engine.connect() as connection:
+        written = connection.scalars(select(statuses.c.created_at).where(statuses.c.transition == "timeout")).all()
+        now = now_of(connection)
+    assert all(abs(now - moment) < timedelta(minutes=5) for moment in written), "the moves carry the database's time"

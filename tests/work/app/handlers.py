@@ -34,7 +34,10 @@ def crunch(job: Job) -> dict[str, Any]:
         marker = Path(os.environ["STATEWRIGHT_TEST_MARKER"])
         with marker.open("a") as runs:
             runs.write(f"{job.id}\n")
-        time.sleep(float(os.environ.get("STATEWRIGHT_TEST_SLOW", "3")))
+        # In small sleeps, as Python code working would: a time limit's interrupt lands between two.
+        until = time.monotonic() + float(os.environ.get("STATEWRIGHT_TEST_SLOW", "3"))
+        while time.monotonic() < until:
+            time.sleep(0.05)
     if job.behaviour == "always-fail" or (job.behaviour == "fail-once" and CALLS[job.id] == 1):
         raise Flaky(f"job {job.id} failed on run {CALLS[job.id]}")
     job.result = f"crunched {job.id}"
@@ -103,3 +106,23 @@ def dawdle(errand: Any) -> None:
     """A task that outlives its time limit (in small sleeps, so Dramatiq's interrupt lands)."""
     for _ in range(100):
         time.sleep(0.05)
+
+
+#: Runs of ``swallow_everything``.
+SWALLOWED: Counter[str] = Counter()
+
+
+def swallow_everything(errand: Any) -> None:
+    """A task that catches every ``Exception`` while it works for 5 s (in small steps): a time limit still stops it."""
+    SWALLOWED["runs"] += 1
+    until = time.monotonic() + 5
+    while time.monotonic() < until:
+        try:
+            time.sleep(0.01)
+        except Exception:  # noqa: BLE001 - the point: handlers like this one exist
+            SWALLOWED["swallowed"] += 1
+
+
+def quick(errand: Any) -> dict[str, str]:
+    """A task that is done at once."""
+    return {"quick": "yes"}
