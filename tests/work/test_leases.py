@@ -20,6 +20,7 @@ from engine.work.claims import CLAIMANT_PREFIX
 from engine.work.leases import DEFAULT_LEASE, LEASE_ENV, Leases, lease_from_env
 from tests.work.app.handlers import CALLS
 from tests.work.app.models import Call, Job
+from tests.work.jobs import new_job, state_of, task_row
 
 #: Another message, said to hold a claim.
 OTHER = "the-other-message"
@@ -31,22 +32,10 @@ def broker_url() -> str:
     return "memory://"
 
 
-def _job(app: Statewright, behaviour: str = "ok") -> int:
-    with app.session() as session:
-        job = Job(behaviour=behaviour)
-        session.add(job)
-        session.commit()
-        return job.id
 
 
-def _state(app: Statewright, job_id: int) -> str:
-    with app.session() as session:
-        return session.get_one(Job, job_id).status.state
 
 
-def _task_row(app: Statewright) -> Any:
-    with app.engine.connect() as connection:
-        return connection.execute(select(outbox).where(outbox.c.kind == "task")).one()
 
 
 def _claimed_by_other(app: Statewright, job_id: int, *, lease_left: timedelta, current: bool = True) -> None:
@@ -55,7 +44,7 @@ def _claimed_by_other(app: Statewright, job_id: int, *, lease_left: timedelta, c
     with app.session() as session:
         change = session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}{OTHER}")
     with app.engine.begin() as connection:
-        connection.execute(insert(leases).values(outbox_id=_task_row(app).id, claimed_by=OTHER,
+        connection.execute(insert(leases).values(outbox_id=task_row(app).id, claimed_by=OTHER,
                                                  lease_until=datetime.now(UTC) + lease_left,
                                                  claim_id=change.id if current else change.id - 1))
 
@@ -67,14 +56,14 @@ def _lease(app: Statewright) -> Any:
 
 def test_a_claim_records_its_message_and_a_lease_on_the_outbox_row(app: Statewright,
                                                                   run_work: Callable[[], None]) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     before = datetime.now(UTC)
     run_work()
-    assert _state(app, job_id) == "done"
+    assert state_of(app, job_id) == "done"
     row = _lease(app)
     with app.engine.connect() as connection:
         claim = connection.execute(select(statuses).where(statuses.c.to_state == "running")).one()
-    assert (row.outbox_id, row.claim_id) == (_task_row(app).id, claim.id)
+    assert (row.outbox_id, row.claim_id) == (task_row(app).id, claim.id)
     assert claim.actor == f"{CLAIMANT_PREFIX}{row.claimed_by}"
     assert before + DEFAULT_LEASE - timedelta(seconds=5) < aware(row.lease_until) < \
         datetime.now(UTC) + DEFAULT_LEASE + timedelta(seconds=5)
@@ -97,52 +86,52 @@ def test_an_endpoint_claim_records_its_lease_in_the_same_transaction(app: Statew
 
 def test_a_delivery_skips_while_another_message_holds_a_live_lease(app: Statewright,
                                                                   run_work: Callable[[], None]) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=timedelta(minutes=5))
-    assert app.work.send(_task_row(app))
+    assert app.work.send(task_row(app))
     run_work()
     assert CALLS[job_id] == 0, "the handler did not run next to the live claim"
-    assert (_state(app, job_id), _lease(app).claimed_by) == ("running", OTHER)
+    assert (state_of(app, job_id), _lease(app).claimed_by) == ("running", OTHER)
 
 
 def test_a_delivery_takes_over_a_claim_whose_lease_expired(app: Statewright, run_work: Callable[[], None],
                                                           caplog: pytest.LogCaptureFixture) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=-timedelta(seconds=1))
-    assert app.work.send(_task_row(app))
+    assert app.work.send(task_row(app))
     with caplog.at_level(logging.WARNING, logger="engine.work"):
         run_work()
-    assert (_state(app, job_id), CALLS[job_id]) == ("done", 1)
+    assert (state_of(app, job_id), CALLS[job_id]) == ("done", 1)
     assert _lease(app).claimed_by not in (None, OTHER)
     assert f"job {job_id}: took over the claim of message {OTHER}, whose lease had expired" in caplog.text
 
 
 def test_of_several_deliveries_after_the_lease_expired_exactly_one_takes_over(app: Statewright,
                                                                              run_work: Callable[[], None]) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=-timedelta(seconds=1))
-    row = _task_row(app)
+    row = task_row(app)
     for _ in range(6):
         app.work.send(row)
     run_work()
-    assert (_state(app, job_id), CALLS[job_id]) == ("done", 1)
+    assert (state_of(app, job_id), CALLS[job_id]) == ("done", 1)
 
 
 def test_a_delivery_never_takes_over_a_claim_that_is_not_its_rows(app: Statewright,
                                                                  run_work: Callable[[], None]) -> None:
     """The object moved on since this row's claim (an older round of the same work): the row's lease means nothing."""
-    job_id = _job(app)
+    job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=-timedelta(minutes=5), current=False)
-    app.work.send(_task_row(app))
+    app.work.send(task_row(app))
     run_work()
-    assert (_state(app, job_id), CALLS[job_id]) == ("running", 0)
+    assert (state_of(app, job_id), CALLS[job_id]) == ("running", 0)
 
 
 # Retries ------------------------------------------------------------------------------------------
 def test_a_failed_delivery_keeps_its_lease_until_its_retry_is_due(app: Statewright) -> None:
-    job_id = _job(app, "fail-once")
+    job_id = new_job(app, "fail-once")
     app.broker.flush_all()
-    row = _task_row(app)
+    row = task_row(app)
     actor = app.work.actors[("task", "jobs")]
     actor.send_with_options(args=(row.id, row.machine, row.name, row.model_id), max_retries=2,
                             min_backoff=60_000, max_backoff=120_000)
@@ -154,7 +143,7 @@ def test_a_failed_delivery_keeps_its_lease_until_its_retry_is_due(app: Statewrig
                 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert CALLS[job_id] == 1
-        assert _state(app, job_id) == "running"
+        assert state_of(app, job_id) == "running"
         until = aware(_lease(app).lease_until)
         assert until > datetime.now(UTC) + timedelta(seconds=120), "the lease covers the longest backoff"
         assert app.resend_stalled() == 0, "nothing is resent while the retry waits"
@@ -169,16 +158,16 @@ def _lease_until(app: Statewright) -> datetime:
 
 
 def test_the_heartbeat_renews_held_leases_and_only_those_still_held(app: Statewright) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=timedelta(seconds=1))
     heart = Leases(app.engine, timedelta(seconds=3))
-    heart.hold(Lease(_task_row(app).id, OTHER, heart.duration))
+    heart.hold(Lease(task_row(app).id, OTHER, heart.duration))
     time.sleep(2.5)  # two renewals, each to three seconds from then
     assert _lease_until(app) > datetime.now(UTC) + timedelta(seconds=1)
-    assert heart.release(OTHER) == _task_row(app).id
+    assert heart.release(OTHER) == task_row(app).id
     with app.engine.begin() as connection:  # taken over: the old holder's heartbeat no longer touches it
         connection.execute(update(leases).values(claimed_by="someone-else"))
-    heart.hold(Lease(_task_row(app).id, OTHER, heart.duration))
+    heart.hold(Lease(task_row(app).id, OTHER, heart.duration))
     before = _lease_until(app)
     assert heart.renew() == 0
     assert _lease_until(app) == before

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engine import Statewright
 from engine.orm.tables import outbox
 from tests.work.app.models import Job
+from tests.work.jobs import new_job
 
 
 @pytest.fixture
@@ -24,19 +25,13 @@ def broker_url() -> str:
     return "memory://"
 
 
-def _job(app: Statewright) -> int:
-    with app.session() as session:
-        job = Job(behaviour="ok")
-        session.add(job)
-        session.commit()
-        return job.id
 
 
 def test_the_relay_leaves_a_row_another_sender_holds_to_it(app: Statewright) -> None:
     """The after-commit relay locks the rows it sends and skips those a sweep is sending (PostgreSQL)."""
     sent: list[int] = []
     app.work.relay.send = lambda row: False  # the commit's relay meets a dead broker: the row stays unsent
-    job_id = _job(app)
+    job_id = new_job(app)
     app.work.relay.send = lambda row: sent.append(row.id) is None
     with app.session() as session:
         (created,) = app.flow(Job).history(session.get_one(Job, job_id))

@@ -19,6 +19,7 @@ from engine.work.resends import DEFAULT_RESEND_AFTER, RESEND_AFTER_ENV, resend_s
 from tests.work.app.handlers import CALLS
 from tests.work.app.models import Job
 from tests.work.conftest import MACHINES
+from tests.work.jobs import new_job, state_of, task_row
 
 
 @pytest.fixture
@@ -31,35 +32,23 @@ def broker_url() -> str:
 LATER = datetime.now(UTC) + timedelta(hours=2)
 
 
-def _job(app: Statewright) -> int:
-    with app.session() as session:
-        job = Job(behaviour="ok")
-        session.add(job)
-        session.commit()
-        return job.id
 
 
-def _state(app: Statewright, job_id: int) -> str:
-    with app.session() as session:
-        return session.get_one(Job, job_id).status.state
 
 
-def _task_row(app: Statewright) -> object:
-    with app.engine.connect() as connection:
-        return connection.execute(select(outbox).where(outbox.c.kind == "task")).one()
 
 
 def test_work_the_broker_lost_is_resent_after_the_grace_and_the_resend_is_recorded(
         app: Statewright, run_work: Callable[[], None]) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     app.broker.flush_all()  # the broker restarted without persistence: the message is gone, the row says sent
     assert app.resend_stalled() == 0, "not before the grace"
     assert app.resend_stalled(now=LATER) == 1
     assert app.resend_stalled(now=LATER) == 0, "once per grace period"
     run_work()
-    assert _state(app, job_id) == "done"
+    assert state_of(app, job_id) == "done"
     assert CALLS[job_id] == 1
-    assert _task_row(app).attempts == 2  # type: ignore[attr-defined]
+    assert task_row(app).attempts == 2  # type: ignore[attr-defined]
     (note,) = list_failures(app.engine)
     assert (note.status, note.kind, note.name, note.attempts) == (RESENT, "task", "crunch", 2)
     assert note.reason is not None
@@ -69,24 +58,24 @@ def test_work_the_broker_lost_is_resent_after_the_grace_and_the_resend_is_record
 
 def test_objects_that_left_the_triggering_state_are_not_resent(app: Statewright,
                                                                run_work: Callable[[], None]) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     run_work()
-    assert _state(app, job_id) == "done"
+    assert state_of(app, job_id) == "done"
     assert app.resend_stalled(now=LATER) == 0
 
 
 def test_a_duplicate_delivery_leaves_an_object_claimed_by_another_message_alone(
         app: Statewright, run_work: Callable[[], None]) -> None:
     """The original message is being worked on (its claim names it) when a resent copy arrives."""
-    job_id = _job(app)
+    job_id = new_job(app)
     app.broker.flush_all()
     with app.session() as session:
         session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}the-original")
     assert app.resend_stalled(now=LATER) == 0, "an object being worked on is never resent"
-    assert app.work.send(_task_row(app))  # a late duplicate, as a resend racing the claim would be
+    assert app.work.send(task_row(app))  # a late duplicate, as a resend racing the claim would be
     run_work()
     assert CALLS[job_id] == 0, "the handler did not run next to the live claim"
-    assert _state(app, job_id) == "running"
+    assert state_of(app, job_id) == "running"
 
 
 def _grace(url: str, **options: timedelta) -> timedelta:
@@ -131,12 +120,12 @@ def _lease_ended(app: Statewright, ago: timedelta) -> None:
 
 def test_work_stranded_in_processing_is_resent_once_its_lease_expired_and_the_resend_takes_over(
         app: Statewright, run_work: Callable[[], None]) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     _stranded(app, job_id, lease_ended=timedelta(seconds=40))
     assert app.resend_stalled() == 1
     assert app.resend_stalled() == 0, "once per lapse of the lease"
     run_work()
-    assert (_state(app, job_id), CALLS[job_id]) == ("done", 1)
+    assert (state_of(app, job_id), CALLS[job_id]) == ("done", 1)
     (note,) = list_failures(app.engine)
     assert (note.status, note.attempts) == (RESENT, 2)
     assert note.reason == (f"resent because job {job_id} was still in 'running' and its lease expired 40s ago: the "
@@ -144,7 +133,7 @@ def test_work_stranded_in_processing_is_resent_once_its_lease_expired_and_the_re
 
 
 def test_work_whose_lease_is_live_or_just_ended_is_not_resent(app: Statewright) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     _stranded(app, job_id, lease_ended=-timedelta(minutes=5))
     assert app.resend_stalled() == 0, "a live lease: someone works on it"
     _lease_ended(app, timedelta(seconds=2))
@@ -152,7 +141,7 @@ def test_work_whose_lease_is_live_or_just_ended_is_not_resent(app: Statewright) 
 
 
 def test_stranded_work_nobody_took_over_is_resent_again_after_the_resend_grace(app: Statewright) -> None:
-    job_id = _job(app)
+    job_id = new_job(app)
     _stranded(app, job_id, lease_ended=timedelta(minutes=1))
     assert app.resend_stalled() == 1
     assert app.resend_stalled(now=datetime.now(UTC) + timedelta(minutes=5)) == 0
@@ -160,7 +149,7 @@ def test_stranded_work_nobody_took_over_is_resent_again_after_the_resend_grace(a
 
 
 def test_one_sweep_resends_every_lost_message_batch_after_batch(app: Statewright) -> None:
-    ids = [_job(app) for _ in range(7)]
+    ids = [new_job(app) for _ in range(7)]
     app.broker.flush_all()
     assert resend_stalled(app, after=app.resend_after, now=LATER, batch=3) == len(ids)
     assert {row.attempts for row in _task_rows(app)} == {2}
@@ -173,6 +162,6 @@ def _task_rows(app: Statewright) -> list[Any]:
 
 def test_a_sweep_resends_each_row_once_even_with_no_grace(app: Statewright) -> None:
     """Batches go on after the last row resent: with ``after=0`` a resent row would match again at once."""
-    ids = [_job(app) for _ in range(5)]
+    ids = [new_job(app) for _ in range(5)]
     app.broker.flush_all()
     assert resend_stalled(app, after=timedelta(0), batch=2) == len(ids)
