@@ -36,6 +36,10 @@ SQLITE_BUSY = ("database is locked", "database is busy")
 ERROR_TEXT_LIMIT = 300
 
 
+#: Attribute that marks a fault as the handler's own (see ``mark_handlers_own``).
+_HANDLERS_OWN = "_statewright_handlers_own"
+
+
 class Fault(enum.Enum):
     """What kind of transient database fault an exception is."""
 
@@ -46,14 +50,30 @@ class Fault(enum.Enum):
 def fault_of(error: BaseException) -> Fault | None:
     """The transient fault ``error`` (or one of its explicit causes) is, or ``None`` for any other failure.
 
+    A fault marked with ``mark_handlers_own`` is ``None`` too: it is the handler's failure.
+
     >>> fault_of(ValueError("a handler's bug")) is None
     True
     """
+    if getattr(error, _HANDLERS_OWN, False):
+        return None
     for link in _causes(error):
         fault = _classify(link)
         if fault is not None:
             return fault
     return None
+
+
+def mark_handlers_own(error: BaseException) -> None:
+    """Mark a database fault a handler raised while Statewright's database answered as the handler's failure.
+
+    Such a fault came from another database the handler talks to, or from the handler's own transaction:
+    holding or re-running the delivery would repeat it forever, so it spends a retry like any failure.
+    """
+    try:
+        setattr(error, _HANDLERS_OWN, True)
+    except (AttributeError, TypeError):  # an exception type with __slots__: left as it is
+        pass
 
 
 def describe(error: BaseException) -> str:

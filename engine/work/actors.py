@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from dramatiq import Actor, Broker
@@ -20,7 +20,7 @@ from sqlalchemy import Select, select
 
 from engine.compiler import import_path
 from engine.errors import ConcurrencyError, EndpointError, TransitionError, UnknownStatusError, UnknownWork
-from engine.faults import Fault, describe, fault_of
+from engine.faults import Fault, describe, fault_of, mark_handlers_own
 from engine.orm.tables import outbox
 from engine.runtime.flow import Flow
 from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from engine.statewright import Statewright
 
 log = logging.getLogger("engine.work")
+T = TypeVar("T")
 
 #: Queue used when the machine file names none.
 DEFAULT_QUEUE = "statewright"
@@ -128,6 +129,16 @@ class Work:
 
         return held
 
+    def _handler(self, deadline: Deadline, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run the user's code under its time limit; a database fault it raises while our database answers is
+        its own (another database, its own transaction): that spends a retry instead of holding the delivery."""
+        try:
+            return deadline.run(function, *args, **kwargs)
+        except Exception as error:
+            if fault_of(error) is not None and self.gate.answers():
+                mark_handlers_own(error)
+            raise
+
     def _row(self, outbox_id: int) -> Any:
         with self.app.engine.connect() as connection:
             row = connection.execute(select(outbox).where(outbox.c.id == outbox_id)).one_or_none()
@@ -152,7 +163,7 @@ class Work:
             recorder = ChangeRecorder(session, skip=frozenset({flow.attribute}))
             try:
                 with recorder:
-                    result = Deadline(limit_of(task), f"task {name}").run(handler, obj)
+                    result = self._handler(Deadline(limit_of(task), f"task {name}"), handler, obj)
             except Exception as exc:
                 session.rollback()
                 if fault_of(exc) is not None or not _last_attempt():
@@ -270,14 +281,14 @@ class Work:
             try:
                 with recorder:
                     deadline = Deadline(limit_of(endpoint), f"endpoint {endpoint.name}")
-                    response = deadline.run(send, client, request, endpoint=endpoint,
-                                            limit=limits.max_response_body, redactor=redactor)
+                    response = self._handler(deadline, send, client, request, endpoint=endpoint,
+                                             limit=limits.max_response_body, redactor=redactor)
                     answer = {**sent, "response": describe_response(response, redactor, limit=limits.max_stored_body)}
                     failure = failure_of(response, endpoint, redactor)
                     if failure is not None:
                         raise failure
                     if endpoint.response:
-                        deadline.run(import_path(endpoint.response), response, obj)
+                        self._handler(deadline, import_path(endpoint.response), response, obj)
             except (EndpointFailed, EndpointError) as failure:
                 self._fail(settle, steps, failure, payload=answer)
                 return
@@ -294,7 +305,8 @@ class Work:
                  ) -> httpx.Request | None:
         """The endpoint's request; ``None`` when a placeholder's value was refused (the object is then in error)."""
         hook = f"endpoint {endpoint.name}'s payload hook"
-        body = Deadline(limit_of(endpoint), hook).run(import_path(endpoint.payload), obj) if endpoint.payload else None
+        payload = import_path(endpoint.payload) if endpoint.payload else None
+        body = self._handler(Deadline(limit_of(endpoint), hook), payload, obj) if payload else None
         try:
             return build_request(client, endpoint, obj, body=body, base_url=self.http_base_url,
                                  idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
@@ -318,7 +330,7 @@ class Work:
             return
         listener = declared_work(self.app, row)
         assert isinstance(listener, ListenerSpec)
-        Deadline(limit_of(listener), f"listener {row.name}").run(import_path(listener.run), row.message)
+        self._handler(Deadline(limit_of(listener), f"listener {row.name}"), import_path(listener.run), row.message)
 
     def run_reaction(self, outbox_id: int) -> None:
         """Fire the reaction's transition on every object its selector returns; objects that cannot move are skipped."""
@@ -329,7 +341,8 @@ class Work:
         assert isinstance(reaction, ReactionSpec)
         selector = import_path(reaction.select)
         with self.app.session() as session:
-            Deadline(limit_of(reaction), f"reaction {row.name}").run(self._react, session, reaction, row, selector)
+            self._handler(Deadline(limit_of(reaction), f"reaction {row.name}"), self._react, session, reaction, row,
+                          selector)
 
     @staticmethod
     def _react(session: Any, reaction: ReactionSpec, row: Any, selector: Callable[..., Any]) -> None:

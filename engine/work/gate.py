@@ -127,6 +127,10 @@ class DatabaseGate:
                 log.debug("database conflict (%s); running again", describe(error))
                 time.sleep(conflict_pause(conflicts))
 
+    def answers(self) -> bool:
+        """Whether the database answers ``SELECT 1`` right now (one round trip; for a failure's diagnosis)."""
+        return self._failure() is None
+
     def report(self, error: BaseException, *, started: float) -> None:
         """An operation begun at ``started`` (``time.monotonic()``) lost the database: mark it down and probe.
 

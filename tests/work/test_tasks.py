@@ -129,3 +129,17 @@ def test_the_sweeper_resends_rows_whose_sending_was_not_recorded(app: Statewrigh
     assert _state(app, job_id) == "done"
     assert CALLS[job_id] == 1
     assert len(_moves(app, job_id)) == 3
+
+
+@pytest.mark.parametrize("behaviour", ["other-database", "own-conflict"])
+def test_a_database_fault_of_the_handler_itself_spends_its_retries_and_is_recorded(
+        app: Statewright, run_work: Callable[[], None], behaviour: str) -> None:
+    """Statewright's database answers, so the fault is the handler's: retried per the file, then `failed`
+    (it was held and run again forever: the gate's probe found the database fine every time)."""
+    (job_id,) = _jobs(app, behaviour)
+    run_work()
+    assert CALLS[job_id] == 3, "one run and the task's two retries"
+    assert _moves(app, job_id)[-2:] == [("running", "failed", "fail"), ("failed", "archived", "archive")]
+    with app.session() as session:
+        failed = session.get_one(Job, job_id).history()[-2]
+    assert str(failed.exception_type).startswith("psycopg.")

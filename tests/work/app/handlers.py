@@ -38,6 +38,14 @@ def crunch(job: Job) -> dict[str, Any]:
         until = time.monotonic() + float(os.environ.get("STATEWRIGHT_TEST_SLOW", "3"))
         while time.monotonic() < until:
             time.sleep(0.05)
+    if job.behaviour == "other-database":  # a database of the handler's own that is down
+        import psycopg
+
+        psycopg.connect("host=127.0.0.1 port=1 user=nobody dbname=none connect_timeout=2")
+    if job.behaviour == "own-conflict":  # the handler's own transaction lost to another
+        import psycopg
+
+        raise psycopg.errors.SerializationFailure("could not serialize access due to concurrent update")
     if job.behaviour == "always-fail" or (job.behaviour == "fail-once" and CALLS[job.id] == 1):
         raise Flaky(f"job {job.id} failed on run {CALLS[job.id]}")
     job.result = f"crunched {job.id}"
