@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.errors import ConfigurationError
-from engine.spec.durations import parse_duration
+from engine.spec.durations import DurationOutOfRange, parse_duration
 
 #: Environment variables of the settings.
 CONNECT_TIMEOUT_ENV = "STATEWRIGHT_DB_CONNECT_TIMEOUT"
@@ -35,6 +35,8 @@ DEFAULT_LOCK_TIMEOUT = timedelta(seconds=10)
 DEFAULT_STATEMENT_TIMEOUT = timedelta(minutes=5)
 #: Values that turn a limit off.
 NO_LIMIT = ("0", "off", "none")
+#: The longest timeout PostgreSQL takes (its settings are milliseconds in a 32-bit integer: about 24.8 days).
+MAX_TIMEOUT = timedelta(milliseconds=2_147_483_647)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class ConnectionSettings:
     connect_timeout: timedelta | None = DEFAULT_CONNECT_TIMEOUT
     lock_timeout: timedelta | None = None
     statement_timeout: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "lock_timeout", "statement_timeout"):
+            _check(name, getattr(self, name))
 
     @classmethod
     def for_apps(cls) -> ConnectionSettings:
@@ -111,7 +117,24 @@ def _from_env(name: str, default: timedelta) -> timedelta | None:
         return None
     try:
         duration = parse_duration(text)
+    except DurationOutOfRange:
+        duration = MAX_TIMEOUT + timedelta(days=1)
     except ValueError:
         raise ConfigurationError(f"${name}={text!r} is not a duration; write e.g. 10s, 500ms or 5m, or 0 for no "
                                  "limit.") from None
+    if duration > MAX_TIMEOUT:
+        raise ConfigurationError(f"${name}={text!r} is longer than PostgreSQL takes (24d); write at most 24d, or 0 "
+                                 "for no limit.")
     return duration or None
+
+
+def _check(name: str, value: object) -> None:
+    """A setting given in Python: a ``timedelta`` from 1 ms to ``MAX_TIMEOUT``, or ``None``."""
+    if value is None:
+        return
+    if not isinstance(value, timedelta):
+        raise ConfigurationError(f"ConnectionSettings({name}={value!r}): give a datetime.timedelta, or None for no "
+                                 "limit.")
+    if not timedelta(milliseconds=1) <= value <= MAX_TIMEOUT:
+        raise ConfigurationError(f"ConnectionSettings({name}={value}): give a duration from 1 ms to 24 days, or None "
+                                 "for no limit.")

@@ -67,3 +67,19 @@ def test_the_worker_refuses_a_lock_timeout_that_is_not_a_duration(monkeypatch: p
     monkeypatch.setenv(LOCK_TIMEOUT_ENV, "ten seconds")
     result = invoke("worker", "--machines", str(MACHINES / "document.yaml"), "--broker-url", "redis://127.0.0.1:1/0")
     assert_one_line(result, EXIT_USAGE, LOCK_TIMEOUT_ENV, "is not a duration")
+
+
+@pytest.mark.parametrize("value", ["25d", "36500d", "99999d"])
+def test_a_timeout_longer_than_postgresql_takes_is_refused_by_its_variable(value: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """It reached the server, whose refusal read like a wrong database URL (exit 3)."""
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV, value)
+    result = invoke("worker", "--machines", str(MACHINES / "document.yaml"), "--broker-url", "redis://127.0.0.1:1/0")
+    assert_one_line(result, EXIT_USAGE, LOCK_TIMEOUT_ENV, "longer than PostgreSQL takes")
+
+
+@pytest.mark.parametrize("value", [timedelta(seconds=-3), timedelta(0), timedelta(days=30), "10s"])
+def test_a_setting_given_in_python_is_checked_when_given(value: object) -> None:
+    """A negative timeout became a 1 ms one, which cancelled every query."""
+    with pytest.raises(ConfigurationError, match="statement_timeout"):
+        ConnectionSettings(statement_timeout=value)  # type: ignore[arg-type]
