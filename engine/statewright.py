@@ -28,7 +28,7 @@ from engine.work.actors import Work
 from engine.work.bodies import BodyLimits
 from engine.work.brokers import build_broker
 from engine.work.endpoints import check_base_url
-from engine.work.resends import resend_after_from_env, resend_stalled
+from engine.work.resends import checked_resend_after, resend_after_from_env, resend_stalled
 
 if TYPE_CHECKING:
     from engine.archive import Archiver, ArchiveSettings
@@ -83,7 +83,7 @@ class Statewright:
         self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
         self.broker_url = broker_url
         self.archive_settings = archive
-        self.resend_after = resend_after if resend_after is not None else resend_after_from_env()
+        self.resend_after = resend_after_from_env() if resend_after is None else checked_resend_after(resend_after)
         self._archiver: Archiver | None = None
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}

@@ -57,7 +57,7 @@ def sweep(machines: str, database_url: str, broker_url: str, import_path: str, t
                 click.echo(f"{name}: {result.moved} moved past their timeout, {result.skipped} already moved")
         if outbox:
             click.echo(f"outbox: {app.sweep_outbox()} rows sent")
-            resent = resend_stalled(app, after=resend_after or app.resend_after)
+            resent = resend_stalled(app, after=app.resend_after if resend_after is None else resend_after)
             click.echo(f"outbox: {resent} rows resent (objects still waiting; `statewright failures` says why)")
     sys.exit(EXIT_OK)
 

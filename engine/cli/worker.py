@@ -98,8 +98,9 @@ def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> Non
 
     gate = app.work.gate
 
+    grace = app.resend_after if resend_after is None else resend_after  # 0s is a grace too
     steps: list[tuple[str, Any]] = [("outbox", app.sweep_outbox),
-                                    ("resend", lambda: resend_stalled(app, after=resend_after or app.resend_after))]
+                                    ("resend", lambda: resend_stalled(app, after=grace))]
     steps += [(f"{name} timeouts", lambda flow=flow: sweep_timeouts(flow, app.session))
               for name, flow in app.flows.items()]
     # A failing step (database restarting, broker down) must neither stop the worker nor the other steps.

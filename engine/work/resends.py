@@ -32,7 +32,7 @@ from engine.orm.tables import leases, outbox, statuses
 from engine.runtime.clock import aware, now_of
 from engine.runtime.flow import Flow, begin_write
 from engine.runtime.keys import key_sql
-from engine.spec.durations import format_duration, parse_duration
+from engine.spec.durations import MAX_DURATION, format_duration, parse_duration
 from engine.spec.model import EndpointSpec, TaskSpec
 from engine.work.failures import RESENT, record_failure
 
@@ -55,6 +55,18 @@ GRACE_PER_LEASE = 1 / 3
 
 #: Builds one case's query: (flow, work, now, after, grace) -> outbox rows to resend.
 _Finder = Callable[[Flow, TaskSpec | EndpointSpec, datetime, timedelta, timedelta], Select[Any]]
+
+
+def checked_resend_after(value: object) -> timedelta:
+    """``value`` if it is a grace ``resend_stalled`` can use: a ``timedelta`` from zero to ``MAX_DURATION``.
+
+    Raises:
+        ConfigurationError: It is not.
+    """
+    if not isinstance(value, timedelta) or not timedelta(0) <= value <= MAX_DURATION:
+        raise ConfigurationError(f"resend_after={value!r}: give a datetime.timedelta from 0 to "
+                                 f"{format_duration(MAX_DURATION)}, e.g. timedelta(minutes=10).")
+    return value
 
 
 def resend_after_from_env() -> timedelta:

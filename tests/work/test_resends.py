@@ -12,13 +12,14 @@ from sqlalchemy import insert, select, update
 
 from engine import ConfigurationError, Statewright
 from engine.orm.tables import leases, outbox
+from engine.work.brokers import build_broker
 from engine.work.claims import CLAIMANT_PREFIX
 from engine.work.failures import RESENT, list_failures
 from engine.work.leases import DEFAULT_LEASE
 from engine.work.resends import DEFAULT_RESEND_AFTER, RESEND_AFTER_ENV, resend_stalled
 from tests.work.app.handlers import CALLS
 from tests.work.app.models import Job
-from tests.work.conftest import MACHINES
+from tests.work.conftest import BROKER_URLS, MACHINES
 from tests.work.jobs import new_job, state_of, task_row
 
 
@@ -165,3 +166,27 @@ def test_a_sweep_resends_each_row_once_even_with_no_grace(app: Statewright) -> N
     ids = [new_job(app) for _ in range(5)]
     app.broker.flush_all()
     assert resend_stalled(app, after=timedelta(0), batch=2) == len(ids)
+
+
+@pytest.mark.parametrize("value", [timedelta(seconds=-5), "10m", timedelta(days=10**8)])
+def test_a_grace_the_sweep_cannot_use_is_refused_when_given(value: object) -> None:
+    """A negative one was taken as it was; a string or a huge one failed only in the sweep."""
+    with pytest.raises(ConfigurationError, match="resend_after="):
+        Statewright.from_path(MACHINES, database_url="sqlite://", resend_after=value)  # type: ignore[arg-type]
+
+
+def test_sweep_with_resend_after_0s_resends_at_once(app: Statewright) -> None:
+    """``--resend-after 0s`` meant the default grace (ten minutes): a zero duration read as "not given"."""
+    from engine.cli import EXIT_OK
+    from tests.acceptance.lines import invoke
+
+    new_job(app)  # its message went to the in-process broker: nobody will run it
+    broker_url = f"{BROKER_URLS['redis']}?namespace=statewright-resend-zero"
+    url = app.engine.url.render_as_string(hide_password=False)
+    try:
+        result = invoke("sweep", "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker_url,
+                        "--resend-after", "0s", "--no-timeouts")
+    finally:
+        build_broker(broker_url).flush_all()
+    assert result.exit_code == EXIT_OK, result.output
+    assert "outbox: 1 rows resent" in result.output
