@@ -30,6 +30,8 @@ DRAMATIQ_STOP_MS = 600_000
 STOP_DURING_OUTAGE_MS = 2_000
 
 log = logging.getLogger("engine.worker")
+#: How a worker process writes its log lines (to standard error): when, how bad, which process, which logger.
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def _serve(options: AppOptions, serving: Serving) -> None:
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     with opened_app(options, connections=serving.connections) as app:
         worker = Worker(app.broker, worker_threads=serving.threads, worker_timeout=500,
                         queues=set(serving.queues) or None)
@@ -68,7 +71,10 @@ def _serve(options: AppOptions, serving: Serving) -> None:
         finally:
             # Deliveries held through an outage would keep the stop waiting; left unacknowledged, the broker
             # hands them to another worker (RabbitMQ at once, Redis after the heartbeat timeout).
-            worker.stop(timeout=STOP_DURING_OUTAGE_MS if not app.work.gate.is_healthy else DRAMATIQ_STOP_MS)
+            timeout = STOP_DURING_OUTAGE_MS if not app.work.gate.is_healthy else DRAMATIQ_STOP_MS
+            log.warning("stopping: letting running handlers finish (at most %d s; SIGKILL stops at once, and their "
+                        "work is resent once its lease runs out)", timeout // 1000)
+            worker.stop(timeout=timeout)
 
 
 def _refuse_misconfiguration(options: AppOptions) -> None:
