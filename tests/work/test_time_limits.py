@@ -81,19 +81,21 @@ def test_a_spent_budget_runs_nothing() -> None:
 
 
 def test_the_interrupt_never_arrives_outside_the_handler() -> None:
-    """Handlers that end right around their deadline, 1000 times, each followed by more Python code.
+    """Handlers that end before, around and well after their deadline, 600 times, each followed by more code.
 
     An interrupt arriving after its handler returned would escape as a BaseException here and fail the test.
+    The longest handlers run ten times their limit, so that some are late even on a loaded machine (where
+    the watchdog may wake milliseconds after the deadline: a CI run once saw no handler of 2.4 ms late).
     """
     outcomes: Counter[str] = Counter()
-    for attempt in range(1000):
+    for attempt in range(600):
         try:
-            Deadline(timedelta(milliseconds=2), "task racing").run(_work, 0.0015 + (attempt % 10) * 0.0001)
+            Deadline(timedelta(milliseconds=2), "task racing").run(_work, 0.0015 + (attempt % 30) * 0.0006)
             outcomes["in time"] += 1
         except HandlerTimedOut:
             outcomes["timed out"] += 1
         _work(0.002)
-    assert outcomes["in time"] + outcomes["timed out"] == 1000
+    assert outcomes["in time"] + outcomes["timed out"] == 600
     assert outcomes["timed out"] > 0, "no handler ran late: the race was not exercised"
     assert outcomes["in time"] > 0, "every handler ran late: the race was not exercised"
 
