@@ -135,7 +135,7 @@ def ping_idle_connections(engine: Engine, idle: timedelta) -> None:
             return  # just connected, or used a moment ago
         try:
             engine.dialect.do_ping(dbapi_connection)
-        except Exception as error:
+        except engine.dialect.loaded_dbapi.Error as error:
             if engine.dialect.is_disconnect(error, dbapi_connection, None):
                 raise DisconnectionError(f"a pooled connection failed its ping: {error}") from error
             raise
