@@ -22,12 +22,9 @@ from typing import Any
 
 from sqlalchemy import Connection, event, inspect
 from sqlalchemy.orm import Session, attributes
-from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 #: Statement openings a handler may execute itself and still be replayed (reads).
 READING_STATEMENTS = ("SELECT", "SHOW")
-#: Reading an attribute's history must not load it: no SQL while recording (the session may be broken).
-NO_LOADING = PASSIVE_NO_INITIALIZE
 
 
 @dataclass
@@ -144,20 +141,20 @@ class ChangeRecorder:
                 self.changes.deletes.append((type(obj), tuple(state.identity)))
 
     def _collect_update(self, obj: Any) -> None:
+        # ``committed_state`` holds exactly the attributes changed since the object was loaded (their old
+        # values); reading it, rather than every attribute's history, keeps this cheap for wide models.
         state = attributes.instance_state(obj)
-        if state.identity is None:
+        if state.identity is None or not state.committed_state:
             return
         mapper = state.mapper
+        changed = state.committed_state
         values = self.changes.updates.setdefault((type(obj), tuple(state.identity)), {})
         for relationship in mapper.relationships:
-            if attributes.get_history(obj, relationship.key, passive=NO_LOADING).has_changes():
+            if relationship.key in changed:
                 self.changes.refuse(f"the handler changed the relationship {type(obj).__name__}.{relationship.key}")
-        for column in mapper.column_attrs:
-            if column.key in self.skip:
-                continue
-            history = attributes.get_history(obj, column.key, passive=NO_LOADING)
-            if history.added or history.deleted:
-                values[column.key] = history.added[0] if history.added else None
+        for key in changed:
+            if key not in self.skip and key in mapper.column_attrs and key in state.dict:
+                values[key] = state.dict[key]
 
     def _collect_insert(self, obj: Any) -> None:
         state = attributes.instance_state(obj)
