@@ -1,7 +1,8 @@
 """``statewright worker``: Dramatiq workers for an app's machines, each process sweeping now and then.
 
-One process runs in this process; several run as a group (``engine.cli.process_group``). Why not
-Dramatiq's own ``dramatiq`` command: see the README's *Stopping and supervising workers*.
+With ``--processes 1`` the worker runs in this process; with more, as a group of spawned processes
+(``engine.cli.process_group``). Why not Dramatiq's own ``dramatiq`` command: see the README's *Stopping
+and supervising workers*.
 """
 
 from __future__ import annotations
