@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from engine.orm import Stateful, StatusType, metadata
     from engine.redaction import Redactor
     from engine.runtime.changes import StatusChange
-    from engine.runtime.hooks import Hook, Veto
+    from engine.runtime.hooks import Hook, Veto, WorkRun
     from engine.statewright import Statewright
 
 _LAZY = {
@@ -73,6 +73,7 @@ _LAZY = {
     "UnknownStatus": "engine.machine",
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
+    "WorkRun": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
     "Redactor": "engine.redaction",
 }
@@ -98,6 +99,7 @@ __all__ = [
     "Statewright",
     "UnknownStatus",
     "Veto",
+    "WorkRun",
     "metadata",
     # Loading machines
     "CheckedFile",

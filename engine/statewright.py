@@ -97,6 +97,7 @@ class Statewright:
         install_log_redaction(self.redactor, queues=queues)
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
         self.hooks = (self.work.relay, *hooks)
+        self.work.hooks = self.hooks
         plans = plan_outbox(spec_list)
         self.flows: dict[str, Flow] = {}
         for name, compiled in self.machines.items():

@@ -7,13 +7,14 @@ the work the new state triggers. A stale status, a guard or an action that raise
 
 from __future__ import annotations
 
+import functools
 import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, literal_column, select, true, update
 from sqlalchemy.exc import OperationalError
@@ -22,9 +23,11 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.selectable import CTE, Select
 
 from engine.errors import (
+    ConcurrencyError,
     NoDefibrillation,
     NotBoundError,
     StaleStatus,
+    TransitionError,
     TransitionNotAllowed,
     UnknownStatusError,
     WriteConflict,
@@ -35,7 +38,7 @@ from engine.orm.types import status_type_for
 from engine.redaction import DEFAULT_REDACTOR, Redactor
 from engine.runtime.changes import StatusChange, jsonable
 from engine.runtime.clock import aware, database_now
-from engine.runtime.hooks import Hook, queue_after_commit
+from engine.runtime.hooks import Hook, notify, overrides, queue_after_commit
 from engine.runtime.keys import format_key, parse_key
 from engine.runtime.leasing import Lease, take_lease
 from engine.spec.model import TransitionSpec
@@ -60,6 +63,23 @@ _HISTORY_COLUMNS = ("machine", "model_type", "model_id", "from_state", "to_state
                     "exception_type", "exception_message", "exception_traceback", "actor")
 #: Dialects that run an UPDATE inside a WITH clause, so compare-and-set and the history row go in one statement.
 _FUSING_DIALECTS = frozenset({"postgresql"})
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reporting_refusals(move: Callable[Concatenate[Flow, Any, P], R]) -> Callable[Concatenate[Flow, Any, P], R]:
+    """A move method that tells the hooks' ``after_refusal`` about the refusal it raises."""
+    @functools.wraps(move)
+    def reporting(flow: Flow, obj: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return move(flow, obj, *args, **kwargs)
+        except (TransitionError, ConcurrencyError) as refused:
+            notify(flow.hooks, "after_refusal", obj, refused)
+            raise
+
+    return reporting
 
 
 def _recorded_after(moved: CTE) -> Insert:
@@ -148,9 +168,11 @@ class Flow:
             *(column == bindparam(f"pk_{index}") for index, column in enumerate(mapper.primary_key)),
             self.column == bindparam("expected", type_=self.column.type),
         ).values({self.column.key: bindparam("new", type_=self.column.type)})
+        self._before_hooks = tuple(hook for hook in self.hooks if overrides(hook, "before_transition"))
         # Where the database allows, a move is one statement: compare-and-set and history row together.
-        # Only when nothing must run between the two (no before-hooks; actions are checked per move).
-        self._fusable = all(type(hook).before_transition is Hook.before_transition for hook in self.hooks)
+        # Only when nothing must run between the two: no before-hook that asks to run before the history
+        # row (``Hook.before_history_row``); actions are checked per move. Other before-hooks run right after it.
+        self._fusable = not any(hook.before_history_row for hook in self._before_hooks)
         self._cas_and_record = _recorded_after(self._cas.returning(literal_column("1")).cte("moved")) \
             .returning(statuses.c.id, statuses.c.created_at)
         self._claim_fusable = self._simple_mapping()
@@ -192,6 +214,7 @@ class Flow:
         return self.compiled.allowed(self.state_of(obj, "available_transitions"))
 
     # Moving ----------------------------------------------------------------------------------
+    @_reporting_refusals
     def fire(self, obj: Any, event: str, context: Mapping[str, Any], *, actor: str | None = None) -> StatusChange:
         """Fire the transition ``event`` on ``obj``; see ``Stateful.fire``."""
         session = self._session(obj)
@@ -201,6 +224,7 @@ class Flow:
         return self._move(session, obj, decision.source, decision.target, event, context, actions=actions,
                           actor=actor)
 
+    @_reporting_refusals
     def set_status(self, obj: Any, state: str, *, payload: Any = None, exception: BaseException | None = None,
                    context: Mapping[str, Any] | None = None, actor: str | None = None) -> StatusChange:
         """Move ``obj`` to ``state`` along the first transition that allows it, without guards."""
@@ -211,6 +235,7 @@ class Flow:
         return self._move(session, obj, source, state, transition.name, context or {}, actions=actions,
                           payload=payload, exception=exception, actor=actor)
 
+    @_reporting_refusals
     def defibrillate(self, obj: Any, *, actor: str | None = None) -> StatusChange:
         """Restart a failed object from its state's ``defibrillate`` target."""
         session = self._session(obj)
@@ -222,6 +247,7 @@ class Flow:
                                    object_id=self.object_id(obj))
         return self._move(session, obj, source, target, DEFIBRILLATE, {}, actions=(), actor=actor)
 
+    @_reporting_refusals
     def time_out(self, obj: Any, *, actor: str | None = None) -> StatusChange:
         """Move an object whose state's ``timeout`` passed to the timeout's target (the sweeper's move)."""
         session = self._session(obj)
@@ -252,9 +278,11 @@ class Flow:
                 queue_after_commit(session, self.hooks, change)
             else:
                 change = self._write_and_commit(session, move)
-        except BaseException:
+        except BaseException as error:
             # The database rolled back; the object in memory must not claim the new status.
             attributes.set_committed_value(obj, self.attribute, members[source])
+            if not isinstance(error, (TransitionError, ConcurrencyError)):  # refusals are reported as such
+                notify(self.hooks, "after_rollback", obj, source, target, transition, error)
             raise
         return change
 
@@ -377,6 +405,7 @@ class Flow:
         if found is None:
             return None
         obj, change_id, created_at = found
+        self._before(obj, source.state, target.state, transition)
         return obj, self._recorded(session.connection(), change_id, created_at, row)
 
     def _write(self, session: Session, move: _Move) -> StatusChange:
@@ -395,8 +424,7 @@ class Flow:
 
     def _apply(self, session: Session, move: _Move) -> StatusChange:
         """After the status is set in the database: before-hooks, actions, then history and outbox rows."""
-        for hook in self.hooks:
-            hook.before_transition(move.obj, move.source.state, move.target.state, move.transition)
+        self._before(move.obj, move.source.state, move.target.state, move.transition)
         for action in move.actions:
             action(move.obj, move.context)
         if move.actions:
@@ -413,7 +441,12 @@ class Flow:
         if written is None:
             raise self._stale(move)
         attributes.set_committed_value(move.obj, self.attribute, move.target)
+        self._before(move.obj, move.source.state, move.target.state, move.transition)
         return self._recorded(connection, written.id, written.created_at, row)
+
+    def _before(self, obj: Any, source: str, target: str, transition: str) -> None:
+        for hook in self._before_hooks:
+            hook.before_transition(obj, source, target, transition)
 
     def _cas_params(self, move: _Move) -> dict[str, Any]:
         identity = self.mapper.primary_key_from_instance(move.obj)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.faults import describe, fault_of
 
 if TYPE_CHECKING:
+    from engine.errors import ConcurrencyError, TransitionError
     from engine.runtime.changes import StatusChange
 
 log = logging.getLogger("engine.hooks")
@@ -24,17 +26,53 @@ class Veto(Exception):  # noqa: N818 - a control signal, not an error (see the m
     """Not an error: raised by a ``before_transition`` hook to refuse a move; the move is rolled back."""
 
 
+@dataclass(frozen=True)
+class WorkRun:
+    """One delivery of background work, as the work hooks see it.
+
+    Attributes:
+        kind: ``task``, ``endpoint``, ``listener`` or ``reaction``.
+        outbox_id: The outbox row the delivery carries out.
+        attempt: 1 for the first delivery, 2 for the first retry, and so on.
+        machine: The machine that declares the work (``None`` if its outbox row is gone).
+        name: The work's name: the task or endpoint name, ``event#index`` for listeners and reactions.
+        model_id: The object's primary key as text.
+    """
+
+    kind: str
+    outbox_id: int
+    attempt: int
+    machine: str | None
+    name: str | None
+    model_id: str | None
+
+
 class Hook:
     """Base of hooks. Every method is a documented no-op; override the ones you need.
 
-    ``before_transition`` runs inside the change's transaction, after the status was updated and
-    before the history row is written; raising (``Veto`` or anything else) rolls the change back.
-    ``after_transition`` runs after the transaction committed; its failures are logged at critical
-    and never undo the committed change.
+    Moves: ``before_transition`` runs inside the change's transaction, after the compare-and-set, with the
+    object's row locked and its status already the new one; raising (``Veto`` or anything else) rolls the
+    change back. ``after_transition`` runs after the transaction committed; its failures are logged at
+    critical and never undo the committed change. ``after_refusal`` and ``after_rollback`` tell the moves
+    that did not happen.
+
+    Work: ``before_work``, ``after_work``, ``after_work_retry`` and ``after_work_failure`` run in the Dramatiq
+    worker thread that handles the delivery, outside any transaction of the work's.
+
+    Every method runs in the thread that made the move or runs the work. Only ``before_transition`` can
+    change what happens; an exception from any other method is logged and does not change the outcome.
     """
 
+    #: Whether ``before_transition`` must run before the move's history and outbox rows are written.
+    #: ``True`` (the default, and the behaviour before this switch existed) keeps a move under this hook
+    #: at two statements or more on PostgreSQL. Set it to ``False`` when the hook only uses its arguments and
+    #: the object (a metrics or tracing hook, a veto by rule): the hook then runs right after the
+    #: one-statement write, still inside the transaction and with the row locked, and raising still
+    #: rolls the move back. Hooks that do not override ``before_transition`` never cost the fused write.
+    before_history_row: ClassVar[bool] = True
+
     def before_transition(self, obj: Any, source: str | None, target: str, transition: str) -> None:
-        """Called inside the transaction, before the change is recorded."""
+        """Called inside the transaction, after the compare-and-set (see ``before_history_row``)."""
 
     def after_transition(self, change: StatusChange) -> None:
         """Called after the change committed."""
@@ -46,6 +84,55 @@ class Hook:
         """
         for change in changes:
             self.after_transition(change)
+
+    def after_refusal(self, obj: Any, refusal: TransitionError | ConcurrencyError) -> None:
+        """Called when ``fire``, ``set_status``, ``defibrillate`` or a timeout refused to move ``obj``.
+
+        ``refusal`` is the exception the caller gets next: ``TransitionNotAllowed``, ``GuardRejected``
+        (``GuardUndecidable``), ``NoDefibrillation``, ``UnknownStatusError``, ``StaleStatus`` or
+        ``WriteConflict``; its ``machine``, ``object_id`` and ``event`` (the transition) say what was refused.
+        Nothing was written. Runs in the caller's thread, after the move's savepoint or transaction
+        (if one was begun) rolled back. A worker's claim that finds its object already moved is not a refusal.
+        """
+
+    def after_rollback(self, obj: Any, source: str, target: str, transition: str, error: BaseException) -> None:
+        """Called when a move's transaction (or savepoint) rolled back because ``error`` was raised after it began.
+
+        ``error`` is what propagates next: a ``Veto`` or another exception from a ``before_transition`` hook,
+        an action's exception, a database error, a failed commit. ``obj``'s status reads ``source`` again.
+        Runs in the caller's thread; in a transaction the caller opened, only the move's savepoint rolled
+        back and the caller's transaction goes on. Stale and conflicting writes are refusals, not rollbacks.
+        """
+
+    def before_work(self, run: WorkRun) -> None:
+        """Called when a worker thread starts a delivery of a task, endpoint, listener or reaction."""
+
+    def after_work(self, run: WorkRun) -> None:
+        """Called when a delivery ended without an exception: the work was done, or there was nothing to do
+        (the object had moved on, another delivery had claimed it, a conflict sent it back to the broker)."""
+
+    def after_work_retry(self, run: WorkRun, error: BaseException) -> None:
+        """Called when a delivery failed with ``error`` and the broker will deliver it again (retries are left)."""
+
+    def after_work_failure(self, run: WorkRun, error: BaseException) -> None:
+        """Called when a delivery failed for good: its last retry failed (a task or endpoint then records
+        ``error`` and moves its object to its error state), or an endpoint was refused without retry."""
+
+
+def notify(hooks: Sequence[Hook], method: str, *args: Any) -> None:
+    """Call ``method`` on every hook that overrides it; a hook's exception is logged and the next hook runs."""
+    for hook in hooks:
+        if not overrides(hook, method):
+            continue
+        try:
+            getattr(hook, method)(*args)
+        except Exception:
+            log.exception("%s hook %r failed", method, hook)
+
+
+def overrides(hook: Hook, method: str) -> bool:
+    """Whether ``hook``'s class overrides ``Hook.<method>``."""
+    return getattr(type(hook), method) is not getattr(Hook, method)
 
 
 def queue_after_commit(session: Session, hooks: Sequence[Hook], change: StatusChange) -> None:

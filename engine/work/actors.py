@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,6 +23,7 @@ from engine.errors import ConcurrencyError, EndpointError, TransitionError, Unkn
 from engine.faults import Fault, describe, fault_of, mark_handlers_own
 from engine.orm.tables import outbox
 from engine.runtime.flow import Flow
+from engine.runtime.hooks import Hook
 from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps
 from engine.work.claims import carry_on, claim_from_start, claimant, lease_for
 from engine.work.declared import declared_work, unknown_work
@@ -34,6 +35,7 @@ from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
 from engine.work.replay import ChangeRecorder, Changes
 from engine.work.tracebacks import add_traceback_masking
+from engine.work.watching import note_failure, watched
 
 if TYPE_CHECKING:
     from engine.statewright import Statewright
@@ -75,9 +77,12 @@ class Work:
         self.kind_by_actor: dict[str, str] = {}
         #: Whether the database answers; every actor run waits for it (see ``engine.work.gate``).
         self.gate = DatabaseGate(app.engine, redactor=app.redactor, on_recovery=lambda: self.leases.renew())
+        #: Told about each delivery (``Hook.before_work`` …); the app sets its hooks here.
+        self.hooks: Sequence[Hook] = ()
         runners: dict[str, Callable[..., None]] = {
-            "task": self._held(self.run_task), "endpoint": self._held(self.run_endpoint),
-            "listener": self._held(self.run_listener), "reaction": self._held(self.run_reaction)}
+            "task": self._held("task", self.run_task), "endpoint": self._held("endpoint", self.run_endpoint),
+            "listener": self._held("listener", self.run_listener),
+            "reaction": self._held("reaction", self.run_reaction)}
         for compiled in app.machines.values():
             spec = compiled.spec
             queues = [("task", task.queue) for task in spec.tasks.values()]
@@ -112,7 +117,7 @@ class Work:
         return True
 
     # Running ---------------------------------------------------------------------------------
-    def _held(self, runner: Callable[..., None]) -> Callable[..., None]:
+    def _held(self, kind: str, runner: Callable[..., None]) -> Callable[..., None]:
         """``runner`` run through the gate: a database fault never reaches Dramatiq, so it spends no retry.
 
         An outage holds the delivery until the database answers; a delivery that keeps conflicting (a row
@@ -120,12 +125,13 @@ class Work:
         """
         @functools.wraps(runner)
         def held(*args: Any) -> None:
-            try:
-                self.gate.run(lambda: runner(*args), max_conflicts=CONFLICTS_IN_THREAD)
-            except Exception as error:
-                if fault_of(error) is Fault.CONFLICT and _requeue(self.broker, error):
-                    return
-                raise
+            with watched(self.hooks, kind, args, self._row, _last_attempt):
+                try:
+                    self.gate.run(lambda: runner(*args), max_conflicts=CONFLICTS_IN_THREAD)
+                except Exception as error:
+                    if fault_of(error) is Fault.CONFLICT and _requeue(self.broker, error):
+                        return
+                    raise
 
         return held
 
@@ -216,6 +222,8 @@ class Work:
         replayed fall back to running the whole delivery again, with a line saying why.
         """
         started = time.monotonic()
+        if isinstance(details.get("exception"), BaseException):
+            note_failure(details["exception"])
         try:
             obj = self._load(session, flow, model_id)
             if obj is not None:
@@ -312,6 +320,7 @@ class Work:
                                  idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
         except EndpointError as refused:  # a value that would change the path: never sent, never retried
             if self._claim(obj, flow, endpoint.steps, row.id):
+                note_failure(refused)
                 self._settle(obj, endpoint.steps.error, exception=refused)
             return None
 
