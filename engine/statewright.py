@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -52,7 +53,8 @@ class Statewright:
         hooks: Extra hooks around every status change.
         http_base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``).
         http_transport: An httpx transport for endpoint calls (tests pass ``httpx.MockTransport``).
-        archive: Where ``app.archive`` writes payload archives (default: from the environment).
+        archive_settings: Where ``app.archiver`` writes payload archives (default: from the environment).
+        archive: Deprecated name of ``archive_settings``.
         resend_after: How long task and endpoint work may wait, its object still in the triggering state,
             before ``resend_stalled`` sends it again (default: ``$STATEWRIGHT_RESEND_AFTER``, else 10 minutes).
         max_stored_body: Bytes of an endpoint's request or response body kept in the history
@@ -72,8 +74,12 @@ class Statewright:
                  database_url: str | None = None, engine: Engine | None = None,
                  broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = (),
                  http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None,
-                 archive: ArchiveSettings | None = None, resend_after: timedelta | None = None,
-                 max_stored_body: int | None = None, max_response_body: int | None = None) -> None:
+                 archive_settings: ArchiveSettings | None = None, resend_after: timedelta | None = None,
+                 max_stored_body: int | None = None, max_response_body: int | None = None,
+                 archive: ArchiveSettings | None = None) -> None:
+        if archive is not None:
+            _deprecated("Statewright(archive=...)", "Statewright(archive_settings=...)")
+            archive_settings = archive_settings or archive
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
         if http_base_url is not None:
             check_base_url(http_base_url)
@@ -82,10 +88,12 @@ class Statewright:
             raise DefinitionError(duplicates)
         self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
         self.broker_url = broker_url
-        self.archive_settings = archive
+        #: Where ``app.archiver`` writes; ``None``: from the environment.
+        self.archive_settings = archive_settings
         self.resend_after = resend_after_from_env() if resend_after is None else checked_resend_after(resend_after)
         self._archiver: Archiver | None = None
-        self.session = sessionmaker(self.engine, expire_on_commit=False)
+        #: Makes sessions on the app's engine: ``with app.sessionmaker() as session:``.
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
         self.body_limits = BodyLimits.resolve(max_stored_body=max_stored_body, max_response_body=max_response_body)
         #: One set of masking rules for everything stored, logged or shown: the defaults and every ``redact`` key.
@@ -121,13 +129,25 @@ class Statewright:
         return cls(specs, **options)
 
     @property
-    def archive(self) -> Archiver:
+    def archiver(self) -> Archiver:
         """Compress, restore and purge history payloads (see ``engine.archive``)."""
         if self._archiver is None:
             from engine.archive import Archiver
 
             self._archiver = Archiver(self.engine, self.archive_settings)
         return self._archiver
+
+    @property
+    def archive(self) -> Archiver:
+        """Deprecated name of ``archiver``."""
+        _deprecated("app.archive", "app.archiver")
+        return self.archiver
+
+    @property
+    def session(self) -> sessionmaker[Session]:
+        """Deprecated name of ``sessionmaker`` (it makes sessions; it is not one)."""
+        _deprecated("app.session", "app.sessionmaker")
+        return self.sessionmaker
 
     def sweep_outbox(self) -> int:
         """Send every outbox row not sent yet (after a crash or a broker outage); returns how many."""
@@ -155,8 +175,12 @@ class Statewright:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction that commits on success and rolls back on error."""
-        with self.session() as session, session.begin():
+        with self.sessionmaker() as session, session.begin():
             yield session
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=3)
 
 
 def make_engine(url: str, *, connections: ConnectionSettings | None = None, **options: Any) -> Engine:

@@ -115,7 +115,7 @@ async def archive_action(request: Request) -> Response:
     row_id, action = numbers.row_id(request.path_params["row_id"], "history row"), request.path_params["action"]
     if action not in ARCHIVE_ACTIONS:
         raise HTTPException(404, f"no action {action!r}")
-    archive = admin_of(request).app.archive
+    archive = admin_of(request).app.archiver
 
     def work(session: Session) -> str:
         if action == "compress":

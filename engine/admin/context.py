@@ -59,7 +59,7 @@ async def in_session(request: Request, work: Callable[..., T], *args: Any) -> T:
     app = admin_of(request).app
 
     def run() -> T:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             return work(session, *args)
 
     return await run_in_threadpool(run)

@@ -51,7 +51,7 @@ async def events(request: Request) -> Response:
     app = admin_of(request).app
 
     def look() -> queries.Snapshot:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             return queries.snapshot(session, flow)
 
     async def stream() -> AsyncIterator[dict[str, str]]:

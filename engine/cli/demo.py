@@ -138,7 +138,7 @@ def _push(app: Any, model: Any, count: int, finals: set[str], console: Any,
     """Add ``count`` documents and wait for them; returns their statuses and the first one's id."""
     from sqlalchemy import func, select
 
-    with app.session() as session:
+    with app.sessionmaker() as session:
         # Documents of earlier runs stay; only this run's (ids above the previous highest) are counted.
         after = session.scalar(select(func.coalesce(func.max(model.id), 0)))
         session.add_all([model(title=f"Document {n}") for n in range(after + 1, after + count + 1)])
@@ -148,7 +148,7 @@ def _push(app: Any, model: Any, count: int, finals: set[str], console: Any,
     with progress_type(console=console) as progress:
         bar = progress.add_task("documents finished", total=count)
         while time.monotonic() < deadline:
-            with app.session() as session:
+            with app.sessionmaker() as session:
                 rows = session.execute(select(model.status, func.count()).where(model.id > after)
                                        .group_by(model.status)).all()
             counts = Counter({str(status): n for status, n in rows})
@@ -169,7 +169,7 @@ def _report(app: Any, model: Any, counts: Counter[str], first_id: int, console: 
     for state, number in sorted(counts.items()):
         table.add_row(state, str(number))
     console.print(table)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         first = session.get(model, first_id)
         if first is not None:
             console.print(f"history of document {first.id}:")

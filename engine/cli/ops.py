@@ -53,7 +53,7 @@ def sweep(machines: str, database_url: str, broker_url: str, import_path: str, t
             hold_work_in_outbox(app)  # nothing would run what memory:// took
         if timeouts:
             for name, flow in app.flows.items():
-                result = sweep_timeouts(flow, app.session)
+                result = sweep_timeouts(flow, app.sessionmaker)
                 click.echo(f"{name}: {result.moved} moved past their timeout, {result.skipped} already moved")
         if outbox:
             click.echo(f"outbox: {app.sweep_outbox()} rows sent")
@@ -90,7 +90,7 @@ def _restart(app: Statewright, flow: Flow, state: str | None, dry_run: bool) -> 
     from engine.runtime.sweeps import restartable
 
     restarted = 0
-    with app.session() as session:
+    with app.sessionmaker() as session:
         for obj in restartable(flow, session, state):
             source = flow.state_of(obj)
             target = flow.compiled.spec.states[source].defibrillate

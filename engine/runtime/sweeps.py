@@ -57,7 +57,7 @@ def sweep_timeouts(flow: Flow, session_factory: Any, *, batch: int = DEFAULT_BAT
 
     Args:
         flow: The machine whose objects are swept.
-        session_factory: Makes the sessions (``app.session``).
+        session_factory: Makes the sessions (``app.sessionmaker``).
         batch: Objects per transaction.
         now: The time to judge by; the database's clock by default (a host's clock may be wrong).
     """

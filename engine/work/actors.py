@@ -161,7 +161,7 @@ class Work:
         task = flow.compiled.spec.tasks.get(name) if flow is not None else None
         if flow is None or task is None:
             raise unknown_work(self.app, machine, "task", name)
-        with self.app.session() as session:
+        with self.app.sessionmaker() as session:
             obj = self._claim_by_key(session, flow, task.steps, model_id, outbox_id)
             if obj is None:
                 return
@@ -242,7 +242,7 @@ class Work:
                 self.gate.report(error, started=started)
 
         def settle_again() -> None:
-            with self.app.session() as fresh:
+            with self.app.sessionmaker() as fresh:
                 changes.apply(fresh)
                 obj = self._load(fresh, flow, model_id)
                 if obj is not None:
@@ -271,7 +271,7 @@ class Work:
         assert isinstance(endpoint, EndpointSpec)
         flow = self.app.flows[row.machine]
         steps = endpoint.steps
-        with self.app.session() as session, httpx.Client(transport=self.http_transport,
+        with self.app.sessionmaker() as session, httpx.Client(transport=self.http_transport,
                                                           timeout=endpoint.timeout.total_seconds()) as client:
             obj = self._load(session, flow, row.model_id)
             if obj is None:
@@ -349,7 +349,7 @@ class Work:
         reaction = declared_work(self.app, row)
         assert isinstance(reaction, ReactionSpec)
         selector = import_path(reaction.select)
-        with self.app.session() as session:
+        with self.app.sessionmaker() as session:
             self._handler(Deadline(limit_of(reaction), f"reaction {row.name}"), self._react, session, reaction, row,
                           selector)
 

@@ -105,7 +105,7 @@ def _settle_failed(work: Work, row: Any, exception: BaseException | None) -> boo
     assert isinstance(declared, TaskSpec | EndpointSpec)
     steps = declared.steps
     flow = work.app.flows[row.machine]
-    with work.app.session() as session:
+    with work.app.sessionmaker() as session:
         obj = session.get(flow.mapper.class_, flow.key_of(row.model_id))
         if obj is None:
             return False

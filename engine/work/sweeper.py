@@ -59,7 +59,7 @@ def sweep_steps(app: Statewright, *, resend_after: timedelta | None = None) -> l
     grace = app.resend_after if resend_after is None else resend_after
     steps = [SweepStep("outbox", app.sweep_outbox),
              SweepStep("resend", lambda: resend_stalled(app, after=grace), settle=app.work.leases.duration)]
-    steps += [SweepStep(f"{name} timeouts", partial(sweep_timeouts, flow, app.session))
+    steps += [SweepStep(f"{name} timeouts", partial(sweep_timeouts, flow, app.sessionmaker))
               for name, flow in app.flows.items()]
     return steps
 

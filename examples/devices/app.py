@@ -17,7 +17,7 @@ from examples.devices.models import SmartDevice
 def main(database_url: str = "sqlite:///devices.db") -> list[str]:
     """Walk one device through its life; return the states it passed."""
     app = start(["smart_device"], database_url)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         name = f"thermostat-{(session.scalar(select(func.count()).select_from(SmartDevice)) or 0) + 1}"
         device = SmartDevice(device_id=name)
         session.add(device)

@@ -38,7 +38,7 @@ def main(database_url: str = "sqlite:///documents.db") -> dict[str, str]:
     app = start(["document"], database_url, http_base_url=PUBLISHER,
                 http_transport=httpx.MockTransport(PublishingService()))
     outcome: dict[str, str] = {}
-    with app.session() as session, worker(app) as drain:
+    with app.sessionmaker() as session, worker(app) as drain:
         documents = [Document(title=f"Report {n}") for n in (1, 2, 3)]
         session.add_all(documents)
         session.commit()  # each document's `generate` task is queued with its creation

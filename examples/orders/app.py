@@ -19,7 +19,7 @@ from examples.orders.models import Order
 def main(database_url: str = "sqlite:///orders.db") -> dict[str, str]:
     """Pay too little, then enough; the item is reserved by a reaction; fulfil the order; the item ships."""
     app = start(["order", "inventory"], database_url)
-    with app.session() as session, worker(app) as drain:
+    with app.sessionmaker() as session, worker(app) as drain:
         order = Order(total_amount=Decimal("100.00"))
         session.add(order)
         session.flush()

@@ -132,7 +132,7 @@ def one_document(ready_database: str) -> str:
 
     app = Statewright.from_path(DOCUMENT, database_url=ready_database)
     try:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             session.add(Document(title="a"))
             session.commit()
     finally:

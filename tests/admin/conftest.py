@@ -38,7 +38,7 @@ class Served:
 
 def _documents(app: Statewright) -> dict[str, int]:
     """Queued documents, one failed with a recorded payload and exception, one stuck in processing."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         documents = [Document(title=f"document {n}") for n in range(6)]
         session.add_all(documents)
         session.commit()
@@ -53,7 +53,8 @@ def _documents(app: Statewright) -> dict[str, int]:
 def fresh_app(machine: str, database_url: str, tmp_path: Path) -> Statewright:
     """A Statewright over one shipped machine, with fresh tables."""
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
-    app = Statewright.from_path(ROOT / "machines" / f"{machine}.yaml", database_url=database_url, archive=settings)
+    app = Statewright.from_path(ROOT / "machines" / f"{machine}.yaml", database_url=database_url,
+                                archive_settings=settings)
     fresh_tables(app.engine, Base.metadata)
     return app
 
@@ -98,7 +99,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
 def orders(database_url: str, tmp_path: Path) -> Iterator[Served]:
     """The order machine (string status values) with three pending orders."""
     app = fresh_app("order", database_url, tmp_path)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         orders = [Order(total_amount=Decimal("10.00")) for _ in range(3)]
         session.add_all(orders)
         session.commit()

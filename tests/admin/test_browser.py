@@ -157,7 +157,7 @@ def test_the_diagram_counts_update_live_after_a_background_transition(page: Page
     expect(processing).to_have_text("1")
     expect(page.locator("#diagram")).to_have_js_property("complete", True)
     flow: Flow = served.app.flows["document"]
-    with served.app.session() as session:  # as a worker in another process would
+    with served.app.sessionmaker() as session:  # as a worker in another process would
         flow.fire(session.get_one(Document, served.ids["queued"]), "start", {})
     expect(processing).to_have_text("2", timeout=10_000)
     expect(page.locator("#counts tr[data-state=queued] .count")).to_have_text("3")

@@ -45,7 +45,7 @@ def test_an_action_without_the_csrf_token_is_refused_and_changes_nothing(served:
         page = client.get(f"/m/document/o/{failed}").text
         done = client.post(f"/m/document/o/{failed}/defibrillate", data={"csrf": _csrf(page)})
         assert done.status_code == 303
-        with served.app.session() as session:
+        with served.app.sessionmaker() as session:
             from examples.documents.models import Document
 
             assert session.get_one(Document, failed).status.state == "queued"

@@ -35,7 +35,7 @@ def _press(served: Served, row_id: int, action: str) -> tuple[httpx.Response, st
 
 def test_restore_of_a_damaged_archive_flashes_the_reason(served: Served) -> None:  # noqa: F811
     row_id = _payload_row(served)
-    archive = served.app.archive
+    archive = served.app.archiver
     (uri,) = archive.compress(ids=[row_id]).archives
     tampering.rewrite(archive.settings, uri, tampering.encrypted(f"{row_id}.json"))
 
@@ -48,7 +48,7 @@ def test_restore_of_a_damaged_archive_flashes_the_reason(served: Served) -> None
 
 def test_purge_of_a_row_whose_archive_is_gone_keeps_it_and_flashes_why(served: Served) -> None:  # noqa: F811
     row_id = _payload_row(served)
-    archive = served.app.archive
+    archive = served.app.archiver
     (uri,) = archive.compress(ids=[row_id]).archives
     assert archive.restore([row_id]).restored == (row_id,)
     tampering.local_path(uri).unlink()

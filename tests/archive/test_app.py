@@ -1,4 +1,4 @@
-"""``app.archive``: the same archiver, over the app's database, for payloads the app recorded."""
+"""``app.archiver``: the same archiver, over the app's database, for payloads the app recorded."""
 
 from __future__ import annotations
 
@@ -17,17 +17,17 @@ def test_the_app_archives_and_restores_the_payloads_it_recorded(database_url: st
                                                                  engine: Engine) -> None:
     """``engine`` has made fresh Statewright tables in the database; the app adds its model's."""
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
-    app = Statewright.from_path(RUNTIME_MACHINES, database_url=database_url, archive=settings)
+    app = Statewright.from_path(RUNTIME_MACHINES, database_url=database_url, archive_settings=settings)
     try:
         TicketBase.metadata.drop_all(app.engine)
         TicketBase.metadata.create_all(app.engine)
-        with app.session() as session:
+        with app.sessionmaker() as session:
             ticket = Ticket(title="t")
             session.add(ticket)
             session.commit()
             change = ticket.set_status("failed", payload={"response": {"status": 500}}, exception=KeyError("x"))
             later = datetime.now(UTC) + timedelta(days=3)
-            assert app.archive.compress(now=later).rows == 1, "only the row with a payload and a traceback"
+            assert app.archiver.compress(now=later).rows == 1, "only the row with a payload and a traceback"
             (_, failed) = ticket.history()
             assert failed.payload is None
             assert failed.exception_traceback is None
@@ -35,7 +35,7 @@ def test_the_app_archives_and_restores_the_payloads_it_recorded(database_url: st
             assert failed.archived_at is not None
             assert failed.archive_uri is not None
             assert failed.archive_uri.startswith(settings.uri)
-            assert app.archive.restore([change.id]).restored == (change.id,)
+            assert app.archiver.restore([change.id]).restored == (change.id,)
             session.commit()  # end the read transaction: the restore committed on its own connection
             (_, failed) = ticket.history()
             assert failed.payload == {"response": {"status": 500}}

@@ -67,7 +67,7 @@ def in_memory(app: Statewright, moves: int, repeat: int) -> tuple[float, float]:
 
 def persisted(app: Statewright, changes: int) -> tuple[float, float]:
     """Changes per second: (statewright fire, hand-written Core UPDATE + INSERT per transaction)."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         job, baseline_job = Job(), Job()
         session.add_all([job, baseline_job])
         session.commit()

@@ -96,7 +96,7 @@ def ours(app: Statewright, database_url: str, broker_url: str, count: int) -> fl
                         "--sweep-every", "3600"], {})
 
     def produce(n: int) -> None:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             session.add_all([Item() for _ in range(n)])
             session.commit()
 

@@ -27,7 +27,7 @@ def main() -> None:
     try:
         while sum(won.values()) < int(wins):
             row_id = chance.choice(rows)
-            with app.session() as session:
+            with app.sessionmaker() as session:
                 job = session.get_one(Job, row_id)
                 try:
                     job.fire("go")

@@ -119,7 +119,7 @@ class Pipeline:
         for batch in range(batches):
             size = count // batches + (1 if batch < count % batches else 0)
             if size:
-                with self.app.session() as session:
+                with self.app.sessionmaker() as session:
                     jobs = [Job(behaviour="marked") for _ in range(size)]
                     session.add_all(jobs)
                     session.commit()

@@ -37,7 +37,7 @@ def main(database_url: str, broker_url: str, count: int, batches: int, die_after
                                 hooks=[DieAfterCommit(die_after)])
     for batch in range(batches):
         size = count // batches + (1 if batch < count % batches else 0)
-        with app.session() as session:
+        with app.sessionmaker() as session:
             session.add_all([Job(behaviour="marked") for _ in range(size)])
             session.commit()
 

@@ -82,7 +82,7 @@ def _run_worker(app: Statewright, folder: Path, log: Path, ids: list[int]) -> di
             states: dict[int, str] = {}
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
-                with app.session() as session:
+                with app.sessionmaker() as session:
                     states = {probe_id: session.get_one(Probe, probe_id).status.state for probe_id in ids}
                 if all(state in ("sent", "failed") for state in states.values()):
                     break
@@ -129,7 +129,7 @@ def _admin_pages(app: Statewright, ids: list[int]) -> list[str]:
 
 def test_no_secret_is_stored_logged_or_shown_for_endpoints_that_succeed_fail_or_are_refused(
         app: Statewright, tmp_path: Path, probe_server: tuple[str, Seen]) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         probes = [Probe(route=route, segment="x") for route in ROUTES] + [Probe(route="ok", segment="..")]
         session.add_all(probes)
         session.commit()

@@ -26,7 +26,7 @@ def test_concurrent_fires_from_eight_processes_lose_no_update(postgres_url: str)
     app = Statewright.from_path(MACHINES, database_url=postgres_url)
     try:
         fresh_tables(app.engine, BenchBase.metadata)  # other tests' "job" machines leave history for the same ids
-        with app.session() as session:
+        with app.sessionmaker() as session:
             jobs = [Job() for _ in range(ROWS)]
             session.add_all(jobs)
             session.commit()
@@ -46,7 +46,7 @@ def test_concurrent_fires_from_eight_processes_lose_no_update(postgres_url: str)
         assert sum(won.values()) == PROCESSES * WINS_EACH
         assert lost > 0, "no fire ever lost a race: the processes did not contend and the test proved nothing"
 
-        with app.session() as session:
+        with app.sessionmaker() as session:
             for row_id in map(int, ids):
                 history = session.execute(select(statuses.c.from_state, statuses.c.to_state).where(
                     statuses.c.model_id == str(row_id), statuses.c.machine == "job").order_by(statuses.c.id)).all()

@@ -13,7 +13,7 @@ ROWS = 100_000
 
 
 def test_the_compiled_machine_holds_no_rows_after_moves(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="gone soon")
         session.add(ticket)
         session.commit()

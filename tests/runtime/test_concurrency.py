@@ -19,7 +19,7 @@ def _race(app: Statewright, ticket_id: int, events: list[str]) -> list[str]:
     barrier = threading.Barrier(len(events))
 
     def fire(event: str) -> str:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             mine = session.get_one(Ticket, ticket_id)
             assert mine.status is Ticket.Status.NEW  # type: ignore[attr-defined]
             barrier.wait(timeout=10)
@@ -35,7 +35,7 @@ def _race(app: Statewright, ticket_id: int, events: list[str]) -> list[str]:
 
 def test_concurrent_fires_on_one_row_from_two_connections_let_exactly_one_win(app: Statewright) -> None:
     for _ in range(ROUNDS):
-        with app.session() as session:
+        with app.sessionmaker() as session:
             ticket = Ticket(title="race")
             session.add(ticket)
             session.commit()
@@ -53,7 +53,7 @@ def _claim_at_once(app: Statewright, ids: list[int]) -> list[str]:
 
     def claim(ticket_id: int) -> str:
         barrier.wait(timeout=10)
-        with app.session() as session:
+        with app.sessionmaker() as session:
             return "claimed" if flow.claim(session, ticket_id, "new", "failed") is not None else "missed"
 
     with ThreadPoolExecutor(max_workers=len(ids)) as pool:
@@ -72,7 +72,7 @@ def test_threads_claiming_at_once_on_a_fresh_app_all_succeed(app: Statewright, d
     for _ in range(12):
         fresh = Statewright.from_path(RUNTIME_MACHINES, database_url=database_url)
         try:
-            with fresh.session() as session:
+            with fresh.sessionmaker() as session:
                 tickets = [Ticket(title="claim") for _ in range(16)]
                 session.add_all(tickets)
                 session.commit()

@@ -27,7 +27,7 @@ def _database_now(app: Statewright) -> datetime:
 
 
 def _new_ticket(app: Statewright) -> int:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="clock")
         session.add(ticket)
         session.commit()
@@ -45,7 +45,7 @@ def _stored(app: Statewright, change_id: int) -> tuple[datetime, list[datetime]]
 
 def test_a_change_records_the_database_time_it_was_written_and_returns_that_time(app: Statewright) -> None:
     before = _database_now(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="clock")
         session.add(ticket)
         session.commit()
@@ -60,7 +60,7 @@ def test_a_change_records_the_database_time_it_was_written_and_returns_that_time
 
 def test_creation_rows_and_their_outbox_rows_take_the_database_time(app: Statewright) -> None:
     before = _database_now(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.add_all([Ticket(title=f"clock {n}") for n in range(5)])
         session.commit()
         tickets = session.scalars(select(Ticket)).all()
@@ -73,14 +73,14 @@ def test_creation_rows_and_their_outbox_rows_take_the_database_time(app: Statewr
 
 
 def _claim(app: Statewright, ticket_id: int) -> StatusChange:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         claimed = app.flows["ticket"].claim(session, ticket_id, "new", "failed")
         assert claimed is not None
         return claimed.history()[-1]
 
 
 def _fire(app: Statewright, ticket_id: int) -> StatusChange:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         return session.get_one(Ticket, ticket_id).fire("fail")
 
 

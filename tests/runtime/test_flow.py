@@ -20,7 +20,7 @@ from tests.runtime.ticketing.models import Ticket
 
 
 def _new_ticket(app: Statewright, **values: object) -> int:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="printer on fire", **values)
         session.add(ticket)
         session.commit()
@@ -34,13 +34,13 @@ def _counts(app: Statewright) -> tuple[int, int]:
 
 
 def _stored_status(app: Statewright, ticket_id: int) -> object:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         return session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
 
 
 def test_a_new_object_starts_in_the_initial_state_and_records_its_creation(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         assert ticket.status is Ticket.Status.NEW  # type: ignore[attr-defined]
         (created,) = ticket.history()
@@ -52,14 +52,14 @@ def test_a_new_object_starts_in_the_initial_state_and_records_its_creation(app: 
 
 def test_fire_moves_the_object_and_records_history_and_outbox_atomically(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         change = ticket.fire("assign", staff=True, assignee="ada", actor="admin@example.com")
         assert (change.from_state, change.to_state, change.transition, change.actor) == (
             "new", "assigned", "assign", "admin@example.com")
         assert change.context == {"staff": True, "assignee": "ada"}
     assert _stored_status(app, ticket_id) is Ticket.Status.NEW.__class__.ASSIGNED  # type: ignore[attr-defined]
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         assert ticket.assignee == "ada", "the action's change is committed with the status"
         assert [h.to_state for h in ticket.history()] == ["new", "assigned"]
@@ -69,7 +69,7 @@ def test_fire_moves_the_object_and_records_history_and_outbox_atomically(app: St
 
 def test_a_final_state_queues_its_listeners(app: Statewright) -> None:
     ticket_id = _new_ticket(app, priority=5)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         change = session.get_one(Ticket, ticket_id).fire("escalate", staff=True)
         assert change.to_state == "resolved"
         rows = session.execute(select(outbox.c.kind, outbox.c.name).where(
@@ -80,7 +80,7 @@ def test_a_final_state_queues_its_listeners(app: Statewright) -> None:
 def test_a_refused_transition_names_what_is_allowed_and_writes_nothing(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
     before = _counts(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         with pytest.raises(TransitionNotAllowed) as refused:
             ticket.fire("resolve")
@@ -92,7 +92,7 @@ def test_a_refused_transition_names_what_is_allowed_and_writes_nothing(app: Stat
 def test_a_guard_refusal_names_the_guard_and_writes_nothing(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
     before = _counts(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         with pytest.raises(GuardRejected) as refused:
             ticket.fire("assign", staff=False, assignee="eve")
@@ -104,7 +104,7 @@ def test_a_guard_refusal_names_the_guard_and_writes_nothing(app: Statewright) ->
 def test_guarded_alternatives_are_tried_in_file_order(app: Statewright) -> None:
     """`escalate` resolves urgent tickets and assigns the others."""
     calm, urgent = _new_ticket(app, priority=1), _new_ticket(app, priority=3)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         assert session.get_one(Ticket, calm).fire("escalate", staff=True, assignee="bob").to_state == "assigned"
         assert session.get_one(Ticket, urgent).fire("escalate", staff=True).to_state == "resolved"
         with pytest.raises(GuardRejected) as refused:
@@ -115,7 +115,7 @@ def test_guarded_alternatives_are_tried_in_file_order(app: Statewright) -> None:
 def test_can_fire_why_not_and_available_transitions_write_nothing(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
     before = _counts(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         assert ticket.available_transitions() == ["assign", "escalate", "fail"]
         assert ticket.can_fire("assign", staff=True)
@@ -131,20 +131,20 @@ def test_can_fire_why_not_and_available_transitions_write_nothing(app: Statewrig
 def test_an_exception_in_a_guard_or_action_rolls_everything_back(app: Statewright, explode: str) -> None:
     ticket_id = _new_ticket(app)
     before = _counts(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         with pytest.raises(Explosion):
             ticket.fire("assign", staff=True, assignee="mallory", **{explode: True})
         assert ticket.status is Ticket.Status.NEW  # type: ignore[attr-defined]
     assert _counts(app) == before
     assert _stored_status(app, ticket_id) is Ticket.Status.NEW  # type: ignore[attr-defined]
-    with app.session() as session:
+    with app.sessionmaker() as session:
         assert session.get_one(Ticket, ticket_id).assignee is None
 
 
 def test_a_stale_object_cannot_move_and_writes_nothing(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
-    with app.session() as first, app.session() as second:
+    with app.sessionmaker() as first, app.sessionmaker() as second:
         mine, theirs = first.get_one(Ticket, ticket_id), second.get_one(Ticket, ticket_id)
         theirs.fire("fail")
         before = _counts(app)
@@ -159,30 +159,30 @@ def test_a_stale_object_cannot_move_and_writes_nothing(app: Statewright) -> None
 def test_inside_an_open_transaction_the_change_waits_for_its_commit(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
     before = _counts(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.begin()
         session.get_one(Ticket, ticket_id).fire("fail")
         session.rollback()
     assert _counts(app) == before
     assert _stored_status(app, ticket_id) is Ticket.Status.NEW  # type: ignore[attr-defined]
-    with app.session() as session, session.begin():
+    with app.sessionmaker() as session, session.begin():
         session.get_one(Ticket, ticket_id).fire("fail")
     assert _stored_status(app, ticket_id) is Ticket.Status.FAILED  # type: ignore[attr-defined]
 
 
 def test_a_failed_move_inside_an_open_transaction_leaves_the_rest_of_it_intact(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
-    with app.session() as session, session.begin():
+    with app.sessionmaker() as session, session.begin():
         session.add(Ticket(title="second"))
         with pytest.raises(Explosion):
             session.get_one(Ticket, ticket_id).fire("assign", staff=True, assignee="x", action_explodes=True)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == 2
 
 
 def test_set_status_follows_a_declared_transition_and_keeps_payload_and_exception(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         try:
             raise Explosion("disk full")
@@ -200,7 +200,7 @@ def test_set_status_follows_a_declared_transition_and_keeps_payload_and_exceptio
 
 def test_defibrillation_restarts_from_the_named_state_and_requeues_its_work(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         ticket.fire("fail")
         change = ticket.defibrillate(actor="ops")
@@ -219,7 +219,7 @@ def test_moving_an_object_that_is_not_saved_is_a_programming_error(app: Statewri
 def test_objects_can_be_queried_by_status_member(app: Statewright) -> None:
     ticket_id = _new_ticket(app)
     _new_ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.get_one(Ticket, ticket_id).fire("fail")
         failed = session.scalars(select(Ticket.id).where(Ticket.status == Ticket.Status.FAILED)).all()  # type: ignore[attr-defined]
     assert failed == [ticket_id]
@@ -230,7 +230,7 @@ def test_each_guard_is_evaluated_once_per_attempt(app: Statewright) -> None:
     from tests.runtime.ticketing.hooks import GUARD_CALLS
 
     ticket_id = _new_ticket(app, priority=1)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         GUARD_CALLS.clear()
         ticket.fire("assign", staff=True, assignee="ada")
@@ -262,18 +262,18 @@ def test_assigning_the_status_of_a_stored_object_is_refused_and_writes_nothing(a
     """A direct assignment would skip the history row, the compare-and-set and the work: it raises at once."""
     ticket_id = _new_ticket(app)
     before = _counts(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         with pytest.raises(StatusAssignmentError, match=rf"ticket {ticket_id}: the status attribute .* fire"):
             ticket.status = Ticket.Status.RESOLVED
         session.commit()
-    with app.session() as session:
+    with app.sessionmaker() as session:
         assert session.get_one(Ticket, ticket_id).status.state == "new"
     assert _counts(app) == before
 
 
 def test_a_new_object_may_be_given_its_first_status(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="born assigned", status=Ticket.Status.ASSIGNED)
         ticket.status = Ticket.Status.NEW  # still transient: nothing is stored yet
         session.add(ticket)

@@ -42,7 +42,7 @@ def orders(database_url: str) -> Iterator[Statewright]:
 
 def test_the_order_machine_answers_can_fire_and_why_not_without_the_context_its_guard_reads(
         orders: Statewright) -> None:
-    with orders.session() as session:
+    with orders.sessionmaker() as session:
         order = Order(total_amount=Decimal("20.00"))
         session.add(order)
         session.commit()
@@ -63,7 +63,7 @@ def test_the_order_machine_answers_can_fire_and_why_not_without_the_context_its_
 
 def test_an_undecidable_candidate_lets_the_next_candidate_decide(app: Statewright) -> None:
     """``escalate`` tries ``urgent and staff`` first (``model.priority >= 3``), then ``staff``."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="no priority")
         session.add(ticket)
         session.commit()
@@ -78,7 +78,7 @@ def test_an_undecidable_candidate_lets_the_next_candidate_decide(app: Statewrigh
 
 
 def test_a_code_guard_that_raises_propagates_from_fire_can_fire_and_why_not(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="t")
         session.add(ticket)
         session.commit()
@@ -148,7 +148,7 @@ def test_a_reaction_whose_guard_cannot_be_evaluated_skips_the_object_with_a_log_
     app = Statewright([load_spec(MACHINES / "order.yaml"), inventory], database_url=database_url)
     fresh_tables(app.engine, Base.metadata)
     try:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             order = Order(total_amount=Decimal("10"))
             session.add(order)
             session.commit()
@@ -160,7 +160,7 @@ def test_a_reaction_whose_guard_cannot_be_evaluated_skips_the_object_with_a_log_
         with caplog.at_level(logging.INFO, logger="engine.work"):
             app.work.run_reaction(reaction)
         assert caplog.text.count("the context has no key 'quantity'") == 2
-        with app.session() as session:
+        with app.sessionmaker() as session:
             assert {item.status.state for item in session.scalars(select(InventoryItem))} == {"available"}
     finally:
         Base.metadata.drop_all(app.engine)

@@ -34,7 +34,7 @@ def _failure() -> RuntimeError:
 
 
 def test_history_and_outbox_rows_store_no_secret_of_payload_context_or_exception(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         document = Document(title="masked")
         session.add(document)
         session.commit()
@@ -55,7 +55,7 @@ def test_history_and_outbox_rows_store_no_secret_of_payload_context_or_exception
 
 def test_the_actor_column_is_masked_but_a_workers_claim_actor_is_kept(app: Statewright) -> None:
     claimant = "statewright worker, message 0b4f6c1e-5d7a-4f5e-9a51-3c2d1e0f9a8b"
-    with app.session() as session:
+    with app.sessionmaker() as session:
         document = Document(title="actor")
         session.add(document)
         session.commit()
@@ -74,7 +74,7 @@ def _failure_with_escaped_json() -> RuntimeError:
 
 
 def test_a_tracebacks_source_line_with_escaped_quotes_is_masked(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         document = Document(title="traceback")
         session.add(document)
         session.commit()
@@ -86,7 +86,7 @@ def test_a_tracebacks_source_line_with_escaped_quotes_is_masked(app: Statewright
 
 
 def test_nan_and_infinities_are_stored_as_the_same_strings_on_every_database(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         document = Document(title="numbers")
         session.add(document)
         session.commit()

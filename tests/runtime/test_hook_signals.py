@@ -69,7 +69,7 @@ def hooked(app: Statewright, database_url: str) -> Iterator[Callable[[Hook], Sta
 
 
 def _ticket(app: Statewright, **values: Any) -> int:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="hooked", **values)
         session.add(ticket)
         session.commit()
@@ -85,7 +85,7 @@ def test_a_guard_refusal_and_a_move_not_allowed_reach_after_refusal(hooked: Call
     hook = Recording()
     app = hooked(hook)
     ticket_id = _ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         with pytest.raises(GuardRejected):
             ticket.fire("assign", staff=False, assignee="ann")
@@ -100,7 +100,7 @@ def test_a_stale_write_is_a_refusal_not_a_rollback(hooked: Callable[[Hook], Stat
     hook = Recording()
     app = hooked(hook)
     ticket_id = _ticket(app)
-    with app.session() as first, app.session() as second:
+    with app.sessionmaker() as first, app.sessionmaker() as second:
         mine, theirs = first.get_one(Ticket, ticket_id), second.get_one(Ticket, ticket_id)
         theirs.fire("fail")
         hook.signals.clear()
@@ -113,7 +113,7 @@ def test_a_veto_and_a_failing_action_reach_after_rollback(hooked: Callable[[Hook
     hook = Recording(veto="fail")
     app = hooked(hook)
     ticket_id = _ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         with pytest.raises(Veto):
             ticket.fire("fail")
@@ -133,12 +133,12 @@ def test_a_rollback_inside_the_callers_transaction_is_the_savepoints(hooked: Cal
     hook = Recording(veto="fail")
     app = hooked(hook)
     first, second = _ticket(app), _ticket(app)
-    with app.session() as session, session.begin():
+    with app.sessionmaker() as session, session.begin():
         with pytest.raises(Veto):
             session.get_one(Ticket, first).fire("fail")
         session.get_one(Ticket, second).fire("assign", staff=True, assignee="bo")
     assert ("rolled back", first, "new", "failed", "fail", "Veto") in hook.signals
-    with app.session() as session:
+    with app.sessionmaker() as session:
         assert session.get_one(Ticket, second).status is Ticket.Status.ASSIGNED  # type: ignore[attr-defined]
 
 
@@ -150,7 +150,7 @@ def test_a_failing_refusal_hook_is_logged_and_the_refusal_still_raises(
 
     app = hooked(Broken())
     ticket_id = _ticket(app)
-    with app.session() as session, pytest.raises(TransitionNotAllowed):
+    with app.sessionmaker() as session, pytest.raises(TransitionNotAllowed):
         session.get_one(Ticket, ticket_id).fire("resolve")
     assert "after_refusal hook" in caplog.text
     assert "metrics backend down" in caplog.text
@@ -163,7 +163,7 @@ def _writes_of_one_move(app: Statewright, transition: str) -> list[str]:
     def remember(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(" ".join(statement.split()))
 
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         event.listen(app.engine, "before_cursor_execute", remember)
         try:

@@ -48,7 +48,7 @@ def hooked(app: Statewright, database_url: str) -> Iterator[Callable[[Hook], Sta
 
 
 def _ticket(app: Statewright) -> int:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="hooked")
         session.add(ticket)
         session.commit()
@@ -59,7 +59,7 @@ def test_after_transition_runs_once_the_change_committed(hooked: Callable[[Hook]
     recorder = Recorder()
     app = hooked(recorder)
     ticket_id = _ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.get_one(Ticket, ticket_id).fire("fail")
     assert recorder.before == [("new", "failed", "fail")]
     assert [(c.from_state, c.to_state) for c in recorder.after] == [(None, "new"), ("new", "failed")], (
@@ -72,13 +72,13 @@ def test_after_transition_waits_for_the_callers_commit_and_skips_rollbacks(
     app = hooked(recorder)
     ticket_id = _ticket(app)
     recorder.after.clear()
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.begin()
         session.get_one(Ticket, ticket_id).fire("fail")
         assert recorder.after == []
         session.rollback()
     assert recorder.after == []
-    with app.session() as session:
+    with app.sessionmaker() as session:
         with session.begin():
             session.get_one(Ticket, ticket_id).fire("fail")
             assert recorder.after == []
@@ -92,7 +92,7 @@ def test_after_transition_waits_for_the_callers_commit_when_it_moves_several_obj
     app = hooked(recorder)
     ids = [_ticket(app) for _ in range(3)]
     recorder.after.clear()
-    with app.session() as session:
+    with app.sessionmaker() as session:
         with session.begin():
             for ticket_id in ids:
                 session.get_one(Ticket, ticket_id).fire("fail")
@@ -103,7 +103,7 @@ def test_after_transition_waits_for_the_callers_commit_when_it_moves_several_obj
 def test_a_veto_rolls_the_change_back(hooked: Callable[[Hook], Statewright]) -> None:
     app = hooked(Recorder(veto="fail"))
     ticket_id = _ticket(app)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = session.get_one(Ticket, ticket_id)
         with pytest.raises(Veto):
             ticket.fire("fail")
@@ -116,8 +116,8 @@ def test_a_failing_after_hook_is_logged_and_never_undoes_the_change(
         hooked: Callable[[Hook], Statewright], caplog: pytest.LogCaptureFixture) -> None:
     app = hooked(Recorder(explode_after=True))
     ticket_id = _ticket(app)
-    with caplog.at_level(logging.CRITICAL, logger="engine.hooks"), app.session() as session:
+    with caplog.at_level(logging.CRITICAL, logger="engine.hooks"), app.sessionmaker() as session:
         session.get_one(Ticket, ticket_id).fire("fail")
     assert "after_transition hook" in caplog.text
-    with app.session() as session:
+    with app.sessionmaker() as session:
         assert session.get_one(Ticket, ticket_id).status is Ticket.Status.FAILED  # type: ignore[attr-defined]

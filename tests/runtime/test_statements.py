@@ -40,7 +40,7 @@ def _writes(seen: list[str]) -> list[str]:
 
 
 def test_objects_created_in_one_flush_each_get_their_own_creation_row_and_work(app: Statewright) -> None:
-    with app.session() as session, _statements(app.engine) as seen:
+    with app.sessionmaker() as session, _statements(app.engine) as seen:
         tickets = [Ticket(title=f"t{n}") for n in range(30)]
         session.add_all(tickets)
         session.commit()
@@ -68,7 +68,7 @@ def test_a_flush_that_fails_after_inserting_leaves_no_creation_rows_behind(app: 
 
     NoteBase.metadata.create_all(app.engine)
     try:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             session.begin()
             with session.begin_nested():
                 # One flush: the ticket's insert succeeds, then the note's fails.
@@ -87,7 +87,7 @@ def test_a_flush_that_fails_after_inserting_leaves_no_creation_rows_behind(app: 
 
 
 def test_a_move_without_actions_is_one_statement_on_postgresql(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="t")
         session.add(ticket)
         session.commit()
@@ -105,12 +105,12 @@ def test_a_move_without_actions_is_one_statement_on_postgresql(app: Statewright)
 
 
 def test_a_fused_move_on_a_stale_object_writes_nothing(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         ticket = Ticket(title="t")
         session.add(ticket)
         session.commit()
         ticket_id = ticket.id
-    with app.session() as first, app.session() as second:
+    with app.sessionmaker() as first, app.sessionmaker() as second:
         mine, theirs = first.get_one(Ticket, ticket_id), second.get_one(Ticket, ticket_id)
         theirs.fire("fail")
         with pytest.raises(StaleStatus):
@@ -133,7 +133,7 @@ def test_a_before_hook_still_runs_before_the_history_row_is_written(app: Statewr
     hook = _SeesStatusBeforeHistory(app)
     hooked = Statewright.from_path(RUNTIME_MACHINES, database_url=database_url, hooks=[hook])
     try:
-        with hooked.session() as session:
+        with hooked.sessionmaker() as session:
             ticket = Ticket(title="t")
             session.add(ticket)
             session.commit()
@@ -144,5 +144,5 @@ def test_a_before_hook_still_runs_before_the_history_row_is_written(app: Statewr
 
 
 def _history(app: Statewright, ticket_id: int) -> list[Any]:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         return session.get_one(Ticket, ticket_id).history()

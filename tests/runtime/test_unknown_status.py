@@ -31,7 +31,7 @@ def documents(database_url: str) -> Iterator[Statewright]:
 
 def _spoiled(app: Statewright, model: Any, value: object, count: int = 2) -> list[int]:
     """``count`` objects, the first of which gets ``value`` written straight into its status column."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         objects = [model(title=f"object {n}") for n in range(count)]
         session.add_all(objects)
         session.commit()
@@ -58,7 +58,7 @@ def test_an_integer_status_no_state_declares_loads_and_every_move_names_machine_
         documents: Statewright, use: str) -> None:
     spoiled, fine = _spoiled(documents, Document, 99)
     call, event = USES[use]
-    with documents.session() as session:
+    with documents.sessionmaker() as session:
         document = session.get_one(Document, spoiled)
         assert document.status == UnknownStatus(99)
         assert str(document.status) == "unknown value 99"
@@ -69,13 +69,13 @@ def test_an_integer_status_no_state_declares_loads_and_every_move_names_machine_
         assert f"document {spoiled}: {event!r} refused: its status column holds 99" in str(refused.value)
         assert [change.to_state for change in document.history()] == ["queued"], "history still reads"
         assert session.get_one(Document, fine).fire("start").to_state == "processing", "the others still move"
-    with documents.session() as session:
+    with documents.sessionmaker() as session:
         assert session.scalar(select(Document.status).where(Document.id == spoiled)) == UnknownStatus(99)
 
 
 def test_a_string_status_no_state_declares_loads_and_refuses_to_move(app: Statewright) -> None:
     spoiled, fine = _spoiled(app, Ticket, "lost")
-    with app.session() as session:
+    with app.sessionmaker() as session:
         tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
         assert [str(ticket.status) for ticket in tickets] == ["unknown value 'lost'", "new"]
         with pytest.raises(UnknownStatusError, match=r"ticket \d+: 'assign' refused: its status column holds "
@@ -90,18 +90,18 @@ def test_a_string_status_no_state_declares_loads_and_refuses_to_move(app: Statew
 def test_an_unknown_status_is_a_refused_move_so_code_that_moves_many_objects_skips_it(documents: Statewright) -> None:
     """Sweeps, reactions and bulk defibrillation catch ``TransitionError`` and carry on."""
     spoiled, _ = _spoiled(documents, Document, 99)
-    with documents.session() as session, pytest.raises(TransitionError):
+    with documents.sessionmaker() as session, pytest.raises(TransitionError):
         session.get_one(Document, spoiled).fire("start")
 
 
 def test_a_timeout_sweep_moves_the_others_past_an_unknown_status(documents: Statewright) -> None:
     spoiled, fine = _spoiled(documents, Document, 99)
-    with documents.session() as session:
+    with documents.sessionmaker() as session:
         session.get_one(Document, fine).fire("start")
-    result = sweep_timeouts(documents.flows["document"], documents.session,
+    result = sweep_timeouts(documents.flows["document"], documents.sessionmaker,
                             now=datetime.now(UTC) + timedelta(hours=1))
     assert (result.moved, result.skipped) == (1, 0)
-    with documents.session() as session:
+    with documents.sessionmaker() as session:
         with pytest.raises(UnknownStatusError) as refused:
             documents.flows["document"].time_out(session.get_one(Document, spoiled))
         assert refused.value.event == "timeout"
@@ -116,6 +116,6 @@ def test_a_worker_skips_an_object_whose_status_is_unknown_with_a_log_line(
         documents.work.run_task(tasks[str(spoiled)], "document", "generate", str(spoiled))
     assert f"document {spoiled}: '-> processing' refused: its status column holds 99" in caplog.text
     documents.work.run_task(tasks[str(fine)], "document", "generate", str(fine))
-    with documents.session() as session:
+    with documents.sessionmaker() as session:
         assert session.get_one(Document, spoiled).status == UnknownStatus(99)
         assert session.get_one(Document, fine).status.state == "generated"

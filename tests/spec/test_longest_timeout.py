@@ -40,7 +40,7 @@ def test_the_sweep_handles_the_longest_timeout_lint_accepts(tmp_path: Path, data
     assert "job: 0 moved past their timeout" in done.output
     app = Statewright.from_path(machines, database_url=database_url)
     try:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             assert session.scalars(stuck_query(app.flows["job"], "running", datetime.now(UTC))).all() == []
     finally:
         app.close()

@@ -44,7 +44,7 @@ def run_app() -> list[str]:
         status: Mapped[engine.StatusEnum] = mapped_column(engine.StatusType(Integer()))
 
     app = engine.Statewright.from_path("machines/", database_url="sqlite://")
-    with app.session() as session:
+    with app.sessionmaker() as session:
         invoice = session.get_one(Invoice, 1)
         try:
             change: engine.StatusChange = invoice.fire("pay", amount=10, actor="me")
@@ -62,11 +62,11 @@ def archiving() -> tuple[int, int]:
 
     settings = engine.ArchiveSettings(uri="s3://bucket/history", s3_endpoint_url="http://127.0.0.1:9000",
                                       s3_path_style=True)
-    app = engine.Statewright.from_path("machines/", database_url="sqlite://", archive=settings)
+    app = engine.Statewright.from_path("machines/", database_url="sqlite://", archive_settings=settings)
     try:
-        compressed = app.archive.compress(older_than=timedelta(days=7), batch=500)
-        restored = app.archive.restore([1, 2, 3])
+        compressed = app.archiver.compress(older_than=timedelta(days=7), batch=500)
+        restored = app.archiver.restore([1, 2, 3])
     except engine.ArchiveError:
         return (0, 0)
     failed: dict[int, str] = restored.failed
-    return compressed.rows + len(failed), len(app.archive.purge(older_than=timedelta(days=1)).purged)
+    return compressed.rows + len(failed), len(app.archiver.purge(older_than=timedelta(days=1)).purged)

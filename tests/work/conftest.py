@@ -156,7 +156,7 @@ def failed_listener_and_reaction(app: Statewright, drain: Callable[[], None]) ->
     """Fail the errand app's listener and reaction for good; returns their failure records' ids."""
     from engine.work.failures import list_failures
 
-    with app.session() as session:
+    with app.sessionmaker() as session:
         errand = Errand()
         session.add(errand)
         session.commit()

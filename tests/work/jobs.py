@@ -13,7 +13,7 @@ from tests.work.app.models import Job
 
 def new_job(app: Statewright, behaviour: str = "ok") -> int:
     """A committed job (its task's outbox row is written, and sent if the broker takes it); returns its id."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         job = Job(behaviour=behaviour)
         session.add(job)
         session.commit()
@@ -22,7 +22,7 @@ def new_job(app: Statewright, behaviour: str = "ok") -> int:
 
 def state_of(app: Statewright, job_id: int) -> str:
     """The job's state now, read in a session of its own."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         return session.get_one(Job, job_id).status.state
 
 

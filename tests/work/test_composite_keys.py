@@ -14,7 +14,7 @@ AWKWARD = "north,east 100%"
 
 
 def _shipments(app: Statewright, *keys: tuple[str, int]) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.add_all([Shipment(warehouse=warehouse, number=number) for warehouse, number in keys])
         session.commit()
 
@@ -23,7 +23,7 @@ def test_a_task_finds_its_object_by_every_key_column(app: Statewright, run_work:
     # Same number in two warehouses, so a worker that used one column would pick the wrong one.
     _shipments(app, (AWKWARD, 7), ("south", 7))
     run_work()
-    with app.session() as session:
+    with app.sessionmaker() as session:
         awkward = session.get_one(Shipment, (AWKWARD, 7))
         assert awkward.status.state == "packed"
         assert awkward.label == f"{AWKWARD}/7"
@@ -35,10 +35,10 @@ def test_a_task_finds_its_object_by_every_key_column(app: Statewright, run_work:
 
 def test_a_sweep_matches_history_rows_by_the_whole_key(app: Statewright) -> None:
     _shipments(app, (AWKWARD, 1), ("west", 1))
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.get_one(Shipment, (AWKWARD, 1)).set_status("packing")
     later = datetime.now(UTC) + timedelta(hours=2)
-    assert sweep_timeouts(app.flows["shipment"], app.session, now=later).moved == 1
-    with app.session() as session:
+    assert sweep_timeouts(app.flows["shipment"], app.sessionmaker, now=later).moved == 1
+    with app.sessionmaker() as session:
         assert session.get_one(Shipment, (AWKWARD, 1)).status.state == "stalled"
         assert session.get_one(Shipment, ("west", 1)).status.state == "ordered"

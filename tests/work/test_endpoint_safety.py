@@ -45,7 +45,7 @@ def _app(tmp_path: Path, base_url: str | None, *, url: str = PATH_URL, transport
 
 
 def _probe(app: Statewright, **values: Any) -> int:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         probe = Probe(**{"segment": "x", **values})
         session.add(probe)
         session.commit()
@@ -66,7 +66,7 @@ def _run(app: Statewright) -> None:
 
 
 def _history(app: Statewright, probe_id: int) -> tuple[str, list[Any]]:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         probe = session.get_one(Probe, probe_id)
         return probe.status.state, probe.history()
 

@@ -21,7 +21,7 @@ Server = tuple[str, Received]
 
 
 def _call(app: Statewright, path: str) -> int:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         call = Call(path=path)
         session.add(call)
         session.commit()
@@ -29,7 +29,7 @@ def _call(app: Statewright, path: str) -> int:
 
 
 def _history(app: Statewright, call_id: int) -> tuple[str, list]:  # type: ignore[type-arg]
-    with app.session() as session:
+    with app.sessionmaker() as session:
         call = session.get_one(Call, call_id)
         return call.status.state, call.history()
 
@@ -54,7 +54,7 @@ def test_a_2xx_answer_completes_and_the_history_keeps_request_and_response_maske
     sent = http_server[1].requests[0]
     assert sent["headers"]["Authorization"] == "Bearer s3cr3t", "only the stored copy is masked"
     assert sent["path"] == "/calls/ok?token=t0ken&page=1"
-    with app.session() as session:
+    with app.sessionmaker() as session:
         assert session.get_one(Call, call_id).answer == "r-ok"
     _assert_no_secret_is_stored(app)
 

@@ -22,7 +22,7 @@ from tests.work.conftest import VANISHING
 
 def errand_in(app: Statewright, transition: str) -> int:
     """A new errand, moved along ``transition`` (which starts the work under test)."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         errand = Errand()
         session.add(errand)
         session.commit()
@@ -32,7 +32,7 @@ def errand_in(app: Statewright, transition: str) -> int:
 
 def last_change(app: Statewright, errand_id: int) -> tuple[list[str], str | None, str | None]:
     """The states the errand went through, and the exception type and message of its last change."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         history = session.get_one(Errand, errand_id).history()
     return [change.to_state for change in history], history[-1].exception_type, history[-1].exception_message
 

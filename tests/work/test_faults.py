@@ -48,7 +48,7 @@ def _wait_for(condition: object, seconds: float = 60) -> None:
 
 def _wait_for_state(app: Statewright, job_id: int, state: str) -> None:
     def reached() -> bool:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             return session.get_one(Job, job_id).status.state == state
     _wait_for(reached)
 
@@ -75,7 +75,7 @@ class TestWorkerKilledMidTask:
                                                                       tmp_path: Path) -> None:
         marker = tmp_path / "runs"
         first = _start_worker(app, broker_url, marker)
-        with app.session() as session:
+        with app.sessionmaker() as session:
             job = Job(behaviour="slow")
             session.add(job)
             session.commit()
@@ -83,7 +83,7 @@ class TestWorkerKilledMidTask:
         _wait_for(lambda: marker.exists() and marker.read_text().strip() == str(job_id))
         os.killpg(first.pid, signal.SIGKILL)  # mid-task: after the claim, before `complete`
         first.communicate(timeout=30)
-        with app.session() as session:
+        with app.sessionmaker() as session:
             assert session.get_one(Job, job_id).status.state == "running"
         second = _start_worker(app, broker_url, marker)
         try:
@@ -91,7 +91,7 @@ class TestWorkerKilledMidTask:
         finally:
             output = _stop(second)
         assert "Traceback" not in output, output
-        with app.session() as session:
+        with app.sessionmaker() as session:
             moves = [(c.from_state, c.to_state) for c in session.get_one(Job, job_id).history()]
         assert moves == [(None, "queued"), ("queued", "running"), ("running", "done")]
         assert marker.read_text().split() == [str(job_id), str(job_id)], "the handler ran again after the kill"
@@ -107,7 +107,7 @@ class TestBrokerDownDuringATransition:
                                                                       private_redis: PrivateRedis,
                                                                       tmp_path: Path) -> None:
         private_redis.stop()
-        with app.session() as session:
+        with app.sessionmaker() as session:
             job = Job(behaviour="ok")
             session.add(job)
             session.commit()  # the relay cannot reach the broker: the row stays in the outbox
@@ -118,7 +118,7 @@ class TestBrokerDownDuringATransition:
             _wait_for_state(app, job_id, "done")
         finally:
             _stop(worker)
-        with app.session() as session:
+        with app.sessionmaker() as session:
             assert [c.to_state for c in session.get_one(Job, job_id).history()] == ["queued", "running", "done"]
 
 
@@ -137,7 +137,7 @@ class TestRedisWithoutPersistenceRestarts:
 
     def test_messages_lost_in_a_restart_are_resent_and_every_object_finishes_once(
             self, app: Statewright, broker_url: str, private_redis: PrivateRedis, tmp_path: Path) -> None:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             jobs = [Job(behaviour="ok") for _ in range(20)]
             session.add_all(jobs)
             session.commit()
@@ -153,7 +153,7 @@ class TestRedisWithoutPersistenceRestarts:
         finally:
             output = _stop(worker)
         assert "Traceback" not in output, output
-        with app.session() as session:
+        with app.sessionmaker() as session:
             for job_id in ids:
                 moves = [(c.from_state, c.to_state) for c in session.get_one(Job, job_id).history()]
                 assert moves == [(None, "queued"), ("queued", "running"), ("running", "done")]

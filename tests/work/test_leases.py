@@ -41,7 +41,7 @@ def broker_url() -> str:
 def _claimed_by_other(app: Statewright, job_id: int, *, lease_left: timedelta, current: bool = True) -> None:
     """The job in ``running`` under a claim of ``OTHER`` whose lease ends ``lease_left`` from now."""
     app.broker.flush_all()  # the original message is gone: whatever comes next is another delivery
-    with app.session() as session:
+    with app.sessionmaker() as session:
         change = session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}{OTHER}")
     with app.engine.begin() as connection:
         connection.execute(insert(leases).values(outbox_id=task_row(app).id, claimed_by=OTHER,
@@ -71,7 +71,7 @@ def test_a_claim_records_its_message_and_a_lease_on_the_outbox_row(app: Statewri
 
 def test_an_endpoint_claim_records_its_lease_in_the_same_transaction(app: Statewright,
                                                                     run_work: Callable[[], None]) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         call = Call(path="ok")
         session.add(call)
         session.commit()

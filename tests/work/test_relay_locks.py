@@ -33,7 +33,7 @@ def test_the_relay_leaves_a_row_another_sender_holds_to_it(app: Statewright) -> 
     app.work.relay.send = lambda row: False  # the commit's relay meets a dead broker: the row stays unsent
     job_id = new_job(app)
     app.work.relay.send = lambda row: sent.append(row.id) is None
-    with app.session() as session:
+    with app.sessionmaker() as session:
         (created,) = app.flow(Job).history(session.get_one(Job, job_id))
     change = dataclasses.replace(created, outbox_rows=1)
     with app.engine.connect() as sweep, sweep.begin():

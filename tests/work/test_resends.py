@@ -70,7 +70,7 @@ def test_a_duplicate_delivery_leaves_an_object_claimed_by_another_message_alone(
     """The original message is being worked on (its claim names it) when a resent copy arrives."""
     job_id = new_job(app)
     app.broker.flush_all()
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}the-original")
     assert app.resend_stalled(now=LATER) == 0, "an object being worked on is never resent"
     assert app.work.send(task_row(app))  # a late duplicate, as a resend racing the claim would be
@@ -102,7 +102,7 @@ def test_the_grace_comes_from_the_argument_the_environment_or_the_default(monkey
 def _stranded(app: Statewright, job_id: int, *, lease_ended: timedelta) -> None:
     """The job in ``running`` under a claim whose message was lost and whose lease ended ``lease_ended`` ago."""
     app.broker.flush_all()
-    with app.session() as session:
+    with app.sessionmaker() as session:
         change = session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}the-lost-one")
     with app.engine.begin() as connection:
         row_id = connection.execute(select(outbox.c.id).where(outbox.c.kind == "task")).scalar_one()

@@ -41,7 +41,7 @@ def _run_one_job(app: Statewright) -> tuple[Job, list[tuple[str | None, str]], o
     worker = Worker(app.broker, worker_timeout=50, worker_threads=1)
     worker.start()
     try:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             job = Job()
             session.add(job)
             session.commit()
@@ -50,7 +50,7 @@ def _run_one_job(app: Statewright) -> tuple[Job, list[tuple[str | None, str]], o
         worker.join()
     finally:
         worker.stop()
-    with app.session() as session:
+    with app.sessionmaker() as session:
         job = session.get_one(Job, job_id)
         history = job.history()
         return job, [(change.from_state, change.to_state) for change in history], history[-1].payload
@@ -90,13 +90,13 @@ def test_an_endpoint_is_not_called_again_when_the_settle_after_its_answer_loses_
     worker = Worker(app.broker, worker_timeout=50, worker_threads=1)
     worker.start()
     try:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             call = Call(path="ok")
             session.add(call)
             session.commit()
         app.broker.join("calls", fail_fast=False, timeout=30_000)  # type: ignore[attr-defined]
         worker.join()
-        with app.session() as session:
+        with app.sessionmaker() as session:
             call = session.get_one(Call, call.id)
             moves = [(change.from_state, change.to_state) for change in call.history()]
             assert (call.status.state, call.answer) == ("sent", "r-ok")

@@ -34,7 +34,7 @@ LATER = datetime.now(UTC) + timedelta(hours=2)
 
 
 def _running_jobs(app: Statewright, count: int) -> list[int]:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         jobs = [Job() for _ in range(count)]
         session.add_all(jobs)
         session.commit()
@@ -44,18 +44,18 @@ def _running_jobs(app: Statewright, count: int) -> list[int]:
 
 
 def _moves(app: Statewright, job_id: int) -> list[str]:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         return [change.transition for change in session.get_one(Job, job_id).history()]
 
 
 def test_objects_past_their_timeout_move_to_its_target_once(app: Statewright) -> None:
     (job_id,) = _running_jobs(app, 1)
     flow = app.flows["job"]
-    assert sweep_timeouts(flow, app.session).moved == 0, "not stuck yet"
-    assert sweep_timeouts(flow, app.session, now=LATER).moved == 1
-    assert sweep_timeouts(flow, app.session, now=LATER).moved == 0
+    assert sweep_timeouts(flow, app.sessionmaker).moved == 0, "not stuck yet"
+    assert sweep_timeouts(flow, app.sessionmaker, now=LATER).moved == 1
+    assert sweep_timeouts(flow, app.sessionmaker, now=LATER).moved == 0
     assert _moves(app, job_id) == ["create", "start", "timeout"]
-    with app.session() as session:
+    with app.sessionmaker() as session:
         assert session.get_one(Job, job_id).status.state == "failed"
 
 
@@ -67,7 +67,7 @@ def test_concurrent_sweepers_move_each_object_once(app: Statewright) -> None:
 
     def sweeper() -> None:
         barrier.wait(timeout=10)
-        results.append(sweep_timeouts(flow, app.session, now=LATER))
+        results.append(sweep_timeouts(flow, app.sessionmaker, now=LATER))
 
     threads = [threading.Thread(target=sweeper) for _ in range(3)]
     for thread in threads:
@@ -89,7 +89,7 @@ def _cli(app: Statewright, *args: str) -> tuple[int, str]:
 
 def test_defibrillate_restarts_failed_objects_and_dry_run_changes_nothing(app: Statewright) -> None:
     (job_id,) = _running_jobs(app, 1)
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.get_one(Job, job_id).set_status("failed")
     code, output = _cli(app, "defibrillate", "job", "--where", "status=failed", "--dry-run")
     assert code == EXIT_OK
@@ -116,7 +116,7 @@ def test_the_sweep_command_reports_what_it_did(app: Statewright) -> None:
 
 def _stuck_jobs(app: Statewright, count: int) -> list[int]:
     """``count`` jobs that entered ``running`` two hours ago by the database's clock (one statement each way)."""
-    with app.session() as session:
+    with app.sessionmaker() as session:
         jobs = [Job() for _ in range(count)]
         session.add_all(jobs)
         session.commit()
@@ -140,7 +140,7 @@ def _timeouts(app: Statewright) -> Counter[str]:
 
 def test_one_sweep_moves_every_stuck_object_batch_after_batch(app: Statewright) -> None:
     ids = _stuck_jobs(app, 1234)
-    result = sweep_timeouts(app.flows["job"], app.session)
+    result = sweep_timeouts(app.flows["job"], app.sessionmaker)
     assert (result.moved, result.skipped) == (1234, 0), "three batches of at most 500, in one run"
     assert _timeouts(app) == Counter({str(job_id): 1 for job_id in ids})
 
@@ -154,7 +154,7 @@ def test_overlapping_sweeps_keep_their_locks_and_never_meet_on_an_object(app: St
 
     def sweeper() -> None:
         barrier.wait(timeout=10)
-        results.append(sweep_timeouts(app.flows["job"], app.session, batch=100))
+        results.append(sweep_timeouts(app.flows["job"], app.sessionmaker, batch=100))
 
     threads = [threading.Thread(target=sweeper) for _ in range(2)]
     for thread in threads:

@@ -14,7 +14,7 @@ from tests.work.app.models import Job
 
 
 def _jobs(app: Statewright, *behaviours: str) -> list[int]:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         jobs = [Job(behaviour=behaviour) for behaviour in behaviours]
         session.add_all(jobs)
         session.commit()
@@ -22,12 +22,12 @@ def _jobs(app: Statewright, *behaviours: str) -> list[int]:
 
 
 def _state(app: Statewright, job_id: int) -> str:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         return session.get_one(Job, job_id).status.state
 
 
 def _moves(app: Statewright, job_id: int) -> list[tuple[str | None, str, str]]:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         return [(c.from_state, c.to_state, c.transition) for c in session.get_one(Job, job_id).history()]
 
 
@@ -43,7 +43,7 @@ def test_a_created_object_runs_its_task_to_complete(app: Statewright, run_work: 
     run_work()
     assert _moves(app, job_id) == [(None, "queued", "create"), ("queued", "running", "start"),
                                    ("running", "done", "finish")]
-    with app.session() as session:
+    with app.sessionmaker() as session:
         job = session.get_one(Job, job_id)
         assert job.result == f"crunched {job_id}", "the handler's changes commit with `complete`"
         assert job.history()[-1].payload == {"runs": 1}
@@ -65,7 +65,7 @@ def test_after_the_last_retry_the_error_is_recorded_and_the_reaction_runs(app: S
     assert CALLS[job_id] == 3, "one run and two retries"
     moves = _moves(app, job_id)
     assert moves[-2:] == [("running", "failed", "fail"), ("failed", "archived", "archive")]
-    with app.session() as session:
+    with app.sessionmaker() as session:
         failed = session.get_one(Job, job_id).history()[-2]
     assert failed.exception_type == "tests.work.app.handlers.Flaky"
     assert failed.exception_message == f"job {job_id} failed on run 3"
@@ -91,7 +91,7 @@ def test_a_delivery_that_died_after_claiming_is_finished_by_the_next(app: Statew
                                                                       run_work: Callable[[], None]) -> None:
     """The object sits in `running` with its task message delivered again."""
     (job_id,) = _jobs(app, "ok")
-    with app.session() as session:
+    with app.sessionmaker() as session:
         session.get_one(Job, job_id).set_status("running")
     app.broker.flush_all()
     _send_task_again(app)
@@ -140,6 +140,6 @@ def test_a_database_fault_of_the_handler_itself_spends_its_retries_and_is_record
     run_work()
     assert CALLS[job_id] == 3, "one run and the task's two retries"
     assert _moves(app, job_id)[-2:] == [("running", "failed", "fail"), ("failed", "archived", "archive")]
-    with app.session() as session:
+    with app.sessionmaker() as session:
         failed = session.get_one(Job, job_id).history()[-2]
     assert str(failed.exception_type).startswith("psycopg.")

@@ -254,7 +254,7 @@ def test_a_worker_process_stops_an_8_s_handler_at_its_5_s_limit_and_retries_it_p
     with Pipeline(postgres_url, BROKER_URLS["redis"], tmp_path) as pipeline:
         pipeline.app.broker.flush_all()
         pipeline.start_worker(processes=1, threads=2)
-        with pipeline.app.session() as session:
+        with pipeline.app.sessionmaker() as session:
             job = Job(behaviour="slow")
             session.add(job)
             session.commit()
@@ -262,7 +262,7 @@ def test_a_worker_process_stops_an_8_s_handler_at_its_5_s_limit_and_retries_it_p
         deadline = time.monotonic() + 120
         while _state(pipeline, job_id) not in ("failed", "archived", "done") and time.monotonic() < deadline:
             time.sleep(0.2)
-        with pipeline.app.session() as session:
+        with pipeline.app.sessionmaker() as session:
             history = session.get_one(Job, job_id).history()
         # The job machine's reaction may archive a failed job afterwards.
         assert [change.to_state for change in history][:3] == ["queued", "running", "failed"], pipeline.worker_logs()
@@ -276,6 +276,6 @@ def test_a_worker_process_stops_an_8_s_handler_at_its_5_s_limit_and_retries_it_p
 
 
 def _state(pipeline: Pipeline, job_id: int) -> str:
-    with pipeline.app.session() as session:
+    with pipeline.app.sessionmaker() as session:
         return session.get_one(Job, job_id).status.state
 

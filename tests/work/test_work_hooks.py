@@ -84,7 +84,7 @@ def work(hooked_app: Statewright) -> Iterator[Callable[[], None]]:
 
 
 def _job(app: Statewright, behaviour: str) -> int:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         job = Job(behaviour=behaviour)
         session.add(job)
         session.commit()
@@ -125,6 +125,6 @@ def test_a_failing_work_hook_is_logged_and_the_work_still_runs(
     recorder.before_work = explode  # type: ignore[method-assign]
     job_id = _job(hooked_app, "ok")
     work()
-    with hooked_app.session() as session:
+    with hooked_app.sessionmaker() as session:
         assert session.get_one(Job, job_id).status.state == "done"
     assert "before_work hook" in caplog.text

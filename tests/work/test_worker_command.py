@@ -47,7 +47,7 @@ def test_workers_in_other_processes_do_the_work_and_stop_on_sigterm(app: Statewr
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
-        with app.session() as session:
+        with app.sessionmaker() as session:
             jobs = [Job(behaviour="ok") for _ in range(10)]
             session.add_all(jobs)
             session.commit()
@@ -55,7 +55,7 @@ def test_workers_in_other_processes_do_the_work_and_stop_on_sigterm(app: Statewr
         deadline = time.monotonic() + 60
         states: list[str] = []
         while time.monotonic() < deadline:
-            with app.session() as session:
+            with app.sessionmaker() as session:
                 states = [session.get_one(Job, job_id).status.state for job_id in ids]
             if all(state == "done" for state in states):
                 break
@@ -90,7 +90,7 @@ def _queued_messages(app: Statewright) -> int:
 
 
 def test_a_path_url_without_a_base_url_stops_the_worker_before_it_consumes_anything(app: Statewright) -> None:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         job = Job(behaviour="ok")
         session.add(job)
         session.commit()

@@ -59,7 +59,7 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
 
 
 def _jobs(app: Statewright, behaviour: str, count: int) -> list[int]:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         jobs = [Job(behaviour=behaviour) for _ in range(count)]
         session.add_all(jobs)
         session.commit()
@@ -67,7 +67,7 @@ def _jobs(app: Statewright, behaviour: str, count: int) -> list[int]:
 
 
 def _states(app: Statewright, ids: list[int]) -> Counter[str]:
-    with app.session() as session:
+    with app.sessionmaker() as session:
         return Counter(session.get_one(Job, job_id).status.state for job_id in ids)
 
 
