@@ -38,12 +38,19 @@ with a number, a division by zero) is a refusal instead: ``GuardUndecidable``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.spec.diagnostics import Diagnostic
+
+
+def _deprecated_event(transition: str) -> str:
+    warnings.warn("The error's .event is deprecated; use .transition (events are what states emit).",
+                  DeprecationWarning, stacklevel=3)
+    return transition
 
 
 def _subject(machine: str, object_id: str | None) -> str:
@@ -82,38 +89,43 @@ class TransitionError(StatewrightError):
         message: What was refused and why.
         machine: The machine's name.
         state: The object's state when the move was tried.
-        event: The transition (or move) that was tried.
+        transition: The transition (or move) that was tried.
         object_id: The object's primary key, as text.
     """
 
-    def __init__(self, message: str, *, machine: str, state: str, event: str, object_id: str | None) -> None:
+    def __init__(self, message: str, *, machine: str, state: str, transition: str, object_id: str | None) -> None:
         super().__init__(message)
         self.machine = machine
         self.state = state
-        self.event = event
+        self.transition = transition
         self.object_id = object_id
+
+    @property
+    def event(self) -> str:
+        """Deprecated name of ``transition`` (an event is what a state emits, not the move that was tried)."""
+        return _deprecated_event(self.transition)
 
 
 class TransitionNotAllowed(TransitionError):
     """No transition of that name leaves the object's state; ``allowed`` lists the ones that do."""
 
-    def __init__(self, *, machine: str, state: str, event: str, object_id: str | None,
+    def __init__(self, *, machine: str, state: str, transition: str, object_id: str | None,
                  allowed: Sequence[str]) -> None:
         choices = ", ".join(allowed) if allowed else "none"
-        super().__init__(f"{_subject(machine, object_id)}: transition {event!r} is not allowed from state "
+        super().__init__(f"{_subject(machine, object_id)}: transition {transition!r} is not allowed from state "
                          f"{state!r}. Allowed from {state!r}: {choices}.",
-                         machine=machine, state=state, event=event, object_id=object_id)
+                         machine=machine, state=state, transition=transition, object_id=object_id)
         self.allowed = tuple(allowed)
 
 
 class GuardRejected(TransitionError):
     """Every candidate transition's guard said no; ``guard`` names the one that failed (the last tried)."""
 
-    def __init__(self, *, machine: str, state: str, event: str, object_id: str | None,
+    def __init__(self, *, machine: str, state: str, transition: str, object_id: str | None,
                  guard: str, rejected: Sequence[str]) -> None:
-        super().__init__(f"{_subject(machine, object_id)}: transition {event!r} from {state!r} was refused by "
+        super().__init__(f"{_subject(machine, object_id)}: transition {transition!r} from {state!r} was refused by "
                          f"guard {guard!r}.",
-                         machine=machine, state=state, event=event, object_id=object_id)
+                         machine=machine, state=state, transition=transition, object_id=object_id)
         self.guard = guard
         self.rejected = tuple(rejected)
 
@@ -130,14 +142,14 @@ class GuardUndecidable(GuardRejected):
         missing: The context key that was missing, if that was the reason.
     """
 
-    def __init__(self, *, machine: str, state: str, event: str, object_id: str | None, guard: str,
+    def __init__(self, *, machine: str, state: str, transition: str, object_id: str | None, guard: str,
                  rejected: Sequence[str], reason: str, missing: str | None = None) -> None:
-        super().__init__(machine=machine, state=state, event=event, object_id=object_id, guard=guard,
+        super().__init__(machine=machine, state=state, transition=transition, object_id=object_id, guard=guard,
                          rejected=rejected)
         self.reason = reason
         self.missing = missing
-        hint = f" Pass it in the context: fire({event!r}, {missing}=...)." if missing is not None else ""
-        self.args = (f"{_subject(machine, object_id)}: transition {event!r} from {state!r} was refused: guard "
+        hint = f" Pass it in the context: fire({transition!r}, {missing}=...)." if missing is not None else ""
+        self.args = (f"{_subject(machine, object_id)}: transition {transition!r} from {state!r} was refused: guard "
                      f"{guard!r} cannot be evaluated: {reason}{hint}",)
 
 
@@ -157,16 +169,17 @@ class UnknownStatusError(TransitionError):
         object_id: The object's primary key, as text.
         value: The value found in the status column.
         values: The values the machine's states store.
-        event: What was tried: a transition's name, ``defibrillate``, ``timeout``, ``-> STATE``, ...
+        transition: What was tried: a transition's name, ``defibrillate``, ``timeout``, ``-> STATE``, ...
     """
 
     def __init__(self, *, machine: str, object_id: str | None, value: object, values: Sequence[object],
-                 event: str) -> None:
+                 transition: str) -> None:
         known = ", ".join(repr(v) for v in values)
-        super().__init__(f"{_subject(machine, object_id)}: {event!r} refused: its status column holds {value!r}, which "
+        super().__init__(f"{_subject(machine, object_id)}: {transition!r} refused: its status column holds {value!r}, "
+                         "which "
                          f"no state of the machine stores (values: {known}). Set the column to one of those "
                          "values, or declare a state with this value in the machine file.",
-                         machine=machine, state=f"unknown value {value!r}", event=event, object_id=object_id)
+                         machine=machine, state=f"unknown value {value!r}", transition=transition, object_id=object_id)
         self.value = value
 
 
@@ -181,16 +194,21 @@ class StaleStatus(ConcurrencyError):
         machine: The machine's name.
         object_id: The object's primary key, as text.
         expected: The state the move started from.
-        event: The move that was tried.
+        transition: The move that was tried.
     """
 
-    def __init__(self, *, machine: str, object_id: str, expected: str, event: str) -> None:
-        super().__init__(f"{machine} {object_id}: status changed while {event!r} was in progress (expected "
+    def __init__(self, *, machine: str, object_id: str, expected: str, transition: str) -> None:
+        super().__init__(f"{machine} {object_id}: status changed while {transition!r} was in progress (expected "
                          f"{expected!r}); nothing was written. Reload the object and try again.")
         self.machine = machine
         self.object_id = object_id
         self.expected = expected
-        self.event = event
+        self.transition = transition
+
+    @property
+    def event(self) -> str:
+        """Deprecated name of ``transition``."""
+        return _deprecated_event(self.transition)
 
 
 class WriteConflict(ConcurrencyError):

@@ -127,36 +127,36 @@ class CompiledMachine:
         names = self._triggers.get(state, frozenset())
         return list(dict.fromkeys(t.name for t in self.spec.transitions if t.name in names))
 
-    def decide(self, state: str, event: str, model: Any, context: Mapping[str, Any],
+    def decide(self, state: str, transition: str, model: Any, context: Mapping[str, Any],
                object_id: str | None = None) -> Decision:
-        """Choose the move ``event`` makes from ``state``, evaluating each candidate's guard once.
+        """Choose the move ``transition`` makes from ``state``, evaluating each candidate's guard once.
 
         Raises:
-            TransitionNotAllowed: No transition named ``event`` leaves ``state``.
+            TransitionNotAllowed: No transition named ``transition`` leaves ``state``.
             GuardRejected: Every candidate's guard said no.
             GuardUndecidable: Every candidate's guard said no, and one could not be evaluated.
         """
-        if event not in self._triggers.get(state, ()):
-            raise TransitionNotAllowed(machine=self.name, state=state, event=event, object_id=object_id,
+        if transition not in self._triggers.get(state, ()):
+            raise TransitionNotAllowed(machine=self.name, state=state, transition=transition, object_id=object_id,
                                        allowed=self.allowed(state))
         decision = Decision(state, model, context)
-        self._events[event].trigger(decision, decision)
+        self._events[transition].trigger(decision, decision)
         if decision.transition is None:
             rejected = decision.rejected or []
             undecided = decision.undecided
             if undecided is not None:
-                raise GuardUndecidable(machine=self.name, state=state, event=event, object_id=object_id,
+                raise GuardUndecidable(machine=self.name, state=state, transition=transition, object_id=object_id,
                                        guard=undecided.guard or rejected[-1], rejected=rejected, reason=str(undecided),
                                        missing=undecided.missing) from undecided
-            raise GuardRejected(machine=self.name, state=state, event=event, object_id=object_id,
+            raise GuardRejected(machine=self.name, state=state, transition=transition, object_id=object_id,
                                 guard=rejected[-1], rejected=rejected)
         return decision
 
-    def why_not(self, state: str, event: str, model: Any, context: Mapping[str, Any],
+    def why_not(self, state: str, transition: str, model: Any, context: Mapping[str, Any],
                 object_id: str | None = None) -> str | None:
-        """Why ``event`` cannot fire now, in words (naming ``object_id`` when given), or ``None`` if it can."""
+        """Why ``transition`` cannot fire now, in words (naming ``object_id`` when given), or ``None`` if it can."""
         try:
-            self.decide(state, event, model, context, object_id)
+            self.decide(state, transition, model, context, object_id)
         except (TransitionNotAllowed, GuardRejected) as refused:
             return str(refused)
         return None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from engine import ArchiveSettings, Statewright
+from engine import ArchiveSettings, StaleStatus, Statewright, TransitionNotAllowed
 from engine.archive import Archiver
 from tests.conftest import MACHINES
 
@@ -36,3 +36,14 @@ def test_archive_keyword_and_attribute_warn_and_still_work(tmp_path: Path) -> No
             assert app.archive is app.archiver
     finally:
         app.close()
+
+
+def test_an_errors_event_warns_and_is_its_transition() -> None:
+    refused = StaleStatus(machine="document", object_id="1", expected="queued", transition="start")
+    not_allowed = TransitionNotAllowed(machine="document", state="queued", transition="publish", object_id="1",
+                                       allowed=["start"])
+    assert (refused.transition, not_allowed.transition) == ("start", "publish")
+    with pytest.warns(DeprecationWarning, match=r"\.event is deprecated; use \.transition"):
+        assert refused.event == "start"
+    with pytest.warns(DeprecationWarning, match=r"\.event is deprecated; use \.transition"):
+        assert not_allowed.event == "publish"

@@ -181,12 +181,12 @@ class Flow:
         self._per_thread = threading.local()
 
     # Reading ---------------------------------------------------------------------------------
-    def state_of(self, obj: Any, event: str = "move") -> str:
+    def state_of(self, obj: Any, transition: str = "move") -> str:
         """The state name of ``obj``'s current status.
 
         Args:
             obj: The object.
-            event: What the caller is about to do, for the error (a transition's name, ``defibrillate``, ...).
+            transition: What the caller is about to do, for the error (a transition's name, ``defibrillate``, ...).
 
         Raises:
             UnknownStatusError: The status holds a value no state declares.
@@ -198,7 +198,7 @@ class Flow:
         state = self.compiled.state_by_value.get(raw)
         if state is None:
             raise UnknownStatusError(machine=self.machine, object_id=self.object_id(obj), value=raw,
-                                     values=list(self.compiled.state_by_value), event=event)
+                                     values=list(self.compiled.state_by_value), transition=transition)
         return state
 
     def object_id(self, obj: Any) -> str:
@@ -215,13 +215,13 @@ class Flow:
 
     # Moving ----------------------------------------------------------------------------------
     @_reporting_refusals
-    def fire(self, obj: Any, event: str, context: Mapping[str, Any], *, actor: str | None = None) -> StatusChange:
-        """Fire the transition ``event`` on ``obj``; see ``Stateful.fire``."""
+    def fire(self, obj: Any, transition: str, context: Mapping[str, Any], *, actor: str | None = None) -> StatusChange:
+        """Fire the transition ``transition`` on ``obj``; see ``Stateful.fire``."""
         session = self._session(obj)
-        decision = self.compiled.decide(self.state_of(obj, event), event, obj, context,
+        decision = self.compiled.decide(self.state_of(obj, transition), transition, obj, context,
                                         self.object_id(obj))
         actions = self.compiled.actions_by_transition[id(decision.transition)]
-        return self._move(session, obj, decision.source, decision.target, event, context, actions=actions,
+        return self._move(session, obj, decision.source, decision.target, transition, context, actions=actions,
                           actor=actor)
 
     @_reporting_refusals
@@ -243,7 +243,7 @@ class Flow:
         target = self.compiled.spec.states[source].defibrillate
         if target is None:
             raise NoDefibrillation(f"{self.machine} {self.object_id(obj)}: state {source!r} has no defibrillation "
-                                   "target.", machine=self.machine, state=source, event=DEFIBRILLATE,
+                                   "target.", machine=self.machine, state=source, transition=DEFIBRILLATE,
                                    object_id=self.object_id(obj))
         return self._move(session, obj, source, target, DEFIBRILLATE, {}, actions=(), actor=actor)
 
@@ -254,7 +254,7 @@ class Flow:
         source = self.state_of(obj, TIMEOUT)
         timeout = self.compiled.spec.states[source].timeout
         if timeout is None:
-            raise TransitionNotAllowed(machine=self.machine, state=source, event=TIMEOUT,
+            raise TransitionNotAllowed(machine=self.machine, state=source, transition=TIMEOUT,
                                        object_id=self.object_id(obj), allowed=self.available(obj))
         return self._move(session, obj, source, timeout.to, TIMEOUT, {}, actions=(), actor=actor)
 
@@ -363,7 +363,7 @@ class Flow:
         if transition is None:
             allowed = sorted({t.target for t in self.compiled.spec.transitions
                               if source in self.compiled.spec.sources_of(t)})
-            raise TransitionNotAllowed(machine=self.machine, state=source, event=f"-> {target}",
+            raise TransitionNotAllowed(machine=self.machine, state=source, transition=f"-> {target}",
                                        object_id=object_id, allowed=[f"-> {name}" for name in allowed])
         return transition
 
@@ -456,7 +456,7 @@ class Flow:
 
     def _stale(self, move: _Move) -> StaleStatus:
         return StaleStatus(machine=self.machine, object_id=move.object_id, expected=move.source.state,
-                           event=move.transition)
+                           transition=move.transition)
 
     def _compare_and_set(self, connection: Connection, move: _Move) -> None:
         if connection.execute(self._cas, self._cas_params(move)).rowcount != 1:

@@ -90,7 +90,8 @@ class Hook:
 
         ``refusal`` is the exception the caller gets next: ``TransitionNotAllowed``, ``GuardRejected``
         (``GuardUndecidable``), ``NoDefibrillation``, ``UnknownStatusError``, ``StaleStatus`` or
-        ``WriteConflict``; its ``machine``, ``object_id`` and ``event`` (the transition) say what was refused.
+        ``WriteConflict``; its ``machine``, ``object_id`` and ``transition`` say what was refused (a
+        ``WriteConflict`` carries only its message).
         Nothing was written. Runs in the caller's thread, after the move's savepoint or transaction
         (if one was begun) rolled back. A worker's claim that finds its object already moved is not a refusal.
         """

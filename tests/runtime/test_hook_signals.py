@@ -45,7 +45,7 @@ class Recording(Hook):
             raise Veto(f"no {transition} today")
 
     def after_refusal(self, obj: Any, refusal: TransitionError | ConcurrencyError) -> None:
-        self.signals.append(("refused", obj.id, type(refusal).__name__, refusal.event))
+        self.signals.append(("refused", obj.id, type(refusal).__name__, refusal.transition))
 
     def after_rollback(self, obj: Any, source: str, target: str, transition: str, error: BaseException) -> None:
         self.signals.append(("rolled back", obj.id, source, target, transition, type(error).__name__))

@@ -65,7 +65,7 @@ def test_an_integer_status_no_state_declares_loads_and_every_move_names_machine_
         with pytest.raises(UnknownStatusError) as refused:
             call(document)
         assert (refused.value.machine, refused.value.object_id, refused.value.value) == ("document", str(spoiled), 99)
-        assert refused.value.event == event
+        assert refused.value.transition == event
         assert f"document {spoiled}: {event!r} refused: its status column holds 99" in str(refused.value)
         assert [change.to_state for change in document.history()] == ["queued"], "history still reads"
         assert session.get_one(Document, fine).fire("start").to_state == "processing", "the others still move"
@@ -104,7 +104,7 @@ def test_a_timeout_sweep_moves_the_others_past_an_unknown_status(documents: Stat
     with documents.sessionmaker() as session:
         with pytest.raises(UnknownStatusError) as refused:
             documents.flows["document"].time_out(session.get_one(Document, spoiled))
-        assert refused.value.event == "timeout"
+        assert refused.value.transition == "timeout"
 
 
 def test_a_worker_skips_an_object_whose_status_is_unknown_with_a_log_line(
