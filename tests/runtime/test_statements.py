@@ -1,7 +1,8 @@
 """How many statements a change costs, and that the cheaper paths write exactly what the general one does.
 
-On PostgreSQL a move without actions or before-hooks is one statement (compare-and-set and history row
-in a WITH clause), and a flush that creates objects writes their creation history in one batch.
+On PostgreSQL a move without actions (and without a before-hook that keeps ``before_history_row``) is one
+statement (compare-and-set and history row in a WITH clause), and a flush that creates objects writes their
+creation history in one batch.
 """
 
 from __future__ import annotations
