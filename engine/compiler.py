@@ -6,10 +6,11 @@ from typing import Any
 
 from engine.errors import DefinitionError
 from engine.guards import GuardCheck, compile_guard
-from engine.machine import CompiledMachine, build_status_enum
+from engine.machine import CompiledMachine
 from engine.spec.locations import Location
 from engine.spec.model import MachineSpec
 from engine.spec.resolve import Unresolved, import_object, resolve_spec
+from engine.statuses import build_status_enum
 
 #: Dotted paths are checked (and located) by ``resolve_spec`` before they are imported here.
 _NOWHERE = Location("<compiled>")

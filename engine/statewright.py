@@ -9,36 +9,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.compiler import compile_machine, import_path
-from engine.connections import ConnectionSettings, merged_options, ping_idle_connections
+from engine.db import DEFAULT_DATABASE_URL, make_engine
 from engine.errors import ConfigurationError, DefinitionError
 from engine.log_redaction import install_log_redaction
 from engine.machine import CompiledMachine
-from engine.orm.binding import bind_flow, flow_of
-from engine.redaction import Redactor, hide_password
+from engine.redaction import Redactor
+from engine.runtime.binding import bind_flow, flow_of
 from engine.runtime.changes import StatusChange
-from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, OutboxItem
+from engine.runtime.flow import Flow
 from engine.runtime.hooks import Hook
+from engine.runtime.outbox import plan_outbox
 from engine.spec.loader import duplicate_definitions, load_specs
 from engine.spec.model import MachineSpec
 from engine.work.actors import Work
 from engine.work.bodies import BodyLimits
-from engine.work.brokers import build_broker
+from engine.work.brokers import DEFAULT_BROKER_URL, build_broker
 from engine.work.endpoints import check_base_url
 from engine.work.resends import checked_resend_after, resend_after_from_env, resend_stalled
 
 if TYPE_CHECKING:
     from engine.archive import Archiver, ArchiveSettings
 
-#: Where state is kept when no database URL is given: a SQLite file in the working directory.
-DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
-#: The broker used when none is given: Dramatiq's in-process stub broker.
-DEFAULT_BROKER_URL = "memory://"
-#: Seconds a SQLite connection waits for another writer before giving up.
-SQLITE_BUSY_TIMEOUT = 30
 
 
 class Statewright:
@@ -156,93 +151,3 @@ class Statewright:
         """A session in a transaction that commits on success and rolls back on error."""
         with self.session() as session, session.begin():
             yield session
-
-
-def make_engine(url: str, *, connections: ConnectionSettings | None = None, **options: Any) -> Engine:
-    """Create an engine; for SQLite, one with WAL, a busy timeout, and transactions SQLAlchemy controls.
-
-    On a database server the pool pings connections that sat idle and connecting times out (``connections``;
-    by default ``ConnectionSettings.for_apps()``, see ``engine.connections``); ``options`` given here win.
-
-    pysqlite's own transaction handling breaks savepoints; SQLAlchemy emits BEGIN itself instead.
-    Transactions stay deferred so that reading never blocks another writer; the write path retries
-    once when SQLite refuses a write on a stale snapshot. Nothing connects yet.
-
-    Raises:
-        ConfigurationError: ``url`` is not a SQLAlchemy URL, or names a kind of database SQLAlchemy does not
-            know, or a ``STATEWRIGHT_DB_…`` timeout is not a duration.
-        MissingDependency: The database's driver is not installed.
-    """
-    if not url.startswith("sqlite"):
-        backend = url.split(":", 1)[0].split("+", 1)[0]
-        settings = connections or ConnectionSettings.for_apps()
-        engine = _create_engine(url, merged_options(settings, backend, options))
-        if settings.ping_after_idle is not None and not options.get("pool_pre_ping"):
-            ping_idle_connections(engine, settings.ping_after_idle)
-        return engine
-    options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
-    engine = _create_engine(url, options)
-
-    @event.listens_for(engine, "connect")
-    def _manual_transactions(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
-        dbapi_connection.execute("PRAGMA foreign_keys=ON")
-        if ":memory:" not in url and url != "sqlite://":
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Any) -> None:
-        # The write path asks for IMMEDIATE when it retries, so that it waits for the lock before reading.
-        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
-
-    return engine
-
-
-def _create_engine(url: str, options: dict[str, Any]) -> Engine:
-    """``create_engine``, with its errors for a wrong URL or a missing driver turned into Statewright's."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    from engine.dependencies import missing_dependency
-
-    try:
-        engine = create_engine(url, **options)
-    except NoSuchModuleError:
-        kind = url.split(":", 1)[0]
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: SQLAlchemy knows no database "
-                                 f"{kind!r}. Use sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
-    except ArgumentError as wrong:
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: {wrong}. Write it like "
-                                 "sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
-    except ImportError as missing:
-        raise missing_dependency(missing, f"The database URL {hide_password(url)!r}") from None
-    if engine.url.host is not None and "@" in engine.url.host:
-        # SQLAlchemy ends the password at its first "@"; the rest would reach the driver (and its errors) as host.
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: the password holds an '@'. "
-                                 "Write each '@' in the password as %40.")
-    return engine
-
-
-def plan_outbox(specs: Sequence[MachineSpec]) -> dict[str, dict[str, list[OutboxItem]]]:
-    """For each machine and state: the events it emits, the tasks and endpoints it starts, and every
-    listener and reaction (of any machine) that waits for those events."""
-    listeners: dict[str, list[OutboxItem]] = {}
-    for spec in specs:
-        for index, listener in enumerate(spec.listeners):
-            listeners.setdefault(listener.event, []).append(OutboxItem("listener", f"{listener.event}#{index}",
-                                                                       spec.name))
-        for index, reaction in enumerate(spec.reactions):
-            listeners.setdefault(reaction.on, []).append(OutboxItem("reaction", f"{reaction.on}#{index}", spec.name))
-    plans: dict[str, dict[str, list[OutboxItem]]] = {}
-    for spec in specs:
-        plan: dict[str, list[OutboxItem]] = {name: [] for name in spec.states}
-        for state in spec.states.values():
-            for name in state.events:
-                plan[state.name].append(OutboxItem("event", name, spec.name))
-                plan[state.name].extend(listeners.get(name, ()))
-        for task in spec.tasks.values():
-            plan[task.steps.when].append(OutboxItem("task", task.name, spec.name))
-        for endpoint in spec.endpoints.values():
-            plan[endpoint.steps.when].append(OutboxItem("endpoint", endpoint.name, spec.name))
-        plans[spec.name] = plan
-    return plans

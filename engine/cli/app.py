@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from engine.db import DEFAULT_DATABASE_URL
+from engine.work.brokers import DEFAULT_BROKER_URL
+
 if TYPE_CHECKING:
     from engine.connections import ConnectionSettings
     from engine.statewright import Statewright
@@ -43,9 +46,9 @@ def app_options(function: F) -> F:
     decorators = [
         click.option("--machines", envvar=MACHINES_ENV, default="machines", show_default=True,
                      help=f"Machine file or folder (or ${MACHINES_ENV})."),
-        click.option("--database-url", envvar=DATABASE_URL_ENV, default="sqlite:///statewright.db",
+        click.option("--database-url", envvar=DATABASE_URL_ENV, default=DEFAULT_DATABASE_URL,
                      show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV})."),
-        click.option("--broker-url", envvar=BROKER_URL_ENV, default="memory://", show_default=True,
+        click.option("--broker-url", envvar=BROKER_URL_ENV, default=DEFAULT_BROKER_URL, show_default=True,
                      help=f"memory://, redis://… or amqp://… (or ${BROKER_URL_ENV})."),
         click.option("--path", "import_path", default=".", show_default=True,
                      help="Folder put first on the import path, where your models live."),

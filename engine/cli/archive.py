@@ -16,6 +16,7 @@ import click
 
 from engine.cli.app import DATABASE_URL_ENV, SQL_COUNT
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from engine.db import DEFAULT_DATABASE_URL
 
 if TYPE_CHECKING:
     from engine.archive import Archiver
@@ -53,7 +54,7 @@ def archive_options(function: F) -> F:
     )
 
     decorators = [
-        click.option("--database-url", envvar=DATABASE_URL_ENV, default="sqlite:///statewright.db",
+        click.option("--database-url", envvar=DATABASE_URL_ENV, default=DEFAULT_DATABASE_URL,
                      show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV})."),
         click.option("--archive-uri", envvar=ARCHIVE_URI_ENV, default=DEFAULT_ARCHIVE_URI, show_default=True,
                      help=f"file:///folder or s3://bucket/prefix (or ${ARCHIVE_URI_ENV})."),

@@ -9,6 +9,7 @@ import click
 from engine.cli.app import DATABASE_URL_ENV
 from engine.cli.exits import EXIT_OK
 from engine.cli.failing import CommandFailed, StatewrightGroup
+from engine.db import DEFAULT_DATABASE_URL
 
 
 @click.group(cls=StatewrightGroup)
@@ -17,7 +18,7 @@ def db() -> None:
 
 
 def _database_url_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option("--database-url", envvar=DATABASE_URL_ENV, default="sqlite:///statewright.db",
+    return click.option("--database-url", envvar=DATABASE_URL_ENV, default=DEFAULT_DATABASE_URL,
                         show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV}).")(function)
 
 

@@ -109,7 +109,7 @@ def _engine_failure(error: StatewrightError) -> Failure:
                        tuple(d.render() for d in error.diagnostics))
     if isinstance(error, ConfigurationError):
         return Failure(str(error), EXIT_USAGE)
-    from engine.diagrams.dot import DotUnavailableError
+    from engine.errors import DotUnavailableError
 
     unavailable = (DatabaseUnavailable, BrokerUnavailable, MissingDependency, ArchiveError, DotUnavailableError)
     return Failure(str(error), EXIT_UNAVAILABLE if isinstance(error, unavailable) else EXIT_PROBLEMS)

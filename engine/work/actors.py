@@ -19,14 +19,21 @@ from dramatiq.middleware import CurrentMessage
 from sqlalchemy import Select, select
 
 from engine.compiler import import_path
-from engine.errors import ConcurrencyError, EndpointError, TransitionError, UnknownStatusError, UnknownWork
+from engine.errors import (
+    ConcurrencyError,
+    EndpointError,
+    EndpointFailed,
+    TransitionError,
+    UnknownStatusError,
+    UnknownWork,
+)
 from engine.faults import Fault, describe, fault_of, mark_handlers_own
 from engine.orm.tables import outbox
 from engine.runtime.flow import Flow
 from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps
 from engine.work.claims import carry_on, claim_from_start, claimant, lease_for
 from engine.work.declared import declared_work, unknown_work
-from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response, failure_of, send
+from engine.work.endpoints import build_request, describe_request, describe_response, failure_of, send
 from engine.work.gate import DatabaseGate
 from engine.work.leases import Leases, add_lease_keeper, lease_from_env
 from engine.work.limits import Deadline, limit_of

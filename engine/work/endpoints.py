@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
 
-from engine.errors import ConfigurationError, PlaceholderRefused
+from engine.errors import ConfigurationError, EndpointFailed, PlaceholderRefused
 from engine.redaction import Redactor, hide_password
 from engine.spec.model import EndpointSpec
 from engine.work.bodies import read_limited, stored_body
@@ -26,19 +26,6 @@ DECODE_ROUNDS = 3
 DECODED_AWAY = frozenset({"content-encoding"})
 #: Content type that makes a mapping from the ``payload`` hook a form body instead of JSON.
 FORM = "application/x-www-form-urlencoded"
-
-
-class EndpointFailed(Exception):
-    """Not an error of Statewright's: the endpoint answered with a status that means failure.
-
-    Args:
-        response: The answer.
-        message: What was asked and answered, masked.
-    """
-
-    def __init__(self, response: httpx.Response, message: str) -> None:
-        super().__init__(message)
-        self.response = response
 
 
 def check_base_url(base_url: str) -> str:
@@ -69,7 +56,8 @@ def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: st
 
     Raises:
         PlaceholderRefused: A value is ``None``, or in the path empty, ``.`` or ``..`` (also encoded).
-        ValueError: A relative URL without a base URL, or a placeholder that cannot be filled.
+        ConfigurationError: A relative URL without a base URL (also a ValueError).
+        ValueError: A placeholder that cannot be filled.
     """
     parts: list[str] = []
     in_path = True
@@ -85,7 +73,9 @@ def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: st
     url = "".join(parts)
     if url.startswith("/"):
         if not base_url:
-            raise ValueError(f"URL {template!r} is a path, but no http_base_url was configured")
+            raise ConfigurationError(f"URL {template!r} is a path, but no http_base_url was configured; give "
+                                     "Statewright(http_base_url=...) or statewright worker --http-base-url, or write "
+                                     "the full URL in the machine file.")
         url = urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
     return url
 

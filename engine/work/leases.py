@@ -21,9 +21,9 @@ from dramatiq import Broker, Middleware, Retry
 from dramatiq.middleware import Retries
 from sqlalchemy import Engine, update
 
+from engine.db import begin_write
 from engine.errors import ConfigurationError
 from engine.orm.tables import leases
-from engine.runtime.flow import begin_write
 from engine.runtime.leasing import Lease, lease_end, seconds_param
 from engine.spec.durations import parse_duration
 

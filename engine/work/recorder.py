@@ -16,9 +16,9 @@ from dramatiq import Broker, Middleware
 from dramatiq.middleware import Retries
 from sqlalchemy import select
 
+from engine.db import begin_write
 from engine.errors import ConcurrencyError, TransitionError, UnknownWork
 from engine.orm.tables import outbox
-from engine.runtime.flow import begin_write
 from engine.spec.model import EndpointSpec, TaskSpec
 from engine.work.declared import declared_work
 from engine.work.failures import record_failure

@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, or_, select, update
 
+from engine.db import begin_write
 from engine.errors import ConfigurationError
 from engine.orm.tables import leases, outbox, statuses
 from engine.runtime.clock import aware, now_of
-from engine.runtime.flow import Flow, begin_write
+from engine.runtime.flow import Flow
 from engine.runtime.keys import key_sql
 from engine.spec.durations import MAX_DURATION, format_duration, parse_duration
 from engine.spec.model import EndpointSpec, TaskSpec

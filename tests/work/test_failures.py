@@ -43,7 +43,7 @@ def test_an_endpoint_with_a_relative_url_and_no_base_url_ends_in_error_with_the_
     drain()
     states, kind, message = last_change(errands, errand_id)
     assert states == ["new", "relative", "working", "failed"]
-    assert kind == "builtins.ValueError"
+    assert kind == "statewright.ConfigurationError"
     assert message is not None
     assert "no http_base_url was configured" in message
 
@@ -77,7 +77,7 @@ def test_a_task_past_its_time_limit_ends_in_error(errands: Statewright, drain: C
     drain()
     states, kind, message = last_change(errands, errand_id)
     assert states == ["new", "slow", "working", "failed"]
-    assert kind == "engine.errors.HandlerTimedOut"
+    assert kind == "statewright.HandlerTimedOut"
     assert message is not None
     assert message.startswith("task too_slow ran past its time limit of 0.3 s and was interrupted")
 
@@ -135,7 +135,7 @@ def test_an_outbox_row_naming_a_task_the_machine_no_longer_has_is_recorded_and_d
     assert recorded.kind == "task"
     assert recorded.name == "vanished"
     assert recorded.status == FAILED
-    assert recorded.exception_type == "engine.errors.UnknownWork"
+    assert recorded.exception_type == "statewright.UnknownWork"
     assert "declares no such task" in recorded.exception_message
 
 
@@ -148,7 +148,7 @@ def test_a_message_for_a_task_the_machine_no_longer_has_fails_at_once_and_is_rec
     drain()
     with errands.engine.connect() as connection:
         recorded = connection.execute(select(failures).where(failures.c.outbox_id == unknown)).one()
-    assert recorded.exception_type == "engine.errors.UnknownWork"
+    assert recorded.exception_type == "statewright.UnknownWork"
     assert recorded.attempts == 1, "work that is not declared is not retried"
 
 
