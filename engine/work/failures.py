@@ -21,6 +21,7 @@ from engine.db import begin_write
 from engine.errors import RetryRefused, UnknownWork, exception_name, stored_exception_name
 from engine.orm.tables import failures, outbox
 from engine.redaction import DEFAULT_REDACTOR, Redactor
+from engine.runtime.outbox import OBJECT_WORK
 
 if TYPE_CHECKING:
     from engine.statewright import Statewright
@@ -59,7 +60,7 @@ class FailureRecord:
     @property
     def subject(self) -> str:
         """What failed, e.g. ``job listener job.done#0`` or ``job task crunch (object 7)``."""
-        about = f" (object {self.model_id})" if self.kind in ("task", "endpoint") and self.model_id else ""
+        about = f" (object {self.model_id})" if self.kind in OBJECT_WORK and self.model_id else ""
         return f"{self.machine} {self.kind} {self.name}{about}"
 
     def line(self) -> str:

@@ -33,6 +33,7 @@ from engine.orm.tables import leases, outbox, statuses
 from engine.runtime.clock import aware, now_of
 from engine.runtime.flow import Flow
 from engine.runtime.keys import key_sql
+from engine.runtime.outbox import WorkKind
 from engine.spec.durations import MAX_DURATION, format_duration, parse_duration
 from engine.spec.model import EndpointSpec, TaskSpec
 from engine.work.failures import RESENT, record_failure
@@ -88,7 +89,7 @@ def resend_after_from_env() -> timedelta:
 
 def _rows_of(flow: Flow, work: TaskSpec | EndpointSpec, state: str) -> Select[Any]:
     """Outbox rows of ``work`` whose object is in ``state``, oldest first."""
-    kind = "task" if isinstance(work, TaskSpec) else "endpoint"
+    kind = WorkKind.TASK if isinstance(work, TaskSpec) else WorkKind.ENDPOINT
     joined = outbox.join(flow.table, key_sql(flow.mapper.primary_key) == outbox.c.model_id)
     return (select(outbox).select_from(joined)
             .where(outbox.c.machine == flow.machine, outbox.c.kind == kind, outbox.c.name == work.name,
