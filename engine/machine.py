@@ -50,12 +50,14 @@ class CompiledMachine:
         guard_checks: One compiled guard (or ``None``) per transition, in file order.
         actions: One tuple of action callables per transition, in file order.
         status_enum: The generated enum of the model's status.
+        model: The model class ``spec.model`` names (imported once, by the compiler).
     """
 
     def __init__(self, spec: MachineSpec, *, guard_checks: list[GuardCheck | None],
-                 actions: list[tuple[Any, ...]], status_enum: type[StatusEnum]) -> None:
+                 actions: list[tuple[Any, ...]], status_enum: type[StatusEnum], model: type[Any]) -> None:
         self.spec = spec
         self.name = spec.name
+        self.model = model
         self.status_enum = status_enum
         self.member_by_state: dict[str, StatusEnum] = {m.state: m for m in status_enum}
         self.state_by_value: dict[Any, str] = {m.value: m.state for m in status_enum}

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.compiler import compile_machine, import_path
+from engine.compiler import compile_machine
 from engine.db import DEFAULT_DATABASE_URL, make_engine
 from engine.errors import ConfigurationError, DefinitionError
 from engine.log_redaction import install_log_redaction
@@ -95,7 +95,7 @@ class Statewright:
         plans = plan_outbox(spec_list)
         self.flows: dict[str, Flow] = {}
         for name, compiled in self.machines.items():
-            model = import_path(compiled.spec.model)
+            model = compiled.model
             flow = Flow(compiled, inspect(model), hooks=self.hooks, plan=plans[name], redactor=self.redactor)
             bind_flow(model, flow)
             self.flows[name] = flow
