@@ -11,13 +11,14 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from engine.connections import ConnectionSettings, merged_options, ping_idle_connections
 from engine.errors import ConfigurationError
 from engine.redaction import hide_password
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.exc import OperationalError
+
+    from engine.connections import ConnectionSettings
 
 #: Where state is kept when no database URL is given: a SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
@@ -43,6 +44,8 @@ def make_engine(url: str, *, connections: ConnectionSettings | None = None, **op
         MissingDependency: The database's driver is not installed.
     """
     from sqlalchemy import event
+
+    from engine.connections import ConnectionSettings, merged_options, ping_idle_connections
 
     if not url.startswith("sqlite"):
         backend = url.split(":", 1)[0].split("+", 1)[0]
