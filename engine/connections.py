@@ -6,10 +6,10 @@ replaced instead of failing the next statement; and it gives up connecting after
 A connection back in the pool for less than that is handed out as it is, as HikariCP does: under load a
 ping on every checkout (SQLAlchemy's ``pool_pre_ping``) costs a round trip per transaction, about a tenth
 of a worker's time per object, and the database gate already holds and re-runs work whose connection died
-just then (``engine.work.gate``). Worker engines also bound how long a statement waits for a row
-lock (``lock_timeout``: a worker thread must not wait forever behind someone's open transaction) and how
-long any statement runs (``statement_timeout``). Application engines do not get those two: they would change
-how the app's own transactions behave.
+just then (``engine.work.gate``); the ping itself is ``engine.db.ping_idle_connections``. Worker engines
+also bound how long a statement waits for a row lock (``lock_timeout``: a worker thread must not wait
+forever behind someone's open transaction) and how long any statement runs (``statement_timeout``).
+Application engines do not get those two: they would change how the app's own transactions behave.
 
 Each comes from an environment variable (``STATEWRIGHT_DB_CONNECT_TIMEOUT``, ``STATEWRIGHT_DB_LOCK_TIMEOUT``,
 ``STATEWRIGHT_DB_STATEMENT_TIMEOUT``), written as a duration (``10s``, ``500ms``, ``5m``); ``0`` or ``off``
@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import Engine, event
-from sqlalchemy.exc import DisconnectionError
 
 from engine.errors import ConfigurationError
 from engine.spec.durations import DurationOutOfRange, parse_duration
@@ -43,8 +39,6 @@ DEFAULT_LOCK_TIMEOUT = timedelta(seconds=10)
 DEFAULT_STATEMENT_TIMEOUT = timedelta(minutes=5)
 #: How long a pooled connection may sit unused before it is pinged on its way out of the pool.
 DEFAULT_PING_AFTER_IDLE = timedelta(seconds=1)
-#: Where a pooled connection's record keeps when it came back to the pool (``time.monotonic``).
-_RETURNED_AT = "statewright_returned_at"
 #: Values that turn a limit off.
 NO_LIMIT = ("0", "off", "none")
 #: The longest timeout PostgreSQL takes (its settings are milliseconds in a 32-bit integer: about 24.8 days).
@@ -113,32 +107,6 @@ class ConnectionSettings:
         if connect_args:
             options["connect_args"] = connect_args
         return options
-
-
-def ping_idle_connections(engine: Engine, idle: timedelta) -> None:
-    """Make ``engine``'s pool ping a connection that was back in the pool for ``idle`` or longer before handing it out.
-
-    A connection that fails the ping with a disconnect is replaced (``DisconnectionError`` makes the pool
-    connect anew, up to three times); other errors propagate, as ``pool_pre_ping`` does.
-    """
-    after = idle.total_seconds()
-
-    @event.listens_for(engine.pool, "checkin")
-    def _returned(dbapi_connection: Any, record: Any) -> None:
-        if dbapi_connection is not None:
-            record.info[_RETURNED_AT] = time.monotonic()
-
-    @event.listens_for(engine.pool, "checkout")
-    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        returned_at = record.info.get(_RETURNED_AT)
-        if returned_at is None or time.monotonic() - returned_at < after:
-            return  # just connected, or used a moment ago
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as error:
-            if engine.dialect.is_disconnect(error, dbapi_connection, None):
-                raise DisconnectionError(f"a pooled connection failed its ping: {error}") from error
-            raise
 
 
 def merged_options(settings: ConnectionSettings, backend: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,9 @@ only when an engine is made, so the CLI can show ``DEFAULT_DATABASE_URL`` to ``s
 
 from __future__ import annotations
 
+import time
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigurationError
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
 #: Seconds a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+#: Where a pooled connection's record keeps when it came back to the pool (``time.monotonic``).
+_RETURNED_AT = "statewright_returned_at"
 #: Execution option read by the SQLite ``begin`` listener below: ``"IMMEDIATE"`` takes the write lock at BEGIN.
 SQLITE_BEGIN_OPTION = "statewright_sqlite_begin"
 
@@ -45,7 +49,7 @@ def make_engine(url: str, *, connections: ConnectionSettings | None = None, **op
     """
     from sqlalchemy import event
 
-    from engine.connections import ConnectionSettings, merged_options, ping_idle_connections
+    from engine.connections import ConnectionSettings, merged_options
 
     if not url.startswith("sqlite"):
         backend = url.split(":", 1)[0].split("+", 1)[0]
@@ -71,6 +75,35 @@ def make_engine(url: str, *, connections: ConnectionSettings | None = None, **op
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
+
+
+def ping_idle_connections(engine: Engine, idle: timedelta) -> None:
+    """Make ``engine``'s pool ping a connection that was back in the pool for ``idle`` or longer before handing it out.
+
+    A connection that fails the ping with a disconnect is replaced (``DisconnectionError`` makes the pool
+    connect anew, up to three times); other errors propagate, as ``pool_pre_ping`` does.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.exc import DisconnectionError
+
+    after = idle.total_seconds()
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < after:
+            return  # just connected, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError(f"a pooled connection failed its ping: {error}") from error
+            raise
 
 
 def begin_write(engine: Engine) -> AbstractContextManager[Connection]:
