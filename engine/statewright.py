@@ -28,7 +28,8 @@ from engine.spec.model import MachineSpec
 from engine.work.actors import Work
 from engine.work.bodies import BodyLimits
 from engine.work.brokers import DEFAULT_BROKER_URL, build_broker
-from engine.work.endpoints import check_base_url
+from engine.work.endpoints import HttpSettings, check_base_url
+from engine.work.handlers import WorkTable
 from engine.work.resends import checked_resend_after, resend_after_from_env, resend_stalled
 
 if TYPE_CHECKING:
@@ -87,13 +88,15 @@ class Statewright:
         self.redactor = Redactor.with_keys(key for spec in spec_list for endpoint in spec.endpoints.values()
                                            for key in endpoint.redact)
         self.broker = build_broker(broker_url)
-        self.work = Work(self, self.broker, http_base_url=http_base_url, http_transport=http_transport)
+        self.flows: dict[str, Flow] = {}  # filled below, once the relay exists: Work reads it as it runs
+        http = HttpSettings(base_url=http_base_url, transport=http_transport, limits=self.body_limits)
+        self.work = Work(WorkTable(self.machines), self.flows, self.broker, engine=self.engine,
+                         session_factory=self.session, redactor=self.redactor, http=http)
         queues = self.broker.get_declared_queues() | self.broker.get_declared_delay_queues()
         install_log_redaction(self.redactor, queues=queues)
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
         self.hooks = (self.work.relay, *hooks)
         plans = plan_outbox(spec_list)
-        self.flows: dict[str, Flow] = {}
         for name, compiled in self.machines.items():
             model = compiled.model
             flow = Flow(compiled, inspect(model), hooks=self.hooks, plan=plans[name], redactor=self.redactor)

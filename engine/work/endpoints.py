@@ -3,10 +3,12 @@ request and response for the history, with secrets masked (``engine.redaction``)
 
 from __future__ import annotations
 
+import dataclasses
 import string
 import time
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -16,7 +18,7 @@ import httpx
 from engine.errors import ConfigurationError, EndpointFailed, PlaceholderRefused
 from engine.redaction import Redactor, hide_password
 from engine.spec.model import EndpointSpec
-from engine.work.bodies import read_limited, stored_body
+from engine.work.bodies import BodyLimits, read_limited, stored_body
 
 #: Path segments refused in a placeholder's value: they would move the request to another path.
 DOT_SEGMENTS = frozenset({".", ".."})
@@ -26,6 +28,21 @@ DECODE_ROUNDS = 3
 DECODED_AWAY = frozenset({"content-encoding"})
 #: Content type that makes a mapping from the ``payload`` hook a form body instead of JSON.
 FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How endpoint calls are made.
+
+    Args:
+        base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``); checked by ``check_base_url``.
+        transport: An httpx transport (tests pass ``httpx.MockTransport``); httpx's own by default.
+        limits: How much of a body is read and stored.
+    """
+
+    base_url: str | None = None
+    transport: httpx.BaseTransport | None = None
+    limits: BodyLimits = dataclasses.field(default_factory=BodyLimits)
 
 
 def check_base_url(base_url: str) -> str:

@@ -110,7 +110,7 @@ def record_failure(connection: Connection, *, machine: str, kind: str, name: str
         status: ``FAILED`` for a failure, ``RESENT`` for a resend note.
         redactor: Masks secrets in the exception, the reason and the message (the app's, with its ``redact`` keys).
     """
-    values = {"machine": machine, "kind": kind, "name": name, "status": status,
+    values = {"machine": machine, "kind": str(kind), "name": name, "status": status,
               "reason": redactor.optional_text(reason), "attempts": attempts, "created_at": datetime.now(UTC),
               **describe_exception(exception, redactor), "outbox_id": getattr(outbox_row, "id", None),
               "model_type": getattr(outbox_row, "model_type", None), "model_id": getattr(outbox_row, "model_id", None),
