@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from engine.redaction import Redactor
     from engine.runtime.changes import StatusChange
     from engine.runtime.hooks import Hook, Veto
+    from engine.settings import Settings
     from engine.statewright import Statewright
 
 _LAZY = {
@@ -75,6 +76,7 @@ _LAZY = {
     "Veto": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
     "Redactor": "engine.redaction",
+    "Settings": "engine.settings",
 }
 
 
@@ -99,6 +101,8 @@ __all__ = [
     "UnknownStatus",
     "Veto",
     "metadata",
+    # Configuration
+    "Settings",
     # Loading machines
     "CheckedFile",
     "MachineSpec",

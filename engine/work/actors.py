@@ -28,7 +28,7 @@ from engine.work.claims import carry_on, claim_from_start, claimant, lease_for
 from engine.work.declared import declared_work, unknown_work
 from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response, failure_of, send
 from engine.work.gate import DatabaseGate
-from engine.work.leases import Leases, add_lease_keeper, lease_from_env
+from engine.work.leases import Leases, add_lease_keeper
 from engine.work.limits import Deadline, limit_of
 from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
@@ -93,7 +93,7 @@ class Work:
                     self.kind_by_actor[self.actors[key].actor_name] = kind
         self.relay = Relay(app.engine, self.send)
         #: The leases this process's deliveries hold, renewed while their handlers run.
-        self.leases = Leases(app.engine, lease_from_env())
+        self.leases = Leases(app.engine, app.settings.lease)
         add_failure_recorder(broker, self)
         add_traceback_masking(broker, app.redactor)
         add_lease_keeper(broker, self.leases)
