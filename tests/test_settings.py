@@ -33,6 +33,14 @@ def test_every_variable_the_code_names_is_a_setting() -> None:
     assert _variables_in_code() == {variable.name for variable in VARIABLES}
 
 
+def test_only_the_settings_module_reads_the_environment() -> None:
+    """Click's ``envvar=`` included: it parsed values itself and reported them as usage errors."""
+    readers = re.compile(r"os\.environ|getenv|envvar=")
+    found = [str(path.relative_to(ROOT)) for path in (ROOT / "engine").rglob("*.py")
+             if readers.search(path.read_text()) and path.name != "settings.py"]
+    assert found == []
+
+
 def test_the_readme_configuration_table_lists_every_setting() -> None:
     table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("| `STATEWRIGHT_")]

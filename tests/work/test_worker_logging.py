@@ -75,14 +75,15 @@ def worker(app: Statewright, broker_url: str, *args: str, env: dict[str, str] | 
     process = subprocess.Popen(
         [_statewright(), "worker", "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker_url,
          "--threads", "2", "--sweep-every", "1", "--http-base-url", NO_CALLS, *args],
-        cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, start_new_session=True,
         env=environ | {"PYTHONPATH": str(ROOT)} | (env or {}))
     running = Worker(process)
     try:
         yield running
     finally:
         if process.poll() is None:
-            process.kill()
+            # The whole group: a parent killed alone leaves its spawned workers consuming the test broker.
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         running._reader.join(timeout=10)
         assert process.stderr is not None
