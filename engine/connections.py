@@ -1,8 +1,12 @@
-"""How Statewright's engines connect to a database server: pre-ping, a connect timeout, and worker timeouts.
+"""How Statewright's engines connect to a database server: a ping after idling, a connect timeout, worker timeouts.
 
-Every engine on a server (not SQLite) checks a pooled connection before handing it out (``pool_pre_ping``),
-so a connection that died in a database restart is replaced instead of failing the next commit, and gives
-up connecting after ``connect_timeout``. Worker engines also bound how long a statement waits for a row
+Every engine on a server (not SQLite) pings a pooled connection that sat unused for ``ping_after_idle``
+(1 s) before handing it out, so a connection that died in a database restart while the app was quiet is
+replaced instead of failing the next statement; and it gives up connecting after ``connect_timeout``.
+A connection back in the pool for less than that is handed out as it is, as HikariCP does: under load a
+ping on every checkout (SQLAlchemy's ``pool_pre_ping``) costs a round trip per transaction, about a tenth
+of a worker's time per object, and the database gate already holds and re-runs work whose connection died
+just then (``engine.work.gate``). Worker engines also bound how long a statement waits for a row
 lock (``lock_timeout``: a worker thread must not wait forever behind someone's open transaction) and how
 long any statement runs (``statement_timeout``). Application engines do not get those two: they would change
 how the app's own transactions behave.
@@ -15,9 +19,13 @@ means no limit.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import DisconnectionError
 
 from engine.errors import ConfigurationError
 
@@ -31,6 +39,10 @@ from engine.settings import MAX_TIMEOUT, Settings
 CONNECT_TIMEOUT_ENV = "STATEWRIGHT_DB_CONNECT_TIMEOUT"
 LOCK_TIMEOUT_ENV = "STATEWRIGHT_DB_LOCK_TIMEOUT"
 STATEMENT_TIMEOUT_ENV = "STATEWRIGHT_DB_STATEMENT_TIMEOUT"
+#: How long a pooled connection may sit unused before it is pinged on its way out of the pool.
+DEFAULT_PING_AFTER_IDLE = timedelta(seconds=1)
+#: Where a pooled connection's record keeps when it came back to the pool (``time.monotonic``).
+_RETURNED_AT = "statewright_returned_at"
 
 
 @dataclass(frozen=True)
@@ -41,15 +53,22 @@ class ConnectionSettings:
         connect_timeout: How long connecting may take.
         lock_timeout: How long a statement may wait for a lock (PostgreSQL ``lock_timeout``).
         statement_timeout: How long a statement may run (PostgreSQL ``statement_timeout``).
+        ping_after_idle: How long a pooled connection may sit unused before it is pinged when handed out
+            (``timedelta(0)``: before every use, as ``pool_pre_ping``; ``None``: never).
     """
 
     connect_timeout: timedelta | None = DEFAULT_CONNECT_TIMEOUT
     lock_timeout: timedelta | None = None
     statement_timeout: timedelta | None = None
+    ping_after_idle: timedelta | None = DEFAULT_PING_AFTER_IDLE
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "lock_timeout", "statement_timeout"):
             _check(name, getattr(self, name))
+        if self.ping_after_idle is not None and not (isinstance(self.ping_after_idle, timedelta)
+                                                     and self.ping_after_idle >= timedelta(0)):
+            raise ConfigurationError(f"ConnectionSettings(ping_after_idle={self.ping_after_idle!r}): give a "
+                                     "datetime.timedelta of 0 or more, or None never to ping.")
 
     @classmethod
     def for_apps(cls, settings: Settings | None = None) -> ConnectionSettings:
@@ -77,7 +96,7 @@ class ConnectionSettings:
         """``create_engine`` options for a database of kind ``backend`` (``postgresql``, ``sqlite``, …)."""
         if backend == "sqlite":
             return {}
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        options: dict[str, Any] = {}
         if backend != "postgresql":
             return options
         connect_args: dict[str, Any] = {}
@@ -90,6 +109,32 @@ class ConnectionSettings:
         if connect_args:
             options["connect_args"] = connect_args
         return options
+
+
+def ping_idle_connections(engine: Engine, idle: timedelta) -> None:
+    """Make ``engine``'s pool ping a connection that was back in the pool for ``idle`` or longer before handing it out.
+
+    A connection that fails the ping with a disconnect is replaced (``DisconnectionError`` makes the pool
+    connect anew, up to three times); other errors propagate, as ``pool_pre_ping`` does.
+    """
+    after = idle.total_seconds()
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < after:
+            return  # just connected, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError(f"a pooled connection failed its ping: {error}") from error
+            raise
 
 
 def merged_options(settings: ConnectionSettings, backend: str, options: dict[str, Any]) -> dict[str, Any]:

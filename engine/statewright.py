@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.compiler import compile_machine, import_path
-from engine.connections import ConnectionSettings, merged_options
+from engine.connections import ConnectionSettings, merged_options, ping_idle_connections
 from engine.errors import ConfigurationError, DefinitionError
 from engine.log_redaction import install_log_redaction
 from engine.machine import CompiledMachine
@@ -173,8 +173,8 @@ class Statewright:
 def make_engine(url: str, *, connections: ConnectionSettings | None = None, **options: Any) -> Engine:
     """Create an engine; for SQLite, one with WAL, a busy timeout, and transactions SQLAlchemy controls.
 
-    On a database server the pool pre-pings and connecting times out (``connections``; by default
-    ``ConnectionSettings.for_apps()``, see ``engine.connections``); ``options`` given here win.
+    On a database server the pool pings connections that sat idle and connecting times out (``connections``;
+    by default ``ConnectionSettings.for_apps()``, see ``engine.connections``); ``options`` given here win.
 
     pysqlite's own transaction handling breaks savepoints; SQLAlchemy emits BEGIN itself instead.
     Transactions stay deferred so that reading never blocks another writer; the write path retries
@@ -187,7 +187,11 @@ def make_engine(url: str, *, connections: ConnectionSettings | None = None, **op
     """
     if not url.startswith("sqlite"):
         backend = url.split(":", 1)[0].split("+", 1)[0]
-        return _create_engine(url, merged_options(connections or ConnectionSettings.for_apps(), backend, options))
+        settings = connections or ConnectionSettings.for_apps()
+        engine = _create_engine(url, merged_options(settings, backend, options))
+        if settings.ping_after_idle is not None and not options.get("pool_pre_ping"):
+            ping_idle_connections(engine, settings.ping_after_idle)
+        return engine
     options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
     engine = _create_engine(url, options)
 

@@ -9,7 +9,15 @@ from engine.cli.archive import compress, purge, restore
 from engine.cli.db import db
 from engine.cli.demo import demo
 from engine.cli.diagram import diagram
-from engine.cli.exits import EXIT_BROKEN_PIPE, EXIT_BUG, EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.exits import (
+    EXIT_BROKEN_PIPE,
+    EXIT_BUG,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    EXIT_WORKER_DIED,
+)
 from engine.cli.failing import TRACEBACK_ENV, CommandFailed, StatewrightGroup
 from engine.cli.failures import failures
 from engine.cli.lint import lint, rules
@@ -73,4 +81,4 @@ main.add_command(purge)
 main.add_command(admin)
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_BUG", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE",
-           "CommandFailed", "StatewrightGroup", "main"]
+           "EXIT_WORKER_DIED", "CommandFailed", "StatewrightGroup", "main"]

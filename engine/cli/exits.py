@@ -8,6 +8,9 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 #: Something the command needs is not available (Graphviz's `dot`, a database, its tables, a broker, an extra).
 EXIT_UNAVAILABLE = 3
+#: ``statewright worker``: one of its worker processes ended without being asked to (killed, crashed); the others
+#: were stopped cleanly. Restart the command (see ``engine.cli.process_group``).
+EXIT_WORKER_DIED = 4
 #: A bug in Statewright: an exception nobody expected (sysexits' EX_SOFTWARE). The traceback is printed.
 EXIT_BUG = 70
 #: Whoever read standard output stopped reading (``statewright rules | head -1``): 128 + SIGPIPE, as shells report

@@ -1,16 +1,20 @@
-"""``statewright worker``: Dramatiq workers for an app's machines, plus the periodic sweeps."""
+"""``statewright worker``: Dramatiq workers for an app's machines, each process sweeping now and then.
+
+With ``--processes 1`` the worker runs in this process; with more, as a group of spawned processes
+(``engine.cli.process_group``). Why not Dramatiq's own ``dramatiq`` command: see the README's *Stopping
+and supervising workers*.
+"""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
 import signal
 import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -20,6 +24,7 @@ from engine.cli.configured import current_settings, setting, shown
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 from engine.cli.logs import LOG_FORMAT as LOG_FORMAT  # re-exported: its old home
 from engine.cli.logs import configure_logging, log_level_option
+from engine.cli.process_group import run_group
 from engine.connections import ConnectionSettings
 
 #: Environment variable read when --http-base-url is not given.
@@ -45,13 +50,15 @@ class Serving:
     connections: ConnectionSettings
     #: ``--log-level``: spawned processes start with logging unset, so each is told.
     log_level: str = "WARNING"
+    #: The group's process, for a spawned child: the child stops when it is gone (SIGKILLed, say).
+    parent: int | None = None
 
 
 def _serve(options: AppOptions, serving: Serving) -> None:
-    """One worker process: consume messages, sweep now and then, stop cleanly on SIGTERM or SIGINT."""
+    """One worker process: consume messages and sweep (``Sweeper``) until SIGTERM or SIGINT, then stop cleanly."""
     from dramatiq import Worker
 
-    from engine.runtime.sweeps import sweep_timeouts
+    from engine.work.sweeper import add_sweeper
 
     # The handler only sets a flag. It must not call Event.set(): the handler runs on the main thread,
     # which may be inside Event.wait() holding the event's lock, and the process deadlocks (seen).
@@ -60,17 +67,17 @@ def _serve(options: AppOptions, serving: Serving) -> None:
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
     configure_logging(serving.log_level)
     with opened_app(options, connections=serving.connections) as app:
+        add_sweeper(app, every=serving.sweep_every, resend_after=serving.resend_after)
         worker = Worker(app.broker, worker_threads=serving.threads, worker_timeout=500,
                         queues=set(serving.queues) or None)
-        worker.start()
+        worker.start()  # boots the sweeper too
         log.info("ready: %d threads consuming %s", serving.threads, ", ".join(serving.queues) or "every queue")
         try:
-            next_sweep = time.monotonic() + serving.sweep_every
             while not stopping:
                 time.sleep(STOP_CHECK_SECONDS)
-                if time.monotonic() >= next_sweep and not stopping:
-                    _sweep(app, sweep_timeouts, serving.resend_after)
-                    next_sweep = time.monotonic() + serving.sweep_every
+                if serving.parent is not None and os.getppid() != serving.parent:
+                    log.warning("the worker group's process %d is gone; stopping", serving.parent)
+                    break
         finally:
             # Deliveries held through an outage would keep the stop waiting; left unacknowledged, the broker
             # hands them to another worker (RabbitMQ at once, Redis after the heartbeat timeout).
@@ -98,36 +105,6 @@ def _refuse_misconfiguration(options: AppOptions) -> None:
         click.echo(f"statewright worker: {problem}", err=True)
     if problems:
         sys.exit(EXIT_USAGE)
-
-
-def _sweep(app: Any, sweep_timeouts: Any, resend_after: timedelta | None) -> None:
-    """Run each sweep step; none while the database is unreachable (the gate already said so)."""
-    from engine.faults import Fault, fault_of
-    from engine.work.resends import resend_stalled
-
-    gate = app.work.gate
-
-    grace = app.resend_after if resend_after is None else resend_after  # 0s is a grace too
-    steps: list[tuple[str, Any]] = [("outbox", app.sweep_outbox),
-                                    ("resend", lambda: resend_stalled(app, after=grace))]
-    steps += [(f"{name} timeouts", lambda flow=flow: sweep_timeouts(flow, app.session))
-              for name, flow in app.flows.items()]
-    # A failing step (database restarting, broker down) must neither stop the worker nor the other steps.
-    for name, step in steps:
-        if not gate.is_healthy:
-            return
-        if name == "resend" and gate.seconds_since_recovery < app.work.leases.duration.total_seconds():
-            # No lease could be renewed while the database was away: give every worker one lease's time to
-            # renew those of its held deliveries before judging whose work is stranded.
-            continue
-        started = time.monotonic()
-        try:
-            step()
-        except Exception as error:
-            if fault_of(error) is Fault.OUTAGE:
-                gate.report(error, started=started)  # one line from the gate, not a traceback per step
-                return
-            log.exception("%s sweep failed; retrying at the next interval", name)
 
 
 @click.command()
@@ -169,22 +146,8 @@ def worker(machines: str, database_url: str, broker_url: str, import_path: str, 
     check_broker(broker_url)  # a broker that cannot be reached would fail every fetch, forever
     # Only now: the checks above report in one line each, and the clients' own logging would repeat them.
     configure_logging(log_level)
-    serving = Serving(threads, queues, sweep_every, resend_after, connections, log_level)
     if processes == 1:
-        _serve(options, serving)
+        _serve(options, Serving(threads, queues, sweep_every, resend_after, connections, log_level))
         sys.exit(EXIT_OK)
-    context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_serve, args=(options, serving)) for _ in range(processes)]
-    for child in children:
-        child.start()
-
-    def forward(signum: int, frame: Any) -> None:
-        for child in children:
-            if child.pid is not None:
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for child in children:
-        child.join()
-    sys.exit(EXIT_OK)
+    serving = Serving(threads, queues, sweep_every, resend_after, connections, log_level, parent=os.getpid())
+    sys.exit(run_group(_serve, (options, serving), processes=processes))

@@ -37,6 +37,8 @@ R = TypeVar("R")
 #: Time an endpoint's hooks and the reading of its response may take beyond its HTTP ``timeout``
 #: (httpx applies that timeout to each connect, read and write, not to the whole exchange).
 ENDPOINT_SLACK = timedelta(seconds=10)
+#: Seconds the watchdog sleeps when no deadline is nearer (it then looks again).
+IDLE_WAKE = 30.0
 
 # ``int PyThreadState_SetAsyncExc(unsigned long id, PyObject *exc)``: a prototype of our own, so that
 # Dramatiq's calls through ``ctypes.pythonapi`` keep their argument conversions. A NULL ``exc`` cancels.
@@ -118,8 +120,10 @@ class Watchdog:
                         # Once per deadline: a second one could arrive after the first was handled.
                         armed.fired = True
                         _SET_ASYNC_EXC(armed.thread, ctypes.py_object(_Interrupt))
-                self._wake_at = min((a.at for a in self._armed.values() if not a.fired), default=math.inf)
-                wait = None if self._wake_at == math.inf else self._wake_at - now
+                # With nothing sooner it still wakes after IDLE_WAKE, so that arming a deadline later than that
+                # (a 10-minute limit, the usual case) need not wake it: one thread switch fewer per handler run.
+                self._wake_at = min((a.at for a in self._armed.values() if not a.fired), default=now + IDLE_WAKE)
+                wait = max(0.0, self._wake_at - now)
             try:
                 self._wakeups.get(timeout=wait)
             except queue.Empty:

@@ -85,6 +85,9 @@ def test_a_change_flushed_before_the_handler_returned_is_still_replayed(sessions
     (lambda session: session.execute(update(Box).values(label="all")), "executed a statement itself (UPDATE)"),
     (lambda session: session.execute(text("DELETE FROM items")), "executed a statement itself (DELETE)"),
     (lambda session: session.get_one(Box, 1).items.clear(), "changed the relationship"),
+    (lambda session: setattr(session.get_one(Item, 1), "box", session.get_one(Box, 2)),
+     "changed the relationship"),
+    (lambda session: (box := session.get_one(Box, 2), box.items.append(Item(name="late"))), "the relationship"),
     (lambda session: (session.add(Item(name="early")), session.flush()), "flushed a new Item"),
 ])
 def test_changes_that_cannot_be_replayed_say_why(sessions: sessionmaker[Session], change: object,
@@ -93,7 +96,7 @@ def test_changes_that_cannot_be_replayed_say_why(sessions: sessionmaker[Session]
         box = session.get_one(Box, 1)
         assert len(box.items) == 1  # loaded before the recorder starts
         with ChangeRecorder(session) as recorder:
-            change(session)  # type: ignore[operator]
+            kept = change(session)  # type: ignore[operator]  # noqa: F841 - objects changed stay alive
         session.rollback()
     assert recorder.changes.unreplayable is not None
     assert reason in recorder.changes.unreplayable
