@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,7 +26,9 @@ from engine.cli.exits import EXIT_OK, EXIT_USAGE
 from engine.cli.logs import LOG_FORMAT as LOG_FORMAT  # re-exported: its old home
 from engine.cli.logs import configure_logging, log_level_option
 from engine.cli.process_group import run_group
-from engine.connections import ConnectionSettings
+
+if TYPE_CHECKING:
+    from engine.connections import ConnectionSettings  # it loads SQLAlchemy, which `statewright lint` must not
 
 #: Environment variable read when --http-base-url is not given.
 HTTP_BASE_URL_ENV = "STATEWRIGHT_HTTP_BASE_URL"
@@ -137,6 +140,8 @@ def worker(machines: str, database_url: str, broker_url: str, import_path: str, 
     settings = current_settings()
     options = AppOptions(machines, database_url, broker_url, import_path, http_base_url, settings)
     # Fail fast, in this process and before consuming anything: bad configuration, a bad folder or database.
+    from engine.connections import ConnectionSettings
+
     connections = ConnectionSettings.for_workers(settings)
     _refuse_misconfiguration(options)
     with opened_app(options, connections=connections):

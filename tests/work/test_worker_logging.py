@@ -16,23 +16,12 @@ import pytest
 from engine import Statewright
 from tests.conftest import ROOT
 from tests.work.app.models import Job
-from tests.work.conftest import BROKER_URLS, MACHINES
-from tests.work.test_worker_command import NO_CALLS, _statewright
+from tests.work.conftest import MACHINES
+from tests.work.processes import NO_CALLS, postgres_database_url, redis_broker_url  # noqa: F401 - fixtures
+from tests.work.test_worker_command import _statewright
 
 #: A log line: time, level, [process id], logger, message.
 LINE = re.compile(r"^\S+ \S+ (?P<level>[A-Z]+) \[(?P<pid>\d+)\] (?P<logger>\S+): (?P<message>.*)$")
-
-
-@pytest.fixture
-def broker_url() -> str:
-    """Workers in other processes need a shared broker: Redis here."""
-    return BROKER_URLS["redis"]
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    """Several processes share the database: PostgreSQL."""
-    return postgres_url
 
 
 class Worker:
