@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from engine.runtime.binding import Stateful
     from engine.runtime.changes import StatusChange
     from engine.runtime.hooks import Hook, Veto
+    from engine.settings import Settings
     from engine.statewright import Statewright
     from engine.statuses import StatusEnum, UnknownStatus
 
@@ -80,6 +81,7 @@ _LAZY = {
     "Veto": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
     "Redactor": "engine.redaction",
+    "Settings": "engine.settings",
 }
 
 
@@ -104,6 +106,8 @@ __all__ = [
     "UnknownStatus",
     "Veto",
     "metadata",
+    # Configuration
+    "Settings",
     # Loading machines
     "CheckedFile",
     "MachineSpec",

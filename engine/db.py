@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigurationError
 from engine.redaction import hide_password
+from engine.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL  # spelled once, in the settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
     from engine.connections import ConnectionSettings
 
-#: Where state is kept when no database URL is given: a SQLite file in the working directory.
-DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
 #: Seconds a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 30
 #: Where a pooled connection's record keeps when it came back to the pool (``time.monotonic``).

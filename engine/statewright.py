@@ -13,7 +13,9 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.compiler import compile_machine
-from engine.db import DEFAULT_DATABASE_URL, make_engine
+from engine.connections import ConnectionSettings
+from engine.db import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL  # re-exported: its old home
+from engine.db import make_engine
 from engine.errors import ConfigurationError, DefinitionError
 from engine.log_redaction import install_log_redaction
 from engine.machine import CompiledMachine
@@ -23,14 +25,16 @@ from engine.runtime.changes import StatusChange
 from engine.runtime.flow import Flow
 from engine.runtime.hooks import Hook
 from engine.runtime.outbox import plan_outbox
+from engine.settings import DEFAULT_BROKER_URL as DEFAULT_BROKER_URL  # re-exported: its old home
+from engine.settings import Settings
 from engine.spec.loader import duplicate_definitions, load_specs
 from engine.spec.model import MachineSpec
 from engine.work.actors import Work
 from engine.work.bodies import BodyLimits
-from engine.work.brokers import DEFAULT_BROKER_URL, build_broker
+from engine.work.brokers import build_broker
 from engine.work.endpoints import HttpSettings, check_base_url
 from engine.work.handlers import WorkTable
-from engine.work.resends import checked_resend_after, resend_after_from_env, resend_stalled
+from engine.work.resends import checked_resend_after, resend_stalled
 
 if TYPE_CHECKING:
     from engine.archive import Archiver, ArchiveSettings
@@ -40,11 +44,14 @@ if TYPE_CHECKING:
 class Statewright:
     """Load machines, bind their models, and move objects.
 
+    Every argument left out (or ``None``) is taken from ``settings``, by default ``Settings.from_env()``: the
+    ``STATEWRIGHT_*`` variables, else the defaults (see ``engine.settings`` and the README's "Configuration").
+
     Args:
         specs: The machines, e.g. from ``load_specs``.
         database_url: SQLAlchemy URL; a SQLite file in the working directory by default.
         engine: An engine to use instead of creating one from ``database_url``.
-        broker_url: Where background work goes (used by the worker side).
+        broker_url: Where background work goes (used by the worker side); ``memory://`` by default.
         hooks: Extra hooks around every status change.
         http_base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``).
         http_transport: An httpx transport for endpoint calls (tests pass ``httpx.MockTransport``).
@@ -55,35 +62,44 @@ class Statewright:
             (default: ``$STATEWRIGHT_MAX_STORED_BODY``, else 65,536); longer bodies are cut.
         max_response_body: Bytes of a response read before the call fails with ``ResponseTooLarge``
             (default: ``$STATEWRIGHT_MAX_RESPONSE_BODY``, else 10 MiB).
+        settings: The configuration the arguments above override (default: ``Settings.from_env()``).
 
     Raises:
         DefinitionError: A machine names something that does not import, two share a name, or two drive
             the same model's status column.
         ConfigurationError: ``database_url``, ``broker_url`` or ``http_base_url`` is malformed, or a body limit
-            is not a positive number of bytes.
+            is not a positive number of bytes, or a ``STATEWRIGHT_*`` variable's value cannot be used.
         MissingDependency: The database's driver or the broker's client is not installed.
     """
 
     def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
                  database_url: str | None = None, engine: Engine | None = None,
-                 broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = (),
+                 broker_url: str | None = None, hooks: Sequence[Hook] = (),
                  http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None,
                  archive: ArchiveSettings | None = None, resend_after: timedelta | None = None,
-                 max_stored_body: int | None = None, max_response_body: int | None = None) -> None:
+                 max_stored_body: int | None = None, max_response_body: int | None = None,
+                 settings: Settings | None = None) -> None:
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
+        #: What this app runs with: the arguments given, over ``settings`` (or the environment's).
+        self.settings = (Settings.from_env() if settings is None else settings).given(
+            database_url=database_url, broker_url=broker_url, http_base_url=http_base_url)
+        broker_url, http_base_url = self.settings.broker_url, self.settings.http_base_url
         if http_base_url is not None:
             check_base_url(http_base_url)
         duplicates = duplicate_definitions(spec_list)
         if duplicates:
             raise DefinitionError(duplicates)
-        self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
+        self.engine = engine or make_engine(self.settings.database_url,
+                                            connections=ConnectionSettings.for_apps(self.settings))
         self.broker_url = broker_url
         self.archive_settings = archive
-        self.resend_after = resend_after_from_env() if resend_after is None else checked_resend_after(resend_after)
+        self.resend_after = self.settings.resend_after if resend_after is None else checked_resend_after(resend_after)
         self._archiver: Archiver | None = None
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
-        self.body_limits = BodyLimits.resolve(max_stored_body=max_stored_body, max_response_body=max_response_body)
+        self.body_limits = BodyLimits.resolve(
+            max_stored_body=self.settings.max_stored_body if max_stored_body is None else max_stored_body,
+            max_response_body=self.settings.max_response_body if max_response_body is None else max_response_body)
         #: One set of masking rules for everything stored, logged or shown: the defaults and every ``redact`` key.
         self.redactor = Redactor.with_keys(key for spec in spec_list for endpoint in spec.endpoints.values()
                                            for key in endpoint.redact)
@@ -91,7 +107,7 @@ class Statewright:
         self.flows: dict[str, Flow] = {}  # filled below, once the relay exists: Work reads it as it runs
         http = HttpSettings(base_url=http_base_url, transport=http_transport, limits=self.body_limits)
         self.work = Work(WorkTable(self.machines), self.flows, self.broker, engine=self.engine,
-                         session_factory=self.session, redactor=self.redactor, http=http)
+                         session_factory=self.session, redactor=self.redactor, http=http, lease=self.settings.lease)
         queues = self.broker.get_declared_queues() | self.broker.get_declared_delay_queues()
         install_log_redaction(self.redactor, queues=queues)
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
@@ -121,9 +137,10 @@ class Statewright:
     def archive(self) -> Archiver:
         """Compress, restore and purge history payloads (see ``engine.archive``)."""
         if self._archiver is None:
-            from engine.archive import Archiver
+            from engine.archive import Archiver, ArchiveSettings
 
-            self._archiver = Archiver(self.engine, self.archive_settings)
+            settings = self.archive_settings or ArchiveSettings.from_settings(self.settings)
+            self._archiver = Archiver(self.engine, settings)
         return self._archiver
 
     def sweep_outbox(self) -> int:

@@ -25,7 +25,7 @@ ENGINE = Path(__file__).resolve().parent.parent / "engine"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
     ("redaction", "dependencies", "faults", "log_redaction"),
-    ("spec", "statuses", "connections"),
+    ("spec", "statuses", "connections", "settings"),
     ("db", "guards", "machine", "compiler", "diagrams"),
     ("orm", "migrations"),
     ("runtime",),

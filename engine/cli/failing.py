@@ -219,4 +219,12 @@ def _silence_stdout() -> None:
 
 def wants_traceback(ctx: click.Context) -> bool:
     """Whether ``--traceback`` (or ``STATEWRIGHT_TRACEBACK``) was given."""
-    return bool(ctx.find_root().params.get("traceback"))
+    from engine.settings import read
+
+    root = ctx.find_root()
+    if root.params.get("traceback"):
+        return True
+    try:
+        return bool(read("traceback"))  # read alone: the other variables may be what failed
+    except ConfigurationError:
+        return False

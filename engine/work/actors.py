@@ -37,7 +37,7 @@ from engine.work.claims import carry_on, claim_from_start, claimant, lease_for
 from engine.work.endpoints import HttpSettings, build_request, describe_request, describe_response, failure_of, send
 from engine.work.gate import DatabaseGate
 from engine.work.handlers import DeclaredWork, WorkTable
-from engine.work.leases import Leases, add_lease_keeper, lease_from_env
+from engine.work.leases import DEFAULT_LEASE, Leases, add_lease_keeper
 from engine.work.limits import Deadline, limit_of
 from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
@@ -72,10 +72,12 @@ class Work:
         session_factory: Makes the sessions handlers' objects are loaded and moved in.
         redactor: Masks what failure records, tracebacks and logs keep.
         http: How endpoint calls are made.
+        lease: How long a claim's lease lasts without renewal (``STATEWRIGHT_LEASE``; see ``engine.work.leases``).
     """
 
     def __init__(self, table: WorkTable, flows: Mapping[str, Flow], broker: Broker, *, engine: Engine,
-                 session_factory: sessionmaker[Session], redactor: Redactor, http: HttpSettings) -> None:
+                 session_factory: sessionmaker[Session], redactor: Redactor, http: HttpSettings,
+                 lease: timedelta = DEFAULT_LEASE) -> None:
         self.table = table
         self.flows = flows
         self.broker = broker
@@ -96,7 +98,7 @@ class Work:
             self._declare(work.kind, work.spec.queue or DEFAULT_QUEUE)
         self.relay = Relay(engine, self.send)
         #: The leases this process's deliveries hold, renewed while their handlers run.
-        self.leases = Leases(engine, lease_from_env())
+        self.leases = Leases(engine, lease)
         add_failure_recorder(broker, self)
         add_traceback_masking(broker, redactor)
         add_lease_keeper(broker, self.leases)

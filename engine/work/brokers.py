@@ -8,13 +8,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from engine.dependencies import missing_dependency
 from engine.errors import ConfigurationError
 from engine.redaction import DEFAULT_REDACTOR, hide_password
+from engine.settings import DEFAULT_BROKER_URL as DEFAULT_BROKER_URL  # spelled once, in the settings
 
 if TYPE_CHECKING:
     from dramatiq import Broker
 
 #: The broker used when none is given: Dramatiq's in-process stub broker. (Dramatiq loads only when a broker
-#: is built, so the CLI can show this default without it.)
-DEFAULT_BROKER_URL = "memory://"
 
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
