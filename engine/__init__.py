@@ -1,8 +1,9 @@
 """Statewright: statuses of business objects, described in YAML.
 
 Stages, left to right: ``engine.spec`` reads and checks machine files; ``engine.compiler`` turns them
-into ``transitions`` machines; ``engine.orm`` and ``engine.runtime`` bind them to SQLAlchemy models and
-record every status change; ``engine.diagrams`` draws them; ``engine.cli`` is the ``statewright`` command.
+into ``transitions`` machines; ``engine.orm`` holds the tables; ``engine.runtime`` binds machines to
+SQLAlchemy models and records every status change; ``engine.diagrams`` draws them; ``engine.cli`` is the
+``statewright`` command.
 
 The runtime names load on first use, so reading and linting machine files never imports SQLAlchemy,
 transitions or Dramatiq.
@@ -22,7 +23,10 @@ from engine.errors import (
     ConfigurationError,
     DatabaseUnavailable,
     DefinitionError,
+    DotUnavailableError,
     EndpointError,
+    EndpointFailed,
+    ExpressionError,
     GuardRejected,
     GuardUndecidable,
     HandlerTimedOut,
@@ -56,26 +60,29 @@ from engine.spec import (
 
 if TYPE_CHECKING:
     from engine.archive.settings import ArchiveSettings
-    from engine.machine import StatusEnum, UnknownStatus
-    from engine.orm import Stateful, StatusType, metadata
+    from engine.orm import StatusType, metadata
     from engine.redaction import Redactor
+    from engine.runtime.binding import Stateful
     from engine.runtime.changes import StatusChange
     from engine.runtime.hooks import Hook, Veto, WorkRun
+    from engine.settings import Settings
     from engine.statewright import Statewright
+    from engine.statuses import StatusEnum, UnknownStatus
 
 _LAZY = {
     "Statewright": "engine.statewright",
-    "Stateful": "engine.orm",
+    "Stateful": "engine.runtime.binding",
     "StatusType": "engine.orm",
     "metadata": "engine.orm",
     "StatusChange": "engine.runtime.changes",
-    "StatusEnum": "engine.machine",
-    "UnknownStatus": "engine.machine",
+    "StatusEnum": "engine.statuses",
+    "UnknownStatus": "engine.statuses",
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
     "WorkRun": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
     "Redactor": "engine.redaction",
+    "Settings": "engine.settings",
 }
 
 
@@ -101,6 +108,8 @@ __all__ = [
     "Veto",
     "WorkRun",
     "metadata",
+    # Configuration
+    "Settings",
     # Loading machines
     "CheckedFile",
     "MachineSpec",
@@ -125,7 +134,10 @@ __all__ = [
     "ConfigurationError",
     "DatabaseUnavailable",
     "DefinitionError",
+    "DotUnavailableError",
     "EndpointError",
+    "EndpointFailed",
+    "ExpressionError",
     "GuardRejected",
     "GuardUndecidable",
     "HandlerTimedOut",

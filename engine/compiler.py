@@ -6,10 +6,11 @@ from typing import Any
 
 from engine.errors import DefinitionError
 from engine.guards import GuardCheck, compile_guard
-from engine.machine import CompiledMachine, build_status_enum
+from engine.machine import CompiledMachine
 from engine.spec.locations import Location
 from engine.spec.model import MachineSpec
 from engine.spec.resolve import Unresolved, import_object, resolve_spec
+from engine.statuses import build_status_enum
 
 #: Dotted paths are checked (and located) by ``resolve_spec`` before they are imported here.
 _NOWHERE = Location("<compiled>")
@@ -48,4 +49,5 @@ def compile_machine(spec: MachineSpec) -> CompiledMachine:
     actions = [tuple(import_path(path) for path in t.actions) for t in spec.transitions]
     model = import_path(spec.model)
     status_enum = build_status_enum(spec, f"{model.__name__}Status")
-    return CompiledMachine(spec, guard_checks=guard_checks, actions=actions, status_enum=status_enum)
+    return CompiledMachine(spec, guard_checks=guard_checks, actions=actions, status_enum=status_enum,
+                           model=model)

@@ -6,10 +6,10 @@ replaced instead of failing the next statement; and it gives up connecting after
 A connection back in the pool for less than that is handed out as it is, as HikariCP does: under load a
 ping on every checkout (SQLAlchemy's ``pool_pre_ping``) costs a round trip per transaction, about a tenth
 of a worker's time per object, and the database gate already holds and re-runs work whose connection died
-just then (``engine.work.gate``). Worker engines also bound how long a statement waits for a row
-lock (``lock_timeout``: a worker thread must not wait forever behind someone's open transaction) and how
-long any statement runs (``statement_timeout``). Application engines do not get those two: they would change
-how the app's own transactions behave.
+just then (``engine.work.gate``); the ping itself is ``engine.db.ping_idle_connections``. Worker engines
+also bound how long a statement waits for a row lock (``lock_timeout``: a worker thread must not wait
+forever behind someone's open transaction) and how long any statement runs (``statement_timeout``).
+Application engines do not get those two: they would change how the app's own transactions behave.
 
 Each comes from an environment variable (``STATEWRIGHT_DB_CONNECT_TIMEOUT``, ``STATEWRIGHT_DB_LOCK_TIMEOUT``,
 ``STATEWRIGHT_DB_STATEMENT_TIMEOUT``), written as a duration (``10s``, ``500ms``, ``5m``); ``0`` or ``off``
@@ -19,36 +19,24 @@ means no limit.
 from __future__ import annotations
 
 import math
-import os
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event
-from sqlalchemy.exc import DisconnectionError
-
 from engine.errors import ConfigurationError
-from engine.spec.durations import DurationOutOfRange, parse_duration
 
-#: Environment variables of the settings.
+# The defaults are re-exported from their old home.
+from engine.settings import DEFAULT_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT
+from engine.settings import DEFAULT_LOCK_TIMEOUT as DEFAULT_LOCK_TIMEOUT
+from engine.settings import DEFAULT_STATEMENT_TIMEOUT as DEFAULT_STATEMENT_TIMEOUT
+from engine.settings import MAX_TIMEOUT, Settings
+
+#: Environment variables of the settings (read by ``engine.settings``).
 CONNECT_TIMEOUT_ENV = "STATEWRIGHT_DB_CONNECT_TIMEOUT"
 LOCK_TIMEOUT_ENV = "STATEWRIGHT_DB_LOCK_TIMEOUT"
 STATEMENT_TIMEOUT_ENV = "STATEWRIGHT_DB_STATEMENT_TIMEOUT"
-#: How long connecting to the server may take before it fails (and the worker holds its work).
-DEFAULT_CONNECT_TIMEOUT = timedelta(seconds=10)
-#: How long a worker's statement may wait for a row lock; past it the delivery backs off and runs again.
-DEFAULT_LOCK_TIMEOUT = timedelta(seconds=10)
-#: How long a worker's statement may run (a runaway query in a handler or a sweep).
-DEFAULT_STATEMENT_TIMEOUT = timedelta(minutes=5)
 #: How long a pooled connection may sit unused before it is pinged on its way out of the pool.
 DEFAULT_PING_AFTER_IDLE = timedelta(seconds=1)
-#: Where a pooled connection's record keeps when it came back to the pool (``time.monotonic``).
-_RETURNED_AT = "statewright_returned_at"
-#: Values that turn a limit off.
-NO_LIMIT = ("0", "off", "none")
-#: The longest timeout PostgreSQL takes (its settings are milliseconds in a 32-bit integer: about 24.8 days).
-MAX_TIMEOUT = timedelta(milliseconds=2_147_483_647)
 
 
 @dataclass(frozen=True)
@@ -77,24 +65,26 @@ class ConnectionSettings:
                                      "datetime.timedelta of 0 or more, or None never to ping.")
 
     @classmethod
-    def for_apps(cls) -> ConnectionSettings:
-        """An application's settings: the connect timeout from the environment, no lock or statement limit.
-
-        Raises:
-            ConfigurationError: The variable is set but is not a duration.
-        """
-        return cls(connect_timeout=_from_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT))
-
-    @classmethod
-    def for_workers(cls) -> ConnectionSettings:
-        """A worker's settings: all three from the environment, with the defaults above.
+    def for_apps(cls, settings: Settings | None = None) -> ConnectionSettings:
+        """An application's settings: the connect timeout of ``settings`` (default: from the environment), no
+        lock or statement limit.
 
         Raises:
             ConfigurationError: A variable is set but is not a duration.
         """
-        return cls(connect_timeout=_from_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT),
-                   lock_timeout=_from_env(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT),
-                   statement_timeout=_from_env(STATEMENT_TIMEOUT_ENV, DEFAULT_STATEMENT_TIMEOUT))
+        settings = Settings.from_env() if settings is None else settings
+        return cls(connect_timeout=settings.db_connect_timeout)
+
+    @classmethod
+    def for_workers(cls, settings: Settings | None = None) -> ConnectionSettings:
+        """A worker's settings: all three timeouts of ``settings`` (default: from the environment).
+
+        Raises:
+            ConfigurationError: A variable is set but is not a duration.
+        """
+        settings = Settings.from_env() if settings is None else settings
+        return cls(connect_timeout=settings.db_connect_timeout, lock_timeout=settings.db_lock_timeout,
+                   statement_timeout=settings.db_statement_timeout)
 
     def engine_options(self, backend: str) -> dict[str, Any]:
         """``create_engine`` options for a database of kind ``backend`` (``postgresql``, ``sqlite``, …)."""
@@ -115,32 +105,6 @@ class ConnectionSettings:
         return options
 
 
-def ping_idle_connections(engine: Engine, idle: timedelta) -> None:
-    """Make ``engine``'s pool ping a connection that was back in the pool for ``idle`` or longer before handing it out.
-
-    A connection that fails the ping with a disconnect is replaced (``DisconnectionError`` makes the pool
-    connect anew, up to three times); other errors propagate, as ``pool_pre_ping`` does.
-    """
-    after = idle.total_seconds()
-
-    @event.listens_for(engine.pool, "checkin")
-    def _returned(dbapi_connection: Any, record: Any) -> None:
-        if dbapi_connection is not None:
-            record.info[_RETURNED_AT] = time.monotonic()
-
-    @event.listens_for(engine.pool, "checkout")
-    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        returned_at = record.info.get(_RETURNED_AT)
-        if returned_at is None or time.monotonic() - returned_at < after:
-            return  # just connected, or used a moment ago
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as error:
-            if engine.dialect.is_disconnect(error, dbapi_connection, None):
-                raise DisconnectionError(f"a pooled connection failed its ping: {error}") from error
-            raise
-
-
 def merged_options(settings: ConnectionSettings, backend: str, options: dict[str, Any]) -> dict[str, Any]:
     """``options`` given to ``make_engine`` over the settings' own (``connect_args`` merged key by key)."""
     merged = {**settings.engine_options(backend), **options}
@@ -152,25 +116,6 @@ def merged_options(settings: ConnectionSettings, backend: str, options: dict[str
 
 def _ms(duration: timedelta) -> int:
     return max(1, round(duration.total_seconds() * 1000))
-
-
-def _from_env(name: str, default: timedelta) -> timedelta | None:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    if text.lower() in NO_LIMIT:
-        return None
-    try:
-        duration = parse_duration(text)
-    except DurationOutOfRange:
-        duration = MAX_TIMEOUT + timedelta(days=1)
-    except ValueError:
-        raise ConfigurationError(f"${name}={text!r} is not a duration; write e.g. 10s, 500ms or 5m, or 0 for no "
-                                 "limit.") from None
-    if duration > MAX_TIMEOUT:
-        raise ConfigurationError(f"${name}={text!r} is longer than PostgreSQL takes (24d); write at most 24d, or 0 "
-                                 "for no limit.")
-    return duration or None
 
 
 def _check(name: str, value: object) -> None:

@@ -11,6 +11,7 @@ The tree::
     │   │   └── GuardUndecidable      a guard expression could not be evaluated (a missing context key, ...)
     │   ├── NoDefibrillation          the object's state names no defibrillation target
     │   └── UnknownStatusError        the object's status column holds a value no state of the machine has
+    ├── ExpressionError               a guard expression could not be evaluated (guards turn it into GuardUndecidable)
     ├── ConcurrencyError              someone else moved the object first; nothing was written
     │   ├── StaleStatus               the row's status is no longer the one the object was loaded with
     │   └── WriteConflict             (SQLite) another writer committed during your open transaction
@@ -20,10 +21,12 @@ The tree::
     ├── DatabaseUnavailable           the database cannot be reached, does not exist, or lacks tables
     ├── BrokerUnavailable             the broker cannot be reached (checked when a worker starts)
     ├── MissingDependency             an optional package is not installed (also an ImportError)
+    ├── DotUnavailableError           Graphviz's ``dot`` program is needed to render an image and is not installed
     └── WorkError                     background work cannot be done or retried as asked
         ├── UnknownWork               an outbox row names work the machines no longer declare
         ├── RetryRefused              a failure record cannot be retried (unknown, not open, its outbox row gone)
         ├── HandlerTimedOut           a handler ran past its time limit and was interrupted (retried like a failure)
+        ├── EndpointFailed            an endpoint answered with a failure status (retried like a failure)
         └── EndpointError             an endpoint call was refused for good (recorded, never retried)
             ├── PlaceholderRefused    a URL placeholder's value is empty, ``.`` or ``..`` (would change the path)
             └── ResponseTooLarge      the response body is longer than ``max_response_body``
@@ -34,6 +37,10 @@ attribute of a stored object) raises
 An exception raised by your own guard (a dotted callable) or action propagates unchanged, after the
 rollback. A guard *expression* that cannot be evaluated (a context key not passed, ``None`` compared
 with a number, a division by zero) is a refusal instead: ``GuardUndecidable``.
+
+A history row stores the exception a move carried (a failed task, endpoint …) by name: one of the
+classes here as ``statewright.<ClassName>`` (``exception_name``), so renaming or moving a module never
+changes what is stored; any other exception as ``module.QualifiedName``.
 """
 
 from __future__ import annotations
@@ -44,7 +51,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import httpx
+
     from engine.spec.diagnostics import Diagnostic
+
+#: How history rows name an exception of this module's tree: this prefix and the class name.
+STORED_NAME_PREFIX = "statewright."
 
 
 def _deprecated_event(transition: str) -> str:
@@ -183,6 +195,24 @@ class UnknownStatusError(TransitionError):
         self.value = value
 
 
+class ExpressionError(StatewrightError):
+    """A guard expression could not be evaluated for an object (a missing attribute or key, a type clash).
+
+    Guards turn it into a refusal (``GuardUndecidable``); it does not reach callers of ``fire``,
+    ``can_fire`` or ``why_not``.
+
+    Args:
+        message: What could not be evaluated.
+        missing: The context key that was missing, if that was the reason.
+    """
+
+    def __init__(self, message: str, *, missing: str | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing
+        #: The named guard the expression belongs to (the innermost one), filled in by the guard.
+        self.guard: str | None = None
+
+
 class ConcurrencyError(StatewrightError):
     """Another writer changed the object first; nothing was written. Reload the object and decide again."""
 
@@ -252,6 +282,10 @@ class MissingDependency(StatewrightError, ImportError):
     """
 
 
+class DotUnavailableError(StatewrightError):
+    """Graphviz's ``dot`` program is needed to render images and is not installed."""
+
+
 class WorkError(StatewrightError):
     """Background work (a task, endpoint, listener or reaction) cannot be done or retried as asked."""
 
@@ -284,6 +318,20 @@ class HandlerTimedOut(WorkError):
                          "needs longer.")
         self.limit = limit
         self.what = what
+
+
+class EndpointFailed(WorkError):
+    """An endpoint answered with a status that means failure; like a task's exception it is retried, and after
+    the last retry the object moves to the endpoint's ``error`` state with it.
+
+    Args:
+        response: The answer.
+        message: What was asked and answered, masked.
+    """
+
+    def __init__(self, response: httpx.Response, message: str) -> None:
+        super().__init__(message)
+        self.response = response
 
 
 class EndpointError(WorkError):
@@ -328,3 +376,37 @@ class StatusAssignmentError(RuntimeError):
     That would change the status with no history row, no compare-and-set and no work started; move objects
     with ``fire``, ``set_status`` or ``defibrillate`` instead.
     """
+
+
+def exception_name(exception: BaseException) -> str:
+    """The name a history or failure row stores for ``exception``: stable for Statewright's own errors.
+
+    >>> exception_name(UnknownWork("gone"))
+    'statewright.UnknownWork'
+    >>> exception_name(KeyError("x"))
+    'builtins.KeyError'
+    """
+    kind = type(exception)
+    if kind.__module__ == __name__:
+        return STORED_NAME_PREFIX + kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+#: Where the errors stored under a module path before names were stable lived (older rows say this).
+_OLD_MODULES = ("engine.errors.", "engine.work.endpoints.")
+
+
+def stored_exception_name(stored: str | None) -> str | None:
+    """A stored exception name as ``exception_name`` writes it today, also for rows written before.
+
+    >>> stored_exception_name("engine.work.endpoints.EndpointFailed")
+    'statewright.EndpointFailed'
+    >>> stored_exception_name("myapp.errors.Boom")
+    'myapp.errors.Boom'
+    """
+    if stored is None:
+        return None
+    for module in _OLD_MODULES:
+        if stored.startswith(module) and "." not in stored[len(module):]:
+            return STORED_NAME_PREFIX + stored[len(module):]
+    return stored

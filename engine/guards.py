@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.spec.expressions import ExpressionError, compile_expression
+from engine.errors import ExpressionError
+from engine.spec.expressions import compile_expression
 from engine.spec.model import AllOf, Guard, GuardCall, GuardExpression, GuardName, Not, describe_guard
 
 #: A compiled guard: ``(model, context) -> None`` when it passes, else the label of the guard that failed.

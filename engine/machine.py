@@ -7,65 +7,15 @@ a row costs nothing and the machine keeps no reference to rows.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from transitions import Machine
 
-from engine.errors import GuardRejected, GuardUndecidable, TransitionNotAllowed
+from engine.errors import ExpressionError, GuardRejected, GuardUndecidable, TransitionNotAllowed
 from engine.guards import GuardCheck
-from engine.spec.expressions import ExpressionError
 from engine.spec.model import MachineSpec, TransitionSpec, describe_guard
-
-
-class StatusEnum(enum.Enum):
-    """Base of the status enums generated from machine files: ``Document.Status.QUEUED``."""
-
-    @property
-    def state(self) -> str:
-        """The state's name in the machine file."""
-        return self._state  # type: ignore[attr-defined, no-any-return]
-
-    def __str__(self) -> str:
-        return self.state
-
-
-class UnknownStatus:
-    """A status value no state of the machine declares, as read from the database (someone wrote 99).
-
-    The row loads with this in its status attribute, so it can be listed and repaired; moving it
-    raises ``UnknownStatusError``.
-
-    Args:
-        value: The value found in the status column.
-    """
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, UnknownStatus) and other.value == self.value
-
-    def __hash__(self) -> int:
-        return hash((UnknownStatus, self.value))
-
-    def __repr__(self) -> str:
-        return f"UnknownStatus({self.value!r})"
-
-    def __str__(self) -> str:
-        return f"unknown value {self.value!r}"
-
-
-def build_status_enum(spec: MachineSpec, class_name: str) -> type[StatusEnum]:
-    """Generate the status enum: one member per state, named in upper case, valued as the column stores it."""
-    members = [(name.upper(), state.value) for name, state in spec.states.items()]
-    generated = cast(type[StatusEnum], StatusEnum(class_name, members))  # type: ignore[call-arg]
-    for member in generated:
-        member._state = member.name.lower()  # type: ignore[attr-defined]  # computed once, read on every move
-    return generated
+from engine.statuses import StatusEnum
 
 
 class Decision:
@@ -100,12 +50,14 @@ class CompiledMachine:
         guard_checks: One compiled guard (or ``None``) per transition, in file order.
         actions: One tuple of action callables per transition, in file order.
         status_enum: The generated enum of the model's status.
+        model: The model class ``spec.model`` names (imported once, by the compiler).
     """
 
     def __init__(self, spec: MachineSpec, *, guard_checks: list[GuardCheck | None],
-                 actions: list[tuple[Any, ...]], status_enum: type[StatusEnum]) -> None:
+                 actions: list[tuple[Any, ...]], status_enum: type[StatusEnum], model: type[Any]) -> None:
         self.spec = spec
         self.name = spec.name
+        self.model = model
         self.status_enum = status_enum
         self.member_by_state: dict[str, StatusEnum] = {m.state: m for m in status_enum}
         self.state_by_value: dict[Any, str] = {m.value: m.state for m in status_enum}

@@ -10,46 +10,49 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.compiler import compile_machine, import_path
-from engine.connections import ConnectionSettings, merged_options, ping_idle_connections
+from engine.compiler import compile_machine
+from engine.connections import ConnectionSettings
+from engine.db import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL  # re-exported: its old home
+from engine.db import make_engine
 from engine.errors import ConfigurationError, DefinitionError
 from engine.log_redaction import install_log_redaction
 from engine.machine import CompiledMachine
-from engine.orm.binding import bind_flow, flow_of
-from engine.redaction import Redactor, hide_password
+from engine.redaction import Redactor
+from engine.runtime.binding import bind_flow, flow_of
 from engine.runtime.changes import StatusChange
-from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, OutboxItem
+from engine.runtime.flow import Flow
 from engine.runtime.hooks import Hook
+from engine.runtime.outbox import plan_outbox
+from engine.settings import DEFAULT_BROKER_URL as DEFAULT_BROKER_URL  # re-exported: its old home
+from engine.settings import Settings
 from engine.spec.loader import duplicate_definitions, load_specs
 from engine.spec.model import MachineSpec
 from engine.work.actors import Work
 from engine.work.bodies import BodyLimits
 from engine.work.brokers import build_broker
-from engine.work.endpoints import check_base_url
-from engine.work.resends import checked_resend_after, resend_after_from_env, resend_stalled
+from engine.work.endpoints import HttpSettings, check_base_url
+from engine.work.handlers import WorkTable
+from engine.work.resends import checked_resend_after, resend_stalled
 
 if TYPE_CHECKING:
     from engine.archive import Archiver, ArchiveSettings
 
-#: Where state is kept when no database URL is given: a SQLite file in the working directory.
-DEFAULT_DATABASE_URL = "sqlite:///statewright.db"
-#: The broker used when none is given: Dramatiq's in-process stub broker.
-DEFAULT_BROKER_URL = "memory://"
-#: Seconds a SQLite connection waits for another writer before giving up.
-SQLITE_BUSY_TIMEOUT = 30
 
 
 class Statewright:
     """Load machines, bind their models, and move objects.
 
+    Every argument left out (or ``None``) is taken from ``settings``, by default ``Settings.from_env()``: the
+    ``STATEWRIGHT_*`` variables, else the defaults (see ``engine.settings`` and the README's "Configuration").
+
     Args:
         specs: The machines, e.g. from ``load_specs``.
         database_url: SQLAlchemy URL; a SQLite file in the working directory by default.
         engine: An engine to use instead of creating one from ``database_url``.
-        broker_url: Where background work goes (used by the worker side).
+        broker_url: Where background work goes (used by the worker side); ``memory://`` by default.
         hooks: Extra hooks around every status change.
         http_base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``).
         http_transport: An httpx transport for endpoint calls (tests pass ``httpx.MockTransport``).
@@ -61,55 +64,66 @@ class Statewright:
             (default: ``$STATEWRIGHT_MAX_STORED_BODY``, else 65,536); longer bodies are cut.
         max_response_body: Bytes of a response read before the call fails with ``ResponseTooLarge``
             (default: ``$STATEWRIGHT_MAX_RESPONSE_BODY``, else 10 MiB).
+        settings: The configuration the arguments above override (default: ``Settings.from_env()``).
 
     Raises:
         DefinitionError: A machine names something that does not import, two share a name, or two drive
             the same model's status column.
         ConfigurationError: ``database_url``, ``broker_url`` or ``http_base_url`` is malformed, or a body limit
-            is not a positive number of bytes.
+            is not a positive number of bytes, or a ``STATEWRIGHT_*`` variable's value cannot be used.
         MissingDependency: The database's driver or the broker's client is not installed.
     """
 
     def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
                  database_url: str | None = None, engine: Engine | None = None,
-                 broker_url: str = DEFAULT_BROKER_URL, hooks: Sequence[Hook] = (),
+                 broker_url: str | None = None, hooks: Sequence[Hook] = (),
                  http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None,
                  archive_settings: ArchiveSettings | None = None, resend_after: timedelta | None = None,
                  max_stored_body: int | None = None, max_response_body: int | None = None,
-                 archive: ArchiveSettings | None = None) -> None:
+                 settings: Settings | None = None, archive: ArchiveSettings | None = None) -> None:
         if archive is not None:
             _deprecated("Statewright(archive=...)", "Statewright(archive_settings=...)")
             archive_settings = archive_settings or archive
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
+        #: What this app runs with: the arguments given, over ``settings`` (or the environment's).
+        self.settings = (Settings.from_env() if settings is None else settings).given(
+            database_url=database_url, broker_url=broker_url, http_base_url=http_base_url)
+        broker_url, http_base_url = self.settings.broker_url, self.settings.http_base_url
         if http_base_url is not None:
             check_base_url(http_base_url)
         duplicates = duplicate_definitions(spec_list)
         if duplicates:
             raise DefinitionError(duplicates)
-        self.engine = engine or make_engine(database_url or DEFAULT_DATABASE_URL)
+        self.engine = engine or make_engine(self.settings.database_url,
+                                            connections=ConnectionSettings.for_apps(self.settings))
         self.broker_url = broker_url
         #: Where ``app.archiver`` writes; ``None``: from the environment.
         self.archive_settings = archive_settings
-        self.resend_after = resend_after_from_env() if resend_after is None else checked_resend_after(resend_after)
+        self.resend_after = self.settings.resend_after if resend_after is None else checked_resend_after(resend_after)
         self._archiver: Archiver | None = None
         #: Makes sessions on the app's engine: ``with app.sessionmaker() as session:``.
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
-        self.body_limits = BodyLimits.resolve(max_stored_body=max_stored_body, max_response_body=max_response_body)
+        self.body_limits = BodyLimits.resolve(
+            max_stored_body=self.settings.max_stored_body if max_stored_body is None else max_stored_body,
+            max_response_body=self.settings.max_response_body if max_response_body is None else max_response_body)
         #: One set of masking rules for everything stored, logged or shown: the defaults and every ``redact`` key.
         self.redactor = Redactor.with_keys(key for spec in spec_list for endpoint in spec.endpoints.values()
                                            for key in endpoint.redact)
         self.broker = build_broker(broker_url)
-        self.work = Work(self, self.broker, http_base_url=http_base_url, http_transport=http_transport)
+        self.flows: dict[str, Flow] = {}  # filled below, once the relay exists: Work reads it as it runs
+        http = HttpSettings(base_url=http_base_url, transport=http_transport, limits=self.body_limits)
+        self.work = Work(WorkTable(self.machines), self.flows, self.broker, engine=self.engine,
+                         session_factory=self.sessionmaker, redactor=self.redactor, http=http,
+                         lease=self.settings.lease)
         queues = self.broker.get_declared_queues() | self.broker.get_declared_delay_queues()
         install_log_redaction(self.redactor, queues=queues)
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
         self.hooks = (self.work.relay, *hooks)
         self.work.hooks = self.hooks
         plans = plan_outbox(spec_list)
-        self.flows: dict[str, Flow] = {}
         for name, compiled in self.machines.items():
-            model = import_path(compiled.spec.model)
+            model = compiled.model
             flow = Flow(compiled, inspect(model), hooks=self.hooks, plan=plans[name], redactor=self.redactor)
             bind_flow(model, flow)
             self.flows[name] = flow
@@ -132,9 +146,10 @@ class Statewright:
     def archiver(self) -> Archiver:
         """Compress, restore and purge history payloads (see ``engine.archive``)."""
         if self._archiver is None:
-            from engine.archive import Archiver
+            from engine.archive import Archiver, ArchiveSettings
 
-            self._archiver = Archiver(self.engine, self.archive_settings)
+            settings = self.archive_settings or ArchiveSettings.from_settings(self.settings)
+            self._archiver = Archiver(self.engine, settings)
         return self._archiver
 
     @property
@@ -181,93 +196,3 @@ class Statewright:
 
 def _deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=3)
-
-
-def make_engine(url: str, *, connections: ConnectionSettings | None = None, **options: Any) -> Engine:
-    """Create an engine; for SQLite, one with WAL, a busy timeout, and transactions SQLAlchemy controls.
-
-    On a database server the pool pings connections that sat idle and connecting times out (``connections``;
-    by default ``ConnectionSettings.for_apps()``, see ``engine.connections``); ``options`` given here win.
-
-    pysqlite's own transaction handling breaks savepoints; SQLAlchemy emits BEGIN itself instead.
-    Transactions stay deferred so that reading never blocks another writer; the write path retries
-    once when SQLite refuses a write on a stale snapshot. Nothing connects yet.
-
-    Raises:
-        ConfigurationError: ``url`` is not a SQLAlchemy URL, or names a kind of database SQLAlchemy does not
-            know, or a ``STATEWRIGHT_DB_…`` timeout is not a duration.
-        MissingDependency: The database's driver is not installed.
-    """
-    if not url.startswith("sqlite"):
-        backend = url.split(":", 1)[0].split("+", 1)[0]
-        settings = connections or ConnectionSettings.for_apps()
-        engine = _create_engine(url, merged_options(settings, backend, options))
-        if settings.ping_after_idle is not None and not options.get("pool_pre_ping"):
-            ping_idle_connections(engine, settings.ping_after_idle)
-        return engine
-    options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
-    engine = _create_engine(url, options)
-
-    @event.listens_for(engine, "connect")
-    def _manual_transactions(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
-        dbapi_connection.execute("PRAGMA foreign_keys=ON")
-        if ":memory:" not in url and url != "sqlite://":
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Any) -> None:
-        # The write path asks for IMMEDIATE when it retries, so that it waits for the lock before reading.
-        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
-
-    return engine
-
-
-def _create_engine(url: str, options: dict[str, Any]) -> Engine:
-    """``create_engine``, with its errors for a wrong URL or a missing driver turned into Statewright's."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    from engine.dependencies import missing_dependency
-
-    try:
-        engine = create_engine(url, **options)
-    except NoSuchModuleError:
-        kind = url.split(":", 1)[0]
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: SQLAlchemy knows no database "
-                                 f"{kind!r}. Use sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
-    except ArgumentError as wrong:
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: {wrong}. Write it like "
-                                 "sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
-    except ImportError as missing:
-        raise missing_dependency(missing, f"The database URL {hide_password(url)!r}") from None
-    if engine.url.host is not None and "@" in engine.url.host:
-        # SQLAlchemy ends the password at its first "@"; the rest would reach the driver (and its errors) as host.
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: the password holds an '@'. "
-                                 "Write each '@' in the password as %40.")
-    return engine
-
-
-def plan_outbox(specs: Sequence[MachineSpec]) -> dict[str, dict[str, list[OutboxItem]]]:
-    """For each machine and state: the events it emits, the tasks and endpoints it starts, and every
-    listener and reaction (of any machine) that waits for those events."""
-    listeners: dict[str, list[OutboxItem]] = {}
-    for spec in specs:
-        for index, listener in enumerate(spec.listeners):
-            listeners.setdefault(listener.event, []).append(OutboxItem("listener", f"{listener.event}#{index}",
-                                                                       spec.name))
-        for index, reaction in enumerate(spec.reactions):
-            listeners.setdefault(reaction.on, []).append(OutboxItem("reaction", f"{reaction.on}#{index}", spec.name))
-    plans: dict[str, dict[str, list[OutboxItem]]] = {}
-    for spec in specs:
-        plan: dict[str, list[OutboxItem]] = {name: [] for name in spec.states}
-        for state in spec.states.values():
-            for name in state.events:
-                plan[state.name].append(OutboxItem("event", name, spec.name))
-                plan[state.name].extend(listeners.get(name, ()))
-        for task in spec.tasks.values():
-            plan[task.steps.when].append(OutboxItem("task", task.name, spec.name))
-        for endpoint in spec.endpoints.values():
-            plan[endpoint.steps.when].append(OutboxItem("endpoint", endpoint.name, spec.name))
-        plans[spec.name] = plan
-    return plans

@@ -18,7 +18,7 @@ from engine.connections import (
     STATEMENT_TIMEOUT_ENV,
     ConnectionSettings,
 )
-from engine.statewright import make_engine
+from engine.db import make_engine
 from tests.acceptance.lines import assert_one_line, invoke
 from tests.conftest import MACHINES
 

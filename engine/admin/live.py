@@ -17,8 +17,9 @@ from starlette.responses import Response
 
 from engine.admin import queries
 from engine.admin.context import admin_of, flow_named, in_session, render
-from engine.diagrams.dot import DotUnavailableError, render_image
+from engine.diagrams.dot import render_image
 from engine.diagrams.graph import build_graph
+from engine.errors import DotUnavailableError
 
 #: Seconds between two looks at the database by one open event stream.
 POLL_SECONDS = 0.5

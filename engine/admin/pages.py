@@ -14,9 +14,9 @@ from engine.admin import charts, queries
 from engine.admin.context import admin_of, flow_named, in_session, render
 from engine.admin.numbers import page_number
 from engine.errors import UnknownStatusError
-from engine.machine import UnknownStatus
 from engine.redaction import Redactor
 from engine.runtime.flow import Flow
+from engine.statuses import UnknownStatus
 
 
 async def index(request: Request) -> Response:

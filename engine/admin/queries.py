@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from engine.admin.numbers import database_key
 from engine.errors import UnknownStatusError
-from engine.machine import UnknownStatus
 from engine.orm.tables import statuses
-from engine.runtime.flow import CREATED, Flow
+from engine.runtime.flow import Flow
+from engine.runtime.history import CREATED
 from engine.runtime.sweeps import stuck_query
+from engine.statuses import UnknownStatus
 
 #: Objects per page of the object list.
 PAGE_SIZE = 50

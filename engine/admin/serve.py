@@ -35,12 +35,12 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_server(asgi: ASGIApp) -> uvicorn.Server:
-    """The uvicorn server ``statewright admin`` runs: warnings only, client addresses as connected."""
-    return uvicorn.Server(uvicorn.Config(asgi, log_level="warning", proxy_headers=False))
+def build_server(asgi: ASGIApp, *, log_level: str = "WARNING") -> uvicorn.Server:
+    """The uvicorn server ``statewright admin`` runs: logging at ``log_level``, client addresses as connected."""
+    return uvicorn.Server(uvicorn.Config(asgi, log_level=log_level.lower(), proxy_headers=False))
 
 
-def serve(asgi: ASGIApp, sock: socket.socket) -> None:
-    """Serve ``asgi`` on the bound ``sock`` until interrupted."""
+def serve(asgi: ASGIApp, sock: socket.socket, *, log_level: str = "WARNING") -> None:
+    """Serve ``asgi`` on the bound ``sock`` until interrupted, logging at ``log_level``."""
     with sock:
-        build_server(asgi).run(sockets=[sock])
+        build_server(asgi, log_level=log_level).run(sockets=[sock])

@@ -26,10 +26,10 @@ from engine.archive.scratch import remove_leftovers, scratch_file
 from engine.archive.settings import ArchiveSettings
 from engine.archive.storage import Storage
 from engine.archive.zips import WrittenEntry, write_archive
-from engine.errors import ArchiveCorrupt
+from engine.db import begin_write
+from engine.errors import ArchiveCorrupt, ConfigurationError
 from engine.orm.tables import statuses
 from engine.runtime.clock import now_of
-from engine.runtime.flow import begin_write
 
 #: Rows older than this are compressed, and restored rows older than this purged, unless told otherwise.
 DEFAULT_OLDER_THAN = timedelta(days=2)
@@ -117,12 +117,13 @@ class Archiver:
         """Archive the payloads of rows older than ``older_than`` (or exactly the rows ``ids``), ``batch`` per archive.
 
         Raises:
+            ConfigurationError: ``batch`` is less than 1.
             ArchiveError: Storage could not be written or the copy did not read back intact, or the
                 temporary folder is unusable (``ArchiveUnavailable``); the batch being written keeps its
                 payloads and leaves no file behind, earlier batches stay archived.
         """
         if batch < 1:
-            raise ValueError("batch must be at least 1")
+            raise ConfigurationError(f"compress(batch={batch!r}): give a batch of at least 1 row.")
         # History times are the database's: "older than" is judged by its clock too.
         when = now or self._database_now()
         where = statuses.c.id.in_(ids) & statuses.c.archived_at.is_(None) & _has_payload() \

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, select, text
 
 from engine.archive.storage import Storage, StoredArchive
+from engine.db import begin_write
 from engine.orm.tables import statuses
-from engine.runtime.flow import begin_write
 
 #: Stored archives younger than this are never collected (see the module docstring for why).
 DEFAULT_ORPHAN_GRACE = timedelta(hours=1)

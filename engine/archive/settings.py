@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ConfigurationError
+from engine.settings import DEFAULT_ARCHIVE_URI as DEFAULT_ARCHIVE_URI  # re-exported: its old home
+from engine.settings import Settings
 
 #: Environment variables ``ArchiveSettings.from_env`` reads.
 ARCHIVE_URI_ENV = "STATEWRIGHT_ARCHIVE_URI"
@@ -16,8 +17,6 @@ ARCHIVE_TEMP_ENV = "STATEWRIGHT_ARCHIVE_TEMP"
 S3_ENDPOINT_ENV = "STATEWRIGHT_S3_ENDPOINT_URL"
 S3_PATH_STYLE_ENV = "STATEWRIGHT_S3_PATH_STYLE"
 
-#: Where archives go unless configured: a folder beside the working directory.
-DEFAULT_ARCHIVE_URI = "file://./statewright-archives"
 #: The largest entry ``restore`` reads back (a guard against archives that were tampered with).
 DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024
 SCHEMES = ("file", "s3")
@@ -63,11 +62,17 @@ class ArchiveSettings:
         >>> settings.uri, settings.s3_path_style, settings.s3_endpoint_url
         ('s3://b/x', True, None)
         """
-        env = os.environ if environ is None else environ
-        temp = env.get(ARCHIVE_TEMP_ENV)
-        return cls(uri=env.get(ARCHIVE_URI_ENV) or DEFAULT_ARCHIVE_URI, temp_dir=Path(temp) if temp else None,
-                   s3_endpoint_url=env.get(S3_ENDPOINT_ENV) or None,
-                   s3_path_style=env.get(S3_PATH_STYLE_ENV, "").lower() in ("1", "true", "yes", "on"))
+        return cls.from_settings(Settings.from_env(environ))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ArchiveSettings:
+        """The archive part of Statewright's ``Settings``.
+
+        Raises:
+            ConfigurationError: The archive URI cannot be used.
+        """
+        return cls(uri=settings.archive_uri, temp_dir=Path(settings.archive_temp) if settings.archive_temp else None,
+                   s3_endpoint_url=settings.s3_endpoint_url, s3_path_style=settings.s3_path_style)
 
     @property
     def temp_path(self) -> Path:

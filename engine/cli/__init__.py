@@ -24,6 +24,7 @@ from engine.cli.lint import lint, rules
 from engine.cli.ops import defibrillate, sweep
 from engine.cli.show import show
 from engine.cli.worker import worker
+from engine.settings import Settings
 
 HELP_EPILOG = """\b
 Examples:
@@ -48,15 +49,20 @@ Examples:
 @click.group("statewright", cls=StatewrightGroup, epilog=HELP_EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="statewright")
-@click.option("--traceback", is_flag=True, envvar=TRACEBACK_ENV,
+@click.option("--traceback", is_flag=True,
               help=f"On a failure, also print the traceback, for a bug report (or ${TRACEBACK_ENV}=1).")
-def main(traceback: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, traceback: bool) -> None:
     """Statewright: statuses of business objects, described in YAML.
 
     Exit status: 0 done, 1 problems found, 2 wrong usage, 3 something needed is unavailable
     (a database, its tables, a broker, an optional package), 70 a bug in Statewright, 141 whoever read the
     output stopped reading (`statewright rules | head -1`).
+
+    Options left out are read from STATEWRIGHT_* variables (README, "Configuration").
     """
+    # Read once, here: a bad value is one line naming its variable (exit 2), whichever command runs.
+    ctx.obj = Settings.from_env()
 
 
 main.add_command(demo)

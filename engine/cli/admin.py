@@ -7,7 +7,9 @@ import sys
 import click
 
 from engine.cli.app import AppOptions, app_options, build_app, hold_work_in_outbox, is_in_process
+from engine.cli.configured import setting, shown
 from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
+from engine.cli.logs import configure_logging, log_level_option
 from engine.dependencies import missing_dependency
 
 #: Environment variable holding the admin login token.
@@ -18,12 +20,13 @@ ADMIN_TOKEN_ENV = "STATEWRIGHT_ADMIN_TOKEN"
 @app_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
-@click.option("--token", envvar=ADMIN_TOKEN_ENV, default=None,
-              help=f"Login token, at least 16 characters (or ${ADMIN_TOKEN_ENV}); required unless the host is "
-                   "loopback.")
+@click.option("--token", default=setting("admin_token"), show_default=shown("admin_token"),
+              help="Login token, at least 16 characters; required unless the host is loopback.")
+@log_level_option
 def admin(machines: str, database_url: str, broker_url: str, import_path: str, host: str, port: int,
-          token: str | None) -> None:
+          token: str | None, log_level: str) -> None:
     """Serve the admin page: objects, history, repair actions, metrics, live diagrams."""
+    configure_logging(log_level)
     try:
         from engine.admin import build_admin
         from engine.admin.security import is_loopback, new_token, token_problem
@@ -58,7 +61,7 @@ def admin(machines: str, database_url: str, broker_url: str, import_path: str, h
         click.echo("No --broker-url: the work of objects you repair waits in the outbox for your workers' sweep, and "
                    "Retry on the failures page is refused. Give the broker your workers use to send it at once.")
     try:
-        serve(page, sock)
+        serve(page, sock, log_level=log_level)
     finally:
         app.close()
     sys.exit(EXIT_OK)

@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from engine.cli.configured import current_settings, setting, shown
+
 if TYPE_CHECKING:
     from engine.connections import ConnectionSettings
+    from engine.settings import Settings
     from engine.statewright import Statewright
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Environment variables read when the matching option is not given.
+#: Environment variables read (by ``engine.settings``) when the matching option is not given.
 DATABASE_URL_ENV = "STATEWRIGHT_DATABASE_URL"
 BROKER_URL_ENV = "STATEWRIGHT_BROKER_URL"
 MACHINES_ENV = "STATEWRIGHT_MACHINES"
@@ -36,17 +39,20 @@ class AppOptions:
     import_path: str
     #: Joined to endpoint URLs that are paths (``statewright worker --http-base-url``).
     http_base_url: str | None = None
+    #: The rest of the configuration (default: the command's, see ``engine.cli.configured``); the fields
+    #: above win over it. Picklable, so spawned worker processes get the very same.
+    settings: Settings | None = None
 
 
 def app_options(function: F) -> F:
     """Add --machines, --database-url, --broker-url and --path to a command."""
     decorators = [
-        click.option("--machines", envvar=MACHINES_ENV, default="machines", show_default=True,
-                     help=f"Machine file or folder (or ${MACHINES_ENV})."),
-        click.option("--database-url", envvar=DATABASE_URL_ENV, default="sqlite:///statewright.db",
-                     show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV})."),
-        click.option("--broker-url", envvar=BROKER_URL_ENV, default="memory://", show_default=True,
-                     help=f"memory://, redis://… or amqp://… (or ${BROKER_URL_ENV})."),
+        click.option("--machines", default=setting("machines"), show_default=shown("machines"),
+                     help="Machine file or folder."),
+        click.option("--database-url", default=setting("database_url"), show_default=shown("database_url"),
+                     help="SQLAlchemy URL."),
+        click.option("--broker-url", default=setting("broker_url"), show_default=shown("broker_url"),
+                     help="memory://, redis://… or amqp://…."),
         click.option("--path", "import_path", default=".", show_default=True,
                      help="Folder put first on the import path, where your models live."),
     ]
@@ -129,7 +135,8 @@ def build_app(options: AppOptions, *, connections: ConnectionSettings | None = N
     engine = open_database(options.database_url, connections=connections)
     try:
         app = Statewright(specs, engine=engine, broker_url=options.broker_url,
-                          http_base_url=options.http_base_url)
+                          http_base_url=options.http_base_url,
+                          settings=options.settings if options.settings is not None else current_settings())
     except BaseException:
         engine.dispose()
         raise

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from engine.cli.app import DATABASE_URL_ENV, SQL_COUNT
+from engine.cli.app import SQL_COUNT
+from engine.cli.configured import setting, shown
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -44,26 +45,18 @@ DURATION = _Duration()
 
 def archive_options(function: F) -> F:
     """--database-url and where archives go; each also read from the environment."""
-    from engine.archive.settings import (
-        ARCHIVE_TEMP_ENV,
-        ARCHIVE_URI_ENV,
-        DEFAULT_ARCHIVE_URI,
-        S3_ENDPOINT_ENV,
-        S3_PATH_STYLE_ENV,
-    )
-
     decorators = [
-        click.option("--database-url", envvar=DATABASE_URL_ENV, default="sqlite:///statewright.db",
-                     show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV})."),
-        click.option("--archive-uri", envvar=ARCHIVE_URI_ENV, default=DEFAULT_ARCHIVE_URI, show_default=True,
-                     help=f"file:///folder or s3://bucket/prefix (or ${ARCHIVE_URI_ENV})."),
-        click.option("--temp-dir", envvar=ARCHIVE_TEMP_ENV, default=None, type=click.Path(file_okay=False),
-                     help=f"Folder where archives are built before upload, created if missing (or "
-                          f"${ARCHIVE_TEMP_ENV}; default: the system's temporary folder)."),
-        click.option("--s3-endpoint-url", envvar=S3_ENDPOINT_ENV, default=None,
-                     help=f"An S3-compatible server (or ${S3_ENDPOINT_ENV})."),
-        click.option("--s3-path-style", envvar=S3_PATH_STYLE_ENV, is_flag=True, default=False,
-                     help=f"Path-style S3 bucket addressing (or ${S3_PATH_STYLE_ENV}=1)."),
+        click.option("--database-url", default=setting("database_url"), show_default=shown("database_url"),
+                     help="SQLAlchemy URL."),
+        click.option("--archive-uri", default=setting("archive_uri"), show_default=shown("archive_uri"),
+                     help="file:///folder or s3://bucket/prefix."),
+        click.option("--temp-dir", default=setting("archive_temp"), type=click.Path(file_okay=False),
+                     show_default=shown("archive_temp"),
+                     help="Folder where archives are built before upload, created if missing."),
+        click.option("--s3-endpoint-url", default=setting("s3_endpoint_url"), show_default=shown("s3_endpoint_url"),
+                     help="An S3-compatible server."),
+        click.option("--s3-path-style", is_flag=True, default=setting("s3_path_style"),
+                     show_default=shown("s3_path_style"), help="Path-style S3 bucket addressing."),
     ]
     for decorate in reversed(decorators):
         function = decorate(function)

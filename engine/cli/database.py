@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 def upgrade_command(url: str) -> str:
     """The ``statewright db upgrade`` line that creates the tables in ``url`` (password hidden)."""
+    from engine.db import DEFAULT_DATABASE_URL
     from engine.redaction import hide_password
-    from engine.statewright import DEFAULT_DATABASE_URL
 
     return "statewright db upgrade" + ("" if url == DEFAULT_DATABASE_URL else f" --database-url {hide_password(url)}")
 
@@ -43,7 +43,7 @@ def open_database(url: str, *, create: bool = False, connections: ConnectionSett
     """
     from sqlalchemy.exc import DBAPIError
 
-    from engine.statewright import make_engine
+    from engine.db import make_engine
 
     engine = make_engine(url, connections=connections)
     where = engine.url.render_as_string(hide_password=True)

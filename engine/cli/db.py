@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine.cli.app import DATABASE_URL_ENV
+from engine.cli.configured import setting, shown
 from engine.cli.exits import EXIT_OK
 from engine.cli.failing import CommandFailed, StatewrightGroup
 
@@ -17,8 +17,8 @@ def db() -> None:
 
 
 def _database_url_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option("--database-url", envvar=DATABASE_URL_ENV, default="sqlite:///statewright.db",
-                        show_default=True, help=f"SQLAlchemy URL (or ${DATABASE_URL_ENV}).")(function)
+    return click.option("--database-url", default=setting("database_url"), show_default=shown("database_url"),
+                        help="SQLAlchemy URL.")(function)
 
 
 def _run(action: str, database_url: str, revision: str, *, confirmed: bool = True) -> None:

@@ -18,6 +18,7 @@ import click
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from engine.cli.failing import CommandFailed, make_console
 from engine.cli.loading import load_or_exit
+from engine.cli.logs import configure_logging, log_level_option
 from engine.errors import DefinitionError
 from engine.spec.model import MachineSpec
 
@@ -69,11 +70,13 @@ def _service() -> Iterator[str]:
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, MAX_THREADS),
               help="Worker threads.")
 @click.option("--fresh", is_flag=True, help="Delete the previous demo's database first (it is kept by default).")
-def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool) -> None:
+@log_level_option
+def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool, log_level: str) -> None:
     """Run the document machine: a task, an endpoint on loopback, a worker, all in this process.
 
     The database in --out is kept between runs (each run adds its documents); --fresh starts over.
     """
+    configure_logging(log_level)
     from engine.diagrams import build_graph, render_dot
 
     spec = load_or_exit(str(machine))  # a broken machine file stops the demo before anything is touched

@@ -109,7 +109,7 @@ def _engine_failure(error: StatewrightError) -> Failure:
                        tuple(d.render() for d in error.diagnostics))
     if isinstance(error, ConfigurationError):
         return Failure(str(error), EXIT_USAGE)
-    from engine.diagrams.dot import DotUnavailableError
+    from engine.errors import DotUnavailableError
 
     unavailable = (DatabaseUnavailable, BrokerUnavailable, MissingDependency, ArchiveError, DotUnavailableError)
     return Failure(str(error), EXIT_UNAVAILABLE if isinstance(error, unavailable) else EXIT_PROBLEMS)
@@ -219,4 +219,12 @@ def _silence_stdout() -> None:
 
 def wants_traceback(ctx: click.Context) -> bool:
     """Whether ``--traceback`` (or ``STATEWRIGHT_TRACEBACK``) was given."""
-    return bool(ctx.find_root().params.get("traceback"))
+    from engine.settings import read
+
+    root = ctx.find_root()
+    if root.params.get("traceback"):
+        return True
+    try:
+        return bool(read("traceback"))  # read alone: the other variables may be what failed
+    except ConfigurationError:
+        return False

@@ -17,9 +17,11 @@ from engine.cli.app import (
     refuse_in_process_broker,
 )
 from engine.cli.archive import DURATION
+from engine.cli.configured import setting, shown
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
+from engine.cli.logs import configure_logging, log_level_option
 
-#: Environment variable for --resend-after (kept here: importing engine.work.resends loads SQLAlchemy).
+#: Environment variable for --resend-after (read by ``engine.settings``).
 RESEND_AFTER_ENV = "STATEWRIGHT_RESEND_AFTER"
 
 if TYPE_CHECKING:
@@ -33,11 +35,12 @@ if TYPE_CHECKING:
               help="Move objects stuck past their state's timeout.")
 @click.option("--outbox/--no-outbox", default=True, show_default=True,
               help="Send outbox rows not sent yet, and resend work a broker lost (see --resend-after).")
-@click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,
-              help=f"Resend task and endpoint work whose object still waits in its `when` state this long after "
-                   f"the message was sent (or ${RESEND_AFTER_ENV}; default 10m).")
+@click.option("--resend-after", type=DURATION, default=setting("resend_after"), show_default=shown("resend_after"),
+              help="Resend task and endpoint work whose object still waits in its `when` state this long after "
+                   "the message was sent.")
+@log_level_option
 def sweep(machines: str, database_url: str, broker_url: str, import_path: str, timeouts: bool, outbox: bool,
-          resend_after: timedelta | None) -> None:
+          resend_after: timedelta, log_level: str) -> None:
     """Move stuck objects and resend unsent or lost work. Safe to run from several hosts at once.
 
     Sending needs the broker your workers use; ``--no-outbox`` runs without one (memory://): the work of the
@@ -46,6 +49,7 @@ def sweep(machines: str, database_url: str, broker_url: str, import_path: str, t
     from engine.runtime.sweeps import sweep_timeouts
     from engine.work.resends import resend_stalled
 
+    configure_logging(log_level)
     with opened_app(AppOptions(machines, database_url, broker_url, import_path)) as app:
         if outbox:
             refuse_in_process_broker(broker_url, ", or --no-outbox to only move objects past their timeout")
@@ -57,7 +61,7 @@ def sweep(machines: str, database_url: str, broker_url: str, import_path: str, t
                 click.echo(f"{name}: {result.moved} moved past their timeout, {result.skipped} already moved")
         if outbox:
             click.echo(f"outbox: {app.sweep_outbox()} rows sent")
-            resent = resend_stalled(app, after=app.resend_after if resend_after is None else resend_after)
+            resent = resend_stalled(app, after=resend_after)
             click.echo(f"outbox: {resent} rows resent (objects still waiting; `statewright failures` says why)")
     sys.exit(EXIT_OK)
 

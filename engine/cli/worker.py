@@ -15,15 +15,20 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from engine.cli.app import AppOptions, app_options, opened_app
 from engine.cli.archive import DURATION
+from engine.cli.configured import current_settings, setting, shown
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
-from engine.cli.ops import RESEND_AFTER_ENV
+from engine.cli.logs import LOG_FORMAT as LOG_FORMAT  # re-exported: its old home
+from engine.cli.logs import configure_logging, log_level_option
 from engine.cli.process_group import run_group
-from engine.connections import ConnectionSettings
+
+if TYPE_CHECKING:
+    from engine.connections import ConnectionSettings  # it loads SQLAlchemy, which `statewright lint` must not
 
 #: Environment variable read when --http-base-url is not given.
 HTTP_BASE_URL_ENV = "STATEWRIGHT_HTTP_BASE_URL"
@@ -35,8 +40,6 @@ DRAMATIQ_STOP_MS = 600_000
 STOP_DURING_OUTAGE_MS = 2_000
 
 log = logging.getLogger("engine.worker")
-#: How a worker process writes its log lines (to standard error): when, how bad, which process, which logger.
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,10 @@ class Serving:
     sweep_every: float
     resend_after: timedelta | None
     connections: ConnectionSettings
+    #: ``--log-level``: spawned processes start with logging unset, so each is told.
+    log_level: str = "WARNING"
     #: The group's process, for a spawned child: the child stops when it is gone (SIGKILLed, say).
     parent: int | None = None
-
-
-def setup_logging() -> None:
-    """Log lines of a worker process (warnings and up) to standard error, as ``LOG_FORMAT`` says."""
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
 
 
 def _serve(options: AppOptions, serving: Serving) -> None:
@@ -68,12 +68,13 @@ def _serve(options: AppOptions, serving: Serving) -> None:
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
-    setup_logging()
+    configure_logging(serving.log_level)
     with opened_app(options, connections=serving.connections) as app:
         add_sweeper(app, every=serving.sweep_every, resend_after=serving.resend_after)
         worker = Worker(app.broker, worker_threads=serving.threads, worker_timeout=500,
                         queues=set(serving.queues) or None)
         worker.start()  # boots the sweeper too
+        log.info("ready: %d threads consuming %s", serving.threads, ", ".join(serving.queues) or "every queue")
         try:
             while not stopping:
                 time.sleep(STOP_CHECK_SECONDS)
@@ -118,14 +119,15 @@ def _refuse_misconfiguration(options: AppOptions) -> None:
 @click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable; default: all).")
 @click.option("--sweep-every", default=30.0, show_default=True, type=click.FloatRange(min=0.1, max=86_400),
               help="Seconds between outbox and timeout sweeps.")
-@click.option("--http-base-url", envvar=HTTP_BASE_URL_ENV, default=None,
-              help=f"Joined to endpoint URLs that are paths (or ${HTTP_BASE_URL_ENV}).")
-@click.option("--resend-after", type=DURATION, default=None, envvar=RESEND_AFTER_ENV,
-              help=f"The sweep resends task and endpoint work whose object still waits in its `when` state this "
-                   f"long after the message was sent (or ${RESEND_AFTER_ENV}; default 10m).")
+@click.option("--http-base-url", default=setting("http_base_url"), show_default=shown("http_base_url"),
+              help="Joined to endpoint URLs that are paths.")
+@click.option("--resend-after", type=DURATION, default=setting("resend_after"), show_default=shown("resend_after"),
+              help="The sweep resends task and endpoint work whose object still waits in its `when` state this "
+                   "long after the message was sent.")
+@log_level_option
 def worker(machines: str, database_url: str, broker_url: str, import_path: str, processes: int, threads: int,
            queues: tuple[str, ...], sweep_every: float, http_base_url: str | None,
-           resend_after: timedelta | None) -> None:
+           resend_after: timedelta | None, log_level: str) -> None:
     """Run the tasks, endpoints, listeners and reactions of the machines (needs redis:// or amqp://)."""
     if broker_url.startswith("memory"):
         click.echo("statewright worker: memory:// lives inside one process; give --broker-url redis://… or "
@@ -135,18 +137,22 @@ def worker(machines: str, database_url: str, broker_url: str, import_path: str, 
         from engine.work.endpoints import check_base_url
 
         check_base_url(http_base_url)  # ConfigurationError: exit 2, before anything else is opened
-    options = AppOptions(machines, database_url, broker_url, import_path, http_base_url)
+    settings = current_settings()
+    options = AppOptions(machines, database_url, broker_url, import_path, http_base_url, settings)
     # Fail fast, in this process and before consuming anything: bad configuration, a bad folder or database.
-    connections = ConnectionSettings.for_workers()  # a malformed $STATEWRIGHT_DB_… timeout: exit 2
+    from engine.connections import ConnectionSettings
+
+    connections = ConnectionSettings.for_workers(settings)
     _refuse_misconfiguration(options)
     with opened_app(options, connections=connections):
         pass
     from engine.work.preflight import check_broker
 
     check_broker(broker_url)  # a broker that cannot be reached would fail every fetch, forever
-    setup_logging()
+    # Only now: the checks above report in one line each, and the clients' own logging would repeat them.
+    configure_logging(log_level)
     if processes == 1:
-        _serve(options, Serving(threads, queues, sweep_every, resend_after, connections))
+        _serve(options, Serving(threads, queues, sweep_every, resend_after, connections, log_level))
         sys.exit(EXIT_OK)
-    serving = Serving(threads, queues, sweep_every, resend_after, connections, parent=os.getpid())
+    serving = Serving(threads, queues, sweep_every, resend_after, connections, log_level, parent=os.getpid())
     sys.exit(run_group(_serve, (options, serving), processes=processes))

@@ -8,15 +8,11 @@ from typing import Literal
 import graphviz
 
 from engine.diagrams.graph import DiagramGraph
-from engine.errors import StatewrightError
+from engine.errors import DotUnavailableError
 
 ImageFormat = Literal["svg", "png", "pdf"]
 #: Node fill when a state's metadata gives no color.
 DEFAULT_FILL = "#F3F4F6"
-
-
-class DotUnavailableError(StatewrightError):
-    """Graphviz's ``dot`` program is needed to render images and is not installed."""
 
 
 def build_digraph(graph: DiagramGraph, notes: Mapping[str, str] | None = None) -> graphviz.Digraph:

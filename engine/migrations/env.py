@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from engine.db import DEFAULT_DATABASE_URL
 from engine.migrations.upgrade import VERSION_TABLE
 from engine.orm.tables import metadata
 
@@ -16,7 +17,7 @@ def _run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "sqlite:///statewright.db")
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or DEFAULT_DATABASE_URL)
     with engine.begin() as own:
         context.configure(connection=own, target_metadata=metadata, version_table=VERSION_TABLE)
         with context.begin_transaction():

@@ -8,7 +8,7 @@ from sqlalchemy import Integer, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from engine.machine import StatusEnum, UnknownStatus
+from engine.statuses import StatusEnum, UnknownStatus
 
 
 class StatusType(TypeDecorator[Any]):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.errors import stored_exception_name
+
 
 @dataclass(frozen=True)
 class StatusChange:
@@ -43,8 +45,12 @@ class StatusChange:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> StatusChange:
-        """Build from a ``statuses`` row mapping."""
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__ if name in row})
+        """Build from a ``statuses`` row mapping (an exception name stored before names were stable reads as
+        today's, see ``engine.errors.exception_name``)."""
+        values = {name: row[name] for name in cls.__dataclass_fields__ if name in row}
+        if "exception_type" in values:
+            values["exception_type"] = stored_exception_name(values["exception_type"])
+        return cls(**values)
 
 
 def jsonable(value: Any) -> Any:

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import functools
 import threading
-import traceback
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, literal_column, select, true, update
+from sqlalchemy import Connection, Table, bindparam, literal_column, select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, aliased, attributes, object_session
-from sqlalchemy.sql.dml import Insert
-from sqlalchemy.sql.selectable import CTE, Select
+from sqlalchemy.sql.selectable import Select
 
+from engine.db import SQLITE_BEGIN_OPTION, is_sqlite_busy
 from engine.errors import (
     ConcurrencyError,
     NoDefibrillation,
@@ -32,35 +30,30 @@ from engine.errors import (
     UnknownStatusError,
     WriteConflict,
 )
-from engine.machine import CompiledMachine, StatusEnum, UnknownStatus
-from engine.orm.tables import outbox, statuses
+from engine.machine import CompiledMachine
+from engine.orm.tables import statuses
 from engine.orm.types import status_type_for
 from engine.redaction import DEFAULT_REDACTOR, Redactor
-from engine.runtime.changes import StatusChange, jsonable
-from engine.runtime.clock import aware, database_now
+from engine.runtime.changes import StatusChange
+from engine.runtime.clock import aware
+from engine.runtime.history import (
+    CREATED,
+    DEFIBRILLATE,
+    INSERT_STATUS,
+    INSERT_STATUSES,
+    TIMEOUT,
+    history_row,
+    prefixed,
+    read_history,
+    recorded_after,
+)
 from engine.runtime.hooks import Hook, notify, overrides, queue_after_commit
 from engine.runtime.keys import format_key, parse_key
 from engine.runtime.leasing import Lease, take_lease
+from engine.runtime.outbox import INSERT_OUTBOX, OutboxItem, outbox_rows
 from engine.spec.model import TransitionSpec
+from engine.statuses import StatusEnum, UnknownStatus
 
-#: Execution option read by ``make_engine``'s SQLite ``begin`` listener (kept here to avoid an import cycle).
-SQLITE_BEGIN_OPTION = "statewright_sqlite_begin"
-#: The transition name history rows carry for the row written when an object is created.
-CREATED = "create"
-#: The transition name history rows carry for a defibrillation.
-DEFIBRILLATE = "defibrillate"
-#: The transition name history rows carry for a move made because a state's timeout passed.
-TIMEOUT = "timeout"
-
-
-# History rows take the database's time as they are made (after any lock wait), and hand it back.
-_INSERT_STATUS = insert(statuses).values(created_at=database_now()).returning(statuses.c.id, statuses.c.created_at)
-_INSERT_STATUSES = insert(statuses).values(created_at=database_now()).returning(
-    statuses.c.id, statuses.c.created_at, sort_by_parameter_order=True)
-_INSERT_OUTBOX = insert(outbox)
-#: Columns a change passes to its history row (``created_at`` is the database's; the archive columns are archiving's).
-_HISTORY_COLUMNS = ("machine", "model_type", "model_id", "from_state", "to_state", "transition", "payload", "context",
-                    "exception_type", "exception_message", "exception_traceback", "actor")
 #: Dialects that run an UPDATE inside a WITH clause, so compare-and-set and the history row go in one statement.
 _FUSING_DIALECTS = frozenset({"postgresql"})
 
@@ -82,22 +75,6 @@ def _reporting_refusals(move: Callable[Concatenate[Flow, Any, P], R]) -> Callabl
     return reporting
 
 
-def _recorded_after(moved: CTE) -> Insert:
-    """``INSERT INTO statuses … SELECT … FROM moved``: a history row only if the compare-and-set matched."""
-    values = select(*(bindparam(f"h_{name}", type_=statuses.c[name].type) for name in _HISTORY_COLUMNS),
-                    database_now())
-    return insert(statuses).from_select([*_HISTORY_COLUMNS, "created_at"], values.select_from(moved))
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """One piece of work a state triggers: an ``event``, ``task``, ``endpoint``, ``listener`` or ``reaction``."""
-
-    kind: str
-    name: str
-    machine: str
-
-
 @dataclass(frozen=True)
 class _Move:
     """Everything one status change needs, decided before the transaction starts."""
@@ -114,24 +91,10 @@ class _Move:
     actor: str | None
 
 
-def begin_write(engine: Engine) -> AbstractContextManager[Connection]:
-    """A write transaction that, on SQLite, takes the write lock before reading, so writers take turns."""
-    return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}).begin()
-
-
-def _prefixed(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A history row as the fused statements' parameters."""
-    return {f"h_{name}": value for name, value in row.items()}
-
-
 def _opened_by_caller(session: Session) -> bool:
     """Whether the caller began the session's transaction explicitly (rather than by loading something)."""
     transaction = session.get_transaction()
     return transaction is not None and transaction.origin is not SessionTransactionOrigin.AUTOBEGIN
-
-
-def _is_sqlite_busy(exc: OperationalError) -> bool:
-    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
 
 
 class Flow:
@@ -173,7 +136,7 @@ class Flow:
         # Only when nothing must run between the two: no before-hook that asks to run before the history
         # row (``Hook.before_history_row``); actions are checked per move. Other before-hooks run right after it.
         self._fusable = not any(hook.before_history_row for hook in self._before_hooks)
-        self._cas_and_record = _recorded_after(self._cas.returning(literal_column("1")).cte("moved")) \
+        self._cas_and_record = recorded_after(self._cas.returning(literal_column("1")).cte("moved")) \
             .returning(statuses.c.id, statuses.c.created_at)
         self._claim_fusable = self._simple_mapping()
         # Each thread builds its own claiming statement: SQLAlchemy fills parts of a statement that loads
@@ -312,7 +275,7 @@ class Flow:
                 session.commit()
             except OperationalError as exc:
                 session.rollback()
-                if attempt == 2 or not _is_sqlite_busy(exc):
+                if attempt == 2 or not is_sqlite_busy(exc):
                     raise
                 continue
             except BaseException:
@@ -379,7 +342,7 @@ class Flow:
         ``leased``: a third part writes the lease (``engine.runtime.leasing``), only if the claim was made.
         """
         claimed = self._cas.returning(*self.table.c).cte("claimed")
-        history = _recorded_after(claimed).returning(statuses.c.id, statuses.c.created_at).cte("history")
+        history = recorded_after(claimed).returning(statuses.c.id, statuses.c.created_at).cte("history")
         entity = aliased(self.mapper.class_, claimed)
         statement = select(entity, history.c.id, history.c.created_at).select_from(claimed).join(history, true())
         if leased:
@@ -399,7 +362,7 @@ class Flow:
             setattr(self._per_thread, name, statement)
         row = self._history_row(format_key((key,)), source.state, target.state, transition, {}, payload, None,
                                 actor)
-        params = {"pk_0": key, "expected": source, "new": target, **_prefixed(row),
+        params = {"pk_0": key, "expected": source, "new": target, **prefixed(row),
                   **(lease.params() if lease is not None else {})}
         found = session.execute(statement, params, execution_options={"populate_existing": True}).one_or_none()
         if found is None:
@@ -415,7 +378,7 @@ class Flow:
         try:
             self._compare_and_set(connection, move)
         except OperationalError as exc:
-            if _is_sqlite_busy(exc) and _opened_by_caller(session):
+            if is_sqlite_busy(exc) and _opened_by_caller(session):
                 raise WriteConflict(f"{self.machine} {move.object_id}: another writer committed while "
                                     "your transaction was open; roll back, reload and try again.") from exc
             raise
@@ -437,7 +400,7 @@ class Flow:
         """Compare-and-set and the history row in one statement; no row back means the status was stale."""
         row = self._history_row(move.object_id, move.source.state, move.target.state, move.transition,
                                 move.context, move.payload, move.exception, move.actor)
-        written = connection.execute(self._cas_and_record, {**self._cas_params(move), **_prefixed(row)}).first()
+        written = connection.execute(self._cas_and_record, {**self._cas_params(move), **prefixed(row)}).first()
         if written is None:
             raise self._stale(move)
         attributes.set_committed_value(move.obj, self.attribute, move.target)
@@ -467,40 +430,28 @@ class Flow:
                exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
         """Write the history row and the outbox rows of one change (inside the caller's transaction)."""
         row = self._history_row(object_id, source, target, transition, context, payload, exception, actor)
-        written = connection.execute(_INSERT_STATUS, row).one()
+        written = connection.execute(INSERT_STATUS, row).one()
         return self._recorded(connection, written.id, written.created_at, row)
 
     def _history_row(self, object_id: str, source: str | None, target: str, transition: str,
                      context: Mapping[str, Any] | None, payload: Any, exception: BaseException | None,
                      actor: str | None) -> dict[str, Any]:
-        # Everything stored is masked here, where it enters storage; the outbox message copies the masked context.
-        masked = self.redactor
-        row: dict[str, Any] = {
-            "machine": self.machine, "model_type": self.model_type, "model_id": object_id,
-            "from_state": source, "to_state": target, "transition": transition,
-            "payload": None if payload is None else masked.value(jsonable(payload)),
-            "context": masked.value(jsonable(dict(context))) if context else None,
-            "exception_type": None, "exception_message": None, "exception_traceback": None,
-            "actor": masked.optional_text(actor),
-        }
-        if exception is not None:
-            row["exception_type"] = f"{type(exception).__module__}.{type(exception).__qualname__}"
-            row["exception_message"] = masked.text(str(exception))
-            row["exception_traceback"] = masked.text("".join(traceback.format_exception(exception)))
-        return row
+        return history_row(self.redactor, machine=self.machine, model_type=self.model_type, object_id=object_id,
+                           source=source, target=target, transition=transition, context=context, payload=payload,
+                           exception=exception, actor=actor)
 
     def record_creations(self, connection: Connection, objects: Sequence[Any]) -> list[StatusChange]:
         """The history rows (and outbox rows) of newly inserted objects, in two statements for all of them."""
         rows = [self._history_row(self.object_id(obj), None, self.state_of(obj), CREATED, None, None, None, None)
                 for obj in objects]
-        written = connection.execute(_INSERT_STATUSES, rows).all()
+        written = connection.execute(INSERT_STATUSES, rows).all()
         change_ids = [change_id for change_id, _ in written]
         for (_, created_at), row in zip(written, rows, strict=True):
             row["created_at"] = aware(created_at)
         work = [item for change_id, row in zip(change_ids, rows, strict=True)
                 for item in self._outbox_rows(change_id, row)]
         if work:
-            connection.execute(_INSERT_OUTBOX, work)
+            connection.execute(INSERT_OUTBOX, work)
         return [StatusChange(id=change_id, outbox_rows=len(self.plan.get(row["to_state"], ())), **row)
                 for change_id, row in zip(change_ids, rows, strict=True)]
 
@@ -513,27 +464,14 @@ class Flow:
         row["created_at"] = aware(created_at)
         work = self._outbox_rows(change_id, row)
         if work:
-            connection.execute(_INSERT_OUTBOX, work)
+            connection.execute(INSERT_OUTBOX, work)
         return StatusChange(id=change_id, outbox_rows=len(work), **row)
 
     def _outbox_rows(self, change_id: int, row: dict[str, Any]) -> list[dict[str, Any]]:
-        items = self.plan.get(row["to_state"], ())
-        if not items:
-            return []
-        message = {"machine": self.machine, "model_type": self.model_type, "model_id": row["model_id"],
-                   "from": row["from_state"], "to": row["to_state"], "transition": row["transition"],
-                   "context": row["context"], "status_change_id": change_id}
-        return [{"status_change_id": change_id, "kind": item.kind, "name": item.name, "machine": item.machine,
-                 "model_type": self.model_type, "model_id": row["model_id"], "message": message,
-                 "created_at": row["created_at"], "attempts": 0}
-                for item in items]
+        return outbox_rows(self.plan.get(row["to_state"], ()), change_id, self.machine, self.model_type, row)
 
     # History ---------------------------------------------------------------------------------
     def history(self, obj: Any) -> list[StatusChange]:
         """Every status change of ``obj``, oldest first."""
         session = self._session(obj)
-        query = select(statuses).where(statuses.c.model_type == self.model_type,
-                                       statuses.c.model_id == self.object_id(obj)).order_by(
-            statuses.c.created_at, statuses.c.id)
-        rows = session.connection().execute(query).mappings()
-        return [StatusChange.from_row(cast(Mapping[str, Any], row)) for row in rows]
+        return read_history(session.connection(), self.model_type, self.object_id(obj))

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from engine.errors import ConcurrencyError, TransitionError
+from engine.db import SQLITE_BEGIN_OPTION
+from engine.errors import ConcurrencyError, ConfigurationError, TransitionError
 from engine.orm.tables import statuses
 from engine.runtime.clock import now_of
-from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow
+from engine.runtime.flow import Flow
 from engine.runtime.keys import key_sql
 
 log = logging.getLogger("engine.sweeps")
@@ -62,7 +63,7 @@ def sweep_timeouts(flow: Flow, session_factory: Any, *, batch: int = DEFAULT_BAT
         now: The time to judge by; the database's clock by default (a host's clock may be wrong).
     """
     if batch < 1:
-        raise ValueError("batch must be at least 1")
+        raise ConfigurationError(f"sweep_timeouts(batch={batch!r}): give a batch of at least 1 object.")
     moved = skipped = 0
     for state, spec in flow.compiled.spec.states.items():
         if spec.timeout is None:

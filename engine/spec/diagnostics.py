@@ -85,7 +85,8 @@ _RULE_LIST = [
     Rule("SW501", "import-failed", "A dotted path names a module that cannot be imported."),
     Rule("SW502", "missing-attribute", "A dotted path names an attribute its module does not have."),
     Rule("SW503", "not-callable", "A guard, action, task, endpoint hook, listener or selector is not callable."),
-    Rule("SW504", "bad-model", "The model is not a SQLAlchemy mapped class or has no such status column."),
+    Rule("SW504", "bad-model", "The model is not a SQLAlchemy mapped class, has no such status column, or the "
+         "column is not Integer or String."),
 ]
 
 #: Every rule, by code.

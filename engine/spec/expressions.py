@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.errors import StatewrightError
+from engine.errors import ExpressionError
 from engine.spec.source import MAX_INT, MIN_INT
 
 #: The only names an expression may use.
@@ -70,24 +70,6 @@ class ExpressionProblem(Exception):
     code: str
     message: str
     offset: int = 0
-
-
-class ExpressionError(StatewrightError):
-    """A guard expression could not be evaluated for an object (a missing attribute or key, a type clash).
-
-    Guards turn it into a refusal (``GuardUndecidable``); it does not reach callers of ``fire``,
-    ``can_fire`` or ``why_not``.
-
-    Args:
-        message: What could not be evaluated.
-        missing: The context key that was missing, if that was the reason.
-    """
-
-    def __init__(self, message: str, *, missing: str | None = None) -> None:
-        super().__init__(message)
-        self.missing = missing
-        #: The named guard the expression belongs to (the innermost one), filled in by the guard.
-        self.guard: str | None = None
 
 
 def compile_expression(source: str) -> Evaluator:

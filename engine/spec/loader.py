@@ -12,7 +12,7 @@ from engine.spec.checks import run_checks
 from engine.spec.diagnostics import Diagnostic, Severity
 from engine.spec.locations import Location
 from engine.spec.model import MachineSpec
-from engine.spec.reading import MAX_FILE_BYTES, read_machine_file, too_large
+from engine.spec.reading import MAX_FILE_BYTES, ReadFile, decode_machine_bytes, read_machine_file, too_large
 from engine.spec.schema import check_schema
 from engine.spec.source import read_source
 
@@ -80,8 +80,23 @@ def check_file(path: str | Path) -> CheckedFile:
     Returns:
         The outcome.
     """
-    shown = str(path)
-    read = read_machine_file(path)
+    return _check_read(read_machine_file(path), str(path))
+
+
+def check_bytes(data: bytes, file: str) -> CheckedFile:
+    """Check a machine given as bytes (``statewright lint -`` reads standard input), located at ``file``.
+
+    Args:
+        data: The bytes, at most ``MAX_FILE_BYTES + 1`` of them (more is reported as too large anyway).
+        file: The name to show in locations.
+
+    Returns:
+        The outcome; bytes that are not UTF-8 are an SW001 diagnostic.
+    """
+    return _check_read(decode_machine_bytes(data[:MAX_FILE_BYTES + 1], file), file)
+
+
+def _check_read(read: ReadFile, shown: str) -> CheckedFile:
     if read.text is None:
         assert read.problem is not None
         return CheckedFile(shown, None, (read.problem,))

@@ -58,6 +58,19 @@ def read_machine_file(path: str | Path) -> ReadFile:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return ReadFile(None, Diagnostic("SW001", f"Cannot read the file: {reason}.", Location(shown)))
+    return decode_machine_bytes(data, shown)
+
+
+def decode_machine_bytes(data: bytes, shown: str) -> ReadFile:
+    """Machine-file bytes (from a file or standard input) as text: UTF-8, a BOM dropped, at most ``MAX_FILE_BYTES``.
+
+    Args:
+        data: The bytes read, at most ``MAX_FILE_BYTES + 1`` of them.
+        shown: The name to locate problems at.
+
+    Returns:
+        The text, or an SW001 (not UTF-8) or SW005 (too large) diagnostic.
+    """
     if len(data) > MAX_FILE_BYTES:
         return ReadFile(None, too_large(data[:MAX_FILE_BYTES], shown))
     try:

@@ -104,7 +104,7 @@ def _check_model(spec: MachineSpec) -> Iterator[Diagnostic]:
     except _Unresolved as unresolved:
         yield unresolved.diagnostic
         return
-    from sqlalchemy import inspect
+    from sqlalchemy import Integer, String, inspect
     from sqlalchemy.exc import NoInspectionAvailable
 
     try:
@@ -117,6 +117,12 @@ def _check_model(spec: MachineSpec) -> Iterator[Diagnostic]:
         known = ", ".join(columns.keys()) if columns is not None else "none"
         yield Diagnostic("SW504", f"The model {spec.model!r} has no column {spec.field!r} to hold the status. "
                          f"Columns: {known}.", spec.origin.text("field") if "field" in _keys(spec) else location)
+        return
+    column_type = columns[spec.field].type
+    if not isinstance(getattr(column_type, "impl_instance", column_type), Integer | String):
+        yield Diagnostic("SW504", f"The status column {spec.field!r} of {spec.model!r} is "
+                         f"{type(column_type).__name__}; declare it Integer, String or StatusType.",
+                         spec.origin.text("field") if "field" in _keys(spec) else location)
 
 
 def _keys(spec: MachineSpec) -> set[str]:

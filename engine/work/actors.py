@@ -11,25 +11,34 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from dramatiq import Actor, Broker
 from dramatiq.middleware import CurrentMessage
-from sqlalchemy import Select, select
+from sqlalchemy import Engine, Select, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from engine.compiler import import_path
-from engine.errors import ConcurrencyError, EndpointError, TransitionError, UnknownStatusError, UnknownWork
+from engine.errors import (
+    ConcurrencyError,
+    EndpointError,
+    EndpointFailed,
+    TransitionError,
+    UnknownStatusError,
+    UnknownWork,
+)
 from engine.faults import Fault, describe, fault_of, mark_handlers_own
 from engine.orm.tables import outbox
+from engine.redaction import Redactor
 from engine.runtime.flow import Flow
 from engine.runtime.hooks import Hook
-from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps
+from engine.runtime.outbox import RECORDED_ONLY, WorkKind
+from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps, TaskSpec
 from engine.work.claims import carry_on, claim_from_start, claimant, lease_for
-from engine.work.declared import declared_work, unknown_work
-from engine.work.endpoints import EndpointFailed, build_request, describe_request, describe_response, failure_of, send
+from engine.work.endpoints import HttpSettings, build_request, describe_request, describe_response, failure_of, send
 from engine.work.gate import DatabaseGate
-from engine.work.leases import Leases, add_lease_keeper, lease_from_env
+from engine.work.handlers import DeclaredWork, WorkTable
+from engine.work.leases import DEFAULT_LEASE, Leases, add_lease_keeper
 from engine.work.limits import Deadline, limit_of
 from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
@@ -37,16 +46,11 @@ from engine.work.replay import ChangeRecorder, Changes
 from engine.work.tracebacks import add_traceback_masking
 from engine.work.watching import note_failure, watched
 
-if TYPE_CHECKING:
-    from engine.statewright import Statewright
-
 log = logging.getLogger("engine.work")
 T = TypeVar("T")
 
 #: Queue used when the machine file names none.
 DEFAULT_QUEUE = "statewright"
-#: Kinds of outbox rows that need no message: their consumers have rows of their own.
-SETTLED_WITHOUT_MESSAGE = ("event",)
 #: Conflicts (lock timeout, deadlock, serialization failure) a delivery retries in its thread before it goes
 #: back to the broker for ``CONFLICT_REQUEUE_MS``, so that locked rows do not hold every worker thread.
 CONFLICTS_IN_THREAD = 3
@@ -59,61 +63,72 @@ def _ms(duration: timedelta) -> int:
 
 
 class Work:
-    """The actors of one ``Statewright``, declared on its broker, and the relay that feeds them.
+    """The actors of one app's machines, declared on its broker, and the relay that feeds them.
 
     Args:
-        app: The app whose machines define the work.
+        table: The work the machines declare, its callables imported (``engine.work.handlers``).
+        flows: The flow of each machine, by name. The app binds its models after building ``Work`` (their
+            flows send through ``relay``), so this is the app's own mapping, filled by then.
         broker: Where messages go.
+        engine: The database the outbox, the leases and the failure records are in.
+        session_factory: Makes the sessions handlers' objects are loaded and moved in.
+        redactor: Masks what failure records, tracebacks and logs keep.
+        http: How endpoint calls are made.
+        lease: How long a claim's lease lasts without renewal (``STATEWRIGHT_LEASE``; see ``engine.work.leases``).
     """
 
-    def __init__(self, app: Statewright, broker: Broker, *, http_base_url: str | None = None,
-                 http_transport: httpx.BaseTransport | None = None) -> None:
-        self.app = app
+    def __init__(self, table: WorkTable, flows: Mapping[str, Flow], broker: Broker, *, engine: Engine,
+                 session_factory: sessionmaker[Session], redactor: Redactor, http: HttpSettings,
+                 lease: timedelta = DEFAULT_LEASE) -> None:
+        self.table = table
+        self.flows = flows
         self.broker = broker
-        self.http_base_url = http_base_url
-        self.http_transport = http_transport
-        self.actors: dict[tuple[str, str], Actor[Any, Any]] = {}
-        #: ``task``, ``endpoint``, ``listener`` or ``reaction`` for each actor's name.
-        self.kind_by_actor: dict[str, str] = {}
+        self.engine = engine
+        self.session_factory = session_factory
+        self.redactor = redactor
+        self.http = http
+        self.actors: dict[tuple[WorkKind, str], Actor[Any, Any]] = {}
+        #: The kind of work each actor runs, by the actor's name.
+        self.kind_by_actor: dict[str, WorkKind] = {}
         #: Whether the database answers; every actor run waits for it (see ``engine.work.gate``).
-        self.gate = DatabaseGate(app.engine, redactor=app.redactor, on_recovery=lambda: self.leases.renew())
+        self.gate = DatabaseGate(engine, redactor=redactor, on_recovery=lambda: self.leases.renew())
+        #: What runs each kind of work: one actor per kind and queue, with this runner.
         #: Told about each delivery (``Hook.before_work`` …); the app sets its hooks here.
         self.hooks: Sequence[Hook] = ()
-        runners: dict[str, Callable[..., None]] = {
-            "task": self._held("task", self.run_task), "endpoint": self._held("endpoint", self.run_endpoint),
-            "listener": self._held("listener", self.run_listener),
-            "reaction": self._held("reaction", self.run_reaction)}
-        for compiled in app.machines.values():
-            spec = compiled.spec
-            queues = [("task", task.queue) for task in spec.tasks.values()]
-            queues += [("endpoint", endpoint.queue) for endpoint in spec.endpoints.values()]
-            queues += [("listener", listener.queue) for listener in spec.listeners]
-            queues += [("reaction", reaction.queue) for reaction in spec.reactions]
-            for kind, queue in queues:
-                key = (kind, queue or DEFAULT_QUEUE)
-                if key not in self.actors:
-                    # `throws`: work the machines no longer declare fails at once instead of being retried.
-                    self.actors[key] = Actor(runners[kind], broker=broker, actor_name=f"statewright_{kind}_{key[1]}",
-                                             queue_name=key[1], priority=0, options={"throws": (UnknownWork,)})
-                    self.kind_by_actor[self.actors[key].actor_name] = kind
-        self.relay = Relay(app.engine, self.send)
+        self.runners: dict[WorkKind, Callable[..., None]] = {
+            kind: self._held(kind, runner) for kind, runner in ((WorkKind.TASK, self.run_task),
+                                                                (WorkKind.ENDPOINT, self.run_endpoint),
+                                                                (WorkKind.LISTENER, self.run_listener),
+                                                                (WorkKind.REACTION, self.run_reaction))}
+        for work in table:
+            self._declare(work.kind, work.spec.queue or DEFAULT_QUEUE)
+        self.relay = Relay(engine, self.send)
         #: The leases this process's deliveries hold, renewed while their handlers run.
-        self.leases = Leases(app.engine, lease_from_env())
+        self.leases = Leases(engine, lease)
         add_failure_recorder(broker, self)
-        add_traceback_masking(broker, app.redactor)
+        add_traceback_masking(broker, redactor)
         add_lease_keeper(broker, self.leases)
+
+    def _declare(self, kind: WorkKind, queue: str) -> None:
+        if (kind, queue) not in self.actors:
+            # `throws`: work the machines no longer declare fails at once instead of being retried.
+            actor: Actor[Any, Any] = Actor(self.runners[kind], broker=self.broker,
+                                           actor_name=f"statewright_{kind.value}_{queue}", queue_name=queue,
+                                           priority=0, options={"throws": (UnknownWork,)})
+            self.actors[(kind, queue)] = actor
+            self.kind_by_actor[actor.actor_name] = kind
 
     # Sending ---------------------------------------------------------------------------------
     def send(self, row: Any) -> bool:
         """Put an outbox row's message on the broker; see ``Relay``."""
-        if row.kind in SETTLED_WITHOUT_MESSAGE:
+        if row.kind in RECORDED_ONLY:
             return True
-        work = declared_work(self.app, row)
+        work = self.table.of_row(row).spec
         options: dict[str, Any] = {"max_retries": work.retries, "min_backoff": _ms(work.backoff.minimum),
                                    "max_backoff": _ms(work.backoff.maximum)}
         # The task runner needs nothing else from the row: it skips reading it back.
-        args = (row.id, row.machine, row.name, row.model_id) if row.kind == "task" else (row.id,)
-        self.actors[(row.kind, work.queue or DEFAULT_QUEUE)].send_with_options(args=args, **options)
+        args = (row.id, row.machine, row.name, row.model_id) if row.kind == WorkKind.TASK else (row.id,)
+        self.actors[(WorkKind(row.kind), work.queue or DEFAULT_QUEUE)].send_with_options(args=args, **options)
         return True
 
     # Running ---------------------------------------------------------------------------------
@@ -146,7 +161,7 @@ class Work:
             raise
 
     def _row(self, outbox_id: int) -> Any:
-        with self.app.engine.connect() as connection:
+        with self.engine.connect() as connection:
             row = connection.execute(select(outbox).where(outbox.c.id == outbox_id)).one_or_none()
         if row is None:
             log.warning("outbox row %s no longer exists; nothing to do", outbox_id)
@@ -157,15 +172,14 @@ class Work:
 
     def run_task(self, outbox_id: int, machine: str, name: str, model_id: str) -> None:
         """Move the object to ``processing``, run the handler, move it to ``complete`` (or ``error``)."""
-        flow = self.app.flows.get(machine)
-        task = flow.compiled.spec.tasks.get(name) if flow is not None else None
-        if flow is None or task is None:
-            raise unknown_work(self.app, machine, "task", name)
-        with self.app.sessionmaker() as session:
+        work = self.table.find(machine, WorkKind.TASK, name)
+        task, handler, flow = work.spec, work.run, self.flows[machine]
+        assert isinstance(task, TaskSpec)
+        assert handler is not None
+        with self.session_factory() as session:
             obj = self._claim_by_key(session, flow, task.steps, model_id, outbox_id)
             if obj is None:
                 return
-            handler = import_path(task.run)
             recorder = ChangeRecorder(session, skip=frozenset({flow.attribute}))
             try:
                 with recorder:
@@ -207,7 +221,7 @@ class Work:
         else:
             # Left in `processing`: by this message (a retry, a redelivery) it carries on; by another, it waits
             # for that lease to run out before it takes over, so a handler never runs twice side by side.
-            claimed = state == steps.processing and carry_on(self.app.engine, flow, obj, lease)
+            claimed = state == steps.processing and carry_on(self.engine, flow, obj, lease)
         if claimed and lease is not None:
             self.leases.hold(lease)
         return claimed
@@ -242,7 +256,7 @@ class Work:
                 self.gate.report(error, started=started)
 
         def settle_again() -> None:
-            with self.app.sessionmaker() as fresh:
+            with self.session_factory() as fresh:
                 changes.apply(fresh)
                 obj = self._load(fresh, flow, model_id)
                 if obj is not None:
@@ -267,19 +281,20 @@ class Work:
         row = self._row(outbox_id)
         if row is None:
             return
-        endpoint = declared_work(self.app, row)
+        work = self.table.of_row(row)
+        endpoint = work.spec
         assert isinstance(endpoint, EndpointSpec)
-        flow = self.app.flows[row.machine]
+        flow = self.flows[row.machine]
         steps = endpoint.steps
-        with self.app.sessionmaker() as session, httpx.Client(transport=self.http_transport,
-                                                          timeout=endpoint.timeout.total_seconds()) as client:
+        with self.session_factory() as session, httpx.Client(transport=self.http.transport,
+                                                             timeout=endpoint.timeout.total_seconds()) as client:
             obj = self._load(session, flow, row.model_id)
             if obj is None:
                 return
-            request = self._request(client, endpoint, obj, flow, row)
+            request = self._request(client, work, obj, flow, row)
             if request is None:
                 return
-            redactor, limits = self.app.redactor, self.app.body_limits
+            redactor, limits = self.redactor, self.http.limits
             sent = {"request": describe_request(request, redactor, limit=limits.max_stored_body)}
             if not self._claim(obj, flow, steps, row.id, payload=sent):
                 return
@@ -295,8 +310,8 @@ class Work:
                     failure = failure_of(response, endpoint, redactor)
                     if failure is not None:
                         raise failure
-                    if endpoint.response:
-                        self._handler(deadline, import_path(endpoint.response), response, obj)
+                    if work.response is not None:
+                        self._handler(deadline, work.response, response, obj)
             except (EndpointFailed, EndpointError) as failure:
                 self._fail(settle, steps, failure, payload=answer)
                 return
@@ -309,14 +324,16 @@ class Work:
                 return
             settle(steps.complete, payload=answer)
 
-    def _request(self, client: httpx.Client, endpoint: EndpointSpec, obj: Any, flow: Flow, row: Any
+    def _request(self, client: httpx.Client, work: DeclaredWork, obj: Any, flow: Flow, row: Any
                  ) -> httpx.Request | None:
         """The endpoint's request; ``None`` when a placeholder's value was refused (the object is then in error)."""
+        endpoint = work.spec
+        assert isinstance(endpoint, EndpointSpec)
         hook = f"endpoint {endpoint.name}'s payload hook"
-        payload = import_path(endpoint.payload) if endpoint.payload else None
-        body = self._handler(Deadline(limit_of(endpoint), hook), payload, obj) if payload else None
+        payload = work.payload
+        body = self._handler(Deadline(limit_of(endpoint), hook), payload, obj) if payload is not None else None
         try:
-            return build_request(client, endpoint, obj, body=body, base_url=self.http_base_url,
+            return build_request(client, endpoint, obj, body=body, base_url=self.http.base_url,
                                  idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
         except EndpointError as refused:  # a value that would change the path: never sent, never retried
             if self._claim(obj, flow, endpoint.steps, row.id):
@@ -337,19 +354,21 @@ class Work:
         row = self._row(outbox_id)
         if row is None:
             return
-        listener = declared_work(self.app, row)
-        assert isinstance(listener, ListenerSpec)
-        self._handler(Deadline(limit_of(listener), f"listener {row.name}"), import_path(listener.run), row.message)
+        work = self.table.of_row(row)
+        assert isinstance(work.spec, ListenerSpec)
+        assert work.run is not None
+        self._handler(Deadline(limit_of(work.spec), f"listener {row.name}"), work.run, row.message)
 
     def run_reaction(self, outbox_id: int) -> None:
         """Fire the reaction's transition on every object its selector returns; objects that cannot move are skipped."""
         row = self._row(outbox_id)
         if row is None:
             return
-        reaction = declared_work(self.app, row)
+        work = self.table.of_row(row)
+        reaction, selector = work.spec, work.run
         assert isinstance(reaction, ReactionSpec)
-        selector = import_path(reaction.select)
-        with self.app.sessionmaker() as session:
+        assert selector is not None
+        with self.session_factory() as session:
             self._handler(Deadline(limit_of(reaction), f"reaction {row.name}"), self._react, session, reaction, row,
                           selector)
 

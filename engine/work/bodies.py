@@ -12,7 +12,6 @@ Two limits, both in bytes, each a ``Statewright(...)`` argument or an environmen
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +20,9 @@ import httpx
 
 from engine.errors import ConfigurationError, ResponseTooLarge
 from engine.redaction import Redactor
+from engine.settings import DEFAULT_MAX_RESPONSE_BODY, DEFAULT_MAX_STORED_BODY, read
 
-#: Bytes of a request or response body the history keeps.
-DEFAULT_MAX_STORED_BODY = 65_536
-#: Bytes of a response body read from the network before the call fails.
-DEFAULT_MAX_RESPONSE_BODY = 10 * 1024 * 1024
-#: Environment variables read when the matching ``Statewright`` argument is not given.
+#: Environment variables read when the matching ``Statewright`` argument is not given (see ``engine.settings``).
 MAX_STORED_BODY_ENV = "STATEWRIGHT_MAX_STORED_BODY"
 MAX_RESPONSE_BODY_ENV = "STATEWRIGHT_MAX_RESPONSE_BODY"
 
@@ -46,22 +42,20 @@ class BodyLimits:
         Raises:
             ConfigurationError: A limit is not a positive whole number of bytes.
         """
-        environ = os.environ if environ is None else environ
-        return cls(_limit("max_stored_body", max_stored_body, environ.get(MAX_STORED_BODY_ENV),
-                          DEFAULT_MAX_STORED_BODY, MAX_STORED_BODY_ENV),
-                   _limit("max_response_body", max_response_body, environ.get(MAX_RESPONSE_BODY_ENV),
-                          DEFAULT_MAX_RESPONSE_BODY, MAX_RESPONSE_BODY_ENV))
+        stored = read("max_stored_body", environ) if max_stored_body is None else max_stored_body
+        response = read("max_response_body", environ) if max_response_body is None else max_response_body
+        return cls(_limit("max_stored_body", stored, DEFAULT_MAX_STORED_BODY, MAX_STORED_BODY_ENV),
+                   _limit("max_response_body", response, DEFAULT_MAX_RESPONSE_BODY, MAX_RESPONSE_BODY_ENV))
 
 
-def _limit(name: str, given: int | None, from_env: str | None, default: int, variable: str) -> int:
-    raw: object = given if given is not None else from_env if from_env not in (None, "") else default
+def _limit(name: str, given: object, default: int, variable: str) -> int:
     try:
-        value = int(str(raw).replace("_", ""))
+        value = int(str(given).replace("_", ""))
     except ValueError:
         value = 0
     if value <= 0:
         raise ConfigurationError(f"{name} (argument or ${variable}) must be a positive number of bytes; "
-                                 f"got {raw!r}. Default: {default}.")
+                                 f"got {given!r}. Default: {default}.")
     return value
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from dramatiq import Broker
-from dramatiq.middleware import CurrentMessage, TimeLimit
 
 from engine.dependencies import missing_dependency
 from engine.errors import ConfigurationError
 from engine.redaction import DEFAULT_REDACTOR, hide_password
+from engine.settings import DEFAULT_BROKER_URL as DEFAULT_BROKER_URL  # spelled once, in the settings
+
+if TYPE_CHECKING:
+    from dramatiq import Broker
+
+#: The broker used when none is given: Dramatiq's in-process stub broker. (Dramatiq loads only when a broker
 
 #: URL schemes and what they build.
 SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
@@ -89,6 +93,8 @@ def build_broker(url: str) -> Broker:
         ConfigurationError: The scheme is not one of ``SCHEMES``, or an option is malformed.
         MissingDependency: The broker's client is not installed (``statewright[redis]``, ``statewright[rabbitmq]``).
     """
+    from dramatiq.middleware import CurrentMessage, TimeLimit
+
     scheme = url.split("://", 1)[0].lower() if "://" in url else url
     if scheme == "memory":
         from dramatiq.brokers.stub import StubBroker

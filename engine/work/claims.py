@@ -24,10 +24,11 @@ from dramatiq.middleware import CurrentMessage
 from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.orm import object_session
 
+from engine.db import SQLITE_BEGIN_OPTION, begin_write
 from engine.errors import ConcurrencyError
 from engine.orm.tables import leases, statuses
 from engine.runtime.clock import database_now
-from engine.runtime.flow import SQLITE_BEGIN_OPTION, Flow, begin_write
+from engine.runtime.flow import Flow
 from engine.runtime.leasing import Lease, lease_end, seconds_param, take_lease
 
 log = logging.getLogger("engine.work")

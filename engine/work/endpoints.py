@@ -3,20 +3,22 @@ request and response for the history, with secrets masked (``engine.redaction``)
 
 from __future__ import annotations
 
+import dataclasses
 import string
 import time
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
 
-from engine.errors import ConfigurationError, PlaceholderRefused
+from engine.errors import ConfigurationError, EndpointFailed, PlaceholderRefused
 from engine.redaction import Redactor, hide_password
 from engine.spec.model import EndpointSpec
-from engine.work.bodies import read_limited, stored_body
+from engine.work.bodies import BodyLimits, read_limited, stored_body
 
 #: Path segments refused in a placeholder's value: they would move the request to another path.
 DOT_SEGMENTS = frozenset({".", ".."})
@@ -28,17 +30,19 @@ DECODED_AWAY = frozenset({"content-encoding"})
 FORM = "application/x-www-form-urlencoded"
 
 
-class EndpointFailed(Exception):
-    """Not an error of Statewright's: the endpoint answered with a status that means failure.
+@dataclass(frozen=True)
+class HttpSettings:
+    """How endpoint calls are made.
 
     Args:
-        response: The answer.
-        message: What was asked and answered, masked.
+        base_url: Joined to endpoint URLs that are paths (``/documents/{model.id}``); checked by ``check_base_url``.
+        transport: An httpx transport (tests pass ``httpx.MockTransport``); httpx's own by default.
+        limits: How much of a body is read and stored.
     """
 
-    def __init__(self, response: httpx.Response, message: str) -> None:
-        super().__init__(message)
-        self.response = response
+    base_url: str | None = None
+    transport: httpx.BaseTransport | None = None
+    limits: BodyLimits = dataclasses.field(default_factory=BodyLimits)
 
 
 def check_base_url(base_url: str) -> str:
@@ -69,7 +73,8 @@ def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: st
 
     Raises:
         PlaceholderRefused: A value is ``None``, or in the path empty, ``.`` or ``..`` (also encoded).
-        ValueError: A relative URL without a base URL, or a placeholder that cannot be filled.
+        ConfigurationError: A relative URL without a base URL (also a ValueError).
+        ValueError: A placeholder that cannot be filled.
     """
     parts: list[str] = []
     in_path = True
@@ -85,7 +90,9 @@ def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: st
     url = "".join(parts)
     if url.startswith("/"):
         if not base_url:
-            raise ValueError(f"URL {template!r} is a path, but no http_base_url was configured")
+            raise ConfigurationError(f"URL {template!r} is a path, but no http_base_url was configured; give "
+                                     "Statewright(http_base_url=...) or statewright worker --http-base-url, or write "
+                                     "the full URL in the machine file.")
         url = urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
     return url
 

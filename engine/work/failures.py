@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from engine.errors import RetryRefused, UnknownWork
+from engine.db import begin_write
+from engine.errors import RetryRefused, UnknownWork, exception_name, stored_exception_name
 from engine.orm.tables import failures, outbox
 from engine.redaction import DEFAULT_REDACTOR, Redactor
-from engine.runtime.flow import begin_write
+from engine.runtime.outbox import OBJECT_WORK
 
 if TYPE_CHECKING:
     from engine.statewright import Statewright
@@ -59,7 +60,7 @@ class FailureRecord:
     @property
     def subject(self) -> str:
         """What failed, e.g. ``job listener job.done#0`` or ``job task crunch (object 7)``."""
-        about = f" (object {self.model_id})" if self.kind in ("task", "endpoint") and self.model_id else ""
+        about = f" (object {self.model_id})" if self.kind in OBJECT_WORK and self.model_id else ""
         return f"{self.machine} {self.kind} {self.name}{about}"
 
     def line(self) -> str:
@@ -72,6 +73,11 @@ class FailureRecord:
         return f"#{self.id} {when} {self.status} {self.subject}{attempts}: {_first_line(error)}"
 
 
+def _record(row: dict[str, Any]) -> FailureRecord:
+    """A record as read: an exception name stored before names were stable reads as today's."""
+    return FailureRecord(**{**row, "exception_type": stored_exception_name(row["exception_type"])})
+
+
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
@@ -82,7 +88,7 @@ def describe_exception(exception: BaseException | None, redactor: Redactor = DEF
     """The exception columns of a record for ``exception``, its message and traceback masked."""
     if exception is None:
         return {"exception_type": None, "exception_message": None, "exception_traceback": None}
-    return {"exception_type": f"{type(exception).__module__}.{type(exception).__qualname__}",
+    return {"exception_type": exception_name(exception),
             "exception_message": redactor.text(str(exception)),
             "exception_traceback": redactor.text("".join(traceback.format_exception(exception)))}
 
@@ -104,7 +110,7 @@ def record_failure(connection: Connection, *, machine: str, kind: str, name: str
         status: ``FAILED`` for a failure, ``RESENT`` for a resend note.
         redactor: Masks secrets in the exception, the reason and the message (the app's, with its ``redact`` keys).
     """
-    values = {"machine": machine, "kind": kind, "name": name, "status": status,
+    values = {"machine": machine, "kind": str(kind), "name": name, "status": status,
               "reason": redactor.optional_text(reason), "attempts": attempts, "created_at": datetime.now(UTC),
               **describe_exception(exception, redactor), "outbox_id": getattr(outbox_row, "id", None),
               "model_type": getattr(outbox_row, "model_type", None), "model_id": getattr(outbox_row, "model_id", None),
@@ -117,7 +123,7 @@ def list_failures(engine: Engine, *, statuses: tuple[str, ...] = (FAILED, RESENT
     """Records in one of ``statuses``, oldest first."""
     query = select(failures).where(failures.c.status.in_(statuses)).order_by(failures.c.id).limit(limit)
     with engine.connect() as connection:
-        return [FailureRecord(**row._asdict()) for row in connection.execute(query)]
+        return [_record(row._asdict()) for row in connection.execute(query)]
 
 
 def open_failure_ids(engine: Engine) -> list[int]:
@@ -131,7 +137,7 @@ def get_failure(connection: Connection, failure_id: int, *, lock: bool = False) 
     """The record ``failure_id``, or ``None``; ``lock`` holds it until the transaction ends (PostgreSQL)."""
     query = select(failures).where(failures.c.id == failure_id)
     row = connection.execute(query.with_for_update() if lock else query).one_or_none()
-    return None if row is None else FailureRecord(**row._asdict())
+    return None if row is None else _record(row._asdict())
 
 
 def mark_retried(connection: Connection, failure_id: int) -> None:

@@ -11,7 +11,6 @@ Database errors in the heartbeat are logged (at most once a minute) and never ra
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from datetime import timedelta
@@ -21,20 +20,17 @@ from dramatiq import Broker, Middleware, Retry
 from dramatiq.middleware import Retries
 from sqlalchemy import Engine, update
 
-from engine.errors import ConfigurationError
+from engine.db import begin_write
 from engine.orm.tables import leases
-from engine.runtime.flow import begin_write
 from engine.runtime.leasing import Lease, lease_end, seconds_param
-from engine.spec.durations import parse_duration
+from engine.settings import DEFAULT_LEASE as DEFAULT_LEASE  # re-exported: its old home
+from engine.settings import read
 
 if TYPE_CHECKING:
     from dramatiq.broker import MessageProxy
 
 log = logging.getLogger("engine.work")
 
-#: How long a claim's lease lasts without renewal: a delivery whose worker died is taken over this long
-#: after the last renewal (plus the sweep's grace).
-DEFAULT_LEASE = timedelta(seconds=30)
 #: Environment variable for the lease's length (a duration such as ``45s``); renewed every third of it.
 LEASE_ENV = "STATEWRIGHT_LEASE"
 #: Renewals per lease: the heartbeat renews every ``lease / RENEWALS`` seconds, so a few may fail in a row.
@@ -44,20 +40,12 @@ COMPLAINT_INTERVAL = 60.0
 
 
 def lease_from_env() -> timedelta:
-    """``$STATEWRIGHT_LEASE`` as a duration, or ``DEFAULT_LEASE``.
+    """``$STATEWRIGHT_LEASE`` as a duration, or ``DEFAULT_LEASE`` (see ``engine.settings``).
 
     Raises:
         ConfigurationError: The variable is set but is not a duration of at least one second.
     """
-    text = os.environ.get(LEASE_ENV, "").strip()
-    if not text:
-        return DEFAULT_LEASE
-    try:
-        lease = parse_duration(text)
-    except ValueError:
-        lease = timedelta(0)
-    if lease < timedelta(seconds=1):
-        raise ConfigurationError(f"${LEASE_ENV}={text!r} is not a duration of at least 1s; write e.g. 30s or 2m.")
+    lease: timedelta = read("lease")
     return lease
 
 

@@ -16,11 +16,11 @@ from dramatiq import Broker, Middleware
 from dramatiq.middleware import Retries
 from sqlalchemy import select
 
+from engine.db import begin_write
 from engine.errors import ConcurrencyError, TransitionError, UnknownWork
 from engine.orm.tables import outbox
-from engine.runtime.flow import begin_write
+from engine.runtime.outbox import OBJECT_WORK
 from engine.spec.model import EndpointSpec, TaskSpec
-from engine.work.declared import declared_work
 from engine.work.failures import record_failure
 
 if TYPE_CHECKING:
@@ -65,16 +65,16 @@ def fail_for_good(work: Work, message: MessageProxy, exception: BaseException | 
     if isinstance(exception, UnknownWork):  # never retried, so Retries did not count the run
         runs += 1
     row = _outbox_row(work, int(message.args[0]))
-    if row is not None and kind in ("task", "endpoint") and _settled(work, row, exception):
+    if row is not None and kind in OBJECT_WORK and _settled(work, row, exception):
         return
     machine, name = (row.machine, row.name) if row is not None else (_arg(message, 1), _arg(message, 2))
     reason = None if exception is not None else "Dramatiq skipped the message and failed it"
     if row is None:
         reason = f"outbox row {message.args[0]} no longer exists"
-    with begin_write(work.app.engine) as connection:
+    with begin_write(work.engine) as connection:
         failure_id = record_failure(connection, machine=machine, kind=kind, name=name, outbox_row=row,
                                     attempts=runs, exception=exception, reason=reason,
-                                    redactor=work.app.redactor)
+                                    redactor=work.redactor)
     log.error("%s %s %s failed for good after %d run(s); failure record #%d (statewright failures)",
               machine, kind, name, runs, failure_id)
 
@@ -84,7 +84,7 @@ def _arg(message: MessageProxy, index: int) -> str:
 
 
 def _outbox_row(work: Work, outbox_id: int) -> Any | None:
-    with work.app.engine.connect() as connection:
+    with work.engine.connect() as connection:
         return connection.execute(select(outbox).where(outbox.c.id == outbox_id)).one_or_none()
 
 
@@ -99,13 +99,13 @@ def _settled(work: Work, row: Any, exception: BaseException | None) -> bool:
 def _settle_failed(work: Work, row: Any, exception: BaseException | None) -> bool:
     """Move the row's object to its work's ``error`` state; False when it cannot be (then record it)."""
     try:
-        declared = declared_work(work.app, row)
+        declared = work.table.of_row(row).spec
     except UnknownWork:
         return False
     assert isinstance(declared, TaskSpec | EndpointSpec)
     steps = declared.steps
-    flow = work.app.flows[row.machine]
-    with work.app.sessionmaker() as session:
+    flow = work.flows[row.machine]
+    with work.session_factory() as session:
         obj = session.get(flow.mapper.class_, flow.key_of(row.model_id))
         if obj is None:
             return False

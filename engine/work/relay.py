@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, select, update
 
+from engine.db import begin_write
 from engine.errors import UnknownWork
 from engine.orm.tables import outbox
 from engine.runtime.changes import StatusChange
 from engine.runtime.clock import database_now
-from engine.runtime.flow import begin_write
 from engine.runtime.hooks import Hook
 from engine.work.failures import record_failure
 

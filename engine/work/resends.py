@@ -19,7 +19,6 @@ handler never runs twice side by side. Each resend adds one to the row's ``attem
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,12 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, or_, select, update
 
+from engine.db import begin_write
 from engine.errors import ConfigurationError
 from engine.orm.tables import leases, outbox, statuses
 from engine.runtime.clock import aware, now_of
-from engine.runtime.flow import Flow, begin_write
+from engine.runtime.flow import Flow
 from engine.runtime.keys import key_sql
-from engine.spec.durations import MAX_DURATION, format_duration, parse_duration
+from engine.runtime.outbox import WorkKind
+from engine.settings import DEFAULT_RESEND_AFTER as DEFAULT_RESEND_AFTER  # re-exported: its old home
+from engine.settings import read
+from engine.spec.durations import MAX_DURATION, format_duration
 from engine.spec.model import EndpointSpec, TaskSpec
 from engine.work.failures import RESENT, record_failure
 
@@ -41,10 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("engine.relay")
 
-#: How long after its message was sent work may wait, its object still in the ``when`` state, before the
-#: sweeper sends it again. Longer than messages normally wait in your queues: each resend of an object that
-#: is merely queued adds a message that does nothing (the claim makes it harmless, not free).
-DEFAULT_RESEND_AFTER = timedelta(minutes=10)
 #: Environment variable for the grace (a duration such as ``30m``), read when none is given.
 RESEND_AFTER_ENV = "STATEWRIGHT_RESEND_AFTER"
 #: Rows resent per transaction.
@@ -70,24 +69,18 @@ def checked_resend_after(value: object) -> timedelta:
 
 
 def resend_after_from_env() -> timedelta:
-    """``$STATEWRIGHT_RESEND_AFTER`` as a duration, or ``DEFAULT_RESEND_AFTER``.
+    """``$STATEWRIGHT_RESEND_AFTER`` as a duration, or ``DEFAULT_RESEND_AFTER`` (see ``engine.settings``).
 
     Raises:
         ConfigurationError: The variable is set but is not a duration.
     """
-    text = os.environ.get(RESEND_AFTER_ENV, "").strip()
-    if not text:
-        return DEFAULT_RESEND_AFTER
-    try:
-        return parse_duration(text)
-    except ValueError:
-        raise ConfigurationError(f"${RESEND_AFTER_ENV}={text!r} is not a duration; write e.g. 30m, 2h or "
-                                 "1h30m.") from None
+    resend_after: timedelta = read("resend_after")
+    return resend_after
 
 
 def _rows_of(flow: Flow, work: TaskSpec | EndpointSpec, state: str) -> Select[Any]:
     """Outbox rows of ``work`` whose object is in ``state``, oldest first."""
-    kind = "task" if isinstance(work, TaskSpec) else "endpoint"
+    kind = WorkKind.TASK if isinstance(work, TaskSpec) else WorkKind.ENDPOINT
     joined = outbox.join(flow.table, key_sql(flow.mapper.primary_key) == outbox.c.model_id)
     return (select(outbox).select_from(joined)
             .where(outbox.c.machine == flow.machine, outbox.c.kind == kind, outbox.c.name == work.name,

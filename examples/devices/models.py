@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine import StatusEnum, StatusType
-from engine.orm import Stateful
+from engine import Stateful, StatusEnum, StatusType
 from examples.base import Base
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine import StatusEnum, StatusType
-from engine.orm import Stateful
+from engine import Stateful, StatusEnum, StatusType
 from examples.base import Base
 
 

@@ -7,8 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine import StatusEnum, StatusType
-from engine.orm import Stateful
+from engine import Stateful, StatusEnum, StatusType
 from examples.base import Base
 
 

@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import Engine, insert, text
 
 from engine.archive import Archiver, ArchiveSettings
+from engine.db import make_engine
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
-from engine.statewright import make_engine
 from tests.conftest import STATEWRIGHT_TABLES, free_port
 
 BUCKET = "statewright-test"

@@ -27,7 +27,7 @@ import os, signal, sys
 from datetime import timedelta
 from pathlib import Path
 from engine.archive import Archiver, ArchiveSettings
-from engine.statewright import make_engine
+from engine.db import make_engine
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)

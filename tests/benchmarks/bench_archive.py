@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, text
 
 from engine.archive import Archiver, ArchiveSettings
+from engine.db import make_engine
 from engine.migrations.upgrade import upgrade
 from engine.orm.tables import statuses
-from engine.statewright import make_engine
 from tests.benchmarks.table import Result, render
 from tests.conftest import STATEWRIGHT_TABLES
 

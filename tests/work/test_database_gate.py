@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from engine.statewright import make_engine
+from engine.db import make_engine
 from engine.work.gate import DatabaseGate
 from tests.services import PrivatePostgres
 

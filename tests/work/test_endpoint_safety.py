@@ -108,7 +108,7 @@ def test_placeholder_values_that_would_change_the_path_are_refused_never_sent_an
     state, history = _history(app, probe_id)
     assert state == "failed"
     assert [change.to_state for change in history] == ["pending", "sending", "failed"]
-    assert history[-1].exception_type == "engine.errors.PlaceholderRefused"
+    assert history[-1].exception_type == "statewright.PlaceholderRefused"
     assert "{model.segment}" in (history[-1].exception_message or "")
     assert probe_server[1].requests == [], "nothing was sent"
 
@@ -131,7 +131,7 @@ def test_a_redirect_is_an_error_at_once_and_is_not_followed(tmp_path: Path, prob
     _run(app)
     state, history = _history(app, probe_id)
     assert state == "failed"
-    assert history[-1].exception_type == "engine.work.endpoints.EndpointFailed"
+    assert history[-1].exception_type == "statewright.EndpointFailed"
     message = history[-1].exception_message or ""
     assert "answered 302" in message
     assert "accept_redirects: true" in message
@@ -200,7 +200,7 @@ def test_a_response_over_max_response_body_fails_at_once_without_being_read_whol
     _run(app)
     state, history = _history(app, probe_id)
     assert state == "failed"
-    assert history[-1].exception_type == "engine.errors.ResponseTooLarge"
+    assert history[-1].exception_type == "statewright.ResponseTooLarge"
     assert "longer than 1048576 bytes" in (history[-1].exception_message or "")
     assert probe_server[1].hits == {"endless": 1}, "not retried"
     assert probe_server[1].endless_sent < ENDLESS_BYTES / 2, "the client stopped reading"

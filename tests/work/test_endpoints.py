@@ -89,7 +89,7 @@ def test_a_4xx_answer_is_an_error_at_once(app: Statewright, run_work: Callable[[
     assert state == "rejected"
     assert http_server[1].hits["bad"] == 1
     assert history[-1].payload["response"]["status"] == 400
-    assert history[-1].exception_type == "engine.work.endpoints.EndpointFailed"
+    assert history[-1].exception_type == "statewright.EndpointFailed"
 
 
 def test_5xx_answers_are_retried_with_one_idempotency_key_then_an_error(

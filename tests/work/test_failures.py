@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, insert, select
 
-from engine import Statewright
+from engine import DefinitionError, Statewright
 from engine.orm.tables import failures, outbox, statuses
 from engine.work.failures import FAILED, list_failures
 from tests.work.app.handlers import GRUMBLES, LISTENER_FAILS
@@ -43,7 +44,7 @@ def test_an_endpoint_with_a_relative_url_and_no_base_url_ends_in_error_with_the_
     drain()
     states, kind, message = last_change(errands, errand_id)
     assert states == ["new", "relative", "working", "failed"]
-    assert kind == "builtins.ValueError"
+    assert kind == "statewright.ConfigurationError"
     assert message is not None
     assert "no http_base_url was configured" in message
 
@@ -58,18 +59,26 @@ def test_a_payload_hook_that_fails_before_the_claim_ends_in_error(errands: State
     assert message == f"no body for errand {errand_id}"
 
 
-def test_a_task_handler_that_no_longer_imports_ends_in_error(errands: Statewright, drain: Callable[[], None],
-                                                              tmp_path: Path) -> None:
+def test_a_task_handler_is_imported_when_the_app_starts_not_per_delivery(errands: Statewright,
+                                                                          drain: Callable[[], None],
+                                                                          tmp_path: Path) -> None:
+    """The app imported ``errand_vanishing:run`` when it started: the delivery runs it without importing."""
     (tmp_path / f"{VANISHING}.py").unlink()
     sys.modules.pop(VANISHING, None)
     importlib.invalidate_caches()
     errand_id = errand_in(errands, "go_missing")
     drain()
-    states, kind, message = last_change(errands, errand_id)
-    assert states == ["new", "missing", "working", "failed"]
-    assert kind == "builtins.ImportError"
-    assert message == (f"Cannot import module {VANISHING!r} for '{VANISHING}:run': ModuleNotFoundError: "
-                       f"No module named {VANISHING!r}")
+    states, kind, _ = last_change(errands, errand_id)
+    assert states == ["new", "missing", "working", "done"]
+    assert kind is None
+
+
+def test_an_app_whose_task_handler_no_longer_imports_does_not_start(errands: Statewright, tmp_path: Path) -> None:
+    (tmp_path / f"{VANISHING}.py").unlink()
+    sys.modules.pop(VANISHING, None)
+    importlib.invalidate_caches()
+    with pytest.raises(DefinitionError, match=f"Cannot import module {VANISHING!r}"):
+        Statewright([flow.compiled.spec for flow in errands.flows.values()], engine=errands.engine)
 
 
 def test_a_task_past_its_time_limit_ends_in_error(errands: Statewright, drain: Callable[[], None]) -> None:
@@ -77,7 +86,7 @@ def test_a_task_past_its_time_limit_ends_in_error(errands: Statewright, drain: C
     drain()
     states, kind, message = last_change(errands, errand_id)
     assert states == ["new", "slow", "working", "failed"]
-    assert kind == "engine.errors.HandlerTimedOut"
+    assert kind == "statewright.HandlerTimedOut"
     assert message is not None
     assert message.startswith("task too_slow ran past its time limit of 0.3 s and was interrupted")
 
@@ -135,7 +144,7 @@ def test_an_outbox_row_naming_a_task_the_machine_no_longer_has_is_recorded_and_d
     assert recorded.kind == "task"
     assert recorded.name == "vanished"
     assert recorded.status == FAILED
-    assert recorded.exception_type == "engine.errors.UnknownWork"
+    assert recorded.exception_type == "statewright.UnknownWork"
     assert "declares no such task" in recorded.exception_message
 
 
@@ -148,7 +157,7 @@ def test_a_message_for_a_task_the_machine_no_longer_has_fails_at_once_and_is_rec
     drain()
     with errands.engine.connect() as connection:
         recorded = connection.execute(select(failures).where(failures.c.outbox_id == unknown)).one()
-    assert recorded.exception_type == "engine.errors.UnknownWork"
+    assert recorded.exception_type == "statewright.UnknownWork"
     assert recorded.attempts == 1, "work that is not declared is not retried"
 
 

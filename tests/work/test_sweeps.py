@@ -8,6 +8,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from engine import Statewright
 from engine.cli import EXIT_OK, EXIT_USAGE, main
 from engine.orm.tables import statuses
 from engine.runtime.clock import now_of
-from engine.runtime.sweeps import sweep_timeouts
+from engine.runtime.sweeps import SweepResult, sweep_timeouts
 from tests.conftest import ROOT
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
@@ -59,21 +60,27 @@ def test_objects_past_their_timeout_move_to_its_target_once(app: Statewright) ->
         assert session.get_one(Job, job_id).status.state == "failed"
 
 
-def test_concurrent_sweepers_move_each_object_once(app: Statewright) -> None:
-    job_ids = _running_jobs(app, 20)
-    flow = app.flows["job"]
-    results = []
-    barrier = threading.Barrier(3)
+def _at_once(sweepers: int, sweep: Callable[[], SweepResult]) -> list[SweepResult]:
+    """Run ``sweep`` in ``sweepers`` threads started together; their results."""
+    barrier = threading.Barrier(sweepers)
+    results: list[SweepResult] = []
 
     def sweeper() -> None:
         barrier.wait(timeout=10)
-        results.append(sweep_timeouts(flow, app.sessionmaker, now=LATER))
+        results.append(sweep())
 
-    threads = [threading.Thread(target=sweeper) for _ in range(3)]
+    threads = [threading.Thread(target=sweeper) for _ in range(sweepers)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=120)
+    return results
+
+
+def test_concurrent_sweepers_move_each_object_once(app: Statewright) -> None:
+    job_ids = _running_jobs(app, 20)
+    flow = app.flows["job"]
+    results = _at_once(3, lambda: sweep_timeouts(flow, app.sessionmaker, now=LATER))
     assert sum(result.moved for result in results) == 20
     assert all(_moves(app, job_id).count("timeout") == 1 for job_id in job_ids)
 
@@ -149,18 +156,7 @@ def test_one_sweep_moves_every_stuck_object_batch_after_batch(app: Statewright) 
 def test_overlapping_sweeps_keep_their_locks_and_never_meet_on_an_object(app: Statewright) -> None:
     """Each batch holds its rows locked until it commits, so the other sweep skips them: no StaleStatus at all."""
     ids = _stuck_jobs(app, 1500)
-    barrier = threading.Barrier(2)
-    results = []
-
-    def sweeper() -> None:
-        barrier.wait(timeout=10)
-        results.append(sweep_timeouts(app.flows["job"], app.sessionmaker, batch=100))
-
-    threads = [threading.Thread(target=sweeper) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = _at_once(2, lambda: sweep_timeouts(app.flows["job"], app.sessionmaker, batch=100))
     assert sum(result.moved for result in results) == 1500
     assert [result.skipped for result in results] == [0, 0], "no sweep tried an object the other held"
     assert all(result.moved > 0 for result in results), "both sweeps worked (they overlapped)"

@@ -171,7 +171,7 @@ def test_a_task_that_swallows_exceptions_is_retried_per_its_file_then_in_error(
     drain()
     states, kind, message = last_change(errands, errand_id)
     assert states == ["new", "stubborn", "working", "failed"]
-    assert kind == "engine.errors.HandlerTimedOut"
+    assert kind == "statewright.HandlerTimedOut"
     assert message is not None
     assert message.startswith("task swallower ran past its time limit of 0.3 s")
     assert SWALLOWED["runs"] == 2, "one run and the one retry the file allows"
@@ -211,7 +211,7 @@ def test_an_endpoint_whose_answer_never_ends_is_stopped_at_its_timeout_plus_slac
     states, kind, message = last_change(app, errand_id)
     assert received.hits["drip"] == 1
     assert states == ["new", "dripping", "working", "failed"]
-    assert kind == "engine.errors.HandlerTimedOut"
+    assert kind == "statewright.HandlerTimedOut"
     assert message is not None
     assert message.startswith("endpoint drip ran past its time limit of 10.2 s")
     assert 10 <= took < 25, f"stopped after {took:.1f} s; the body takes 30 s"
@@ -267,7 +267,7 @@ def test_a_worker_process_stops_an_8_s_handler_at_its_5_s_limit_and_retries_it_p
         # The job machine's reaction may archive a failed job afterwards.
         assert [change.to_state for change in history][:3] == ["queued", "running", "failed"], pipeline.worker_logs()
         last = history[2]
-        assert last.exception_type == "engine.errors.HandlerTimedOut"
+        assert last.exception_type == "statewright.HandlerTimedOut"
         assert last.exception_message is not None
         assert last.exception_message.startswith("task crunch ran past its time limit of 5 s and was interrupted")
         assert pipeline.handler_runs()[str(job_id)] == 3, "one run and the two retries the file allows"

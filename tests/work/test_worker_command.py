@@ -18,21 +18,7 @@ from engine.cli import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, main
 from tests.conftest import ROOT, free_port
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
-
-#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
-NO_CALLS = "http://127.0.0.1:9"
-
-
-@pytest.fixture
-def broker_url() -> str:
-    """Workers in other processes need a shared broker: Redis here."""
-    return BROKER_URLS["redis"]
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    """Several processes share the database: PostgreSQL."""
-    return postgres_url
+from tests.work.processes import NO_CALLS, postgres_database_url, redis_broker_url  # noqa: F401 - fixtures
 
 
 def _statewright() -> str:

@@ -18,25 +18,14 @@ from engine.cli import EXIT_OK, EXIT_WORKER_DIED
 from tests.conftest import ROOT
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
+from tests.work.processes import NO_CALLS, postgres_database_url, redis_broker_url  # noqa: F401 - fixtures
 
-#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
-NO_CALLS = "http://127.0.0.1:9"
 #: Seconds a ``slow`` job's handler takes.
 SLOW = 2.0
 #: What each worker process logs when it starts stopping.
 STOPPING = "stopping: letting running handlers finish"
 
 
-@pytest.fixture
-def broker_url() -> str:
-    """Processes share a broker: Redis."""
-    return BROKER_URLS["redis"]
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    """Processes share a database: PostgreSQL."""
-    return postgres_url
 
 
 def _start(app: Statewright, marker: Path, *, processes: int = 2) -> subprocess.Popen[str]:

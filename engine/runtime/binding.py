@@ -12,9 +12,9 @@ from engine.errors import NotBoundError, StatusAssignmentError
 from engine.runtime.hooks import queue_after_commit
 
 if TYPE_CHECKING:
-    from engine.machine import StatusEnum
     from engine.runtime.changes import StatusChange
     from engine.runtime.flow import Flow
+    from engine.statuses import StatusEnum
 
 
 class Stateful:
