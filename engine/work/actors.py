@@ -44,7 +44,7 @@ from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
 from engine.work.replay import ChangeRecorder, Changes
 from engine.work.tracebacks import add_traceback_masking
-from engine.work.watching import note_failure, watched
+from engine.work.watching import note_failure, watched, watches_work
 
 log = logging.getLogger("engine.work")
 T = TypeVar("T")
@@ -93,8 +93,7 @@ class Work:
         #: Whether the database answers; every actor run waits for it (see ``engine.work.gate``).
         self.gate = DatabaseGate(engine, redactor=redactor, on_recovery=lambda: self.leases.renew())
         #: What runs each kind of work: one actor per kind and queue, with this runner.
-        #: Told about each delivery (``Hook.before_work`` …); the app sets its hooks here.
-        self.hooks: Sequence[Hook] = ()
+        self.hooks = ()
         self.runners: dict[WorkKind, Callable[..., None]] = {
             kind: self._held(kind, runner) for kind, runner in ((WorkKind.TASK, self.run_task),
                                                                 (WorkKind.ENDPOINT, self.run_endpoint),
@@ -138,17 +137,33 @@ class Work:
         An outage holds the delivery until the database answers; a delivery that keeps conflicting (a row
         locked by someone else) goes back to the broker for a while, its retries untouched.
         """
+        def through_gate(args: tuple[Any, ...]) -> None:
+            try:
+                self.gate.run(lambda: runner(*args), max_conflicts=CONFLICTS_IN_THREAD)
+            except Exception as error:
+                if fault_of(error) is Fault.CONFLICT and _requeue(self.broker, error):
+                    return
+                raise
+
         @functools.wraps(runner)
         def held(*args: Any) -> None:
+            if not self._watching:  # decided once, when the hooks are set: most apps have no work hooks
+                through_gate(args)
+                return
             with watched(self.hooks, kind, args, self._row, _last_attempt):
-                try:
-                    self.gate.run(lambda: runner(*args), max_conflicts=CONFLICTS_IN_THREAD)
-                except Exception as error:
-                    if fault_of(error) is Fault.CONFLICT and _requeue(self.broker, error):
-                        return
-                    raise
+                through_gate(args)
 
         return held
+
+    @property
+    def hooks(self) -> Sequence[Hook]:
+        """Told about each delivery (``Hook.before_work`` …); the app sets its hooks here."""
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, hooks: Sequence[Hook]) -> None:
+        self._hooks = tuple(hooks)
+        self._watching = watches_work(self._hooks)
 
     def _handler(self, deadline: Deadline, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run the user's code under its time limit; a database fault it raises while our database answers is
