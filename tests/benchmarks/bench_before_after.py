@@ -4,7 +4,7 @@ Both sides run ``bench_work.ours`` (``statewright worker``, 2 processes × 8 thr
 broker) in a process of their own: "before" imports every module from a copy of the earlier commit
 (``git archive``), "after" from this tree. The sides alternate for ``--runs`` rounds; the ratio is of the medians.
 
-    .venv/bin/python -m tests.benchmarks.bench_before_after [--before REF] [--objects 2000] [--runs 3]
+    .venv/bin/python -m tests.benchmarks.bench_before_after [--before REF] [--objects 2000] [--runs 7]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def measure(before: str, database_url: str, broker_url: str, objects: int, runs:
 
 
 def results(*, before: str = DEFAULT_BEFORE, database_url: str = DEFAULT_DATABASE, broker_url: str = DEFAULT_REDIS,
-            objects: int = 2000, runs: int = 3) -> list[Result]:
+            objects: int = 2000, runs: int = 7) -> list[Result]:
     """The README row: this tree against ``before``, through Redis."""
     after_runs, before_runs = measure(before, database_url, broker_url, objects, runs)
     return [Result(f"end to end through Redis with leases and locked sending, {objects} objects, median of {runs}",
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--broker-url", default=DEFAULT_REDIS)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
     after_runs, before_runs = measure(args.before, args.database_url, args.broker_url, args.objects, args.runs)
     print(f"end to end, {args.objects} objects, {args.broker_url}, median of {args.runs}")
