@@ -62,7 +62,8 @@ class ExpressionProblem(Exception):
     """Not raised to users: the reason an expression was refused, for the linter to locate.
 
     Args:
-        code: ``SW401`` for syntax, ``SW402`` for a forbidden construct.
+        code: ``SW401`` for syntax, ``SW402`` for a forbidden construct, ``SW104`` for an integer literal
+            beyond 64 bits.
         message: What is wrong and what is allowed.
         offset: 0-based column within the expression text.
     """
