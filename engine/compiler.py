@@ -49,5 +49,4 @@ def compile_machine(spec: MachineSpec) -> CompiledMachine:
     actions = [tuple(import_path(path) for path in t.actions) for t in spec.transitions]
     model = import_path(spec.model)
     status_enum = build_status_enum(spec, f"{model.__name__}Status")
-    return CompiledMachine(spec, guard_checks=guard_checks, actions=actions, status_enum=status_enum,
-                           model=model)
+    return CompiledMachine(spec, guard_checks=guard_checks, actions=actions, status_enum=status_enum, model=model)

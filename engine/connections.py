@@ -59,10 +59,13 @@ class ConnectionSettings:
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "lock_timeout", "statement_timeout"):
             _check(name, getattr(self, name))
-        if self.ping_after_idle is not None and not (isinstance(self.ping_after_idle, timedelta)
-                                                     and self.ping_after_idle >= timedelta(0)):
-            raise ConfigurationError(f"ConnectionSettings(ping_after_idle={self.ping_after_idle!r}): give a "
-                                     "datetime.timedelta of 0 or more, or None never to ping.")
+        if self.ping_after_idle is not None and not (
+            isinstance(self.ping_after_idle, timedelta) and self.ping_after_idle >= timedelta(0)
+        ):
+            raise ConfigurationError(
+                f"ConnectionSettings(ping_after_idle={self.ping_after_idle!r}): give a "
+                "datetime.timedelta of 0 or more, or None never to ping."
+            )
 
     @classmethod
     def for_apps(cls, settings: Settings | None = None) -> ConnectionSettings:
@@ -83,8 +86,11 @@ class ConnectionSettings:
             ConfigurationError: A variable is set but is not a duration.
         """
         settings = Settings.from_env() if settings is None else settings
-        return cls(connect_timeout=settings.db_connect_timeout, lock_timeout=settings.db_lock_timeout,
-                   statement_timeout=settings.db_statement_timeout)
+        return cls(
+            connect_timeout=settings.db_connect_timeout,
+            lock_timeout=settings.db_lock_timeout,
+            statement_timeout=settings.db_statement_timeout,
+        )
 
     def engine_options(self, backend: str) -> dict[str, Any]:
         """``create_engine`` options for a database of kind ``backend`` (``postgresql``, ``sqlite``, …)."""
@@ -123,8 +129,10 @@ def _check(name: str, value: object) -> None:
     if value is None:
         return
     if not isinstance(value, timedelta):
-        raise ConfigurationError(f"ConnectionSettings({name}={value!r}): give a datetime.timedelta, or None for no "
-                                 "limit.")
+        raise ConfigurationError(
+            f"ConnectionSettings({name}={value!r}): give a datetime.timedelta, or None for no limit."
+        )
     if not timedelta(milliseconds=1) <= value <= MAX_TIMEOUT:
-        raise ConfigurationError(f"ConnectionSettings({name}={value}): give a duration from 1 ms to 24 days, or None "
-                                 "for no limit.")
+        raise ConfigurationError(
+            f"ConnectionSettings({name}={value}): give a duration from 1 ms to 24 days, or None for no limit."
+        )

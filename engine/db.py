@@ -126,15 +126,21 @@ def _create_engine(url: str, options: dict[str, Any]) -> Engine:
         engine = create_engine(url, **options)
     except NoSuchModuleError:
         kind = url.split(":", 1)[0]
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: SQLAlchemy knows no database "
-                                 f"{kind!r}. Use sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
+        raise ConfigurationError(
+            f"Cannot use the database URL {hide_password(url)!r}: SQLAlchemy knows no database "
+            f"{kind!r}. Use sqlite:///path/to.db or postgresql+psycopg://user@host/db."
+        ) from None
     except ArgumentError as wrong:
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: {wrong}. Write it like "
-                                 "sqlite:///path/to.db or postgresql+psycopg://user@host/db.") from None
+        raise ConfigurationError(
+            f"Cannot use the database URL {hide_password(url)!r}: {wrong}. Write it like "
+            "sqlite:///path/to.db or postgresql+psycopg://user@host/db."
+        ) from None
     except ImportError as missing:
         raise missing_dependency(missing, f"The database URL {hide_password(url)!r}") from None
     if engine.url.host is not None and "@" in engine.url.host:
         # SQLAlchemy ends the password at its first "@"; the rest would reach the driver (and its errors) as host.
-        raise ConfigurationError(f"Cannot use the database URL {hide_password(url)!r}: the password holds an '@'. "
-                                 "Write each '@' in the password as %40.")
+        raise ConfigurationError(
+            f"Cannot use the database URL {hide_password(url)!r}: the password holds an '@'. "
+            "Write each '@' in the password as %40."
+        )
     return engine

@@ -29,7 +29,7 @@ EXTRA_OF_MODULE = {
 #: Fixes for modules no extra installs.
 _OTHER_FIXES = {
     "psycopg2": "use a postgresql+psycopg:// URL (its driver comes with `pip install 'statewright[postgres]'`), "
-                "or `pip install psycopg2-binary`",
+    "or `pip install psycopg2-binary`",
 }
 
 

@@ -60,8 +60,11 @@ STORED_NAME_PREFIX = "statewright."
 
 
 def _deprecated_event(transition: str) -> str:
-    warnings.warn("The error's .event is deprecated; use .transition (events are what states emit).",
-                  DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        "The error's .event is deprecated; use .transition (events are what states emit).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
     return transition
 
 
@@ -121,23 +124,34 @@ class TransitionError(StatewrightError):
 class TransitionNotAllowed(TransitionError):
     """No transition of that name leaves the object's state; ``allowed`` lists the ones that do."""
 
-    def __init__(self, *, machine: str, state: str, transition: str, object_id: str | None,
-                 allowed: Sequence[str]) -> None:
+    def __init__(
+        self, *, machine: str, state: str, transition: str, object_id: str | None, allowed: Sequence[str]
+    ) -> None:
         choices = ", ".join(allowed) if allowed else "none"
-        super().__init__(f"{_subject(machine, object_id)}: transition {transition!r} is not allowed from state "
-                         f"{state!r}. Allowed from {state!r}: {choices}.",
-                         machine=machine, state=state, transition=transition, object_id=object_id)
+        super().__init__(
+            f"{_subject(machine, object_id)}: transition {transition!r} is not allowed from state "
+            f"{state!r}. Allowed from {state!r}: {choices}.",
+            machine=machine,
+            state=state,
+            transition=transition,
+            object_id=object_id,
+        )
         self.allowed = tuple(allowed)
 
 
 class GuardRejected(TransitionError):
     """Every candidate transition's guard said no; ``guard`` names the one that failed (the last tried)."""
 
-    def __init__(self, *, machine: str, state: str, transition: str, object_id: str | None,
-                 guard: str, rejected: Sequence[str]) -> None:
-        super().__init__(f"{_subject(machine, object_id)}: transition {transition!r} from {state!r} was refused by "
-                         f"guard {guard!r}.",
-                         machine=machine, state=state, transition=transition, object_id=object_id)
+    def __init__(
+        self, *, machine: str, state: str, transition: str, object_id: str | None, guard: str, rejected: Sequence[str]
+    ) -> None:
+        super().__init__(
+            f"{_subject(machine, object_id)}: transition {transition!r} from {state!r} was refused by guard {guard!r}.",
+            machine=machine,
+            state=state,
+            transition=transition,
+            object_id=object_id,
+        )
         self.guard = guard
         self.rejected = tuple(rejected)
 
@@ -154,15 +168,28 @@ class GuardUndecidable(GuardRejected):
         missing: The context key that was missing, if that was the reason.
     """
 
-    def __init__(self, *, machine: str, state: str, transition: str, object_id: str | None, guard: str,
-                 rejected: Sequence[str], reason: str, missing: str | None = None) -> None:
-        super().__init__(machine=machine, state=state, transition=transition, object_id=object_id, guard=guard,
-                         rejected=rejected)
+    def __init__(
+        self,
+        *,
+        machine: str,
+        state: str,
+        transition: str,
+        object_id: str | None,
+        guard: str,
+        rejected: Sequence[str],
+        reason: str,
+        missing: str | None = None,
+    ) -> None:
+        super().__init__(
+            machine=machine, state=state, transition=transition, object_id=object_id, guard=guard, rejected=rejected
+        )
         self.reason = reason
         self.missing = missing
         hint = f" Pass it in the context: fire({transition!r}, {missing}=...)." if missing is not None else ""
-        self.args = (f"{_subject(machine, object_id)}: transition {transition!r} from {state!r} was refused: guard "
-                     f"{guard!r} cannot be evaluated: {reason}{hint}",)
+        self.args = (
+            f"{_subject(machine, object_id)}: transition {transition!r} from {state!r} was refused: guard "
+            f"{guard!r} cannot be evaluated: {reason}{hint}",
+        )
 
 
 class NoDefibrillation(TransitionError):
@@ -184,14 +211,20 @@ class UnknownStatusError(TransitionError):
         transition: What was tried: a transition's name, ``defibrillate``, ``timeout``, ``-> STATE``, ...
     """
 
-    def __init__(self, *, machine: str, object_id: str | None, value: object, values: Sequence[object],
-                 transition: str) -> None:
+    def __init__(
+        self, *, machine: str, object_id: str | None, value: object, values: Sequence[object], transition: str
+    ) -> None:
         known = ", ".join(repr(v) for v in values)
-        super().__init__(f"{_subject(machine, object_id)}: {transition!r} refused: its status column holds {value!r}, "
-                         "which "
-                         f"no state of the machine stores (values: {known}). Set the column to one of those "
-                         "values, or declare a state with this value in the machine file.",
-                         machine=machine, state=f"unknown value {value!r}", transition=transition, object_id=object_id)
+        super().__init__(
+            f"{_subject(machine, object_id)}: {transition!r} refused: its status column holds {value!r}, "
+            "which "
+            f"no state of the machine stores (values: {known}). Set the column to one of those "
+            "values, or declare a state with this value in the machine file.",
+            machine=machine,
+            state=f"unknown value {value!r}",
+            transition=transition,
+            object_id=object_id,
+        )
         self.value = value
 
 
@@ -228,8 +261,10 @@ class StaleStatus(ConcurrencyError):
     """
 
     def __init__(self, *, machine: str, object_id: str, expected: str, transition: str) -> None:
-        super().__init__(f"{machine} {object_id}: status changed while {transition!r} was in progress (expected "
-                         f"{expected!r}); nothing was written. Reload the object and try again.")
+        super().__init__(
+            f"{machine} {object_id}: status changed while {transition!r} was in progress (expected "
+            f"{expected!r}); nothing was written. Reload the object and try again."
+        )
         self.machine = machine
         self.object_id = object_id
         self.expected = expected
@@ -313,9 +348,11 @@ class HandlerTimedOut(WorkError):
     """
 
     def __init__(self, *, limit: timedelta, what: str) -> None:
-        super().__init__(f"{what} ran past its time limit of {limit.total_seconds():g} s and was interrupted; "
-                         "raise the limit in the machine file (time_limit, or an endpoint's timeout) if it "
-                         "needs longer.")
+        super().__init__(
+            f"{what} ran past its time limit of {limit.total_seconds():g} s and was interrupted; "
+            "raise the limit in the machine file (time_limit, or an endpoint's timeout) if it "
+            "needs longer."
+        )
         self.limit = limit
         self.what = what
 
@@ -407,6 +444,6 @@ def stored_exception_name(stored: str | None) -> str | None:
     if stored is None:
         return None
     for module in _OLD_MODULES:
-        if stored.startswith(module) and "." not in stored[len(module):]:
-            return STORED_NAME_PREFIX + stored[len(module):]
+        if stored.startswith(module) and "." not in stored[len(module) :]:
+            return STORED_NAME_PREFIX + stored[len(module) :]
     return stored

@@ -84,7 +84,7 @@ def describe(error: BaseException) -> str:
     """
     cause = getattr(error, "orig", None) or error
     line = " ".join(f"{type(cause).__name__}: {cause}".split())
-    return line if len(line) <= ERROR_TEXT_LIMIT else f"{line[:ERROR_TEXT_LIMIT - 1]}…"
+    return line if len(line) <= ERROR_TEXT_LIMIT else f"{line[: ERROR_TEXT_LIMIT - 1]}…"
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

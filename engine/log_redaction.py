@@ -17,8 +17,11 @@ from engine.redaction import Redactor
 #: Loggers (and their descendants) whose records are masked.
 MASKED_LOGGERS = ("engine", "dramatiq", "httpx", "httpcore")
 #: Loggers Dramatiq creates only when a worker starts; ``ConsumerThread(<queue>)`` ones are added per queue.
-DRAMATIQ_WORKER_LOGGERS = ("dramatiq.worker.Worker", "dramatiq.worker.WorkerThread",
-                           "dramatiq.worker._WorkerMiddleware")
+DRAMATIQ_WORKER_LOGGERS = (
+    "dramatiq.worker.Worker",
+    "dramatiq.worker.WorkerThread",
+    "dramatiq.worker._WorkerMiddleware",
+)
 
 
 class RedactingFilter(logging.Filter):
@@ -61,8 +64,11 @@ def install_log_redaction(redactor: Redactor, *, queues: Iterable[str] = ()) -> 
         redactor: The masking rules (an existing filter gains its keys).
         queues: The broker's queues, whose consumer threads log under their own names.
     """
-    names = {name for name in logging.root.manager.loggerDict
-             if any(name == root or name.startswith(f"{root}.") for root in MASKED_LOGGERS)}
+    names = {
+        name
+        for name in logging.root.manager.loggerDict
+        if any(name == root or name.startswith(f"{root}.") for root in MASKED_LOGGERS)
+    }
     names.update(MASKED_LOGGERS, DRAMATIQ_WORKER_LOGGERS)
     names.update(f"dramatiq.worker.ConsumerThread({queue})" for queue in queues)
     for name in sorted(names):

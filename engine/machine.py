@@ -53,8 +53,15 @@ class CompiledMachine:
         model: The model class ``spec.model`` names (imported once, by the compiler).
     """
 
-    def __init__(self, spec: MachineSpec, *, guard_checks: list[GuardCheck | None],
-                 actions: list[tuple[Any, ...]], status_enum: type[StatusEnum], model: type[Any]) -> None:
+    def __init__(
+        self,
+        spec: MachineSpec,
+        *,
+        guard_checks: list[GuardCheck | None],
+        actions: list[tuple[Any, ...]],
+        status_enum: type[StatusEnum],
+        model: type[Any],
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self.model = model
@@ -67,11 +74,23 @@ class CompiledMachine:
         for transition, check in zip(spec.transitions, guard_checks, strict=True):
             for source in spec.sources_of(transition):
                 self._triggers[source] = self._triggers[source] | {transition.name}
-                rows.append({"trigger": transition.name, "source": source, "dest": transition.target,
-                             "conditions": [_condition(transition, check)]})
+                rows.append(
+                    {
+                        "trigger": transition.name,
+                        "source": source,
+                        "dest": transition.target,
+                        "conditions": [_condition(transition, check)],
+                    }
+                )
         # Decisions are the model: the library moves their ``target``.
-        self.machine = Machine(model=None, states=list(spec.states), transitions=rows, initial=spec.initial,
-                               auto_transitions=False, model_attribute="target")
+        self.machine = Machine(
+            model=None,
+            states=list(spec.states),
+            transitions=rows,
+            initial=spec.initial,
+            auto_transitions=False,
+            model_attribute="target",
+        )
         self._events = self.machine.events
 
     def allowed(self, state: str) -> list[str]:
@@ -79,8 +98,9 @@ class CompiledMachine:
         names = self._triggers.get(state, frozenset())
         return list(dict.fromkeys(t.name for t in self.spec.transitions if t.name in names))
 
-    def decide(self, state: str, transition: str, model: Any, context: Mapping[str, Any],
-               object_id: str | None = None) -> Decision:
+    def decide(
+        self, state: str, transition: str, model: Any, context: Mapping[str, Any], object_id: str | None = None
+    ) -> Decision:
         """Choose the move ``transition`` makes from ``state``, evaluating each candidate's guard once.
 
         Raises:
@@ -89,23 +109,38 @@ class CompiledMachine:
             GuardUndecidable: Every candidate's guard said no, and one could not be evaluated.
         """
         if transition not in self._triggers.get(state, ()):
-            raise TransitionNotAllowed(machine=self.name, state=state, transition=transition, object_id=object_id,
-                                       allowed=self.allowed(state))
+            raise TransitionNotAllowed(
+                machine=self.name, state=state, transition=transition, object_id=object_id, allowed=self.allowed(state)
+            )
         decision = Decision(state, model, context)
         self._events[transition].trigger(decision, decision)
         if decision.transition is None:
             rejected = decision.rejected or []
             undecided = decision.undecided
             if undecided is not None:
-                raise GuardUndecidable(machine=self.name, state=state, transition=transition, object_id=object_id,
-                                       guard=undecided.guard or rejected[-1], rejected=rejected, reason=str(undecided),
-                                       missing=undecided.missing) from undecided
-            raise GuardRejected(machine=self.name, state=state, transition=transition, object_id=object_id,
-                                guard=rejected[-1], rejected=rejected)
+                raise GuardUndecidable(
+                    machine=self.name,
+                    state=state,
+                    transition=transition,
+                    object_id=object_id,
+                    guard=undecided.guard or rejected[-1],
+                    rejected=rejected,
+                    reason=str(undecided),
+                    missing=undecided.missing,
+                ) from undecided
+            raise GuardRejected(
+                machine=self.name,
+                state=state,
+                transition=transition,
+                object_id=object_id,
+                guard=rejected[-1],
+                rejected=rejected,
+            )
         return decision
 
-    def why_not(self, state: str, transition: str, model: Any, context: Mapping[str, Any],
-                object_id: str | None = None) -> str | None:
+    def why_not(
+        self, state: str, transition: str, model: Any, context: Mapping[str, Any], object_id: str | None = None
+    ) -> str | None:
         """Why ``transition`` cannot fire now, in words (naming ``object_id`` when given), or ``None`` if it can."""
         try:
             self.decide(state, transition, model, context, object_id)
@@ -117,9 +152,11 @@ class CompiledMachine:
 def _condition(transition: TransitionSpec, check: GuardCheck | None) -> Any:
     """The condition the transitions library calls: run the guard, note the outcome on the attempt."""
     if check is None:
+
         def unguarded(decision: Decision) -> bool:
             decision.transition = transition
             return True
+
         return unguarded
 
     label = describe_guard(transition.guard) if transition.guard is not None else ""

@@ -35,15 +35,48 @@ from urllib.parse import unquote
 MASK = "***"
 
 #: Keys masked whatever the machine files say (compared after ``normalise_key``).
-DEFAULT_SECRET_KEYS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api_key",
-                       "apikey", "access_token", "refresh_token", "token", "password", "secret", "client_secret")
+DEFAULT_SECRET_KEYS = (
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api_key",
+    "apikey",
+    "access_token",
+    "refresh_token",
+    "token",
+    "password",
+    "secret",
+    "client_secret",
+)
 
 #: Endings that make a key secret (compared after ``normalise_key``): ``db_password``, ``X-Csrf-Token``.
-DEFAULT_SECRET_SUFFIXES = ("token", "secret", "password", "passwd", "signature", "apikey", "privatekey",
-                           "accesskey", "secretkey", "sessionid")
+DEFAULT_SECRET_SUFFIXES = (
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "signature",
+    "apikey",
+    "privatekey",
+    "accesskey",
+    "secretkey",
+    "sessionid",
+)
 #: More keys masked whatever the machine files say, matched exactly.
-_MORE_SECRET_KEYS = ("pwd", "sig", "auth", "session", "credentials", "privatetoken", "xauthtoken", "xgoogapikey",
-                     "xamzsignature", "awssecretaccesskey")
+_MORE_SECRET_KEYS = (
+    "pwd",
+    "sig",
+    "auth",
+    "session",
+    "credentials",
+    "privatetoken",
+    "xauthtoken",
+    "xgoogapikey",
+    "xamzsignature",
+    "awssecretaccesskey",
+)
 
 #: Longest key (in characters) the text rules look at; longer runs are not keys, and the bound keeps
 #: scanning a long token or base64 run linear.
@@ -54,33 +87,43 @@ _KEY_CHARS = r"A-Za-z0-9_%\-"
 #: ``scheme://userinfo@``: the user information is masked as a whole (a user name may be a token), up to
 #: the last ``@`` before the host, since a password may hold an unescaped ``@``. The scheme starts where a
 #: run of scheme characters starts and is short, so that scanning stays linear.
-_USERINFO = re.compile(r"(?P<scheme>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://)"
-                       r"(?P<userinfo>[^\s/?#@'\"<>\\]+(?:@[^\s/?#@'\"<>\\]*)*)@")
+_USERINFO = re.compile(
+    r"(?P<scheme>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://)"
+    r"(?P<userinfo>[^\s/?#@'\"<>\\]+(?:@[^\s/?#@'\"<>\\]*)*)@"
+)
 
 #: ``Authorization: Bearer …`` as a header line: everything after the colon, to the end of the line.
-_HEADER_LINE = re.compile(rf"(?m)^(?P<lead>[ \t]*)(?P<key>[{_KEY_CHARS}]{{1,{MAX_KEY_LENGTH}}})"
-                          r"(?P<sep>[ \t]*:[ \t]*)(?P<value>[^\r\n]+)")
+_HEADER_LINE = re.compile(
+    rf"(?m)^(?P<lead>[ \t]*)(?P<key>[{_KEY_CHARS}]{{1,{MAX_KEY_LENGTH}}})"
+    r"(?P<sep>[ \t]*:[ \t]*)(?P<value>[^\r\n]+)"
+)
 
 #: ``key=`` or ``key:`` (also quoted: ``"key": ``, and ``user[key]=``). The look-behind makes a key start
 #: where a run of key characters starts, which keeps scanning long runs linear.
 _KEY = re.compile(rf"(?<![{_KEY_CHARS}])(?P<key>[{_KEY_CHARS}]{{1,{MAX_KEY_LENGTH}}})(?:\\?[\"']|\])?[ \t]*[:=][ \t]*")
 
 #: A quoted key opening a pair in a list (``[["Authorization", "…"]]``, ``[('token', '…')]``).
-_LISTED_KEY = re.compile(rf"[\[(][ \t]*(?P<quote>[\"'])(?P<key>[{_KEY_CHARS}]{{1,{MAX_KEY_LENGTH}}})(?P=quote)"
-                         r"[ \t]*,[ \t]*")
+_LISTED_KEY = re.compile(
+    rf"[\[(][ \t]*(?P<quote>[\"'])(?P<key>[{_KEY_CHARS}]{{1,{MAX_KEY_LENGTH}}})(?P=quote)"
+    r"[ \t]*,[ \t]*"
+)
 
 #: The value after a secret key: quoted, with quotes that may be backslash-escaped (JSON inside a string
 #: in a traceback's source line) and possibly cut off by the end of a truncated body, or a run up to the
 #: next separator, with an authorization scheme word in front.
-_VALUE = re.compile(r"\\\"(?:[^\"\\\n]|\\[^\"\n])*(?:\\\"|\Z)|\\'(?:[^'\\\n]|\\[^'\n])*(?:\\'|\Z)"
-                    r"|\"(?:[^\"\\\n]|\\.)*(?:\"|\Z)|'(?:[^'\\\n]|\\.)*(?:'|\Z)"
-                    r"|(?:(?i:bearer|basic|digest|token|negotiate)[ \t]+)?[^\s&;,\"'<>{}\[\]()]+")
+_VALUE = re.compile(
+    r"\\\"(?:[^\"\\\n]|\\[^\"\n])*(?:\\\"|\Z)|\\'(?:[^'\\\n]|\\[^'\n])*(?:\\'|\Z)"
+    r"|\"(?:[^\"\\\n]|\\.)*(?:\"|\Z)|'(?:[^'\\\n]|\\.)*(?:'|\Z)"
+    r"|(?:(?i:bearer|basic|digest|token|negotiate)[ \t]+)?[^\s&;,\"'<>{}\[\]()]+"
+)
 
 #: Credentials written without a key (``Bearer eyJ…`` in a message).
 #: The ``Token`` scheme (Django REST framework and others) is taken only capitalised and before a run holding
 #: a digit, so that prose ("Token expired") is left alone.
-_BARE_CREDENTIAL = re.compile(r"\b(?P<scheme>(?i:bearer|basic))[ \t]+[A-Za-z0-9\-._~+/]{8,}=*"
-                              r"|\b(?P<token>Token)[ \t]+(?=[A-Za-z\-._~+/]{0,64}[0-9])[A-Za-z0-9\-._~+/]{4,}=*")
+_BARE_CREDENTIAL = re.compile(
+    r"\b(?P<scheme>(?i:bearer|basic))[ \t]+[A-Za-z0-9\-._~+/]{8,}=*"
+    r"|\b(?P<token>Token)[ \t]+(?=[A-Za-z\-._~+/]{0,64}[0-9])[A-Za-z0-9\-._~+/]{4,}=*"
+)
 
 
 def normalise_key(key: object) -> str:
@@ -169,7 +212,7 @@ class Redactor:
             if value is None:
                 continue
             quote = _opening_quote(value[0])
-            pieces += [text[done:key.end()], quote, MASK, quote]
+            pieces += [text[done : key.end()], quote, MASK, quote]
             done = value.end()
         return "".join(pieces) + text[done:] if pieces else text
 

@@ -164,11 +164,13 @@ def _timeout(name: str, text: str) -> timedelta | None:
     except DurationOutOfRange:
         duration = MAX_TIMEOUT + timedelta(days=1)
     except ValueError:
-        raise ConfigurationError(f"${name}={text!r} is not a duration; write e.g. 10s, 500ms or 5m, or 0 for no "
-                                 "limit.") from None
+        raise ConfigurationError(
+            f"${name}={text!r} is not a duration; write e.g. 10s, 500ms or 5m, or 0 for no limit."
+        ) from None
     if duration > MAX_TIMEOUT:
-        raise ConfigurationError(f"${name}={text!r} is longer than PostgreSQL takes (24d); write at most 24d, or 0 "
-                                 "for no limit.")
+        raise ConfigurationError(
+            f"${name}={text!r} is longer than PostgreSQL takes (24d); write at most 24d, or 0 for no limit."
+        )
     return duration or None
 
 
@@ -190,8 +192,9 @@ def _flag(name: str, text: str) -> bool:
 
 def _log_level(name: str, text: str) -> str:
     if text.upper() not in LOG_LEVELS:
-        raise ConfigurationError(f"${name}={text!r} is not a log level; write one of {', '.join(LOG_LEVELS)} "
-                                 "(any case).")
+        raise ConfigurationError(
+            f"${name}={text!r} is not a log level; write one of {', '.join(LOG_LEVELS)} (any case)."
+        )
     return text.upper()
 
 
@@ -209,44 +212,143 @@ class Variable:
 
 #: Every variable Statewright reads. The README's "Configuration" table has one row per entry.
 VARIABLES: tuple[Variable, ...] = (
-    Variable("STATEWRIGHT_DATABASE_URL", "database_url", "--database-url", DEFAULT_DATABASE_URL,
-             "SQLAlchemy URL of the database holding statuses, history and the outbox."),
-    Variable("STATEWRIGHT_BROKER_URL", "broker_url", "--broker-url", DEFAULT_BROKER_URL,
-             "Where background work goes: memory:// (in-process), redis://… or amqp://…."),
-    Variable("STATEWRIGHT_MACHINES", "machines", "--machines", DEFAULT_MACHINES,
-             "The machine file or folder the commands load."),
-    Variable("STATEWRIGHT_HTTP_BASE_URL", "http_base_url", "--http-base-url", "(none)",
-             "Joined to endpoint URLs that are paths (/documents/{model.id})."),
-    Variable("STATEWRIGHT_RESEND_AFTER", "resend_after", "--resend-after", "10m",
-             "How long task and endpoint work may wait, its object still in its `when` state, before the sweep "
-             "sends it again.", _duration),
-    Variable("STATEWRIGHT_LEASE", "lease", "", "30s",
-             "How long a running delivery's claim lasts without renewal (renewed every third of it).", _lease),
-    Variable("STATEWRIGHT_MAX_STORED_BODY", "max_stored_body", "", str(DEFAULT_MAX_STORED_BODY),
-             "Bytes of an endpoint's request or response body kept in the history; longer bodies are cut.", _bytes),
-    Variable("STATEWRIGHT_MAX_RESPONSE_BODY", "max_response_body", "", str(DEFAULT_MAX_RESPONSE_BODY),
-             "Bytes of a response read before the call fails with ResponseTooLarge.", _bytes),
-    Variable("STATEWRIGHT_DB_CONNECT_TIMEOUT", "db_connect_timeout", "", "10s",
-             "How long connecting to a database server may take (0 or off: no limit).", _timeout),
-    Variable("STATEWRIGHT_DB_LOCK_TIMEOUT", "db_lock_timeout", "", "10s",
-             "Workers only: how long a statement may wait for a row lock (0 or off: no limit).", _timeout),
-    Variable("STATEWRIGHT_DB_STATEMENT_TIMEOUT", "db_statement_timeout", "", "5m",
-             "Workers only: how long a statement may run (0 or off: no limit).", _timeout),
-    Variable("STATEWRIGHT_ARCHIVE_URI", "archive_uri", "--archive-uri", DEFAULT_ARCHIVE_URI,
-             "Where payload archives go: file:///folder or s3://bucket/prefix."),
-    Variable("STATEWRIGHT_ARCHIVE_TEMP", "archive_temp", "--temp-dir", "(the system's temporary folder)",
-             "Folder an archive is built in before it is copied to the archive URI."),
-    Variable("STATEWRIGHT_S3_ENDPOINT_URL", "s3_endpoint_url", "--s3-endpoint-url", "(AWS)",
-             "An S3-compatible server (MinIO, …) for s3:// archives."),
-    Variable("STATEWRIGHT_S3_PATH_STYLE", "s3_path_style", "--s3-path-style", "0",
-             "Address S3 buckets as endpoint/bucket (1) rather than bucket.endpoint (0).", _flag),
-    Variable("STATEWRIGHT_ADMIN_TOKEN", "admin_token", "--token", "(none)",
-             "The admin page's login token (16 characters or more); required unless it binds to loopback."),
-    Variable("STATEWRIGHT_TRACEBACK", "traceback", "--traceback", "0",
-             "On a command's failure, also print the traceback (1), for a bug report.", _flag),
-    Variable("STATEWRIGHT_LOG_LEVEL", "log_level", "--log-level", DEFAULT_LOG_LEVEL,
-             "What long-running commands (worker, admin, sweep, demo) log: DEBUG, INFO, WARNING or ERROR.",
-             _log_level),
+    Variable(
+        "STATEWRIGHT_DATABASE_URL",
+        "database_url",
+        "--database-url",
+        DEFAULT_DATABASE_URL,
+        "SQLAlchemy URL of the database holding statuses, history and the outbox.",
+    ),
+    Variable(
+        "STATEWRIGHT_BROKER_URL",
+        "broker_url",
+        "--broker-url",
+        DEFAULT_BROKER_URL,
+        "Where background work goes: memory:// (in-process), redis://… or amqp://….",
+    ),
+    Variable(
+        "STATEWRIGHT_MACHINES",
+        "machines",
+        "--machines",
+        DEFAULT_MACHINES,
+        "The machine file or folder the commands load.",
+    ),
+    Variable(
+        "STATEWRIGHT_HTTP_BASE_URL",
+        "http_base_url",
+        "--http-base-url",
+        "(none)",
+        "Joined to endpoint URLs that are paths (/documents/{model.id}).",
+    ),
+    Variable(
+        "STATEWRIGHT_RESEND_AFTER",
+        "resend_after",
+        "--resend-after",
+        "10m",
+        "How long task and endpoint work may wait, its object still in its `when` state, before the sweep "
+        "sends it again.",
+        _duration,
+    ),
+    Variable(
+        "STATEWRIGHT_LEASE",
+        "lease",
+        "",
+        "30s",
+        "How long a running delivery's claim lasts without renewal (renewed every third of it).",
+        _lease,
+    ),
+    Variable(
+        "STATEWRIGHT_MAX_STORED_BODY",
+        "max_stored_body",
+        "",
+        str(DEFAULT_MAX_STORED_BODY),
+        "Bytes of an endpoint's request or response body kept in the history; longer bodies are cut.",
+        _bytes,
+    ),
+    Variable(
+        "STATEWRIGHT_MAX_RESPONSE_BODY",
+        "max_response_body",
+        "",
+        str(DEFAULT_MAX_RESPONSE_BODY),
+        "Bytes of a response read before the call fails with ResponseTooLarge.",
+        _bytes,
+    ),
+    Variable(
+        "STATEWRIGHT_DB_CONNECT_TIMEOUT",
+        "db_connect_timeout",
+        "",
+        "10s",
+        "How long connecting to a database server may take (0 or off: no limit).",
+        _timeout,
+    ),
+    Variable(
+        "STATEWRIGHT_DB_LOCK_TIMEOUT",
+        "db_lock_timeout",
+        "",
+        "10s",
+        "Workers only: how long a statement may wait for a row lock (0 or off: no limit).",
+        _timeout,
+    ),
+    Variable(
+        "STATEWRIGHT_DB_STATEMENT_TIMEOUT",
+        "db_statement_timeout",
+        "",
+        "5m",
+        "Workers only: how long a statement may run (0 or off: no limit).",
+        _timeout,
+    ),
+    Variable(
+        "STATEWRIGHT_ARCHIVE_URI",
+        "archive_uri",
+        "--archive-uri",
+        DEFAULT_ARCHIVE_URI,
+        "Where payload archives go: file:///folder or s3://bucket/prefix.",
+    ),
+    Variable(
+        "STATEWRIGHT_ARCHIVE_TEMP",
+        "archive_temp",
+        "--temp-dir",
+        "(the system's temporary folder)",
+        "Folder an archive is built in before it is copied to the archive URI.",
+    ),
+    Variable(
+        "STATEWRIGHT_S3_ENDPOINT_URL",
+        "s3_endpoint_url",
+        "--s3-endpoint-url",
+        "(AWS)",
+        "An S3-compatible server (MinIO, …) for s3:// archives.",
+    ),
+    Variable(
+        "STATEWRIGHT_S3_PATH_STYLE",
+        "s3_path_style",
+        "--s3-path-style",
+        "0",
+        "Address S3 buckets as endpoint/bucket (1) rather than bucket.endpoint (0).",
+        _flag,
+    ),
+    Variable(
+        "STATEWRIGHT_ADMIN_TOKEN",
+        "admin_token",
+        "--token",
+        "(none)",
+        "The admin page's login token (16 characters or more); required unless it binds to loopback.",
+    ),
+    Variable(
+        "STATEWRIGHT_TRACEBACK",
+        "traceback",
+        "--traceback",
+        "0",
+        "On a command's failure, also print the traceback (1), for a bug report.",
+        _flag,
+    ),
+    Variable(
+        "STATEWRIGHT_LOG_LEVEL",
+        "log_level",
+        "--log-level",
+        DEFAULT_LOG_LEVEL,
+        "What long-running commands (worker, admin, sweep, demo) log: DEBUG, INFO, WARNING or ERROR.",
+        _log_level,
+    ),
 )
 #: ``VARIABLES`` by ``Settings`` field.
 VARIABLE_BY_FIELD = {variable.field: variable for variable in VARIABLES}

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from engine.archive import Archiver, ArchiveSettings
 
 
-
 class Statewright:
     """Load machines, bind their models, and move objects.
 
@@ -74,28 +73,40 @@ class Statewright:
         MissingDependency: The database's driver or the broker's client is not installed.
     """
 
-    def __init__(self, specs: Sequence[MachineSpec] | Mapping[str, MachineSpec], *,
-                 database_url: str | None = None, engine: Engine | None = None,
-                 broker_url: str | None = None, hooks: Sequence[Hook] = (),
-                 http_base_url: str | None = None, http_transport: httpx.BaseTransport | None = None,
-                 archive_settings: ArchiveSettings | None = None, resend_after: timedelta | None = None,
-                 max_stored_body: int | None = None, max_response_body: int | None = None,
-                 settings: Settings | None = None, archive: ArchiveSettings | None = None) -> None:
+    def __init__(
+        self,
+        specs: Sequence[MachineSpec] | Mapping[str, MachineSpec],
+        *,
+        database_url: str | None = None,
+        engine: Engine | None = None,
+        broker_url: str | None = None,
+        hooks: Sequence[Hook] = (),
+        http_base_url: str | None = None,
+        http_transport: httpx.BaseTransport | None = None,
+        archive_settings: ArchiveSettings | None = None,
+        resend_after: timedelta | None = None,
+        max_stored_body: int | None = None,
+        max_response_body: int | None = None,
+        settings: Settings | None = None,
+        archive: ArchiveSettings | None = None,
+    ) -> None:
         if archive is not None:
             _deprecated("Statewright(archive=...)", "Statewright(archive_settings=...)")
             archive_settings = archive_settings or archive
         spec_list = list(specs.values()) if isinstance(specs, Mapping) else list(specs)
         #: What this app runs with: the arguments given, over ``settings`` (or the environment's).
         self.settings = (Settings.from_env() if settings is None else settings).given(
-            database_url=database_url, broker_url=broker_url, http_base_url=http_base_url)
+            database_url=database_url, broker_url=broker_url, http_base_url=http_base_url
+        )
         broker_url, http_base_url = self.settings.broker_url, self.settings.http_base_url
         if http_base_url is not None:
             check_base_url(http_base_url)
         duplicates = duplicate_definitions(spec_list)
         if duplicates:
             raise DefinitionError(duplicates)
-        self.engine = engine or make_engine(self.settings.database_url,
-                                            connections=ConnectionSettings.for_apps(self.settings))
+        self.engine = engine or make_engine(
+            self.settings.database_url, connections=ConnectionSettings.for_apps(self.settings)
+        )
         self.broker_url = broker_url
         #: Where ``app.archiver`` writes; ``None``: from the environment.
         self.archive_settings = archive_settings
@@ -106,16 +117,25 @@ class Statewright:
         self.machines: dict[str, CompiledMachine] = {spec.name: compile_machine(spec) for spec in spec_list}
         self.body_limits = BodyLimits.resolve(
             max_stored_body=self.settings.max_stored_body if max_stored_body is None else max_stored_body,
-            max_response_body=self.settings.max_response_body if max_response_body is None else max_response_body)
+            max_response_body=self.settings.max_response_body if max_response_body is None else max_response_body,
+        )
         #: One set of masking rules for everything stored, logged or shown: the defaults and every ``redact`` key.
-        self.redactor = Redactor.with_keys(key for spec in spec_list for endpoint in spec.endpoints.values()
-                                           for key in endpoint.redact)
+        self.redactor = Redactor.with_keys(
+            key for spec in spec_list for endpoint in spec.endpoints.values() for key in endpoint.redact
+        )
         self.broker = build_broker(broker_url)
         self.flows: dict[str, Flow] = {}  # filled below, once the relay exists: Work reads it as it runs
         http = HttpSettings(base_url=http_base_url, transport=http_transport, limits=self.body_limits)
-        self.work = Work(WorkTable(self.machines), self.flows, self.broker, engine=self.engine,
-                         session_factory=self.sessionmaker, redactor=self.redactor, http=http,
-                         lease=self.settings.lease)
+        self.work = Work(
+            WorkTable(self.machines),
+            self.flows,
+            self.broker,
+            engine=self.engine,
+            session_factory=self.sessionmaker,
+            redactor=self.redactor,
+            http=http,
+            lease=self.settings.lease,
+        )
         queues = self.broker.get_declared_queues() | self.broker.get_declared_delay_queues()
         install_log_redaction(self.redactor, queues=queues)
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
@@ -138,8 +158,9 @@ class Statewright:
         try:
             specs = load_specs(path)
         except FileNotFoundError as missing:
-            raise ConfigurationError(f"No such machine file or folder: {str(path)!r}; give the folder of your "
-                                     "machine files (or one file).") from missing
+            raise ConfigurationError(
+                f"No such machine file or folder: {str(path)!r}; give the folder of your machine files (or one file)."
+            ) from missing
         return cls(specs, **options)
 
     @property

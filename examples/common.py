@@ -22,8 +22,7 @@ DRAIN_TIMEOUT_MS = 30_000
 
 def start(machines: list[str], database_url: str, **options: Any) -> Statewright:
     """Load the named machine files, bind their models, and create every table they need."""
-    app = Statewright([load_spec(MACHINES / f"{name}.yaml") for name in machines], database_url=database_url,
-                      **options)
+    app = Statewright([load_spec(MACHINES / f"{name}.yaml") for name in machines], database_url=database_url, **options)
     upgrade(app.engine)
     Base.metadata.create_all(app.engine)
     return app

@@ -24,8 +24,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Statewright's own tables, dependents first, and Alembic's version table: what a test drops for a fresh start.
-STATEWRIGHT_TABLES = (*(table.name for table in reversed(statewright_metadata.sorted_tables)),
-                      "statewright_alembic_version")
+STATEWRIGHT_TABLES = (
+    *(table.name for table in reversed(statewright_metadata.sorted_tables)),
+    "statewright_alembic_version",
+)
 MACHINES = ROOT / "machines"
 CASES = Path(__file__).resolve().parent / "cases"
 

@@ -53,7 +53,7 @@ class Block:
     def skip_reason(self) -> str | None:
         """Why the block is not run, when its first line says it is not."""
         if self.first_line.startswith(NOT_RUN):
-            return self.first_line[len(NOT_RUN):].strip()
+            return self.first_line[len(NOT_RUN) :].strip()
         if self.body.strip() == TEST_COMMAND:
             return "the README's test command runs this test"
         return None
@@ -80,8 +80,16 @@ def readme_blocks(text: str) -> list[Block]:
 
 def checkout_copy(root: Path, into: Path) -> Path:
     """A copy of the repository's files (tracked, and new ones not ignored), as a user's fresh checkout."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = root / name
         if source.is_file():
@@ -120,16 +128,23 @@ def run_block(block: Block, folder: Path, environment: dict[str, str]) -> Outcom
         command = [sys.executable, str(script)]
     else:
         command = ["bash", "-euo", "pipefail", "-c", block.body]
-    done = subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True,
-                          timeout=BLOCK_TIMEOUT, check=False)
+    done = subprocess.run(
+        command, cwd=folder, env=environment, capture_output=True, text=True, timeout=BLOCK_TIMEOUT, check=False
+    )
     return Outcome(done.returncode, done.stdout + done.stderr)
 
 
 def run_until_stopped(block: Block, folder: Path, environment: dict[str, str]) -> Outcome:
     """Start a serving block, check it is still up after a while, then stop it with SIGTERM."""
-    process = subprocess.Popen(["bash", "-euo", "pipefail", "-c", block.body],
-                               cwd=folder, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen(
+        ["bash", "-euo", "pipefail", "-c", block.body],
+        cwd=folder,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     time.sleep(SURVIVES)
     alive = process.poll() is None
     if alive:
@@ -141,7 +156,9 @@ def run_until_stopped(block: Block, folder: Path, environment: dict[str, str]) -
         output, _ = process.communicate()
         return Outcome(-9, output + "\n(did not stop within 60 s of SIGTERM)")
     if not alive:
-        return Outcome(process.returncode if process.returncode != 0 else -1,
-                       output + f"\n(stopped by itself within {SURVIVES} s)")
-    return Outcome(0 if process.returncode in (0, -signal.SIGTERM, 128 + signal.SIGTERM) else process.returncode,
-                   output)
+        return Outcome(
+            process.returncode if process.returncode != 0 else -1, output + f"\n(stopped by itself within {SURVIVES} s)"
+        )
+    return Outcome(
+        0 if process.returncode in (0, -signal.SIGTERM, 128 + signal.SIGTERM) else process.returncode, output
+    )

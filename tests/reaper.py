@@ -97,9 +97,14 @@ class Reaper:
     @staticmethod
     def _spawn() -> subprocess.Popen[bytes]:
         # A session of its own: a signal to this test run's process group must not take the reaper along.
-        return subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__)],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                cwd="/", start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-I", os.path.abspath(__file__)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+            start_new_session=True,
+        )
 
 
 def main() -> None:

@@ -124,9 +124,15 @@ class PrivateServer(ABC):
             raise RuntimeError(f"{self.name} on port {self.port} is running already")
         with self.log_path.open("ab") as log:
             # A session of its own, so a Ctrl-C meant for pytest does not stop the server behind a test's back.
-            self._process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
-                                             stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True,
-                                             **self.popen_options())
+            self._process = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                start_new_session=True,
+                **self.popen_options(),
+            )
         self._wait_until_up()
 
     def stop(self) -> None:
@@ -163,8 +169,9 @@ class PrivateServer(ABC):
             raise
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.close()
 
     def _signal(self, number: int) -> None:
@@ -244,6 +251,7 @@ def _postgres_owner() -> pwd.struct_passwd | None:
 @functools.cache
 def _postgres_bin() -> Path:
     """The folder of the newest PostgreSQL server installed (Debian keeps each version in its own)."""
+
     def version(postgres: Path) -> tuple[int, ...]:
         return tuple(int(part) for part in postgres.parts[-3].split(".") if part.isdigit())
 
@@ -252,8 +260,10 @@ def _postgres_bin() -> Path:
         return installed[-1].parent
     if on_path := shutil.which("postgres"):
         return Path(on_path).parent
-    raise ServerError("PostgreSQL's server programs are required (apt-get install postgresql); "
-                      "found none in /usr/lib/postgresql/*/bin or on PATH")
+    raise ServerError(
+        "PostgreSQL's server programs are required (apt-get install postgresql); "
+        "found none in /usr/lib/postgresql/*/bin or on PATH"
+    )
 
 
 @functools.cache
@@ -263,9 +273,26 @@ def _postgres_template() -> Path:
     folder = _make_folder("statewright-postgres-template-", owner)
     _REAPER.watch(folder)
     atexit.register(shutil.rmtree, folder, True)
-    done = subprocess.run([str(_postgres_bin() / "initdb"), "--pgdata", str(folder / "data"), "--username",
-                           "postgres", "--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync"],
-                          cwd=folder, capture_output=True, text=True, **_as_user(owner))
+    done = subprocess.run(
+        [
+            str(_postgres_bin() / "initdb"),
+            "--pgdata",
+            str(folder / "data"),
+            "--username",
+            "postgres",
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
+            "--locale",
+            "C",
+            "--no-sync",
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        **_as_user(owner),
+    )
     if done.returncode != 0:
         raise ServerError(f"initdb failed with status {done.returncode}:\n{done.stdout}{done.stderr}")
     return folder / "data"
@@ -370,8 +397,16 @@ class PrivateRedis(PrivateServer):
 
     def command(self) -> list[str]:
         """redis-server in the foreground with this server's port, folder and persistence."""
-        return [self._executable, "--port", str(self.port), "--bind", HOST, "--dir", str(self.folder),
-                *REDIS_PERSISTENCE_FLAGS[self.persistence]]
+        return [
+            self._executable,
+            "--port",
+            str(self.port),
+            "--bind",
+            HOST,
+            "--dir",
+            str(self.folder),
+            *REDIS_PERSISTENCE_FLAGS[self.persistence],
+        ]
 
     def is_up(self) -> bool:
         """Whether redis-server runs and answers PING (not while it is still loading its file)."""

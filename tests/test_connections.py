@@ -47,10 +47,13 @@ def test_the_timeouts_come_from_the_environment(postgres_url: str, monkeypatch: 
     monkeypatch.setenv(STATEMENT_TIMEOUT_ENV, "off")
     monkeypatch.setenv(CONNECT_TIMEOUT_ENV, "3s")
     settings = ConnectionSettings.for_workers()
-    assert settings == ConnectionSettings(connect_timeout=timedelta(seconds=3),
-                                          lock_timeout=timedelta(milliseconds=1500), statement_timeout=None)
-    assert settings.engine_options("postgresql")["connect_args"] == {"connect_timeout": 3,
-                                                                     "options": "-c lock_timeout=1500"}
+    assert settings == ConnectionSettings(
+        connect_timeout=timedelta(seconds=3), lock_timeout=timedelta(milliseconds=1500), statement_timeout=None
+    )
+    assert settings.engine_options("postgresql")["connect_args"] == {
+        "connect_timeout": 3,
+        "options": "-c lock_timeout=1500",
+    }
     assert _server_settings(postgres_url, settings) == ("1500ms", "0")
 
 
@@ -59,8 +62,9 @@ def test_sqlite_engines_get_none_of_it() -> None:
 
 
 @pytest.mark.parametrize("variable", [CONNECT_TIMEOUT_ENV, LOCK_TIMEOUT_ENV, STATEMENT_TIMEOUT_ENV])
-def test_a_timeout_that_is_not_a_duration_is_a_configuration_error(variable: str,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_timeout_that_is_not_a_duration_is_a_configuration_error(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(variable, "soon")
     with pytest.raises(ConfigurationError, match=rf"\${variable}='soon' is not a duration"):
         ConnectionSettings.for_workers()
@@ -73,8 +77,9 @@ def test_the_worker_refuses_a_lock_timeout_that_is_not_a_duration(monkeypatch: p
 
 
 @pytest.mark.parametrize("value", ["25d", "36500d", "99999d"])
-def test_a_timeout_longer_than_postgresql_takes_is_refused_by_its_variable(value: str,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_timeout_longer_than_postgresql_takes_is_refused_by_its_variable(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """It reached the server, whose refusal read like a wrong database URL (exit 3)."""
     monkeypatch.setenv(LOCK_TIMEOUT_ENV, value)
     result = invoke("worker", "--machines", str(MACHINES / "document.yaml"), "--broker-url", "redis://127.0.0.1:1/0")
@@ -131,8 +136,10 @@ def test_a_connection_used_a_moment_ago_is_handed_out_unpinged(postgres_url: str
 
 
 def test_pinging_can_be_switched_off_or_left_to_sqlalchemy(postgres_url: str) -> None:
-    for engine in (make_engine(postgres_url, connections=ConnectionSettings(ping_after_idle=None)),
-                   make_engine(postgres_url, pool_pre_ping=True)):
+    for engine in (
+        make_engine(postgres_url, connections=ConnectionSettings(ping_after_idle=None)),
+        make_engine(postgres_url, pool_pre_ping=True),
+    ):
         try:
             assert not any("ping" in getattr(listener, "__name__", "") for listener in engine.pool.dispatch.checkout)
         finally:

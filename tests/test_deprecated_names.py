@@ -40,8 +40,9 @@ def test_archive_keyword_and_attribute_warn_and_still_work(tmp_path: Path) -> No
 
 def test_an_errors_event_warns_and_is_its_transition() -> None:
     refused = StaleStatus(machine="document", object_id="1", expected="queued", transition="start")
-    not_allowed = TransitionNotAllowed(machine="document", state="queued", transition="publish", object_id="1",
-                                       allowed=["start"])
+    not_allowed = TransitionNotAllowed(
+        machine="document", state="queued", transition="publish", object_id="1", allowed=["start"]
+    )
     assert (refused.transition, not_allowed.transition) == ("start", "publish")
     with pytest.warns(DeprecationWarning, match=r"\.event is deprecated; use \.transition"):
         assert refused.event == "start"

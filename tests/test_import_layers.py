@@ -63,7 +63,8 @@ def module_names(root: Path) -> dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports_of(name: str, path: Path, modules: Mapping[str, Path]) -> Iterator[Import]:
@@ -107,8 +108,13 @@ def root_package(modules: Mapping[str, Path]) -> str:
 def import_graph(root: Path) -> list[Import]:
     """Every run-time import between modules of the package at ``root`` (migration scripts excepted)."""
     modules = module_names(root)
-    return [found for name, path in modules.items() if ".migrations.versions" not in name
-            for found in imports_of(name, path, modules) if found.target != name]
+    return [
+        found
+        for name, path in modules.items()
+        if ".migrations.versions" not in name
+        for found in imports_of(name, path, modules)
+        if found.target != name
+    ]
 
 
 def layer_of(module: str, layers: tuple[tuple[str, ...], ...] = LAYERS) -> int:
@@ -126,12 +132,18 @@ def layer_of(module: str, layers: tuple[tuple[str, ...], ...] = LAYERS) -> int:
     return best[1]
 
 
-def upward(graph: list[Import], layers: tuple[tuple[str, ...], ...] = LAYERS,
-           allowed: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()) -> list[str]:
+def upward(
+    graph: list[Import],
+    layers: tuple[tuple[str, ...], ...] = LAYERS,
+    allowed: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
+) -> list[str]:
     """Imports that run from a lower layer up to a higher one, as ``file:line source -> target`` lines."""
-    return [f"{found.source}:{found.line} {found.source} -> {found.target}" for found in graph
-            if layer_of(found.target, layers) > layer_of(found.source, layers)
-            and (found.source, found.target) not in allowed]
+    return [
+        f"{found.source}:{found.line} {found.source} -> {found.target}"
+        for found in graph
+        if layer_of(found.target, layers) > layer_of(found.source, layers)
+        and (found.source, found.target) not in allowed
+    ]
 
 
 def cycles(graph: list[Import]) -> list[list[str]]:
@@ -140,8 +152,11 @@ def cycles(graph: list[Import]) -> list[list[str]]:
     for found in graph:
         edges.setdefault(found.source, set()).add(found.target)
     reach = {node: _reachable(edges, node) for node in edges}
-    loops = {tuple(sorted(other for other in reach if node in reach[other] and other in reach[node]))
-             for node in reach if node in reach[node]}
+    loops = {
+        tuple(sorted(other for other in reach if node in reach[other] and other in reach[node]))
+        for node in reach
+        if node in reach[node]
+    }
     return sorted(list(loop) for loop in loops if len(loop) > 1)
 
 
@@ -191,11 +206,13 @@ def _package(root: Path, files: Mapping[str, str]) -> Path:
 
 
 def test_the_walker_finds_an_upward_import_and_ignores_type_checking_ones(tmp_path: Path) -> None:
-    engine = _package(tmp_path, {
-        "__init__.py": "",
-        "errors.py": "",
-        "spec/__init__.py": "",
-        "spec/model.py": """
+    engine = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "errors.py": "",
+            "spec/__init__.py": "",
+            "spec/model.py": """
             from typing import TYPE_CHECKING
             from engine.errors import *  # down: fine
             if TYPE_CHECKING:
@@ -204,21 +221,25 @@ def test_the_walker_finds_an_upward_import_and_ignores_type_checking_ones(tmp_pa
             def late():
                 from engine.runtime import flow  # up, even inside a function
             """,
-        "runtime/__init__.py": "",
-        "runtime/flow.py": "from engine.spec.model import late\n",
-    })
+            "runtime/__init__.py": "",
+            "runtime/flow.py": "from engine.spec.model import late\n",
+        },
+    )
     assert upward(import_graph(engine)) == ["engine.spec.model:8 engine.spec.model -> engine.runtime.flow"]
     assert upward(import_graph(engine), allowed={("engine.spec.model", "engine.runtime.flow")}) == []
 
 
 def test_the_walker_finds_a_loop(tmp_path: Path) -> None:
-    engine = _package(tmp_path, {
-        "__init__.py": "",
-        "runtime/__init__.py": "",
-        "runtime/flow.py": "from engine.runtime import history\n",
-        "runtime/history.py": "from . import outbox\n",
-        "runtime/outbox.py": "import engine.runtime.flow\n",
-    })
+    engine = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "runtime/__init__.py": "",
+            "runtime/flow.py": "from engine.runtime import history\n",
+            "runtime/history.py": "from . import outbox\n",
+            "runtime/outbox.py": "import engine.runtime.flow\n",
+        },
+    )
     assert cycles(import_graph(engine)) == [["engine.runtime.flow", "engine.runtime.history", "engine.runtime.outbox"]]
 
 
@@ -235,10 +256,14 @@ RUNTIME_LIBRARIES = ("dramatiq", "transitions", "httpx")
 
 def _loaded(code: str) -> set[str]:
     """The top-level packages ``python -X importtime -c code`` reports loading."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                            check=True, cwd=ENGINE.parent)
-    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in result.stderr.splitlines()
-            if line.startswith("import time:") and "|" in line}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True, cwd=ENGINE.parent
+    )
+    return {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
 
 
 @pytest.mark.parametrize("module", ["engine.cli.db", "engine.cli.archive"])

@@ -23,8 +23,10 @@ def test_importing_the_package_loads_no_database_or_broker_library() -> None:
 
 
 def test_lint_loads_no_database_or_broker_library() -> None:
-    code = ("import sys; from click.testing import CliRunner; from engine.cli import main; "
-            "CliRunner().invoke(main, ['lint', 'machines/']); "
-            "print(sorted(m for m in ('sqlalchemy', 'dramatiq', 'transitions') if m in sys.modules))")
+    code = (
+        "import sys; from click.testing import CliRunner; from engine.cli import main; "
+        "CliRunner().invoke(main, ['lint', 'machines/']); "
+        "print(sorted(m for m in ('sqlalchemy', 'dramatiq', 'transitions') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

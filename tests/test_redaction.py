@@ -42,12 +42,33 @@ def test_keys_that_merely_start_with_a_secret_word_are_kept(key: str) -> None:
     assert REDACTOR.value({key: "5"}) == {key: "5"}
 
 
-@pytest.mark.parametrize("key", [
-    "csrf_token", "X-CSRF-Token", "client_secret", "db_password", "sslpassword", "ldap_passwd", "request-signature",
-    "google_apikey", "rsa_private_key", "aws_access_key", "s3SecretKey", "JSESSIONID", "pwd", "sig", "auth",
-    "session", "credentials", "private-token", "X-Auth-Token", "x-goog-api-key", "X-Amz-Signature",
-    "AWS_SECRET_ACCESS_KEY",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "csrf_token",
+        "X-CSRF-Token",
+        "client_secret",
+        "db_password",
+        "sslpassword",
+        "ldap_passwd",
+        "request-signature",
+        "google_apikey",
+        "rsa_private_key",
+        "aws_access_key",
+        "s3SecretKey",
+        "JSESSIONID",
+        "pwd",
+        "sig",
+        "auth",
+        "session",
+        "credentials",
+        "private-token",
+        "X-Auth-Token",
+        "x-goog-api-key",
+        "X-Amz-Signature",
+        "AWS_SECRET_ACCESS_KEY",
+    ],
+)
 def test_keys_ending_in_a_secret_word_and_the_known_secret_keys_are_masked(key: str) -> None:
     assert REDACTOR.is_secret(key)
     assert REDACTOR.text(f"https://h/p?{key}=v4lue&page=2") == f"https://h/p?{key}={MASK}&page=2"
@@ -56,8 +77,10 @@ def test_keys_ending_in_a_secret_word_and_the_known_secret_keys_are_masked(key: 
 
 def test_header_pairs_in_a_context_are_masked() -> None:
     context = {"headers": [["Authorization", "Bearer abcdefgh123"], ["Accept", "json"]], "pair": ("token", "T")}
-    assert REDACTOR.value(context) == {"headers": [["Authorization", MASK], ["Accept", "json"]],
-                                       "pair": ["token", MASK]}
+    assert REDACTOR.value(context) == {
+        "headers": [["Authorization", MASK], ["Accept", "json"]],
+        "pair": ["token", MASK],
+    }
 
 
 def test_a_machine_files_redact_keys_are_masked_too() -> None:
@@ -66,27 +89,34 @@ def test_a_machine_files_redact_keys_are_masked_too() -> None:
     assert redactor.value({"sessionId": "abc"}) == {"sessionId": MASK}
 
 
-@pytest.mark.parametrize(("text", "masked"), [
-    ("amqp://guest:s3cret@mq:5672/vhost", f"amqp://{MASK}@mq:5672/vhost"),
-    ("GET https://tok3n@api.example/x failed", f"GET https://{MASK}@api.example/x failed"),
-    ("sent 'Bearer eyJhbGciOiJIUzI1NiJ9.e30' upstream", f"sent 'Bearer {MASK}' upstream"),
-    ("{'password': 'hunter2', 'user': 'ada'}", f"{{'password': '{MASK}', 'user': 'ada'}}"),
-    ("user[password]=pw&user[name]=ada", f"user[password]={MASK}&user[name]=ada"),
-    ('{"token": "abc\\"def", "n": 1}', f'{{"token": "{MASK}", "n": 1}}'),
-    ('{"items": [{"access_token": "cut-off-by-a-trunc', f'{{"items": [{{"access_token": "{MASK}"'),
-    ("postgresql://u:P@ss@W22@h/db", f"postgresql://{MASK}@h/db"),
-    ("see https://h/db?x=a@b", "see https://h/db?x=a@b"),
-    ("export AWS_SECRET_ACCESS_KEY=wJalrXUt21", f"export AWS_SECRET_ACCESS_KEY={MASK}"),
-    ("{'passwd': 'PWD21', 'user': 'ada'}", f"{{'passwd': '{MASK}', 'user': 'ada'}}"),
-    ("sent Token TOK21 upstream", f"sent Token {MASK} upstream"),
-    ("Token expired; log in again", "Token expired; log in again"),
-    ('headers=[["Authorization", "Basic QUJD"], ["Accept", "json"]]',
-     f'headers=[["Authorization", "{MASK}"], ["Accept", "json"]]'),
-    ("[('X-Auth-Token', 'XT1'), ('Accept', 'json')]", f"[('X-Auth-Token', '{MASK}'), ('Accept', 'json')]"),
-    ('    raise Boom("{\\"password\\": \\"PWJSON34\\", \\"n\\": 1}")',
-     f'    raise Boom("{{\\"password\\": \\"{MASK}\\", \\"n\\": 1}}")'),
-    ("x = '{\\'token\\': \\'T1\\'}'", f"x = '{{\\'token\\': \\'{MASK}\\'}}'"),
-])
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("amqp://guest:s3cret@mq:5672/vhost", f"amqp://{MASK}@mq:5672/vhost"),
+        ("GET https://tok3n@api.example/x failed", f"GET https://{MASK}@api.example/x failed"),
+        ("sent 'Bearer eyJhbGciOiJIUzI1NiJ9.e30' upstream", f"sent 'Bearer {MASK}' upstream"),
+        ("{'password': 'hunter2', 'user': 'ada'}", f"{{'password': '{MASK}', 'user': 'ada'}}"),
+        ("user[password]=pw&user[name]=ada", f"user[password]={MASK}&user[name]=ada"),
+        ('{"token": "abc\\"def", "n": 1}', f'{{"token": "{MASK}", "n": 1}}'),
+        ('{"items": [{"access_token": "cut-off-by-a-trunc', f'{{"items": [{{"access_token": "{MASK}"'),
+        ("postgresql://u:P@ss@W22@h/db", f"postgresql://{MASK}@h/db"),
+        ("see https://h/db?x=a@b", "see https://h/db?x=a@b"),
+        ("export AWS_SECRET_ACCESS_KEY=wJalrXUt21", f"export AWS_SECRET_ACCESS_KEY={MASK}"),
+        ("{'passwd': 'PWD21', 'user': 'ada'}", f"{{'passwd': '{MASK}', 'user': 'ada'}}"),
+        ("sent Token TOK21 upstream", f"sent Token {MASK} upstream"),
+        ("Token expired; log in again", "Token expired; log in again"),
+        (
+            'headers=[["Authorization", "Basic QUJD"], ["Accept", "json"]]',
+            f'headers=[["Authorization", "{MASK}"], ["Accept", "json"]]',
+        ),
+        ("[('X-Auth-Token', 'XT1'), ('Accept', 'json')]", f"[('X-Auth-Token', '{MASK}'), ('Accept', 'json')]"),
+        (
+            '    raise Boom("{\\"password\\": \\"PWJSON34\\", \\"n\\": 1}")',
+            f'    raise Boom("{{\\"password\\": \\"{MASK}\\", \\"n\\": 1}}")',
+        ),
+        ("x = '{\\'token\\': \\'T1\\'}'", f"x = '{{\\'token\\': \\'{MASK}\\'}}'"),
+    ],
+)
 def test_credentials_in_free_text_are_masked(text: str, masked: str) -> None:
     assert REDACTOR.text(text) == masked
 
@@ -98,6 +128,7 @@ def test_masking_twice_changes_nothing_more() -> None:
 
 def test_masking_stays_linear_on_long_runs_without_separators() -> None:
     """A long base64 blob or key-like run must not make the key scan quadratic."""
+
     def seconds(size: int) -> float:
         text = "A" * size + "=" + "b-" * size
         started = time.perf_counter()
@@ -110,6 +141,7 @@ def test_masking_stays_linear_on_long_runs_without_separators() -> None:
 
 def test_hiding_operator_secrets_stays_linear_on_repeated_url_starts() -> None:
     """Many ``://user:`` with no ``@`` must not make the password scan quadratic."""
+
     def seconds(repeats: int) -> float:
         started = time.perf_counter()
         hide_secrets("a://u:" * repeats)
@@ -140,10 +172,10 @@ def test_log_records_of_dramatiq_and_httpx_are_masked_once_an_app_exists(capture
     try:
         raise RuntimeError("POST https://ada:pw-in-url@api.example/x?api_key=key-in-query answered 500")
     except RuntimeError:
-        logging.getLogger("dramatiq.worker.WorkerThread").error("Failed to process message %s.", "m",
-                                                                 exc_info=True)
-    logging.getLogger("httpx").info('HTTP Request: %s %s "%s"', "POST", "https://api.example/x?token=tok-in-log",
-                                    "HTTP/1.1 200 OK")
+        logging.getLogger("dramatiq.worker.WorkerThread").error("Failed to process message %s.", "m", exc_info=True)
+    logging.getLogger("httpx").info(
+        'HTTP Request: %s %s "%s"', "POST", "https://api.example/x?token=tok-in-log", "HTTP/1.1 200 OK"
+    )
     written = captured.getvalue()
     assert "Failed to process message m." in written
     assert "RuntimeError" in written

@@ -42,7 +42,8 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_stopped_postgres_refuses_connections_and_accepts_them_again_once_started(
-        private_postgres: PrivatePostgres, engine: Engine) -> None:
+    private_postgres: PrivatePostgres, engine: Engine
+) -> None:
     assert _select_one(engine) == 1
     private_postgres.stop()
     assert not private_postgres.is_up()
@@ -53,8 +54,9 @@ def test_a_stopped_postgres_refuses_connections_and_accepts_them_again_once_star
     assert _select_one(engine) == 1
 
 
-def test_a_restart_of_postgres_is_quick_and_breaks_open_connections(private_postgres: PrivatePostgres,
-                                                                    engine: Engine) -> None:
+def test_a_restart_of_postgres_is_quick_and_breaks_open_connections(
+    private_postgres: PrivatePostgres, engine: Engine
+) -> None:
     with engine.connect() as held:
         held.execute(text("SELECT 1"))
         started = time.monotonic()
@@ -68,7 +70,8 @@ def test_a_restart_of_postgres_is_quick_and_breaks_open_connections(private_post
 
 
 def test_a_killed_postgres_comes_back_with_what_was_committed_and_without_the_rest(
-        private_postgres: PrivatePostgres, engine: Engine) -> None:
+    private_postgres: PrivatePostgres, engine: Engine
+) -> None:
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE notes (body text)"))
         connection.execute(text("INSERT INTO notes VALUES ('committed')"))
@@ -87,12 +90,14 @@ def test_a_killed_postgres_comes_back_with_what_was_committed_and_without_the_re
     assert elapsed < RESTART_BOUND
 
 
-@pytest.mark.parametrize(("private_redis", "outage", "kept"), [("none", "restart", False),
-                                                                ("append-only", "restart", True),
-                                                                ("append-only", "kill", True)],
-                         indirect=["private_redis"])
-def test_redis_keeps_its_keys_through_an_outage_only_with_the_append_only_file(private_redis: PrivateRedis,
-                                                                               outage: str, kept: bool) -> None:
+@pytest.mark.parametrize(
+    ("private_redis", "outage", "kept"),
+    [("none", "restart", False), ("append-only", "restart", True), ("append-only", "kill", True)],
+    indirect=["private_redis"],
+)
+def test_redis_keeps_its_keys_through_an_outage_only_with_the_append_only_file(
+    private_redis: PrivateRedis, outage: str, kept: bool
+) -> None:
     with redis.Redis.from_url(private_redis.url) as client:
         client.set("key", "value")
     if outage == "kill":
@@ -128,8 +133,13 @@ if sys.argv[1] == "waits":
 @pytest.mark.parametrize("ending", ["exits", "is killed"])
 def test_the_servers_a_test_process_leaves_behind_are_killed_and_their_folders_removed(ending: str) -> None:
     """Given a process with a private Redis, when it exits without closing it or is SIGKILLed, both go."""
-    parent = subprocess.Popen([sys.executable, "-c", ABANDONING, "exits" if ending == "exits" else "waits"],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ABANDONING, "exits" if ending == "exits" else "waits"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert parent.stdout is not None
     folder, pid = parent.stdout.readline().split()
     if ending == "is killed":

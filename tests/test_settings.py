@@ -23,8 +23,11 @@ def _variables_in_code() -> set[str]:
     for path in (ROOT / "engine").rglob("*"):
         if path.suffix in (".py", ".html"):
             # A name ending in "_" or followed by "…" stands for several (``STATEWRIGHT_DB_…``): not a variable.
-            names |= {match[0] for match in re.finditer(r"STATEWRIGHT_[A-Z0-9_]+(…|\*)?", path.read_text())
-                      if not match[0].endswith(("_", "…", "*"))}
+            names |= {
+                match[0]
+                for match in re.finditer(r"STATEWRIGHT_[A-Z0-9_]+(…|\*)?", path.read_text())
+                if not match[0].endswith(("_", "…", "*"))
+            }
     return names
 
 
@@ -36,8 +39,11 @@ def test_every_variable_the_code_names_is_a_setting() -> None:
 def test_only_the_settings_module_reads_the_environment() -> None:
     """Click's ``envvar=`` included: it parsed values itself and reported them as usage errors."""
     readers = re.compile(r"os\.environ|getenv|envvar=")
-    found = [str(path.relative_to(ROOT)) for path in (ROOT / "engine").rglob("*.py")
-             if readers.search(path.read_text()) and path.name != "settings.py"]
+    found = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "engine").rglob("*.py")
+        if readers.search(path.read_text()) and path.name != "settings.py"
+    ]
     assert found == []
 
 
@@ -62,28 +68,41 @@ def test_unset_and_empty_variables_keep_the_defaults() -> None:
 
 
 def test_each_kind_of_value_is_parsed() -> None:
-    settings = Settings.from_env({
-        "STATEWRIGHT_DATABASE_URL": "postgresql+psycopg://u:secret@db/app", "STATEWRIGHT_LEASE": "45s",
-        "STATEWRIGHT_MAX_STORED_BODY": "1_024", "STATEWRIGHT_DB_STATEMENT_TIMEOUT": "off",
-        "STATEWRIGHT_S3_PATH_STYLE": "Yes", "STATEWRIGHT_TRACEBACK": "0", "STATEWRIGHT_LOG_LEVEL": "debug",
-        "STATEWRIGHT_ADMIN_TOKEN": "a-token-of-twenty-chars"})
+    settings = Settings.from_env(
+        {
+            "STATEWRIGHT_DATABASE_URL": "postgresql+psycopg://u:secret@db/app",
+            "STATEWRIGHT_LEASE": "45s",
+            "STATEWRIGHT_MAX_STORED_BODY": "1_024",
+            "STATEWRIGHT_DB_STATEMENT_TIMEOUT": "off",
+            "STATEWRIGHT_S3_PATH_STYLE": "Yes",
+            "STATEWRIGHT_TRACEBACK": "0",
+            "STATEWRIGHT_LOG_LEVEL": "debug",
+            "STATEWRIGHT_ADMIN_TOKEN": "a-token-of-twenty-chars",
+        }
+    )
     assert settings.database_url == "postgresql+psycopg://u:secret@db/app"
-    assert (settings.lease, settings.max_stored_body, settings.db_statement_timeout) == (timedelta(seconds=45),
-                                                                                        1024, None)
+    assert (settings.lease, settings.max_stored_body, settings.db_statement_timeout) == (
+        timedelta(seconds=45),
+        1024,
+        None,
+    )
     assert (settings.s3_path_style, settings.traceback, settings.log_level) == (True, False, "DEBUG")
     assert "secret" not in repr(settings)
     assert "a-token-of" not in repr(settings)
 
 
-@pytest.mark.parametrize(("variable", "value", "says"), [
-    ("STATEWRIGHT_RESEND_AFTER", "soon", "is not a duration"),
-    ("STATEWRIGHT_LEASE", "500ms", "is not a duration of at least 1s"),
-    ("STATEWRIGHT_MAX_RESPONSE_BODY", "-1", "must be a positive number of bytes"),
-    ("STATEWRIGHT_DB_LOCK_TIMEOUT", "30d", "is longer than PostgreSQL takes"),
-    ("STATEWRIGHT_S3_PATH_STYLE", "maybe", "is neither yes nor no"),
-    ("STATEWRIGHT_TRACEBACK", "please", "is neither yes nor no"),
-    ("STATEWRIGHT_LOG_LEVEL", "verbose", "is not a log level; write one of DEBUG, INFO, WARNING, ERROR"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("STATEWRIGHT_RESEND_AFTER", "soon", "is not a duration"),
+        ("STATEWRIGHT_LEASE", "500ms", "is not a duration of at least 1s"),
+        ("STATEWRIGHT_MAX_RESPONSE_BODY", "-1", "must be a positive number of bytes"),
+        ("STATEWRIGHT_DB_LOCK_TIMEOUT", "30d", "is longer than PostgreSQL takes"),
+        ("STATEWRIGHT_S3_PATH_STYLE", "maybe", "is neither yes nor no"),
+        ("STATEWRIGHT_TRACEBACK", "please", "is neither yes nor no"),
+        ("STATEWRIGHT_LOG_LEVEL", "verbose", "is not a log level; write one of DEBUG, INFO, WARNING, ERROR"),
+    ],
+)
 def test_a_bad_value_is_one_error_naming_its_variable(variable: str, value: str, says: str) -> None:
     with pytest.raises(ConfigurationError) as raised:
         Settings.from_env({variable: value})
@@ -100,8 +119,7 @@ def test_read_parses_one_variable_alone() -> None:
     assert read("lease", environ) == timedelta(minutes=2)
 
 
-def test_the_app_takes_the_environment_and_arguments_beat_it(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_app_takes_the_environment_and_arguments_beat_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATEWRIGHT_DATABASE_URL", f"sqlite:///{tmp_path / 'from-env.db'}")
     monkeypatch.setenv("STATEWRIGHT_RESEND_AFTER", "20m")
     monkeypatch.setenv("STATEWRIGHT_MAX_STORED_BODY", "2048")
@@ -119,8 +137,9 @@ def test_the_app_takes_the_environment_and_arguments_beat_it(tmp_path: Path,
 
 def test_settings_given_to_the_app_replace_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATEWRIGHT_RESEND_AFTER", "not read")
-    app = Statewright.from_path(MACHINES / "order.yaml", database_url="sqlite://",
-                                settings=Settings(resend_after=timedelta(hours=1)))
+    app = Statewright.from_path(
+        MACHINES / "order.yaml", database_url="sqlite://", settings=Settings(resend_after=timedelta(hours=1))
+    )
     try:
         assert app.resend_after == timedelta(hours=1)
         assert app.settings.database_url == "sqlite://"
@@ -139,13 +158,15 @@ def test_a_bad_variable_is_one_line_and_exit_2_for_any_command(monkeypatch: pyte
     monkeypatch.setenv("STATEWRIGHT_RESEND_AFTER", "soon")
     for command in (["sweep", "--no-outbox"], ["lint", str(MACHINES)]):
         result = invoke(*command)
-        assert_one_line(result, EXIT_USAGE, f"statewright {command[0]}: $STATEWRIGHT_RESEND_AFTER='soon' is not a "
-                                            "duration")
+        assert_one_line(
+            result, EXIT_USAGE, f"statewright {command[0]}: $STATEWRIGHT_RESEND_AFTER='soon' is not a duration"
+        )
         assert "Usage:" not in result.output
 
 
-def test_the_option_beats_the_variable_and_the_variable_beats_the_default(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_option_beats_the_variable_and_the_variable_beats_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("STATEWRIGHT_DATABASE_URL", "sqlite:///from-env.db")
     assert invoke("db", "upgrade", "--database-url", "sqlite:///from-option.db").exit_code == EXIT_OK

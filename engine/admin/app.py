@@ -37,8 +37,11 @@ def _try_token(request: Request, given: str, success: str) -> Response:
     admin, client = admin_of(request), _client(request)
     wait = admin.throttle.wait(client)
     if wait:
-        return PlainTextResponse(f"Too many wrong tokens from {client}; try again in {wait} s.", status_code=429,
-                                 headers={"Retry-After": str(wait)})
+        return PlainTextResponse(
+            f"Too many wrong tokens from {client}; try again in {wait} s.",
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
     if not token_matches(given, admin.token):
         admin.throttle.failed(client)
         return render(request, "login.html", status_code=403, error="That token is not right.")
@@ -117,8 +120,7 @@ class AdminApp(Starlette):
         return SecurityHeaders(super().build_middleware_stack())
 
 
-def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, https_only: bool = False
-                ) -> Starlette:
+def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, https_only: bool = False) -> Starlette:
     """The admin page for ``app``.
 
     Args:
@@ -146,8 +148,9 @@ def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, 
         Route("/m/{machine}/events", live.events, name="events"),
         Route("/m/{machine}/defibrillate", actions.defibrillate_all, methods=["POST"], name="defibrillate_all"),
         Route("/m/{machine}/o/{object_id:path}/fire", actions.fire, methods=["POST"], name="fire"),
-        Route("/m/{machine}/o/{object_id:path}/defibrillate", actions.defibrillate, methods=["POST"],
-              name="defibrillate"),
+        Route(
+            "/m/{machine}/o/{object_id:path}/defibrillate", actions.defibrillate, methods=["POST"], name="defibrillate"
+        ),
         Route("/m/{machine}/o/{object_id:path}", pages.object_page, name="object"),
         Route("/history/{row_id}/{action}", actions.archive_action, methods=["POST"], name="archive"),
         Route("/failures", failures.failures_page, name="failures"),
@@ -155,8 +158,13 @@ def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, 
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
-        Middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32), same_site="strict",
-                   https_only=https_only, session_cookie="statewright_admin"),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret_key or secrets.token_urlsafe(32),
+            same_site="strict",
+            https_only=https_only,
+            session_cookie="statewright_admin",
+        ),
         Middleware(RequireLogin),
     ]
     admin = AdminApp(routes=routes, middleware=middleware, exception_handlers={SQLAlchemyError: database_error})

@@ -19,14 +19,22 @@ DEFAULT_COLOR = "#9CA3AF"
 
 
 def _style(colors: tuple[str, ...]) -> Style:
-    return Style(background="transparent", plot_background="transparent", colors=colors,
-                 font_family="system-ui, sans-serif")
+    return Style(
+        background="transparent", plot_background="transparent", colors=colors, font_family="system-ui, sans-serif"
+    )
 
 
 def trend_chart(per_day: list[tuple[date, int]], title: str) -> str:
     """Objects created per day, as a bar chart."""
-    chart = pygal.Bar(js=_NO_SCRIPTS, style=_style((TREND_COLOR,)), height=260, show_legend=False,
-                      x_label_rotation=45, show_minor_x_labels=False, title=title)
+    chart = pygal.Bar(
+        js=_NO_SCRIPTS,
+        style=_style((TREND_COLOR,)),
+        height=260,
+        show_legend=False,
+        x_label_rotation=45,
+        show_minor_x_labels=False,
+        title=title,
+    )
     chart.x_labels = [day.strftime("%m-%d") for day, _ in per_day]
     chart.x_labels_major = [label for n, label in enumerate(chart.x_labels) if n % 5 == 0]
     chart.add("objects", [count for _, count in per_day])
@@ -36,8 +44,13 @@ def trend_chart(per_day: list[tuple[date, int]], title: str) -> str:
 def partition_chart(by_status: dict[str, int], colors: dict[str, str | None], title: str) -> str:
     """Objects by status, as a pie with the states' colors."""
     shown = [(state, count) for state, count in by_status.items() if count]
-    chart = pygal.Pie(js=_NO_SCRIPTS, height=260, title=title, inner_radius=0.45,
-                      style=_style(tuple(colors.get(state) or DEFAULT_COLOR for state, _ in shown) or (DEFAULT_COLOR,)))
+    chart = pygal.Pie(
+        js=_NO_SCRIPTS,
+        height=260,
+        title=title,
+        inner_radius=0.45,
+        style=_style(tuple(colors.get(state) or DEFAULT_COLOR for state, _ in shown) or (DEFAULT_COLOR,)),
+    )
     for state, count in shown:
         chart.add(state, count)
     return _without_scripts(chart.render(is_unicode=True))

@@ -49,9 +49,18 @@ def flow_named(request: Request, machine: str) -> Flow:
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
     """A page, with what the layout needs: machines for the menu, the CSRF token, flashed messages."""
     admin = admin_of(request)
-    return admin.templates.TemplateResponse(request, template, {
-        "machines": list(admin.app.flows), "csrf": csrf_token(request), "flashes": take_flashes(request),
-        "logged_in": is_logged_in(request, admin.sessions), **values}, status_code=status_code)
+    return admin.templates.TemplateResponse(
+        request,
+        template,
+        {
+            "machines": list(admin.app.flows),
+            "csrf": csrf_token(request),
+            "flashes": take_flashes(request),
+            "logged_in": is_logged_in(request, admin.sessions),
+            **values,
+        },
+        status_code=status_code,
+    )
 
 
 async def in_session(request: Request, work: Callable[..., T], *args: Any) -> T:

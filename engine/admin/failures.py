@@ -26,8 +26,14 @@ async def failures_page(request: Request) -> Response:
 
     records = await in_session(request, read)
     redactor = app.redactor
-    return render(request, "failures.html", records=records, open_count=sum(r.status == FAILED for r in records),
-                  pretty=lambda value: shown_json(value, redactor), masked=lambda text: shown_text(text, redactor))
+    return render(
+        request,
+        "failures.html",
+        records=records,
+        open_count=sum(r.status == FAILED for r in records),
+        pretty=lambda value: shown_json(value, redactor),
+        masked=lambda text: shown_text(text, redactor),
+    )
 
 
 async def retry(request: Request) -> Response:

@@ -26,8 +26,10 @@ POLL_SECONDS = 0.5
 
 
 def _notes(snapshot: queries.Snapshot) -> dict[str, str]:
-    return {state: f"{count}" + (f" · {snapshot.stuck[state]} stuck" if snapshot.stuck.get(state) else "")
-            for state, count in snapshot.counts.items()}
+    return {
+        state: f"{count}" + (f" · {snapshot.stuck[state]} stuck" if snapshot.stuck.get(state) else "")
+        for state, count in snapshot.counts.items()
+    }
 
 
 async def diagram_page(request: Request) -> Response:

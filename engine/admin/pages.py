@@ -48,10 +48,22 @@ async def machine_objects(request: Request) -> Response:
 
     rows, total, counts = await in_session(request, read)
     restartable = [name for name, spec in flow.compiled.spec.states.items() if spec.defibrillate]
-    return render(request, "objects.html", flow=flow, spec=flow.compiled.spec, rows=rows, total=total, page=page,
-                  pages=max(1, -(-total // queries.PAGE_SIZE)), state=state, search=search or "",
-                  snapshot=counts, restartable=restartable, unknown=counts.unknown(flow.compiled.spec.states),
-                  unknown_filter=queries.UNKNOWN)
+    return render(
+        request,
+        "objects.html",
+        flow=flow,
+        spec=flow.compiled.spec,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // queries.PAGE_SIZE)),
+        state=state,
+        search=search or "",
+        snapshot=counts,
+        restartable=restartable,
+        unknown=counts.unknown(flow.compiled.spec.states),
+        unknown_filter=queries.UNKNOWN,
+    )
 
 
 async def object_page(request: Request) -> Response:
@@ -66,18 +78,35 @@ async def object_page(request: Request) -> Response:
         try:
             state = flow.state_of(obj)
         except UnknownStatusError as unknown:  # shown with its history, and nothing to fire
-            return {"state": str(UnknownStatus(unknown.value)), "history": history, "transitions": [],
-                    "defibrillate": None, "problem": str(unknown)}
-        return {"state": state, "history": history, "transitions": flow.available(obj),
-                "defibrillate": flow.compiled.spec.states[state].defibrillate, "problem": None}
+            return {
+                "state": str(UnknownStatus(unknown.value)),
+                "history": history,
+                "transitions": [],
+                "defibrillate": None,
+                "problem": str(unknown),
+            }
+        return {
+            "state": state,
+            "history": history,
+            "transitions": flow.available(obj),
+            "defibrillate": flow.compiled.spec.states[state].defibrillate,
+            "problem": None,
+        }
 
     found = await in_session(request, read)
     if found is None:
         raise HTTPException(404, f"{flow.machine} has no object {object_id!r}")
     redactor = admin_of(request).app.redactor
-    return render(request, "object.html", flow=flow, spec=flow.compiled.spec, object_id=object_id,
-                  pretty=lambda value: shown_json(value, redactor), masked=lambda text: shown_text(text, redactor),
-                  **found)
+    return render(
+        request,
+        "object.html",
+        flow=flow,
+        spec=flow.compiled.spec,
+        object_id=object_id,
+        pretty=lambda value: shown_json(value, redactor),
+        masked=lambda text: shown_text(text, redactor),
+        **found,
+    )
 
 
 #: Characters of one payload, context or traceback the object page shows; the rest stays in the database.
@@ -104,6 +133,12 @@ async def metrics_page(request: Request) -> Response:
     flow = flow_named(request, request.path_params["machine"])
     found = await in_session(request, queries.metrics, flow)
     colors = {name: state.color for name, state in flow.compiled.spec.states.items()}
-    return render(request, "metrics.html", flow=flow, spec=flow.compiled.spec, metrics=found,
-                  trend=charts.trend_chart(found.per_day, f"{flow.machine}: new objects per day"),
-                  partition=charts.partition_chart(found.by_status, colors, f"{flow.machine} by status"))
+    return render(
+        request,
+        "metrics.html",
+        flow=flow,
+        spec=flow.compiled.spec,
+        metrics=found,
+        trend=charts.trend_chart(found.per_day, f"{flow.machine}: new objects per day"),
+        partition=charts.partition_chart(found.by_status, colors, f"{flow.machine} by status"),
+    )

@@ -36,8 +36,13 @@ class Snapshot:
     stuck: dict[str, int]
 
     def as_json(self) -> dict[str, Any]:
-        return {"version": self.version, "counts": self.counts, "stuck": self.stuck,
-                "total": sum(self.counts.values()), "stuck_total": sum(self.stuck.values())}
+        return {
+            "version": self.version,
+            "counts": self.counts,
+            "stuck": self.stuck,
+            "total": sum(self.counts.values()),
+            "stuck_total": sum(self.stuck.values()),
+        }
 
     def unknown(self, states: Any) -> dict[str, int]:
         """The counts of values no state declares (keyed ``unknown value 99``), from ``counts``."""
@@ -74,8 +79,9 @@ def object_query(flow: Flow, *, state: str | None = None, search: str | None = N
     return query.order_by(*(column.desc() for column in flow.mapper.primary_key))
 
 
-def list_objects(session: Session, flow: Flow, *, state: str | None, search: str | None, page: int
-                 ) -> tuple[list[Any], int]:
+def list_objects(
+    session: Session, flow: Flow, *, state: str | None, search: str | None, page: int
+) -> tuple[list[Any], int]:
     """One page of objects and how many match in all."""
     query = object_query(flow, state=state, search=search)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
@@ -116,17 +122,29 @@ def snapshot(session: Session, flow: Flow, now: datetime | None = None) -> Snaps
 def metrics(session: Session, flow: Flow, now: datetime | None = None) -> Metrics:
     """New objects this period and the one before, objects created per day, objects by status."""
     now = now or datetime.now(UTC)
-    created = select(func.count()).select_from(statuses).where(statuses.c.machine == flow.machine,
-                                                                statuses.c.transition == CREATED)
+    created = (
+        select(func.count())
+        .select_from(statuses)
+        .where(statuses.c.machine == flow.machine, statuses.c.transition == CREATED)
+    )
     new_objects = session.scalar(created.where(statuses.c.created_at >= now - NEW_PERIOD)) or 0
-    new_before = session.scalar(created.where(statuses.c.created_at >= now - 2 * NEW_PERIOD,
-                                              statuses.c.created_at < now - NEW_PERIOD)) or 0
+    new_before = (
+        session.scalar(
+            created.where(statuses.c.created_at >= now - 2 * NEW_PERIOD, statuses.c.created_at < now - NEW_PERIOD)
+        )
+        or 0
+    )
     day = func.date(statuses.c.created_at)
     first_day = (now - timedelta(days=TREND_DAYS - 1)).date()
-    rows = session.execute(select(day, func.count()).where(
-        statuses.c.machine == flow.machine, statuses.c.transition == CREATED,
-        statuses.c.created_at >= datetime.combine(first_day, datetime.min.time(), UTC)).group_by(day)).all()
+    rows = session.execute(
+        select(day, func.count())
+        .where(
+            statuses.c.machine == flow.machine,
+            statuses.c.transition == CREATED,
+            statuses.c.created_at >= datetime.combine(first_day, datetime.min.time(), UTC),
+        )
+        .group_by(day)
+    ).all()
     by_day = {value if isinstance(value, date) else date.fromisoformat(str(value)): count for value, count in rows}
-    per_day = [(first_day + timedelta(days=n), by_day.get(first_day + timedelta(days=n), 0))
-               for n in range(TREND_DAYS)]
+    per_day = [(first_day + timedelta(days=n), by_day.get(first_day + timedelta(days=n), 0)) for n in range(TREND_DAYS)]
     return Metrics(new_objects, new_before, per_day, snapshot(session, flow, now).counts)

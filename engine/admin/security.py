@@ -45,11 +45,15 @@ def new_token() -> str:
 def token_problem(token: str) -> str | None:
     """What is wrong with ``token`` as a login token (empty, too short), or ``None`` if it will do."""
     if not token:
-        return (f"the admin token is empty: without a token anyone could act on your objects. Give one of at least "
-                f"{MIN_TOKEN_LENGTH} random characters, e.g. from `{TOKEN_HINT}`.")
+        return (
+            f"the admin token is empty: without a token anyone could act on your objects. Give one of at least "
+            f"{MIN_TOKEN_LENGTH} random characters, e.g. from `{TOKEN_HINT}`."
+        )
     if len(token) < MIN_TOKEN_LENGTH:
-        return (f"the admin token is {len(token)} characters long; use at least {MIN_TOKEN_LENGTH} (a short token "
-                f"can be guessed), e.g. from `{TOKEN_HINT}`.")
+        return (
+            f"the admin token is {len(token)} characters long; use at least {MIN_TOKEN_LENGTH} (a short token "
+            f"can be guessed), e.g. from `{TOKEN_HINT}`."
+        )
     return None
 
 

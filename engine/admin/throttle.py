@@ -31,8 +31,13 @@ class LoginThrottle:
     0
     """
 
-    def __init__(self, *, limit: int = MAX_FAILED_LOGINS, window: float = LOGIN_WINDOW,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int = MAX_FAILED_LOGINS,
+        window: float = LOGIN_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock

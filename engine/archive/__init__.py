@@ -20,10 +20,16 @@ if TYPE_CHECKING:
     from engine.archive.orphans import DEFAULT_ORPHAN_GRACE
     from engine.archive.settings import ArchiveSettings
 
-_LAZY = {"DEFAULT_BATCH": "engine.archive.archiver", "DEFAULT_OLDER_THAN": "engine.archive.archiver",
-         "Archiver": "engine.archive.archiver", "CompressResult": "engine.archive.archiver",
-         "RestoreResult": "engine.archive.archiver", "ArchiveSettings": "engine.archive.settings",
-         "PurgeResult": "engine.archive.archiver", "DEFAULT_ORPHAN_GRACE": "engine.archive.orphans"}
+_LAZY = {
+    "DEFAULT_BATCH": "engine.archive.archiver",
+    "DEFAULT_OLDER_THAN": "engine.archive.archiver",
+    "Archiver": "engine.archive.archiver",
+    "CompressResult": "engine.archive.archiver",
+    "RestoreResult": "engine.archive.archiver",
+    "ArchiveSettings": "engine.archive.settings",
+    "PurgeResult": "engine.archive.archiver",
+    "DEFAULT_ORPHAN_GRACE": "engine.archive.orphans",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -32,5 +38,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'engine.archive' has no attribute {name!r}")
 
 
-__all__ = ["DEFAULT_BATCH", "DEFAULT_OLDER_THAN", "DEFAULT_ORPHAN_GRACE", "ArchiveSettings", "Archiver",
-           "CompressResult", "PurgeResult", "RestoreResult"]
+__all__ = [
+    "DEFAULT_BATCH",
+    "DEFAULT_OLDER_THAN",
+    "DEFAULT_ORPHAN_GRACE",
+    "ArchiveSettings",
+    "Archiver",
+    "CompressResult",
+    "PurgeResult",
+    "RestoreResult",
+]

@@ -86,8 +86,9 @@ def _has_payload() -> ColumnElement[bool]:
 
 def _entry_content(payload_json: str | None, traceback: str | None) -> bytes:
     """``{"payload": …, "exception_traceback": …}``, with the payload's JSON text exactly as stored."""
-    return (f'{{"payload":{payload_json or "null"},'
-            f'"exception_traceback":{json.dumps(traceback, ensure_ascii=False)}}}').encode()
+    return (
+        f'{{"payload":{payload_json or "null"},"exception_traceback":{json.dumps(traceback, ensure_ascii=False)}}}'
+    ).encode()
 
 
 class Archiver:
@@ -107,13 +108,22 @@ class Archiver:
     def pending(self, *, older_than: timedelta = DEFAULT_OLDER_THAN, now: datetime | None = None) -> int:
         """How many rows ``compress`` would archive now."""
         with self.engine.connect() as connection:
-            count = connection.scalar(select(func.count()).select_from(statuses)
-                                      .where(self._compressible(older_than, now or now_of(connection))))
+            count = connection.scalar(
+                select(func.count())
+                .select_from(statuses)
+                .where(self._compressible(older_than, now or now_of(connection)))
+            )
         return count or 0
 
-    def compress(self, *, older_than: timedelta = DEFAULT_OLDER_THAN, batch: int = DEFAULT_BATCH,
-                 ids: Sequence[int] | None = None, progress: Progress | None = None,
-                 now: datetime | None = None) -> CompressResult:
+    def compress(
+        self,
+        *,
+        older_than: timedelta = DEFAULT_OLDER_THAN,
+        batch: int = DEFAULT_BATCH,
+        ids: Sequence[int] | None = None,
+        progress: Progress | None = None,
+        now: datetime | None = None,
+    ) -> CompressResult:
         """Archive the payloads of rows older than ``older_than`` (or exactly the rows ``ids``), ``batch`` per archive.
 
         Raises:
@@ -126,8 +136,11 @@ class Archiver:
             raise ConfigurationError(f"compress(batch={batch!r}): give a batch of at least 1 row.")
         # History times are the database's: "older than" is judged by its clock too.
         when = now or self._database_now()
-        where = statuses.c.id.in_(ids) & statuses.c.archived_at.is_(None) & _has_payload() \
-            if ids is not None else self._compressible(older_than, when)
+        where = (
+            statuses.c.id.in_(ids) & statuses.c.archived_at.is_(None) & _has_payload()
+            if ids is not None
+            else self._compressible(older_than, when)
+        )
         rows = bytes_before = bytes_after = 0
         archives: list[str] = []
         while True:
@@ -151,8 +164,9 @@ class Archiver:
     def _compressible(older_than: timedelta, now: datetime) -> ColumnElement[bool]:
         return statuses.c.archived_at.is_(None) & (statuses.c.created_at < now - older_than) & _has_payload()
 
-    def collect_orphans(self, *, grace: timedelta = DEFAULT_ORPHAN_GRACE, now: datetime | None = None
-                        ) -> tuple[str, ...]:
+    def collect_orphans(
+        self, *, grace: timedelta = DEFAULT_ORPHAN_GRACE, now: datetime | None = None
+    ) -> tuple[str, ...]:
         """Delete archives that killed runs copied to storage but never committed; no row references them.
 
         Safe while other runs compress (see ``engine.archive.orphans``). Archives younger than ``grace``
@@ -168,14 +182,19 @@ class Archiver:
         remove_leftovers(self.settings.temp_path)
         return collect_orphans(self.engine, self.storage, grace=grace, now=now or _now())
 
-    def _compress_batch(self, where: ColumnElement[bool], batch: int, now: datetime
-                        ) -> tuple[str, int, int, int] | None:
+    def _compress_batch(
+        self, where: ColumnElement[bool], batch: int, now: datetime
+    ) -> tuple[str, int, int, int] | None:
         with begin_write(self.engine) as connection:
             hold_fence_shared(connection)
             # The payload as the database holds its JSON text: no decoding and encoding it again.
             rows = connection.execute(
                 select(statuses.c.id, cast(statuses.c.payload, Text), statuses.c.exception_traceback)
-                .where(where).order_by(statuses.c.id).limit(batch).with_for_update(skip_locked=True)).all()
+                .where(where)
+                .order_by(statuses.c.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            ).all()
             if not rows:
                 return None
             contents = [(row_id, _entry_content(payload, traceback)) for row_id, payload, traceback in rows]
@@ -207,22 +226,40 @@ class Archiver:
             raise
         if stored != sent:
             self.storage.discard(uri)
-            raise ArchiveCorrupt(f"{uri}: the stored copy differs from the archive written; it was deleted, "
-                                 f"and the rows keep their payloads. Check the storage and run again.")
+            raise ArchiveCorrupt(
+                f"{uri}: the stored copy differs from the archive written; it was deleted, "
+                f"and the rows keep their payloads. Check the storage and run again."
+            )
         return uri, entries, size
 
     @staticmethod
     def _mark_archived(connection: Connection, uri: str, entries: Sequence[WrittenEntry], now: datetime) -> None:
         if connection.dialect.name == "postgresql":
-            connection.execute(_MARK_ARCHIVED_PG, {"uri": uri, "now": now, "ids": [e.row_id for e in entries],
-                                                   "entries": [e.name for e in entries],
-                                                   "shas": [e.sha256 for e in entries]})
+            connection.execute(
+                _MARK_ARCHIVED_PG,
+                {
+                    "uri": uri,
+                    "now": now,
+                    "ids": [e.row_id for e in entries],
+                    "entries": [e.name for e in entries],
+                    "shas": [e.sha256 for e in entries],
+                },
+            )
             return
         connection.execute(
-            update(statuses).where(statuses.c.id == bindparam("row_id"), statuses.c.archived_at.is_(None))
-            .values(payload=None, exception_traceback=None, archive_uri=uri, archive_entry=bindparam("entry"),
-                    archive_sha256=bindparam("sha"), archived_at=now, restored_at=None),
-            [{"row_id": e.row_id, "entry": e.name, "sha": e.sha256} for e in entries])
+            update(statuses)
+            .where(statuses.c.id == bindparam("row_id"), statuses.c.archived_at.is_(None))
+            .values(
+                payload=None,
+                exception_traceback=None,
+                archive_uri=uri,
+                archive_entry=bindparam("entry"),
+                archive_sha256=bindparam("sha"),
+                archived_at=now,
+                restored_at=None,
+            ),
+            [{"row_id": e.row_id, "entry": e.name, "sha": e.sha256} for e in entries],
+        )
 
     # Restore ---------------------------------------------------------------------------------
     def restore(self, ids: Sequence[int], *, now: datetime | None = None) -> RestoreResult:
@@ -234,9 +271,15 @@ class Archiver:
         nothing: every other row is restored. No ``ArchiveError`` is raised.
         """
         with self.engine.connect() as connection:
-            rows = connection.execute(select(statuses.c.id, statuses.c.archive_uri, statuses.c.archive_entry,
-                                             statuses.c.archive_sha256, statuses.c.restored_at)
-                                      .where(statuses.c.id.in_(ids))).all()
+            rows = connection.execute(
+                select(
+                    statuses.c.id,
+                    statuses.c.archive_uri,
+                    statuses.c.archive_entry,
+                    statuses.c.archive_sha256,
+                    statuses.c.restored_at,
+                ).where(statuses.c.id.in_(ids))
+            ).all()
         found = {row.id: row for row in rows}
         skipped = {row_id: "no such history row" for row_id in ids if row_id not in found}
         wanted: list[ArchivedRow] = []
@@ -255,26 +298,49 @@ class Archiver:
     def restore_object(self, machine: str, model_id: str) -> RestoreResult:
         """Restore every archived payload of one object's history."""
         with self.engine.connect() as connection:
-            ids = connection.scalars(select(statuses.c.id).where(
-                statuses.c.machine == machine, statuses.c.model_id == model_id,
-                statuses.c.archive_uri.is_not(None), statuses.c.restored_at.is_(None))).all()
+            ids = connection.scalars(
+                select(statuses.c.id).where(
+                    statuses.c.machine == machine,
+                    statuses.c.model_id == model_id,
+                    statuses.c.archive_uri.is_not(None),
+                    statuses.c.restored_at.is_(None),
+                )
+            ).all()
         return self.restore(list(ids))
 
-    def _write_restored(self, contents: dict[int, tuple[object, str | None]], shas: dict[int, str],
-                        now: datetime) -> None:
-        statement = (update(statuses)
-                     .where(statuses.c.id == bindparam("row_id"), statuses.c.archive_sha256 == bindparam("sha"),
-                            statuses.c.restored_at.is_(None))
-                     .values(payload=bindparam("payload", type_=statuses.c.payload.type),
-                             exception_traceback=bindparam("traceback"), restored_at=now))
+    def _write_restored(
+        self, contents: dict[int, tuple[object, str | None]], shas: dict[int, str], now: datetime
+    ) -> None:
+        statement = (
+            update(statuses)
+            .where(
+                statuses.c.id == bindparam("row_id"),
+                statuses.c.archive_sha256 == bindparam("sha"),
+                statuses.c.restored_at.is_(None),
+            )
+            .values(
+                payload=bindparam("payload", type_=statuses.c.payload.type),
+                exception_traceback=bindparam("traceback"),
+                restored_at=now,
+            )
+        )
         with begin_write(self.engine) as connection:
-            connection.execute(statement, [{"row_id": row_id, "sha": shas[row_id], "payload": payload,
-                                            "traceback": traceback}
-                                           for row_id, (payload, traceback) in contents.items()])
+            connection.execute(
+                statement,
+                [
+                    {"row_id": row_id, "sha": shas[row_id], "payload": payload, "traceback": traceback}
+                    for row_id, (payload, traceback) in contents.items()
+                ],
+            )
 
     # Purge -----------------------------------------------------------------------------------
-    def purge(self, *, older_than: timedelta = DEFAULT_OLDER_THAN, ids: Sequence[int] | None = None,
-              now: datetime | None = None) -> PurgeResult:
+    def purge(
+        self,
+        *,
+        older_than: timedelta = DEFAULT_OLDER_THAN,
+        ids: Sequence[int] | None = None,
+        now: datetime | None = None,
+    ) -> PurgeResult:
         """Clear restored payloads again: rows restored more than ``older_than`` ago (or exactly ``ids``).
 
         A payload is cleared only once its archive has been read and its entry verified (name, manifest,
@@ -285,21 +351,31 @@ class Archiver:
             No ``ArchiveError`` is raised.
         """
         restored = statuses.c.restored_at.is_not(None) & statuses.c.archive_uri.is_not(None)
-        where = restored & (statuses.c.id.in_(ids) if ids is not None
-                            else statuses.c.restored_at < (now or _now()) - older_than)
+        where = restored & (
+            statuses.c.id.in_(ids) if ids is not None else statuses.c.restored_at < (now or _now()) - older_than
+        )
         with self.engine.connect() as connection:
-            rows = [ArchivedRow(row.id, row.archive_uri, row.archive_entry or "", row.archive_sha256 or "")
-                    for row in connection.execute(select(statuses.c.id, statuses.c.archive_uri,
-                                                         statuses.c.archive_entry, statuses.c.archive_sha256)
-                                                  .where(where).order_by(statuses.c.id))]
+            rows = [
+                ArchivedRow(row.id, row.archive_uri, row.archive_entry or "", row.archive_sha256 or "")
+                for row in connection.execute(
+                    select(statuses.c.id, statuses.c.archive_uri, statuses.c.archive_entry, statuses.c.archive_sha256)
+                    .where(where)
+                    .order_by(statuses.c.id)
+                )
+            ]
         readout = read_entries(self.storage, self.settings, rows)
         verified = [row for row in rows if row.id in readout.contents]
         if verified:
             # Still restored from the same archive entry: a concurrent purge or restore changes nothing here.
-            statement = (update(statuses)
-                         .where(statuses.c.id == bindparam("row_id"), statuses.c.archive_sha256 == bindparam("sha"),
-                                statuses.c.restored_at.is_not(None))
-                         .values(payload=None, exception_traceback=None, restored_at=None))
+            statement = (
+                update(statuses)
+                .where(
+                    statuses.c.id == bindparam("row_id"),
+                    statuses.c.archive_sha256 == bindparam("sha"),
+                    statuses.c.restored_at.is_not(None),
+                )
+                .values(payload=None, exception_traceback=None, restored_at=None)
+            )
             with begin_write(self.engine) as connection:
                 connection.execute(statement, [{"row_id": row.id, "sha": row.archive_sha256} for row in verified])
         return PurgeResult(tuple(row.id for row in verified), readout.failed)

@@ -27,8 +27,10 @@ from engine.orm.tables import statuses
 DEFAULT_ORPHAN_GRACE = timedelta(hours=1)
 #: The names ``compress`` gives archives: a time, the first and last row id, a random part. Nothing else
 #: in the storage folder is ever touched.
-ARCHIVE_NAME = re.compile(r"\Astatewright-[0-9]{8}T[0-9]{6}-(?P<first>[0-9]{1,20})-(?P<last>[0-9]{1,20})"
-                          r"-[0-9a-f]{12}\.zip\Z")
+ARCHIVE_NAME = re.compile(
+    r"\Astatewright-[0-9]{8}T[0-9]{6}-(?P<first>[0-9]{1,20})-(?P<last>[0-9]{1,20})"
+    r"-[0-9a-f]{12}\.zip\Z"
+)
 #: The advisory lock key of the fence on PostgreSQL (any constant that no other code uses).
 FENCE_KEY = 0x5374_6172_6368_6976
 #: Candidates checked per query.
@@ -58,8 +60,9 @@ def collect_orphans(engine: Engine, storage: Storage, *, grace: timedelta, now: 
     Raises:
         ArchiveUnavailable: Storage could not be listed or an orphan could not be deleted.
     """
-    listed = [archive for archive in storage.archives()
-              if _span(archive) is not None and archive.modified_at <= now - grace]
+    listed = [
+        archive for archive in storage.archives() if _span(archive) is not None and archive.modified_at <= now - grace
+    ]
     # Most archives are referenced by their first row: settle those without the fence.
     candidates = _unreferenced_by_first_row(engine, listed)
     if not candidates:
@@ -94,10 +97,14 @@ def _unreferenced_by_first_row(engine: Engine, listed: Sequence[StoredArchive]) 
     unsettled: list[StoredArchive] = []
     with engine.connect() as connection:
         for start in range(0, len(listed), _CHUNK):
-            chunk = listed[start:start + _CHUNK]
+            chunk = listed[start : start + _CHUNK]
             firsts = {_first_row(archive) for archive in chunk}
-            uris = {row.id: row.archive_uri for row in connection.execute(
-                select(statuses.c.id, statuses.c.archive_uri).where(statuses.c.id.in_(firsts)))}
+            uris = {
+                row.id: row.archive_uri
+                for row in connection.execute(
+                    select(statuses.c.id, statuses.c.archive_uri).where(statuses.c.id.in_(firsts))
+                )
+            }
             unsettled += [archive for archive in chunk if not _points_at(uris.get(_first_row(archive)), archive)]
     return unsettled
 
@@ -107,6 +114,9 @@ def _referenced(connection: Connection, archive: StoredArchive) -> bool:
     span = _span(archive)
     if span is None:
         return True  # never a candidate; kept rather than guessed about
-    uris = connection.scalars(select(statuses.c.archive_uri).distinct()
-                              .where(statuses.c.id.between(*span), statuses.c.archive_uri.is_not(None)))
+    uris = connection.scalars(
+        select(statuses.c.archive_uri)
+        .distinct()
+        .where(statuses.c.id.between(*span), statuses.c.archive_uri.is_not(None))
+    )
     return any(_points_at(uri, archive) for uri in uris)

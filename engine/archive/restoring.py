@@ -56,8 +56,9 @@ def read_entries(storage: Storage, settings: ArchiveSettings, rows: Iterable[Arc
     return readout
 
 
-def _read_archive(storage: Storage, settings: ArchiveSettings, uri: str, rows: list[ArchivedRow],
-                  readout: EntryReadout) -> None:
+def _read_archive(
+    storage: Storage, settings: ArchiveSettings, uri: str, rows: list[ArchivedRow], readout: EntryReadout
+) -> None:
     with scratch_file(settings.temp_path, f"statewright-restore-{uuid.uuid4().hex}.zip") as local:
         storage.fetch(uri, local)
         with ArchiveReader(local, uri, settings.max_entry_bytes) as reader:

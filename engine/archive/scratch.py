@@ -31,8 +31,10 @@ def scratch_file(folder: Path, name: str) -> Iterator[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         yield path
     except OSError as exc:
-        raise ArchiveUnavailable(f"cannot use the temporary folder {folder}: {exc.strerror or exc}. Free space "
-                                 f"there or choose another with --temp-dir / {ARCHIVE_TEMP_ENV}.") from exc
+        raise ArchiveUnavailable(
+            f"cannot use the temporary folder {folder}: {exc.strerror or exc}. Free space "
+            f"there or choose another with --temp-dir / {ARCHIVE_TEMP_ENV}."
+        ) from exc
     finally:
         try:
             path.unlink(missing_ok=True)

@@ -50,9 +50,11 @@ class ArchiveSettings:
         if scheme == "s3":
             _check_bucket(self.uri, authority)
         elif authority not in _LOCAL_AUTHORITIES:
-            raise ConfigurationError(f"Archive URI {_shown(self.uri)!r} names a host ({_shown(authority)!r}), but "
-                                     "archives go to a local folder: write file:///absolute/path or "
-                                     "file://./relative/path.")
+            raise ConfigurationError(
+                f"Archive URI {_shown(self.uri)!r} names a host ({_shown(authority)!r}), but "
+                "archives go to a local folder: write file:///absolute/path or "
+                "file://./relative/path."
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ArchiveSettings:
@@ -71,8 +73,12 @@ class ArchiveSettings:
         Raises:
             ConfigurationError: The archive URI cannot be used.
         """
-        return cls(uri=settings.archive_uri, temp_dir=Path(settings.archive_temp) if settings.archive_temp else None,
-                   s3_endpoint_url=settings.s3_endpoint_url, s3_path_style=settings.s3_path_style)
+        return cls(
+            uri=settings.archive_uri,
+            temp_dir=Path(settings.archive_temp) if settings.archive_temp else None,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_path_style=settings.s3_path_style,
+        )
 
     @property
     def temp_path(self) -> Path:
@@ -84,9 +90,11 @@ def _check_bucket(uri: str, bucket: str) -> None:
     if not bucket:
         raise ConfigurationError(f"Archive URI {_shown(uri)!r} names no bucket: write it like s3://bucket/prefix.")
     if "@" in bucket or ":" in bucket:
-        raise ConfigurationError(f"Archive URI {_shown(uri)!r} holds credentials or a port: write it like "
-                                 "s3://bucket/prefix, give the server with STATEWRIGHT_S3_ENDPOINT_URL and the "
-                                 "credentials the way boto3 reads them (AWS_ACCESS_KEY_ID, a profile or a role).")
+        raise ConfigurationError(
+            f"Archive URI {_shown(uri)!r} holds credentials or a port: write it like "
+            "s3://bucket/prefix, give the server with STATEWRIGHT_S3_ENDPOINT_URL and the "
+            "credentials the way boto3 reads them (AWS_ACCESS_KEY_ID, a profile or a role)."
+        )
 
 
 def _shown(text: str) -> str:

@@ -146,9 +146,11 @@ class Storage:
         folder = Path(_local_path(self.base))
         if not folder.is_dir():
             return []
-        return [StoredArchive(self.uri_of(path.name), path.name,
-                              datetime.fromtimestamp(path.stat().st_mtime, UTC))
-                for path in sorted(folder.glob("*.zip")) if path.is_file()]
+        return [
+            StoredArchive(self.uri_of(path.name), path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC))
+            for path in sorted(folder.glob("*.zip"))
+            if path.is_file()
+        ]
 
     def _list_bucket(self) -> list[StoredArchive]:
         bucket, prefix = _bucket_and_key(self.base)
@@ -156,7 +158,7 @@ class Storage:
         found: list[StoredArchive] = []
         for page in self._client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                name = item["Key"][len(prefix):]
+                name = item["Key"][len(prefix) :]
                 if "/" not in name and name.endswith(".zip"):
                     found.append(StoredArchive(self.uri_of(name), name, item["LastModified"]))
         return found
@@ -180,11 +182,14 @@ class Storage:
                 raise missing_dependency(missing, "S3 archives") from missing
             # Checksums only when required: boto3's default ones are refused by many S3-compatible stores
             # (the archive's own SHA-256 is what Statewright checks).
-            config = Config(s3={"addressing_style": "path" if self.settings.s3_path_style else "auto"},
-                            request_checksum_calculation="when_required",
-                            response_checksum_validation="when_required",
-                            connect_timeout=S3_CONNECT_TIMEOUT, read_timeout=S3_READ_TIMEOUT,
-                            retries={"mode": "standard", "max_attempts": S3_MAX_ATTEMPTS})
+            config = Config(
+                s3={"addressing_style": "path" if self.settings.s3_path_style else "auto"},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                connect_timeout=S3_CONNECT_TIMEOUT,
+                read_timeout=S3_READ_TIMEOUT,
+                retries={"mode": "standard", "max_attempts": S3_MAX_ATTEMPTS},
+            )
             client = boto3.client("s3", endpoint_url=self.settings.s3_endpoint_url, config=config)
             self._transport = {"client": client}
         return self._transport

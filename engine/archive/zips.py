@@ -32,8 +32,18 @@ ENTRY_NAME = re.compile(r"\A[0-9]{1,20}\.json\Z")
 COMPRESSION_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 #: What ``zipfile`` raises on damaged bytes: bad headers, bad CRC, a broken deflate stream, a short file.
 #: (RuntimeError and NotImplementedError are its answers to encrypted members and unknown methods.)
-_DAMAGE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, struct.error, EOFError, OSError, ValueError,
-           RuntimeError, NotImplementedError, OverflowError)
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+    EOFError,
+    OSError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+    OverflowError,
+)
 
 
 def entry_name(row_id: int) -> str:
@@ -59,9 +69,10 @@ def write_archive(path: Path, rows: Iterable[tuple[int, bytes]]) -> list[Written
             name = entry_name(row_id)
             archive.writestr(name, content)
             entries.append(WrittenEntry(row_id, name, hashlib.sha256(content).hexdigest(), len(content)))
-        manifest = {"format": FORMAT_VERSION,
-                    "entries": [{"name": e.name, "row_id": e.row_id, "sha256": e.sha256, "size": e.size}
-                                for e in entries]}
+        manifest = {
+            "format": FORMAT_VERSION,
+            "entries": [{"name": e.name, "row_id": e.row_id, "sha256": e.sha256, "size": e.size} for e in entries],
+        }
         archive.writestr(MANIFEST, json.dumps(manifest))
     return entries
 
@@ -100,8 +111,10 @@ class ArchiveReader:
             raw = json.loads(content)
             listed = {entry["name"]: entry for entry in raw["entries"]}
         except (KeyError, TypeError, ValueError) as exc:
-            raise ArchiveCorrupt(f"{self.label}: unreadable manifest, not a JSON object with a list of "
-                                 f"entries ({type(exc).__name__}: {exc})") from exc
+            raise ArchiveCorrupt(
+                f"{self.label}: unreadable manifest, not a JSON object with a list of "
+                f"entries ({type(exc).__name__}: {exc})"
+            ) from exc
         return listed
 
     def read(self, name: str, sha256: str) -> bytes:
@@ -135,11 +148,14 @@ class ArchiveReader:
         if info.flag_bits & 0x1:
             raise ArchiveCorrupt(f"{self.label}: {info.filename} is encrypted; Statewright never encrypts entries")
         if info.compress_type not in COMPRESSION_METHODS:
-            raise ArchiveCorrupt(f"{self.label}: {info.filename} uses compression method {info.compress_type}; "
-                                 f"Statewright writes only {', '.join(COMPRESSION_METHODS.values())}")
+            raise ArchiveCorrupt(
+                f"{self.label}: {info.filename} uses compression method {info.compress_type}; "
+                f"Statewright writes only {', '.join(COMPRESSION_METHODS.values())}"
+            )
         if info.file_size > self.max_entry_bytes:
-            raise ArchiveCorrupt(f"{self.label}: {info.filename} is {info.file_size} bytes, over the "
-                                 f"{self.max_entry_bytes}-byte limit")
+            raise ArchiveCorrupt(
+                f"{self.label}: {info.filename} is {info.file_size} bytes, over the {self.max_entry_bytes}-byte limit"
+            )
 
 
 @contextmanager
@@ -163,8 +179,13 @@ def decode_entry(label: str, name: str, content: bytes) -> tuple[Any, str | None
         decoded = json.loads(content)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise ArchiveCorrupt(f"{label}: {name} is not JSON ({exc})") from exc
-    if not isinstance(decoded, dict) or set(decoded) != {"payload", "exception_traceback"} \
-            or not isinstance(decoded["exception_traceback"], str | None):
-        raise ArchiveCorrupt(f"{label}: {name} is JSON but not a payload entry (expected an object with "
-                             f"exactly 'payload' and 'exception_traceback')")
+    if (
+        not isinstance(decoded, dict)
+        or set(decoded) != {"payload", "exception_traceback"}
+        or not isinstance(decoded["exception_traceback"], str | None)
+    ):
+        raise ArchiveCorrupt(
+            f"{label}: {name} is JSON but not a payload entry (expected an object with "
+            f"exactly 'payload' and 'exception_traceback')"
+        )
     return decoded["payload"], decoded["exception_traceback"]

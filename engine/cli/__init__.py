@@ -46,11 +46,15 @@ Examples:
 """
 
 
-@click.group("statewright", cls=StatewrightGroup, epilog=HELP_EPILOG,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "statewright", cls=StatewrightGroup, epilog=HELP_EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="statewright")
-@click.option("--traceback", is_flag=True,
-              help=f"On a failure, also print the traceback, for a bug report (or ${TRACEBACK_ENV}=1).")
+@click.option(
+    "--traceback",
+    is_flag=True,
+    help=f"On a failure, also print the traceback, for a bug report (or ${TRACEBACK_ENV}=1).",
+)
 @click.pass_context
 def main(ctx: click.Context, traceback: bool) -> None:
     """Statewright: statuses of business objects, described in YAML.
@@ -80,5 +84,15 @@ main.add_command(restore)
 main.add_command(purge)
 main.add_command(admin)
 
-__all__ = ["EXIT_BROKEN_PIPE", "EXIT_BUG", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNAVAILABLE", "EXIT_USAGE",
-           "EXIT_WORKER_DIED", "CommandFailed", "StatewrightGroup", "main"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_BUG",
+    "EXIT_OK",
+    "EXIT_PROBLEMS",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "EXIT_WORKER_DIED",
+    "CommandFailed",
+    "StatewrightGroup",
+    "main",
+]

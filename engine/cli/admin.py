@@ -20,11 +20,23 @@ ADMIN_TOKEN_ENV = "STATEWRIGHT_ADMIN_TOKEN"
 @app_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
-@click.option("--token", default=setting("admin_token"), show_default=shown("admin_token"),
-              help="Login token, at least 16 characters; required unless the host is loopback.")
+@click.option(
+    "--token",
+    default=setting("admin_token"),
+    show_default=shown("admin_token"),
+    help="Login token, at least 16 characters; required unless the host is loopback.",
+)
 @log_level_option
-def admin(machines: str, database_url: str, broker_url: str, import_path: str, host: str, port: int,
-          token: str | None, log_level: str) -> None:
+def admin(
+    machines: str,
+    database_url: str,
+    broker_url: str,
+    import_path: str,
+    host: str,
+    port: int,
+    token: str | None,
+    log_level: str,
+) -> None:
     """Serve the admin page: objects, history, repair actions, metrics, live diagrams."""
     configure_logging(log_level)
     try:
@@ -38,8 +50,11 @@ def admin(machines: str, database_url: str, broker_url: str, import_path: str, h
         click.echo(f"statewright admin: --token (or ${ADMIN_TOKEN_ENV}): {problem}", err=True)
         sys.exit(EXIT_USAGE)
     if token is None and not is_loopback(host):
-        click.echo(f"statewright admin: refusing to serve {host} without a token: anyone who can reach it could "
-                   f"act on your objects. Give --token (or ${ADMIN_TOKEN_ENV}), or bind to 127.0.0.1.", err=True)
+        click.echo(
+            f"statewright admin: refusing to serve {host} without a token: anyone who can reach it could "
+            f"act on your objects. Give --token (or ${ADMIN_TOKEN_ENV}), or bind to 127.0.0.1.",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
     app = build_app(AppOptions(machines, database_url, broker_url, import_path))
     login_token = token or new_token()
@@ -58,8 +73,10 @@ def admin(machines: str, database_url: str, broker_url: str, import_path: str, h
         click.echo(f"Admin page: http://{shown}:{port}/ (log in with your token)")
     if is_in_process(broker_url):
         hold_work_in_outbox(app)
-        click.echo("No --broker-url: the work of objects you repair waits in the outbox for your workers' sweep, and "
-                   "Retry on the failures page is refused. Give the broker your workers use to send it at once.")
+        click.echo(
+            "No --broker-url: the work of objects you repair waits in the outbox for your workers' sweep, and "
+            "Retry on the failures page is refused. Give the broker your workers use to send it at once."
+        )
     try:
         serve(page, sock, log_level=log_level)
     finally:

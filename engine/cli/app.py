@@ -47,14 +47,28 @@ class AppOptions:
 def app_options(function: F) -> F:
     """Add --machines, --database-url, --broker-url and --path to a command."""
     decorators = [
-        click.option("--machines", default=setting("machines"), show_default=shown("machines"),
-                     help="Machine file or folder."),
-        click.option("--database-url", default=setting("database_url"), show_default=shown("database_url"),
-                     help="SQLAlchemy URL."),
-        click.option("--broker-url", default=setting("broker_url"), show_default=shown("broker_url"),
-                     help="memory://, redis://… or amqp://…."),
-        click.option("--path", "import_path", default=".", show_default=True,
-                     help="Folder put first on the import path, where your models live."),
+        click.option(
+            "--machines", default=setting("machines"), show_default=shown("machines"), help="Machine file or folder."
+        ),
+        click.option(
+            "--database-url",
+            default=setting("database_url"),
+            show_default=shown("database_url"),
+            help="SQLAlchemy URL.",
+        ),
+        click.option(
+            "--broker-url",
+            default=setting("broker_url"),
+            show_default=shown("broker_url"),
+            help="memory://, redis://… or amqp://….",
+        ),
+        click.option(
+            "--path",
+            "import_path",
+            default=".",
+            show_default=True,
+            help="Folder put first on the import path, where your models live.",
+        ),
     ]
     for decorate in reversed(decorators):
         function = decorate(function)
@@ -62,8 +76,9 @@ def app_options(function: F) -> F:
 
 
 #: What a command that sends work says when given the in-process broker.
-IN_PROCESS_BROKER = ("memory:// lives inside one process; give --broker-url redis://… or amqp://… shared with your "
-                     "workers")
+IN_PROCESS_BROKER = (
+    "memory:// lives inside one process; give --broker-url redis://… or amqp://… shared with your workers"
+)
 
 
 def is_in_process(broker_url: str) -> bool:
@@ -134,9 +149,13 @@ def build_app(options: AppOptions, *, connections: ConnectionSettings | None = N
     build_broker(options.broker_url).close()
     engine = open_database(options.database_url, connections=connections)
     try:
-        app = Statewright(specs, engine=engine, broker_url=options.broker_url,
-                          http_base_url=options.http_base_url,
-                          settings=options.settings if options.settings is not None else current_settings())
+        app = Statewright(
+            specs,
+            engine=engine,
+            broker_url=options.broker_url,
+            http_base_url=options.http_base_url,
+            settings=options.settings if options.settings is not None else current_settings(),
+        )
     except BaseException:
         engine.dispose()
         raise

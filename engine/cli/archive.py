@@ -46,17 +46,38 @@ DURATION = _Duration()
 def archive_options(function: F) -> F:
     """--database-url and where archives go; each also read from the environment."""
     decorators = [
-        click.option("--database-url", default=setting("database_url"), show_default=shown("database_url"),
-                     help="SQLAlchemy URL."),
-        click.option("--archive-uri", default=setting("archive_uri"), show_default=shown("archive_uri"),
-                     help="file:///folder or s3://bucket/prefix."),
-        click.option("--temp-dir", default=setting("archive_temp"), type=click.Path(file_okay=False),
-                     show_default=shown("archive_temp"),
-                     help="Folder where archives are built before upload, created if missing."),
-        click.option("--s3-endpoint-url", default=setting("s3_endpoint_url"), show_default=shown("s3_endpoint_url"),
-                     help="An S3-compatible server."),
-        click.option("--s3-path-style", is_flag=True, default=setting("s3_path_style"),
-                     show_default=shown("s3_path_style"), help="Path-style S3 bucket addressing."),
+        click.option(
+            "--database-url",
+            default=setting("database_url"),
+            show_default=shown("database_url"),
+            help="SQLAlchemy URL.",
+        ),
+        click.option(
+            "--archive-uri",
+            default=setting("archive_uri"),
+            show_default=shown("archive_uri"),
+            help="file:///folder or s3://bucket/prefix.",
+        ),
+        click.option(
+            "--temp-dir",
+            default=setting("archive_temp"),
+            type=click.Path(file_okay=False),
+            show_default=shown("archive_temp"),
+            help="Folder where archives are built before upload, created if missing.",
+        ),
+        click.option(
+            "--s3-endpoint-url",
+            default=setting("s3_endpoint_url"),
+            show_default=shown("s3_endpoint_url"),
+            help="An S3-compatible server.",
+        ),
+        click.option(
+            "--s3-path-style",
+            is_flag=True,
+            default=setting("s3_path_style"),
+            show_default=shown("s3_path_style"),
+            help="Path-style S3 bucket addressing.",
+        ),
     ]
     for decorate in reversed(decorators):
         function = decorate(function)
@@ -70,13 +91,17 @@ def _check_temp_dir(temp_dir: str) -> None:
     path = Path(temp_dir)
     if temp_dir == "" or (path.exists() and not path.is_dir()):
         what = "is empty" if temp_dir == "" else "exists and is not a folder"
-        raise CommandFailed(f"--temp-dir {temp_dir!r} {what}; name a folder (it is created if missing), or leave "
-                            "out --temp-dir for the system's temporary folder.", EXIT_USAGE)
+        raise CommandFailed(
+            f"--temp-dir {temp_dir!r} {what}; name a folder (it is created if missing), or leave "
+            "out --temp-dir for the system's temporary folder.",
+            EXIT_USAGE,
+        )
 
 
 @contextmanager
-def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
-              s3_path_style: bool) -> Iterator[Archiver]:
+def _archiver(
+    database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None, s3_path_style: bool
+) -> Iterator[Archiver]:
     """The archiver for a command, on an existing database with Statewright's tables.
 
     Errors are raised for the command group to report (see ``engine.cli.failing``).
@@ -86,8 +111,12 @@ def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endp
 
     if temp_dir is not None:
         _check_temp_dir(temp_dir)
-    settings = ArchiveSettings(uri=archive_uri, temp_dir=Path(temp_dir) if temp_dir else None,
-                               s3_endpoint_url=s3_endpoint_url, s3_path_style=s3_path_style)
+    settings = ArchiveSettings(
+        uri=archive_uri,
+        temp_dir=Path(temp_dir) if temp_dir else None,
+        s3_endpoint_url=s3_endpoint_url,
+        s3_path_style=s3_path_style,
+    )
     engine = open_database(database_url)
     try:
         require_tables(engine, database_url)
@@ -98,15 +127,38 @@ def _archiver(database_url: str, archive_uri: str, temp_dir: str | None, s3_endp
 
 @click.command()
 @archive_options
-@click.option("--older-than", type=DURATION, default="2d", show_default=True,
-              help="Archive payloads of history rows older than this.")
+@click.option(
+    "--older-than",
+    type=DURATION,
+    default="2d",
+    show_default=True,
+    help="Archive payloads of history rows older than this.",
+)
 @click.option("--batch", type=SQL_COUNT, default=1000, show_default=True, help="Rows per archive.")
-@click.option("--gc/--no-gc", default=True, show_default=True,
-              help="First delete orphaned archives: ones a killed run stored but never committed.")
-@click.option("--gc-grace", type=DURATION, default="1h", show_default=True,
-              help="Leave orphaned archives younger than this for a later run.")
-def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
-             s3_path_style: bool, older_than: timedelta, batch: int, gc: bool, gc_grace: timedelta) -> None:
+@click.option(
+    "--gc/--no-gc",
+    default=True,
+    show_default=True,
+    help="First delete orphaned archives: ones a killed run stored but never committed.",
+)
+@click.option(
+    "--gc-grace",
+    type=DURATION,
+    default="1h",
+    show_default=True,
+    help="Leave orphaned archives younger than this for a later run.",
+)
+def compress(
+    database_url: str,
+    archive_uri: str,
+    temp_dir: str | None,
+    s3_endpoint_url: str | None,
+    s3_path_style: bool,
+    older_than: timedelta,
+    batch: int,
+    gc: bool,
+    gc_grace: timedelta,
+) -> None:
     """Move old history payloads into verified ZIP archives. Safe to run from several hosts at once."""
     from rich.filesize import decimal
     from rich.progress import Progress
@@ -119,20 +171,35 @@ def compress(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpo
         total = archiver.pending(older_than=older_than)
         with Progress(transient=True) as progress:
             bar = progress.add_task("compressing payloads", total=total)
-            result = archiver.compress(older_than=older_than, batch=batch,
-                                       progress=lambda rows: progress.advance(bar, rows))
-    click.echo(f"compressed {result.rows} rows into {len(result.archives)} archives: "
-               f"{decimal(result.bytes_before)} of payloads, {decimal(result.bytes_after)} archived")
+            result = archiver.compress(
+                older_than=older_than, batch=batch, progress=lambda rows: progress.advance(bar, rows)
+            )
+    click.echo(
+        f"compressed {result.rows} rows into {len(result.archives)} archives: "
+        f"{decimal(result.bytes_before)} of payloads, {decimal(result.bytes_after)} archived"
+    )
     sys.exit(EXIT_OK)
 
 
 @click.command()
 @archive_options
 @click.argument("row_ids", nargs=-1, type=SQL_COUNT)
-@click.option("--object", "subject", default=None, metavar="MACHINE:ID",
-              help="Restore every archived payload of one object instead.")
-def restore(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
-            s3_path_style: bool, row_ids: tuple[int, ...], subject: str | None) -> None:
+@click.option(
+    "--object",
+    "subject",
+    default=None,
+    metavar="MACHINE:ID",
+    help="Restore every archived payload of one object instead.",
+)
+def restore(
+    database_url: str,
+    archive_uri: str,
+    temp_dir: str | None,
+    s3_endpoint_url: str | None,
+    s3_path_style: bool,
+    row_ids: tuple[int, ...],
+    subject: str | None,
+) -> None:
     """Bring archived payloads back into history rows ROW_IDS (or of one --object), checking their SHA-256."""
     if bool(row_ids) == bool(subject):
         click.echo("statewright restore: give history row ids or --object MACHINE:ID (one of the two)", err=True)
@@ -165,25 +232,36 @@ def _require_history(archiver: Archiver, machine: str, model_id: str) -> None:
     with archiver.engine.connect() as connection:
         if connection.scalar(select(statuses.c.id).where(statuses.c.machine == machine).limit(1)) is None:
             known = connection.scalars(select(statuses.c.machine).distinct().order_by(statuses.c.machine)).all()
-            raise CommandFailed(f"--object {machine}:{model_id}: no history of a machine {machine!r}; machines with "
-                                f"history: {', '.join(known) or 'none'}.", EXIT_USAGE)
+            raise CommandFailed(
+                f"--object {machine}:{model_id}: no history of a machine {machine!r}; machines with "
+                f"history: {', '.join(known) or 'none'}.",
+                EXIT_USAGE,
+            )
         row = select(statuses.c.id).where(statuses.c.machine == machine, statuses.c.model_id == model_id).limit(1)
         if connection.scalar(row) is None:
-            raise CommandFailed(f"--object {machine}:{model_id}: no {machine} with id {model_id!r} has any history; "
-                                "check the id.", EXIT_USAGE)
+            raise CommandFailed(
+                f"--object {machine}:{model_id}: no {machine} with id {model_id!r} has any history; check the id.",
+                EXIT_USAGE,
+            )
 
 
 @click.command()
 @archive_options
-@click.option("--older-than", type=DURATION, default="2d", show_default=True,
-              help="Clear payloads restored longer ago than this.")
-def purge(database_url: str, archive_uri: str, temp_dir: str | None, s3_endpoint_url: str | None,
-          s3_path_style: bool, older_than: timedelta) -> None:
+@click.option(
+    "--older-than", type=DURATION, default="2d", show_default=True, help="Clear payloads restored longer ago than this."
+)
+def purge(
+    database_url: str,
+    archive_uri: str,
+    temp_dir: str | None,
+    s3_endpoint_url: str | None,
+    s3_path_style: bool,
+    older_than: timedelta,
+) -> None:
     """Clear restored payloads again, each only once its archive entry still verifies (they stay there)."""
     with _archiver(database_url, archive_uri, temp_dir, s3_endpoint_url, s3_path_style) as archiver:
         result = archiver.purge(older_than=older_than)
     for row_id, reason in sorted(result.failed.items()):
         click.echo(f"row {row_id}: kept restored, {reason}", err=True)
-    click.echo(f"purged {len(result.purged)} restored payloads, kept {len(result.failed)} whose archive "
-               f"did not verify")
+    click.echo(f"purged {len(result.purged)} restored payloads, kept {len(result.failed)} whose archive did not verify")
     sys.exit(EXIT_PROBLEMS if result.failed else EXIT_OK)

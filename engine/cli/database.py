@@ -54,24 +54,34 @@ def open_database(url: str, *, create: bool = False, connections: ConnectionSett
     except DBAPIError as failed:
         engine.dispose()
         reason = " ".join(str(failed.orig).split())
-        raise DatabaseUnavailable(f"Cannot connect to the database {where}: {reason} — check the URL, and that "
-                                  "the server is running and reachable.") from None
+        raise DatabaseUnavailable(
+            f"Cannot connect to the database {where}: {reason} — check the URL, and that "
+            "the server is running and reachable."
+        ) from None
     return engine
 
 
 def _check_sqlite_file(engine: Engine, url: str, create: bool) -> None:
     """Refuse a SQLite file that does not exist (unless ``create``), or whose folder does not."""
     database = engine.url.database
-    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:" \
-            or database.startswith("file:"):
+    if (
+        engine.url.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
         return
     path = Path(database)
     if not path.parent.is_dir():
-        raise DatabaseUnavailable(f"Cannot use the SQLite database {database}: the folder {path.parent} does not "
-                                  "exist. Create the folder, or give another --database-url.")
+        raise DatabaseUnavailable(
+            f"Cannot use the SQLite database {database}: the folder {path.parent} does not "
+            "exist. Create the folder, or give another --database-url."
+        )
     if not create and not path.exists():
-        raise DatabaseUnavailable(f"The SQLite database {database} does not exist. Create it with "
-                                  f"`{upgrade_command(url)}`, or give the --database-url of your app's database.")
+        raise DatabaseUnavailable(
+            f"The SQLite database {database} does not exist. Create it with "
+            f"`{upgrade_command(url)}`, or give the --database-url of your app's database."
+        )
 
 
 def require_tables(engine: Engine, url: str, flows: Iterable[Flow] = ()) -> None:
@@ -93,4 +103,5 @@ def require_tables(engine: Engine, url: str, flows: Iterable[Flow] = ()) -> None
                 raise DatabaseUnavailable(
                     f"The table {table.name!r} of {flow.mapper.class_.__name__} (machine {flow.machine!r}) does not "
                     f"exist in {where}: create your model's table (with your app's migrations, or "
-                    "Base.metadata.create_all(engine)).")
+                    "Base.metadata.create_all(engine))."
+                )

@@ -17,8 +17,9 @@ def db() -> None:
 
 
 def _database_url_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option("--database-url", default=setting("database_url"), show_default=shown("database_url"),
-                        help="SQLAlchemy URL.")(function)
+    return click.option(
+        "--database-url", default=setting("database_url"), show_default=shown("database_url"), help="SQLAlchemy URL."
+    )(function)
 
 
 def _run(action: str, database_url: str, revision: str, *, confirmed: bool = True) -> None:
@@ -30,8 +31,10 @@ def _run(action: str, database_url: str, revision: str, *, confirmed: bool = Tru
     try:
         if not confirmed:
             engine.dispose()
-            raise CommandFailed(f"downgrading to {revision!r} drops Statewright's tables or columns and the status "
-                                f"history, failure records or archive references they hold; pass --yes to confirm.")
+            raise CommandFailed(
+                f"downgrading to {revision!r} drops Statewright's tables or columns and the status "
+                f"history, failure records or archive references they hold; pass --yes to confirm."
+            )
         (upgrade if action == "upgrade" else downgrade)(engine, revision)
     finally:
         engine.dispose()

@@ -61,14 +61,27 @@ def _service() -> Iterator[str]:
 
 
 @click.command()
-@click.option("--documents", default=200, show_default=True, type=click.IntRange(1, MAX_DOCUMENTS),
-              help="How many documents to push through.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("statewright-demo"),
-              show_default=True, help="Folder for the demo's database and diagram.")
-@click.option("--machine", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("machines/document.yaml"), show_default=True)
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, MAX_THREADS),
-              help="Worker threads.")
+@click.option(
+    "--documents",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, MAX_DOCUMENTS),
+    help="How many documents to push through.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("statewright-demo"),
+    show_default=True,
+    help="Folder for the demo's database and diagram.",
+)
+@click.option(
+    "--machine",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("machines/document.yaml"),
+    show_default=True,
+)
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, MAX_THREADS), help="Worker threads.")
 @click.option("--fresh", is_flag=True, help="Delete the previous demo's database first (it is kept by default).")
 @log_level_option
 def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool, log_level: str) -> None:
@@ -92,8 +105,9 @@ def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool, lo
     diagram.write_text(render_dot(build_graph(spec)))
     console.print(f"Diagram written to {diagram} (render it: statewright diagram {machine} -o {spec.name}.svg)")
     console.print(f"Database: {database} (kept for the next run; --fresh starts over)", soft_wrap=True)
-    console.print(f"Browse it: statewright admin --machines {machine} --database-url sqlite:///{database}",
-                  soft_wrap=True)
+    console.print(
+        f"Browse it: statewright admin --machines {machine} --database-url sqlite:///{database}", soft_wrap=True
+    )
     sys.exit(EXIT_OK if counts.get("complete", 0) == documents else EXIT_PROBLEMS)
 
 
@@ -111,8 +125,9 @@ def _run(spec: MachineSpec, database_url: str, documents: int, threads: int, con
         except DefinitionError as problems:
             for diagnostic in problems.diagnostics:
                 click.echo(diagnostic.render(), err=True)
-            raise CommandFailed("run it from the Statewright repository, where examples/ lives.",
-                                EXIT_PROBLEMS) from None
+            raise CommandFailed(
+                "run it from the Statewright repository, where examples/ lives.", EXIT_PROBLEMS
+            ) from None
         try:
             model = _import_model(spec.model)
             upgrade(app.engine)
@@ -136,8 +151,9 @@ def _import_model(path: str) -> Any:
     return import_path(path)
 
 
-def _push(app: Any, model: Any, count: int, finals: set[str], console: Any,
-          progress_type: Any) -> tuple[Counter[str], int]:
+def _push(
+    app: Any, model: Any, count: int, finals: set[str], console: Any, progress_type: Any
+) -> tuple[Counter[str], int]:
     """Add ``count`` documents and wait for them; returns their statuses and the first one's id."""
     from sqlalchemy import func, select
 
@@ -152,8 +168,9 @@ def _push(app: Any, model: Any, count: int, finals: set[str], console: Any,
         bar = progress.add_task("documents finished", total=count)
         while time.monotonic() < deadline:
             with app.sessionmaker() as session:
-                rows = session.execute(select(model.status, func.count()).where(model.id > after)
-                                       .group_by(model.status)).all()
+                rows = session.execute(
+                    select(model.status, func.count()).where(model.id > after).group_by(model.status)
+                ).all()
             counts = Counter({str(status): n for status, n in rows})
             done = sum(n for state, n in counts.items() if state in finals)
             progress.update(bar, completed=done)
@@ -178,5 +195,7 @@ def _report(app: Any, model: Any, counts: Counter[str], first_id: int, console: 
             console.print(f"history of document {first.id}:")
             for change in first.history():
                 detail = f" {json.dumps(change.payload)[:90]}" if change.payload else ""
-                console.print(f"  {change.created_at:%H:%M:%S.%f} {change.from_state} -> {change.to_state} "
-                              f"({change.transition}){detail}")
+                console.print(
+                    f"  {change.created_at:%H:%M:%S.%f} {change.from_state} -> {change.to_state} "
+                    f"({change.transition}){detail}"
+                )

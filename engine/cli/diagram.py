@@ -15,8 +15,15 @@ from engine.diagrams import FORMATS, build_graph, render_dot, render_image, rend
 from engine.diagrams.dot import ImageFormat
 
 #: The format each output suffix means (compared in lower case).
-FORMAT_OF_SUFFIX = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf", ".mmd": "mermaid",
-                    ".mermaid": "mermaid"}
+FORMAT_OF_SUFFIX = {
+    ".dot": "dot",
+    ".gv": "dot",
+    ".svg": "svg",
+    ".png": "png",
+    ".pdf": "pdf",
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+}
 #: Formats drawn by Graphviz's `dot` program; the others are text made here.
 IMAGE_FORMATS = ("svg", "png", "pdf")
 
@@ -33,11 +40,14 @@ def choose_format(output: Path | None, given: str | None) -> str:
     suffixes = ", ".join(FORMAT_OF_SUFFIX)
     if implied is None and given is None:
         named = repr(output.suffix) if output.suffix else "(there is none)"
-        raise CommandFailed(f"cannot tell the format of {output} from its suffix {named}: "
-                            f"use one of {suffixes}, or give -f/--format.", EXIT_USAGE)
+        raise CommandFailed(
+            f"cannot tell the format of {output} from its suffix {named}: use one of {suffixes}, or give -f/--format.",
+            EXIT_USAGE,
+        )
     if implied is not None and given is not None and implied != given:
-        raise CommandFailed(f"-o {output} names the {implied} format but -f says {given}: make them agree, "
-                            "or leave out -f.", EXIT_USAGE)
+        raise CommandFailed(
+            f"-o {output} names the {implied} format but -f says {given}: make them agree, or leave out -f.", EXIT_USAGE
+        )
     return given or cast(str, implied)
 
 
@@ -51,21 +61,37 @@ def check_output(name: str | None) -> Path | None:
     if name is None:
         return None
     if name == "":
-        raise CommandFailed("-o was given an empty path; name the file to write (like document.svg), or leave "
-                            "out -o for standard output.", EXIT_USAGE)
+        raise CommandFailed(
+            "-o was given an empty path; name the file to write (like document.svg), or leave "
+            "out -o for standard output.",
+            EXIT_USAGE,
+        )
     output = Path(name)
     if output.exists() and not output.is_file():
-        raise CommandFailed(f"-o {output} exists and is not a regular file (a FIFO, a device or a socket); name "
-                            "a new or a regular file, or leave out -o for standard output.", EXIT_USAGE)
+        raise CommandFailed(
+            f"-o {output} exists and is not a regular file (a FIFO, a device or a socket); name "
+            "a new or a regular file, or leave out -o for standard output.",
+            EXIT_USAGE,
+        )
     return output
 
 
 @click.command(epilog="\b\nSuffixes: .dot/.gv (DOT), .svg, .png, .pdf (drawn by Graphviz's `dot`), .mmd/.mermaid.")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-f", "--format", "output_format", type=click.Choice(FORMATS),
-              help="Output format; by default taken from -o's suffix, else dot.")
-@click.option("-o", "--output", "output_name", type=click.Path(dir_okay=False),
-              help="Write here instead of standard output (a new or a regular file).")
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    help="Output format; by default taken from -o's suffix, else dot.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_name",
+    type=click.Path(dir_okay=False),
+    help="Write here instead of standard output (a new or a regular file).",
+)
 def diagram(file: str, output_format: str | None, output_name: str | None) -> None:
     """Draw a machine: Graphviz DOT, SVG, PNG, PDF or Mermaid.
 

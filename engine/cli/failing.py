@@ -47,8 +47,19 @@ if TYPE_CHECKING:
 #: Environment variable that turns ``--traceback`` on.
 TRACEBACK_ENV = "STATEWRIGHT_TRACEBACK"
 #: OS errors that mean the user named a path that cannot be used (exit 2); any other is the system's (exit 3).
-_PATH_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EEXIST,
-                          errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP})
+_PATH_ERRNOS = frozenset(
+    {
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EEXIST,
+        errno.EROFS,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+    }
+)
 
 
 class CommandFailed(Exception):
@@ -84,8 +95,9 @@ def describe(error: BaseException) -> Failure | None:
     failure = _unmasked_failure(error)
     if failure is None:
         return None
-    return replace(failure, message=hide_secrets(failure.message),
-                   located=tuple(hide_secrets(line) for line in failure.located))
+    return replace(
+        failure, message=hide_secrets(failure.message), located=tuple(hide_secrets(line) for line in failure.located)
+    )
 
 
 def _unmasked_failure(error: BaseException) -> Failure | None:
@@ -104,9 +116,12 @@ def _unmasked_failure(error: BaseException) -> Failure | None:
 
 def _engine_failure(error: StatewrightError) -> Failure:
     if isinstance(error, DefinitionError):
-        return Failure(f"{len(error.diagnostics)} problem(s) in the machine files; fix them and run again "
-                       "(`statewright lint` checks them).", EXIT_PROBLEMS,
-                       tuple(d.render() for d in error.diagnostics))
+        return Failure(
+            f"{len(error.diagnostics)} problem(s) in the machine files; fix them and run again "
+            "(`statewright lint` checks them).",
+            EXIT_PROBLEMS,
+            tuple(d.render() for d in error.diagnostics),
+        )
     if isinstance(error, ConfigurationError):
         return Failure(str(error), EXIT_USAGE)
     from engine.errors import DotUnavailableError
@@ -132,8 +147,9 @@ def _third_party_failure(error: BaseException) -> Failure | None:
     if module == "sqlalchemy":
         return _database_failure(error)
     if module in ("redis", "pika", "dramatiq") and "Connection" in type(error).__name__:
-        return Failure(f"cannot reach the broker: {error}. Check --broker-url and that the broker is running.",
-                       EXIT_UNAVAILABLE)
+        return Failure(
+            f"cannot reach the broker: {error}. Check --broker-url and that the broker is running.", EXIT_UNAVAILABLE
+        )
     return None
 
 
@@ -145,8 +161,11 @@ def _database_failure(error: BaseException) -> Failure | None:
     reason = str(error.orig)
     missing = ("no such table", "no such column", "UndefinedTable", "UndefinedColumn")
     if any(text in reason or text == type(error.orig).__name__ for text in missing):
-        return Failure(f"a table or column is missing: {reason}. Create or upgrade Statewright's tables with "
-                       "`statewright db upgrade`, and create your model's table.", EXIT_UNAVAILABLE)
+        return Failure(
+            f"a table or column is missing: {reason}. Create or upgrade Statewright's tables with "
+            "`statewright db upgrade`, and create your model's table.",
+            EXIT_UNAVAILABLE,
+        )
     if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
         return Failure(f"the database failed: {reason}", EXIT_UNAVAILABLE)
     return None
@@ -157,8 +176,11 @@ def report(error: BaseException, command: str, show_traceback: bool) -> int:
     failure = describe(error)
     if failure is None:
         traceback.print_exception(error, file=sys.stderr)
-        click.echo(f"{command}: unexpected {type(error).__name__}. This is a bug in Statewright: please report it "
-                   "with the traceback above.", err=True)
+        click.echo(
+            f"{command}: unexpected {type(error).__name__}. This is a bug in Statewright: please report it "
+            "with the traceback above.",
+            err=True,
+        )
         return EXIT_BUG
     if show_traceback:
         traceback.print_exception(error, file=sys.stderr)

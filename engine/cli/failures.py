@@ -16,18 +16,34 @@ if TYPE_CHECKING:
 
 @click.command()
 @app_options
-@click.option("--retry", "retry_ids", type=SQL_COUNT, multiple=True, metavar="ID",
-              help="Send this record's work again (repeatable).")
+@click.option(
+    "--retry",
+    "retry_ids",
+    type=SQL_COUNT,
+    multiple=True,
+    metavar="ID",
+    help="Send this record's work again (repeatable).",
+)
 @click.option("--retry-all", is_flag=True, help="Send the work of every open record again.")
 @click.option("--all", "show_all", is_flag=True, help="Also list records already retried.")
-def failures(machines: str, database_url: str, broker_url: str, import_path: str, retry_ids: tuple[int, ...],
-             retry_all: bool, show_all: bool) -> None:
+def failures(
+    machines: str,
+    database_url: str,
+    broker_url: str,
+    import_path: str,
+    retry_ids: tuple[int, ...],
+    retry_all: bool,
+    show_all: bool,
+) -> None:
     """List work that failed for good with no object state to show it (listeners, reactions, work whose object
     could not be moved) and work the sweeper resent; retry failures. Exit 1 while failures are open."""
     options = AppOptions(machines, database_url, broker_url, import_path)
     if (retry_ids or retry_all) and broker_url.startswith("memory"):
-        click.echo("statewright failures: memory:// lives inside this process, so a retry would be lost; give "
-                   "--broker-url redis://… or amqp://… (the one your workers use).", err=True)
+        click.echo(
+            "statewright failures: memory:// lives inside this process, so a retry would be lost; give "
+            "--broker-url redis://… or amqp://… (the one your workers use).",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
     with opened_app(options) as app:
         if retry_ids or retry_all:
@@ -43,8 +59,10 @@ def _list(app: Statewright, show_all: bool) -> int:
         click.echo(record.line())
     open_ = sum(record.status == FAILED for record in records)
     resent = sum(record.status == RESENT for record in records)
-    click.echo(f"{open_} open failure{'s' if open_ != 1 else ''}, {resent} resend{'s' if resent != 1 else ''}"
-               + (" (retry with --retry ID or --retry-all)" if open_ else ""))
+    click.echo(
+        f"{open_} open failure{'s' if open_ != 1 else ''}, {resent} resend{'s' if resent != 1 else ''}"
+        + (" (retry with --retry ID or --retry-all)" if open_ else "")
+    )
     return EXIT_PROBLEMS if open_ else EXIT_OK
 
 

@@ -52,8 +52,13 @@ def lint_checked(checked: CheckedFile, resolve: bool) -> LintResult:
     if resolve and checked.spec is not None and not checked.errors:
         diagnostics = _merged(diagnostics, resolve_spec(checked.spec))
     spec = checked.spec
-    result = LintResult(checked.path, spec.name if spec else None, (), spec.origin.text("name") if spec else None,
-                        binding=binding_of(spec) if spec else None)
+    result = LintResult(
+        checked.path,
+        spec.name if spec else None,
+        (),
+        spec.origin.text("name") if spec else None,
+        binding=binding_of(spec) if spec else None,
+    )
     return capped(result, diagnostics)
 
 
@@ -64,11 +69,16 @@ def _merged(diagnostics: Iterable[Diagnostic], more: Iterable[Diagnostic]) -> tu
 def _flag_duplicates(results: list[LintResult]) -> list[LintResult]:
     """Across the files linted together, a machine name may be used once and a model's status column may be
     driven by one machine (as the engine requires)."""
-    names = duplicate_names([(r.machine, r.path, r.name_location) if r.machine and r.name_location else None
-                             for r in results])
+    names = duplicate_names(
+        [(r.machine, r.path, r.name_location) if r.machine and r.name_location else None for r in results]
+    )
     bindings = duplicate_bindings([r.binding for r in results])
-    return [r.with_diagnostics([d for d in (names.get(i), bindings.get(i)) if d is not None])
-            if i in names or i in bindings else r for i, r in enumerate(results)]
+    return [
+        r.with_diagnostics([d for d in (names.get(i), bindings.get(i)) if d is not None])
+        if i in names or i in bindings
+        else r
+        for i, r in enumerate(results)
+    ]
 
 
 def lint_files(options: LintOptions, stdin: bytes | None = None) -> list[LintResult]:
@@ -99,7 +109,7 @@ def _split_at_stdin(paths: tuple[str, ...]) -> tuple[tuple[str, ...], bool, tupl
     if STDIN_PATH not in paths:
         return paths, False, ()
     index = paths.index(STDIN_PATH)
-    return paths[:index], True, paths[index + 1:]
+    return paths[:index], True, paths[index + 1 :]
 
 
 def _lint_many(files: list[str], options: LintOptions) -> list[LintResult]:
@@ -113,32 +123,52 @@ def _lint_many(files: list[str], options: LintOptions) -> list[LintResult]:
         return list(pool.map(lint_one, files, [options.resolve] * len(files), chunksize=chunk))
 
 
-@click.command(epilog="""\b
+@click.command(
+    epilog="""\b
 Examples:
   statewright lint machines/
   statewright lint --format sarif machines/ > lint.sarif
   cat order.yaml | statewright lint - --stdin-filename machines/order.yaml   (as an editor runs it)
-""")
+"""
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(sorted(REPORTER_BY_NAME)), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(REPORTER_BY_NAME)),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--resolve", is_flag=True, help="Also import the model and every callable the files name.")
-@click.option("--path", "import_path", default=".", show_default=True,
-              help="Folder put first on the import path for --resolve.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
-              show_default="number of CPUs", help="Worker processes for many files.")
-@click.option("--stdin-filename", default=None, metavar="PATH",
-              help=f"With the path `-` (standard input): the path its problems are reported at "
-                   f"(default {DEFAULT_STDIN_NAME}).")
-def lint(paths: tuple[str, ...], output_format: str, resolve: bool, import_path: str, jobs: int,
-         stdin_filename: str | None) -> None:
+@click.option(
+    "--path", "import_path", default=".", show_default=True, help="Folder put first on the import path for --resolve."
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=lambda: os.cpu_count() or 1,
+    show_default="number of CPUs",
+    help="Worker processes for many files.",
+)
+@click.option(
+    "--stdin-filename",
+    default=None,
+    metavar="PATH",
+    help=f"With the path `-` (standard input): the path its problems are reported at (default {DEFAULT_STDIN_NAME}).",
+)
+def lint(
+    paths: tuple[str, ...], output_format: str, resolve: bool, import_path: str, jobs: int, stdin_filename: str | None
+) -> None:
     """Check machine files (or folders of them) and report every problem; `-` reads one from standard input.
 
     Exit status: 0 clean, 1 problems found, 2 usage or unreadable input.
     """
     stdin = _read_stdin(paths, stdin_filename)
-    options = LintOptions(paths, output_format, resolve, str(Path(import_path).resolve()), jobs,
-                          stdin_filename or DEFAULT_STDIN_NAME)
+    options = LintOptions(
+        paths, output_format, resolve, str(Path(import_path).resolve()), jobs, stdin_filename or DEFAULT_STDIN_NAME
+    )
     try:
         results = lint_files(options, stdin)
     except FileNotFoundError as missing:

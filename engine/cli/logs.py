@@ -62,6 +62,10 @@ def configure_logging(level: str) -> None:
 
 def log_level_option(function: F) -> F:
     """Add ``--log-level`` (any case; ``STATEWRIGHT_LOG_LEVEL`` when not given) to a command."""
-    return click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
-                        default=setting("log_level"), show_default=shown("log_level"),
-                        help="What to log on standard error.")(function)
+    return click.option(
+        "--log-level",
+        type=click.Choice(LOG_LEVELS, case_sensitive=False),
+        default=setting("log_level"),
+        show_default=shown("log_level"),
+        help="What to log on standard error.",
+    )(function)

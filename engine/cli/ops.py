@@ -31,16 +31,34 @@ if TYPE_CHECKING:
 
 @click.command()
 @app_options
-@click.option("--timeouts/--no-timeouts", default=True, show_default=True,
-              help="Move objects stuck past their state's timeout.")
-@click.option("--outbox/--no-outbox", default=True, show_default=True,
-              help="Send outbox rows not sent yet, and resend work a broker lost (see --resend-after).")
-@click.option("--resend-after", type=DURATION, default=setting("resend_after"), show_default=shown("resend_after"),
-              help="Resend task and endpoint work whose object still waits in its `when` state this long after "
-                   "the message was sent.")
+@click.option(
+    "--timeouts/--no-timeouts", default=True, show_default=True, help="Move objects stuck past their state's timeout."
+)
+@click.option(
+    "--outbox/--no-outbox",
+    default=True,
+    show_default=True,
+    help="Send outbox rows not sent yet, and resend work a broker lost (see --resend-after).",
+)
+@click.option(
+    "--resend-after",
+    type=DURATION,
+    default=setting("resend_after"),
+    show_default=shown("resend_after"),
+    help="Resend task and endpoint work whose object still waits in its `when` state this long after "
+    "the message was sent.",
+)
 @log_level_option
-def sweep(machines: str, database_url: str, broker_url: str, import_path: str, timeouts: bool, outbox: bool,
-          resend_after: timedelta, log_level: str) -> None:
+def sweep(
+    machines: str,
+    database_url: str,
+    broker_url: str,
+    import_path: str,
+    timeouts: bool,
+    outbox: bool,
+    resend_after: timedelta,
+    log_level: str,
+) -> None:
     """Move stuck objects and resend unsent or lost work. Safe to run from several hosts at once.
 
     Sending needs the broker your workers use; ``--no-outbox`` runs without one (memory://): the work of the
@@ -69,16 +87,21 @@ def sweep(machines: str, database_url: str, broker_url: str, import_path: str, t
 @click.command()
 @app_options
 @click.argument("machine")
-@click.option("--where", "where", default=None, metavar="status=STATE",
-              help="Only objects in this state (default: every state with a defibrillate target).")
+@click.option(
+    "--where",
+    "where",
+    default=None,
+    metavar="status=STATE",
+    help="Only objects in this state (default: every state with a defibrillate target).",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be restarted; change nothing.")
-def defibrillate(machines: str, database_url: str, broker_url: str, import_path: str, machine: str,
-                 where: str | None, dry_run: bool) -> None:
+def defibrillate(
+    machines: str, database_url: str, broker_url: str, import_path: str, machine: str, where: str | None, dry_run: bool
+) -> None:
     """Restart failed objects of MACHINE from their state's defibrillate target, and re-queue its work."""
     with opened_app(AppOptions(machines, database_url, broker_url, import_path)) as app:
         if machine not in app.flows:
-            click.echo(f"statewright defibrillate: no machine {machine!r}; machines: {', '.join(app.flows)}",
-                       err=True)
+            click.echo(f"statewright defibrillate: no machine {machine!r}; machines: {', '.join(app.flows)}", err=True)
             sys.exit(EXIT_USAGE)
         flow = app.flows[machine]
         state = _parse_where(where, flow.field, list(flow.compiled.spec.states))
@@ -114,7 +137,10 @@ def _parse_where(where: str | None, field: str, states: list[str]) -> str | None
         return None
     key, _, value = where.partition("=")
     if key.strip() not in ("status", field) or value.strip() not in states:
-        click.echo(f"statewright defibrillate: --where takes status=STATE with a state of the machine "
-                   f"({', '.join(states)}), not {where!r}", err=True)
+        click.echo(
+            f"statewright defibrillate: --where takes status=STATE with a state of the machine "
+            f"({', '.join(states)}), not {where!r}",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
     return value.strip()

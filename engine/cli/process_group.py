@@ -37,8 +37,9 @@ def run_group(target: Callable[..., object], args: tuple[Any, ...], *, processes
     in place dies of the SIGTERM: it had consumed nothing yet, and that counts as a clean stop.
     """
     context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=target, args=args, name=f"statewright-worker-{index}")
-                for index in range(processes)]
+    children = [
+        context.Process(target=target, args=args, name=f"statewright-worker-{index}") for index in range(processes)
+    ]
     stopping: list[int] = []
 
     def stop(signum: int, frame: object) -> None:
@@ -68,8 +69,13 @@ def _watch(children: Sequence[BaseProcess], stopping: list[int]) -> int:
             if not stopping:
                 stopping.append(0)
                 code = EXIT_WORKER_DIED
-                log.critical("worker process %d %s; stopping the other %d (exit code %d: restart the command)",
-                             child.pid, ended(child.exitcode), len(running), EXIT_WORKER_DIED)
+                log.critical(
+                    "worker process %d %s; stopping the other %d (exit code %d: restart the command)",
+                    child.pid,
+                    ended(child.exitcode),
+                    len(running),
+                    EXIT_WORKER_DIED,
+                )
                 _terminate(running.values())
             elif child.exitcode not in CLEAN_STOPS:
                 code = EXIT_WORKER_DIED

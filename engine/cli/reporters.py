@@ -35,8 +35,10 @@ def omitted_message(result: LintResult) -> str:
     '... and 5 more problems in this file, not shown (at most 100 are reported per file).'
     """
     noun = "problem" if result.omitted == 1 else "problems"
-    return (f"... and {result.omitted} more {noun} in this file, not shown (at most {MAX_DIAGNOSTICS_PER_FILE} "
-            "are reported per file).")
+    return (
+        f"... and {result.omitted} more {noun} in this file, not shown (at most {MAX_DIAGNOSTICS_PER_FILE} "
+        "are reported per file)."
+    )
 
 
 def report_text(results: Sequence[LintResult]) -> str:
@@ -54,8 +56,16 @@ def report_json(results: Sequence[LintResult]) -> str:
     """A JSON document: every file with its status and problem counts (``omitted``: found, not listed), and
     every reported diagnostic with its location."""
     document = {
-        "files": [{"path": result.path, "ok": not result.found, "machine": result.machine,
-                   "problems": result.found, "omitted": result.omitted} for result in results],
+        "files": [
+            {
+                "path": result.path,
+                "ok": not result.found,
+                "machine": result.machine,
+                "problems": result.found,
+                "omitted": result.omitted,
+            }
+            for result in results
+        ],
         "diagnostics": [
             {
                 "file": d.location.file,
@@ -85,8 +95,10 @@ def report_github(results: Sequence[LintResult]) -> str:
     lines = []
     for d in _all(results):
         level = "warning" if d.severity is Severity.WARNING else "error"
-        props = (f"file={_escape_property(d.location.file)},line={d.location.line},col={d.location.col},"
-                 f"title={_escape_property(f'{d.code} {d.rule.slug}')}")
+        props = (
+            f"file={_escape_property(d.location.file)},line={d.location.line},col={d.location.col},"
+            f"title={_escape_property(f'{d.code} {d.rule.slug}')}"
+        )
         lines.append(f"::{level} {props}::{_escape_data(d.message)}")
     for result in results:
         if result.omitted:
@@ -99,8 +111,12 @@ def report_github(results: Sequence[LintResult]) -> str:
 def report_sarif(results: Sequence[LintResult]) -> str:
     """A SARIF 2.1.0 log for code-scanning tools; files with problems not shown get a notification each."""
     rules = [
-        {"id": rule.code, "name": rule.slug, "shortDescription": {"text": rule.summary},
-         "defaultConfiguration": {"level": "warning" if rule.severity is Severity.WARNING else "error"}}
+        {
+            "id": rule.code,
+            "name": rule.slug,
+            "shortDescription": {"text": rule.summary},
+            "defaultConfiguration": {"level": "warning" if rule.severity is Severity.WARNING else "error"},
+        }
         for rule in RULES_BY_CODE.values()
     ]
     sarif_results: list[dict[str, Any]] = [
@@ -108,24 +124,39 @@ def report_sarif(results: Sequence[LintResult]) -> str:
             "ruleId": d.code,
             "level": "warning" if d.severity is Severity.WARNING else "error",
             "message": {"text": d.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": d.location.file},
-                "region": {"startLine": d.location.line, "startColumn": d.location.col},
-            }}],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": d.location.file},
+                        "region": {"startLine": d.location.line, "startColumn": d.location.col},
+                    }
+                }
+            ],
         }
         for d in _all(results)
     ]
     # Problems past the cap are not results; SARIF's place for what the tool tells about its own run is a
     # notification of the invocation.
-    notes = [{"level": "note", "message": {"text": omitted_message(result)},
-              "locations": [{"physicalLocation": {"artifactLocation": {"uri": result.path}}}]}
-             for result in results if result.omitted]
+    notes = [
+        {
+            "level": "note",
+            "message": {"text": omitted_message(result)},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": result.path}}}],
+        }
+        for result in results
+        if result.omitted
+    ]
     invocation = {"executionSuccessful": True, "toolExecutionNotifications": notes}
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "statewright", "rules": rules}}, "invocations": [invocation],
-                  "results": sarif_results}],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "statewright", "rules": rules}},
+                "invocations": [invocation],
+                "results": sarif_results,
+            }
+        ],
     }
     return json.dumps(log, indent=2)
 

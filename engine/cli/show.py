@@ -42,8 +42,14 @@ def _work_table(spec: MachineSpec) -> Table:
         table.add_row(task.name, "task", task.steps.when, steps, str(task.retries), task.run)
     for endpoint in spec.endpoints.values():
         steps = " → ".join(s for s in (endpoint.steps.processing, endpoint.steps.complete) if s)
-        table.add_row(endpoint.name, "endpoint", endpoint.steps.when, f"{steps} | {endpoint.steps.error}",
-                      str(endpoint.retries), f"{endpoint.method} {endpoint.url}")
+        table.add_row(
+            endpoint.name,
+            "endpoint",
+            endpoint.steps.when,
+            f"{steps} | {endpoint.steps.error}",
+            str(endpoint.retries),
+            f"{endpoint.method} {endpoint.url}",
+        )
     return table
 
 

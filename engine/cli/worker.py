@@ -71,8 +71,9 @@ def _serve(options: AppOptions, serving: Serving) -> None:
     configure_logging(serving.log_level)
     with opened_app(options, connections=serving.connections) as app:
         add_sweeper(app, every=serving.sweep_every, resend_after=serving.resend_after)
-        worker = Worker(app.broker, worker_threads=serving.threads, worker_timeout=500,
-                        queues=set(serving.queues) or None)
+        worker = Worker(
+            app.broker, worker_threads=serving.threads, worker_timeout=500, queues=set(serving.queues) or None
+        )
         worker.start()  # boots the sweeper too
         log.info("ready: %d threads consuming %s", serving.threads, ", ".join(serving.queues) or "every queue")
         try:
@@ -85,8 +86,11 @@ def _serve(options: AppOptions, serving: Serving) -> None:
             # Deliveries held through an outage would keep the stop waiting; left unacknowledged, the broker
             # hands them to another worker (RabbitMQ at once, Redis after the heartbeat timeout).
             timeout = STOP_DURING_OUTAGE_MS if not app.work.gate.is_healthy else DRAMATIQ_STOP_MS
-            log.warning("stopping: letting running handlers finish (at most %d s; SIGKILL stops at once, and their "
-                        "work is resent once its lease runs out)", timeout // 1000)
+            log.warning(
+                "stopping: letting running handlers finish (at most %d s; SIGKILL stops at once, and their "
+                "work is resent once its lease runs out)",
+                timeout // 1000,
+            )
             worker.stop(timeout=timeout)
 
 
@@ -112,26 +116,55 @@ def _refuse_misconfiguration(options: AppOptions) -> None:
 
 @click.command()
 @app_options
-@click.option("--processes", default=1, show_default=True, type=click.IntRange(min=1, max=256),
-              help="Worker processes.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1, max=1024),
-              help="Threads per process.")
+@click.option(
+    "--processes", default=1, show_default=True, type=click.IntRange(min=1, max=256), help="Worker processes."
+)
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(min=1, max=1024), help="Threads per process."
+)
 @click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable; default: all).")
-@click.option("--sweep-every", default=30.0, show_default=True, type=click.FloatRange(min=0.1, max=86_400),
-              help="Seconds between outbox and timeout sweeps.")
-@click.option("--http-base-url", default=setting("http_base_url"), show_default=shown("http_base_url"),
-              help="Joined to endpoint URLs that are paths.")
-@click.option("--resend-after", type=DURATION, default=setting("resend_after"), show_default=shown("resend_after"),
-              help="The sweep resends task and endpoint work whose object still waits in its `when` state this "
-                   "long after the message was sent.")
+@click.option(
+    "--sweep-every",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1, max=86_400),
+    help="Seconds between outbox and timeout sweeps.",
+)
+@click.option(
+    "--http-base-url",
+    default=setting("http_base_url"),
+    show_default=shown("http_base_url"),
+    help="Joined to endpoint URLs that are paths.",
+)
+@click.option(
+    "--resend-after",
+    type=DURATION,
+    default=setting("resend_after"),
+    show_default=shown("resend_after"),
+    help="The sweep resends task and endpoint work whose object still waits in its `when` state this "
+    "long after the message was sent.",
+)
 @log_level_option
-def worker(machines: str, database_url: str, broker_url: str, import_path: str, processes: int, threads: int,
-           queues: tuple[str, ...], sweep_every: float, http_base_url: str | None,
-           resend_after: timedelta | None, log_level: str) -> None:
+def worker(
+    machines: str,
+    database_url: str,
+    broker_url: str,
+    import_path: str,
+    processes: int,
+    threads: int,
+    queues: tuple[str, ...],
+    sweep_every: float,
+    http_base_url: str | None,
+    resend_after: timedelta | None,
+    log_level: str,
+) -> None:
     """Run the tasks, endpoints, listeners and reactions of the machines (needs redis:// or amqp://)."""
     if broker_url.startswith("memory"):
-        click.echo("statewright worker: memory:// lives inside one process; give --broker-url redis://… or "
-                   "amqp://… shared with your app.", err=True)
+        click.echo(
+            "statewright worker: memory:// lives inside one process; give --broker-url redis://… or "
+            "amqp://… shared with your app.",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
     if http_base_url is not None:
         from engine.work.endpoints import check_base_url

@@ -20,15 +20,24 @@ def build_digraph(graph: DiagramGraph, notes: Mapping[str, str] | None = None) -
 
     ``notes`` adds a line under a state's name (the admin page's live counts).
     """
-    digraph = graphviz.Digraph(graph.name, graph_attr={"rankdir": "LR", "label": graph.name, "labelloc": "t"},
-                               node_attr={"shape": "circle", "style": "filled", "fontname": "Helvetica"},
-                               edge_attr={"fontname": "Helvetica", "fontsize": "10"})
+    digraph = graphviz.Digraph(
+        graph.name,
+        graph_attr={"rankdir": "LR", "label": graph.name, "labelloc": "t"},
+        node_attr={"shape": "circle", "style": "filled", "fontname": "Helvetica"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "10"},
+    )
     for node in graph.nodes:
         # Work goes beside the node, not inside, so circles keep their size.
         extra = {"id": f"state-{node.name}"} if notes is not None else {}
         label = f"{node.name}\\n{notes[node.name]}" if notes and node.name in notes else node.name
-        digraph.node(node.name, label=label, **extra, xlabel="\\n".join(f"⚙ {w}" for w in node.work),
-                     fillcolor=node.color or DEFAULT_FILL, shape="doublecircle" if node.final else "circle")
+        digraph.node(
+            node.name,
+            label=label,
+            **extra,
+            xlabel="\\n".join(f"⚙ {w}" for w in node.work),
+            fillcolor=node.color or DEFAULT_FILL,
+            shape="doublecircle" if node.final else "circle",
+        )
         if node.initial:
             digraph.node("__initial__", label="", shape="point", width="0.15", style="filled", fillcolor="black")
             digraph.edge("__initial__", node.name)

@@ -69,8 +69,9 @@ def build_graph(spec: MachineSpec) -> DiagramGraph:
             edges.append(DiagramEdge(source, transition.target, label, "solid"))
     for state in spec.states.values():
         if state.timeout is not None:
-            edges.append(DiagramEdge(state.name, state.timeout.to, f"after {format_duration(state.timeout.after)}",
-                                     "dashed"))
+            edges.append(
+                DiagramEdge(state.name, state.timeout.to, f"after {format_duration(state.timeout.after)}", "dashed")
+            )
         if state.defibrillate is not None:
             edges.append(DiagramEdge(state.name, state.defibrillate, "defibrillate", "dashed"))
     return DiagramGraph(spec.name, nodes, tuple(edges))

@@ -44,16 +44,19 @@ def downgrade(engine: Engine, revision: str) -> None:
 def _migrate(step: Callable[[Config, str], None], engine: Engine, revision: str) -> None:
     config = _config()
     if not revision.strip():  # alembic fails an assertion on an empty revision
-        raise ConfigurationError("Cannot migrate to an empty revision: give one of Statewright's revisions, "
-                                 "head or base.")
+        raise ConfigurationError(
+            "Cannot migrate to an empty revision: give one of Statewright's revisions, head or base."
+        )
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             step(config, revision)
     except CommandError as wrong:
         known = [script.revision for script in ScriptDirectory.from_config(config).walk_revisions()]
-        raise ConfigurationError(f"Cannot migrate to revision {revision!r}: {wrong}. Statewright's revisions: "
-                                 f"{', '.join(sorted(known))}, head and base.") from None
+        raise ConfigurationError(
+            f"Cannot migrate to revision {revision!r}: {wrong}. Statewright's revisions: "
+            f"{', '.join(sorted(known))}, head and base."
+        ) from None
 
 
 def head_revision() -> str | None:
@@ -81,9 +84,13 @@ def require_current(engine: Engine, upgrade_command: str) -> None:
         current = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
     head = head_revision()
     if current is not None and current != head:  # an older revision also lacks the newer tables: say why
-        raise DatabaseUnavailable(f"Statewright's tables in {where} are at revision {current}; this version needs "
-                                  f"{head}: upgrade them with `{upgrade_command}`.")
+        raise DatabaseUnavailable(
+            f"Statewright's tables in {where} are at revision {current}; this version needs "
+            f"{head}: upgrade them with `{upgrade_command}`."
+        )
     missing = sorted(set(metadata.tables) - present)
     if missing:
-        raise DatabaseUnavailable(f"The database {where} lacks Statewright tables ({', '.join(missing)}): "
-                                  f"create the tables with `{upgrade_command}`.")
+        raise DatabaseUnavailable(
+            f"The database {where} lacks Statewright tables ({', '.join(missing)}): "
+            f"create the tables with `{upgrade_command}`."
+        )

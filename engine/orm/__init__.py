@@ -17,8 +17,9 @@ def __getattr__(name: str) -> Any:
     if name == "Stateful":
         from engine.runtime.binding import Stateful
 
-        warnings.warn("engine.orm.Stateful moved: import it with `from engine import Stateful`.",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "engine.orm.Stateful moved: import it with `from engine import Stateful`.", DeprecationWarning, stacklevel=2
+        )
         return Stateful
     raise AttributeError(f"module 'engine.orm' has no attribute {name!r}")
 

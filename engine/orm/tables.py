@@ -56,8 +56,12 @@ statuses = Table(
     Index("ix_statuses_model", "model_type", "model_id", "created_at"),
     Index("ix_statuses_created_at", "created_at"),
     # compress walks the rows not archived yet in id order; archived rows (most, in time) stay out of it.
-    Index("ix_statuses_unarchived", "id", postgresql_where=text("archived_at IS NULL"),
-          sqlite_where=text("archived_at IS NULL")),
+    Index(
+        "ix_statuses_unarchived",
+        "id",
+        postgresql_where=text("archived_at IS NULL"),
+        sqlite_where=text("archived_at IS NULL"),
+    ),
 )
 
 #: Work a status change triggers (events, tasks, endpoints, listeners, reactions), written in its transaction.

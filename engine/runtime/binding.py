@@ -25,8 +25,10 @@ class Stateful:
     def _flow(self) -> Flow:
         flow = type(self).__statewright_flow__
         if flow is None:
-            raise NotBoundError(f"{type(self).__name__} is not bound to a machine: create a Statewright whose "
-                                "machines name it as their model.")
+            raise NotBoundError(
+                f"{type(self).__name__} is not bound to a machine: create a Statewright whose "
+                "machines name it as their model."
+            )
         return flow
 
     def fire(self, name: str, /, *, actor: str | None = None, **context: Any) -> StatusChange:
@@ -76,8 +78,15 @@ class Stateful:
         """
         return self._flow().available(self)
 
-    def set_status(self, state: str | StatusEnum, /, *, payload: Any = None, exception: BaseException | None = None,
-                   actor: str | None = None) -> StatusChange:
+    def set_status(
+        self,
+        state: str | StatusEnum,
+        /,
+        *,
+        payload: Any = None,
+        exception: BaseException | None = None,
+        actor: str | None = None,
+    ) -> StatusChange:
         """Move to ``state`` along a declared transition, skipping guards (for tasks and endpoints)."""
         target = state if isinstance(state, str) else state.state
         return self._flow().set_status(self, target, payload=payload, exception=exception, actor=actor)
@@ -114,7 +123,8 @@ class _Binding:
                 raise StatusAssignmentError(
                     f"{flow.machine} {flow.object_id(target)}: the status attribute {attribute!r} is not "
                     f"assigned directly (that would skip its history row, the compare-and-set and the work the "
-                    f"state starts). Use fire(...), set_status(...) or defibrillate().")
+                    f"state starts). Use fire(...), set_status(...) or defibrillate()."
+                )
 
         self.listeners = [("init", set_initial), ("after_insert", record_creation)]
         #: Attribute events, on the status attribute rather than on the class.

@@ -64,6 +64,7 @@ R = TypeVar("R")
 
 def _reporting_refusals(move: Callable[Concatenate[Flow, Any, P], R]) -> Callable[Concatenate[Flow, Any, P], R]:
     """A move method that tells the hooks' ``after_refusal`` about the refusal it raises."""
+
     @functools.wraps(move)
     def reporting(flow: Flow, obj: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -108,8 +109,15 @@ class Flow:
         redactor: Masks secrets in what history and outbox rows store (the default keys if not given).
     """
 
-    def __init__(self, compiled: CompiledMachine, mapper: Mapper[Any], *, hooks: Sequence[Hook],
-                 plan: Mapping[str, Sequence[OutboxItem]], redactor: Redactor = DEFAULT_REDACTOR) -> None:
+    def __init__(
+        self,
+        compiled: CompiledMachine,
+        mapper: Mapper[Any],
+        *,
+        hooks: Sequence[Hook],
+        plan: Mapping[str, Sequence[OutboxItem]],
+        redactor: Redactor = DEFAULT_REDACTOR,
+    ) -> None:
         self.compiled = compiled
         self.machine = compiled.name
         self.model_type = compiled.spec.model
@@ -127,17 +135,22 @@ class Flow:
         if len(mapper.primary_key) == 1:
             self._pk_attribute = getattr(mapper.class_, mapper.get_property_by_column(mapper.primary_key[0]).key)
         # Built once: the compare-and-set UPDATE runs with bound parameters on every move.
-        self._cas = update(self.table).where(
-            *(column == bindparam(f"pk_{index}") for index, column in enumerate(mapper.primary_key)),
-            self.column == bindparam("expected", type_=self.column.type),
-        ).values({self.column.key: bindparam("new", type_=self.column.type)})
+        self._cas = (
+            update(self.table)
+            .where(
+                *(column == bindparam(f"pk_{index}") for index, column in enumerate(mapper.primary_key)),
+                self.column == bindparam("expected", type_=self.column.type),
+            )
+            .values({self.column.key: bindparam("new", type_=self.column.type)})
+        )
         self._before_hooks = tuple(hook for hook in self.hooks if overrides(hook, "before_transition"))
         # Where the database allows, a move is one statement: compare-and-set and history row together.
         # Only when nothing must run between the two: no before-hook that asks to run before the history
         # row (``Hook.before_history_row``); actions are checked per move. Other before-hooks run right after it.
         self._fusable = not any(hook.before_history_row for hook in self._before_hooks)
-        self._cas_and_record = recorded_after(self._cas.returning(literal_column("1")).cte("moved")) \
-            .returning(statuses.c.id, statuses.c.created_at)
+        self._cas_and_record = recorded_after(self._cas.returning(literal_column("1")).cte("moved")).returning(
+            statuses.c.id, statuses.c.created_at
+        )
         self._claim_fusable = self._simple_mapping()
         # Each thread builds its own claiming statement: SQLAlchemy fills parts of a statement that loads
         # ORM objects from a CTE lazily, and threads sharing one raced (seen: NoSuchColumnError 'claimed.id').
@@ -160,8 +173,13 @@ class Flow:
         raw = value.value if isinstance(value, UnknownStatus) else value
         state = self.compiled.state_by_value.get(raw)
         if state is None:
-            raise UnknownStatusError(machine=self.machine, object_id=self.object_id(obj), value=raw,
-                                     values=list(self.compiled.state_by_value), transition=transition)
+            raise UnknownStatusError(
+                machine=self.machine,
+                object_id=self.object_id(obj),
+                value=raw,
+                values=list(self.compiled.state_by_value),
+                transition=transition,
+            )
         return state
 
     def object_id(self, obj: Any) -> str:
@@ -181,22 +199,40 @@ class Flow:
     def fire(self, obj: Any, transition: str, context: Mapping[str, Any], *, actor: str | None = None) -> StatusChange:
         """Fire the transition ``transition`` on ``obj``; see ``Stateful.fire``."""
         session = self._session(obj)
-        decision = self.compiled.decide(self.state_of(obj, transition), transition, obj, context,
-                                        self.object_id(obj))
+        decision = self.compiled.decide(self.state_of(obj, transition), transition, obj, context, self.object_id(obj))
         actions = self.compiled.actions_by_transition[id(decision.transition)]
-        return self._move(session, obj, decision.source, decision.target, transition, context, actions=actions,
-                          actor=actor)
+        return self._move(
+            session, obj, decision.source, decision.target, transition, context, actions=actions, actor=actor
+        )
 
     @_reporting_refusals
-    def set_status(self, obj: Any, state: str, *, payload: Any = None, exception: BaseException | None = None,
-                   context: Mapping[str, Any] | None = None, actor: str | None = None) -> StatusChange:
+    def set_status(
+        self,
+        obj: Any,
+        state: str,
+        *,
+        payload: Any = None,
+        exception: BaseException | None = None,
+        context: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> StatusChange:
         """Move ``obj`` to ``state`` along the first transition that allows it, without guards."""
         session = self._session(obj)
         source = self.state_of(obj, f"-> {state}")
         transition = self._transition_between(source, state, object_id=self.object_id(obj))
         actions = self.compiled.actions_by_transition[id(transition)]
-        return self._move(session, obj, source, state, transition.name, context or {}, actions=actions,
-                          payload=payload, exception=exception, actor=actor)
+        return self._move(
+            session,
+            obj,
+            source,
+            state,
+            transition.name,
+            context or {},
+            actions=actions,
+            payload=payload,
+            exception=exception,
+            actor=actor,
+        )
 
     @_reporting_refusals
     def defibrillate(self, obj: Any, *, actor: str | None = None) -> StatusChange:
@@ -205,9 +241,13 @@ class Flow:
         source = self.state_of(obj, DEFIBRILLATE)
         target = self.compiled.spec.states[source].defibrillate
         if target is None:
-            raise NoDefibrillation(f"{self.machine} {self.object_id(obj)}: state {source!r} has no defibrillation "
-                                   "target.", machine=self.machine, state=source, transition=DEFIBRILLATE,
-                                   object_id=self.object_id(obj))
+            raise NoDefibrillation(
+                f"{self.machine} {self.object_id(obj)}: state {source!r} has no defibrillation target.",
+                machine=self.machine,
+                state=source,
+                transition=DEFIBRILLATE,
+                object_id=self.object_id(obj),
+            )
         return self._move(session, obj, source, target, DEFIBRILLATE, {}, actions=(), actor=actor)
 
     @_reporting_refusals
@@ -217,23 +257,51 @@ class Flow:
         source = self.state_of(obj, TIMEOUT)
         timeout = self.compiled.spec.states[source].timeout
         if timeout is None:
-            raise TransitionNotAllowed(machine=self.machine, state=source, transition=TIMEOUT,
-                                       object_id=self.object_id(obj), allowed=self.available(obj))
+            raise TransitionNotAllowed(
+                machine=self.machine,
+                state=source,
+                transition=TIMEOUT,
+                object_id=self.object_id(obj),
+                allowed=self.available(obj),
+            )
         return self._move(session, obj, source, timeout.to, TIMEOUT, {}, actions=(), actor=actor)
 
     def _session(self, obj: Any) -> Session:
         session = object_session(obj)
         if session is None or obj not in session or self.mapper.primary_key_from_instance(obj)[0] is None:
-            raise NotBoundError(f"{self.machine}: the object must be saved in a session before it can move "
-                                "(session.add(obj); session.flush()).")
+            raise NotBoundError(
+                f"{self.machine}: the object must be saved in a session before it can move "
+                "(session.add(obj); session.flush())."
+            )
         return session
 
-    def _move(self, session: Session, obj: Any, source: str, target: str, transition: str,
-              context: Mapping[str, Any], *, actions: Sequence[Any], payload: Any = None,
-              exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
+    def _move(
+        self,
+        session: Session,
+        obj: Any,
+        source: str,
+        target: str,
+        transition: str,
+        context: Mapping[str, Any],
+        *,
+        actions: Sequence[Any],
+        payload: Any = None,
+        exception: BaseException | None = None,
+        actor: str | None = None,
+    ) -> StatusChange:
         members = self.compiled.member_by_state
-        move = _Move(obj, self.object_id(obj), members[source], members[target], transition, context, actions,
-                     payload, exception, actor)
+        move = _Move(
+            obj,
+            self.object_id(obj),
+            members[source],
+            members[target],
+            transition,
+            context,
+            actions,
+            payload,
+            exception,
+            actor,
+        )
         try:
             if _opened_by_caller(session):
                 with session.begin_nested():
@@ -254,8 +322,9 @@ class Flow:
         assert result is not None
         return result[1]
 
-    def _commit(self, session: Session, write: Callable[[], tuple[Any, StatusChange] | None]
-                ) -> tuple[Any, StatusChange] | None:
+    def _commit(
+        self, session: Session, write: Callable[[], tuple[Any, StatusChange] | None]
+    ) -> tuple[Any, StatusChange] | None:
         """Our own transaction: on SQLite's stale-snapshot refusal, roll back and try once more.
 
         The retry is safe because compare-and-set decides again: it fails with ``StaleStatus`` if the
@@ -284,8 +353,17 @@ class Flow:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def claim(self, session: Session, key: Any, source: str, target: str, *, payload: Any = None,
-              actor: str | None = None, lease: Lease | None = None) -> Any | None:
+    def claim(
+        self,
+        session: Session,
+        key: Any,
+        source: str,
+        target: str,
+        *,
+        payload: Any = None,
+        actor: str | None = None,
+        lease: Lease | None = None,
+    ) -> Any | None:
         """Move the object whose primary key is ``key`` from ``source`` to ``target`` without loading it first.
 
         One ``UPDATE … RETURNING`` both checks the status (compare-and-set) and loads the object, so a
@@ -301,16 +379,38 @@ class Flow:
 
         def write() -> tuple[Any, StatusChange] | None:
             if self._claim_fusable and self._fuses(session, actions):
-                return self._claim_fused(session, key, members[source], members[target], transition.name,
-                                         payload=payload, actor=actor, lease=lease)
+                return self._claim_fused(
+                    session,
+                    key,
+                    members[source],
+                    members[target],
+                    transition.name,
+                    payload=payload,
+                    actor=actor,
+                    lease=lease,
+                )
             model = self.mapper.class_
-            statement = (update(model).where(self._pk_attribute == key, self.column == members[source])
-                         .values({self.attribute: members[target]}).returning(model))
+            statement = (
+                update(model)
+                .where(self._pk_attribute == key, self.column == members[source])
+                .values({self.attribute: members[target]})
+                .returning(model)
+            )
             obj = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
             if obj is None:
                 return None
-            move = _Move(obj, self.object_id(obj), members[source], members[target], transition.name, {}, actions,
-                         payload, None, actor)
+            move = _Move(
+                obj,
+                self.object_id(obj),
+                members[source],
+                members[target],
+                transition.name,
+                {},
+                actions,
+                payload,
+                None,
+                actor,
+            )
             change = self._apply(session, move)
             if lease is not None:
                 connection = session.connection()
@@ -321,20 +421,36 @@ class Flow:
         return None if claimed is None else claimed[0]
 
     def _transition_between(self, source: str, target: str, *, object_id: str | None = None) -> TransitionSpec:
-        transition = next((t for t in self.compiled.spec.transitions
-                           if t.target == target and source in self.compiled.spec.sources_of(t)), None)
+        transition = next(
+            (
+                t
+                for t in self.compiled.spec.transitions
+                if t.target == target and source in self.compiled.spec.sources_of(t)
+            ),
+            None,
+        )
         if transition is None:
-            allowed = sorted({t.target for t in self.compiled.spec.transitions
-                              if source in self.compiled.spec.sources_of(t)})
-            raise TransitionNotAllowed(machine=self.machine, state=source, transition=f"-> {target}",
-                                       object_id=object_id, allowed=[f"-> {name}" for name in allowed])
+            allowed = sorted(
+                {t.target for t in self.compiled.spec.transitions if source in self.compiled.spec.sources_of(t)}
+            )
+            raise TransitionNotAllowed(
+                machine=self.machine,
+                state=source,
+                transition=f"-> {target}",
+                object_id=object_id,
+                allowed=[f"-> {name}" for name in allowed],
+            )
         return transition
 
     def _simple_mapping(self) -> bool:
         """Whether the model maps exactly one table with one key column (what the fused claim can load)."""
         mapper = self.mapper
-        return (len(mapper.primary_key) == 1 and mapper.inherits is None and mapper.polymorphic_on is None
-                and mapper.persist_selectable is self.table)
+        return (
+            len(mapper.primary_key) == 1
+            and mapper.inherits is None
+            and mapper.polymorphic_on is None
+            and mapper.persist_selectable is self.table
+        )
 
     def _claiming_statement(self, leased: bool) -> Select[Any]:
         """``WITH claimed AS (UPDATE … RETURNING *), history AS (INSERT …) SELECT claimed, history.id``.
@@ -353,17 +469,31 @@ class Flow:
     def _fuses(self, session: Session, actions: Sequence[Any]) -> bool:
         return self._fusable and not actions and session.connection().dialect.name in _FUSING_DIALECTS
 
-    def _claim_fused(self, session: Session, key: Any, source: StatusEnum, target: StatusEnum, transition: str, *,
-                     payload: Any, actor: str | None, lease: Lease | None) -> tuple[Any, StatusChange] | None:
+    def _claim_fused(
+        self,
+        session: Session,
+        key: Any,
+        source: StatusEnum,
+        target: StatusEnum,
+        transition: str,
+        *,
+        payload: Any,
+        actor: str | None,
+        lease: Lease | None,
+    ) -> tuple[Any, StatusChange] | None:
         name = "claim" if lease is None else "leased_claim"
         statement = getattr(self._per_thread, name, None)
         if statement is None:
             statement = self._claiming_statement(leased=lease is not None)
             setattr(self._per_thread, name, statement)
-        row = self._history_row(format_key((key,)), source.state, target.state, transition, {}, payload, None,
-                                actor)
-        params = {"pk_0": key, "expected": source, "new": target, **prefixed(row),
-                  **(lease.params() if lease is not None else {})}
+        row = self._history_row(format_key((key,)), source.state, target.state, transition, {}, payload, None, actor)
+        params = {
+            "pk_0": key,
+            "expected": source,
+            "new": target,
+            **prefixed(row),
+            **(lease.params() if lease is not None else {}),
+        }
         found = session.execute(statement, params, execution_options={"populate_existing": True}).one_or_none()
         if found is None:
             return None
@@ -379,8 +509,10 @@ class Flow:
             self._compare_and_set(connection, move)
         except OperationalError as exc:
             if is_sqlite_busy(exc) and _opened_by_caller(session):
-                raise WriteConflict(f"{self.machine} {move.object_id}: another writer committed while "
-                                    "your transaction was open; roll back, reload and try again.") from exc
+                raise WriteConflict(
+                    f"{self.machine} {move.object_id}: another writer committed while "
+                    "your transaction was open; roll back, reload and try again."
+                ) from exc
             raise
         attributes.set_committed_value(move.obj, self.attribute, move.target)
         return self._apply(session, move)
@@ -392,14 +524,30 @@ class Flow:
             action(move.obj, move.context)
         if move.actions:
             session.flush()
-        return self.record(session.connection(), move.object_id, move.source.state, move.target.state,
-                           move.transition, context=move.context, payload=move.payload, exception=move.exception,
-                           actor=move.actor)
+        return self.record(
+            session.connection(),
+            move.object_id,
+            move.source.state,
+            move.target.state,
+            move.transition,
+            context=move.context,
+            payload=move.payload,
+            exception=move.exception,
+            actor=move.actor,
+        )
 
     def _write_fused(self, connection: Connection, move: _Move) -> StatusChange:
         """Compare-and-set and the history row in one statement; no row back means the status was stale."""
-        row = self._history_row(move.object_id, move.source.state, move.target.state, move.transition,
-                                move.context, move.payload, move.exception, move.actor)
+        row = self._history_row(
+            move.object_id,
+            move.source.state,
+            move.target.state,
+            move.transition,
+            move.context,
+            move.payload,
+            move.exception,
+            move.actor,
+        )
         written = connection.execute(self._cas_and_record, {**self._cas_params(move), **prefixed(row)}).first()
         if written is None:
             raise self._stale(move)
@@ -418,45 +566,80 @@ class Flow:
         return params
 
     def _stale(self, move: _Move) -> StaleStatus:
-        return StaleStatus(machine=self.machine, object_id=move.object_id, expected=move.source.state,
-                           transition=move.transition)
+        return StaleStatus(
+            machine=self.machine, object_id=move.object_id, expected=move.source.state, transition=move.transition
+        )
 
     def _compare_and_set(self, connection: Connection, move: _Move) -> None:
         if connection.execute(self._cas, self._cas_params(move)).rowcount != 1:
             raise self._stale(move)
 
-    def record(self, connection: Connection, object_id: str, source: str | None, target: str, transition: str, *,
-               context: Mapping[str, Any] | None = None, payload: Any = None,
-               exception: BaseException | None = None, actor: str | None = None) -> StatusChange:
+    def record(
+        self,
+        connection: Connection,
+        object_id: str,
+        source: str | None,
+        target: str,
+        transition: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        payload: Any = None,
+        exception: BaseException | None = None,
+        actor: str | None = None,
+    ) -> StatusChange:
         """Write the history row and the outbox rows of one change (inside the caller's transaction)."""
         row = self._history_row(object_id, source, target, transition, context, payload, exception, actor)
         written = connection.execute(INSERT_STATUS, row).one()
         return self._recorded(connection, written.id, written.created_at, row)
 
-    def _history_row(self, object_id: str, source: str | None, target: str, transition: str,
-                     context: Mapping[str, Any] | None, payload: Any, exception: BaseException | None,
-                     actor: str | None) -> dict[str, Any]:
-        return history_row(self.redactor, machine=self.machine, model_type=self.model_type, object_id=object_id,
-                           source=source, target=target, transition=transition, context=context, payload=payload,
-                           exception=exception, actor=actor)
+    def _history_row(
+        self,
+        object_id: str,
+        source: str | None,
+        target: str,
+        transition: str,
+        context: Mapping[str, Any] | None,
+        payload: Any,
+        exception: BaseException | None,
+        actor: str | None,
+    ) -> dict[str, Any]:
+        return history_row(
+            self.redactor,
+            machine=self.machine,
+            model_type=self.model_type,
+            object_id=object_id,
+            source=source,
+            target=target,
+            transition=transition,
+            context=context,
+            payload=payload,
+            exception=exception,
+            actor=actor,
+        )
 
     def record_creations(self, connection: Connection, objects: Sequence[Any]) -> list[StatusChange]:
         """The history rows (and outbox rows) of newly inserted objects, in two statements for all of them."""
-        rows = [self._history_row(self.object_id(obj), None, self.state_of(obj), CREATED, None, None, None, None)
-                for obj in objects]
+        rows = [
+            self._history_row(self.object_id(obj), None, self.state_of(obj), CREATED, None, None, None, None)
+            for obj in objects
+        ]
         written = connection.execute(INSERT_STATUSES, rows).all()
         change_ids = [change_id for change_id, _ in written]
         for (_, created_at), row in zip(written, rows, strict=True):
             row["created_at"] = aware(created_at)
-        work = [item for change_id, row in zip(change_ids, rows, strict=True)
-                for item in self._outbox_rows(change_id, row)]
+        work = [
+            item for change_id, row in zip(change_ids, rows, strict=True) for item in self._outbox_rows(change_id, row)
+        ]
         if work:
             connection.execute(INSERT_OUTBOX, work)
-        return [StatusChange(id=change_id, outbox_rows=len(self.plan.get(row["to_state"], ())), **row)
-                for change_id, row in zip(change_ids, rows, strict=True)]
+        return [
+            StatusChange(id=change_id, outbox_rows=len(self.plan.get(row["to_state"], ())), **row)
+            for change_id, row in zip(change_ids, rows, strict=True)
+        ]
 
-    def _recorded(self, connection: Connection, change_id: int, created_at: datetime, row: dict[str, Any]
-                  ) -> StatusChange:
+    def _recorded(
+        self, connection: Connection, change_id: int, created_at: datetime, row: dict[str, Any]
+    ) -> StatusChange:
         """After the history row ``change_id`` is written at ``created_at``: the outbox rows of its target state.
 
         The outbox rows take the history row's time, the database's.

@@ -28,11 +28,26 @@ DEFIBRILLATE = "defibrillate"
 TIMEOUT = "timeout"
 
 INSERT_STATUS = insert(statuses).values(created_at=database_now()).returning(statuses.c.id, statuses.c.created_at)
-INSERT_STATUSES = insert(statuses).values(created_at=database_now()).returning(
-    statuses.c.id, statuses.c.created_at, sort_by_parameter_order=True)
+INSERT_STATUSES = (
+    insert(statuses)
+    .values(created_at=database_now())
+    .returning(statuses.c.id, statuses.c.created_at, sort_by_parameter_order=True)
+)
 #: Columns a change passes to its history row (``created_at`` is the database's; the archive columns are archiving's).
-HISTORY_COLUMNS = ("machine", "model_type", "model_id", "from_state", "to_state", "transition", "payload", "context",
-                   "exception_type", "exception_message", "exception_traceback", "actor")
+HISTORY_COLUMNS = (
+    "machine",
+    "model_type",
+    "model_id",
+    "from_state",
+    "to_state",
+    "transition",
+    "payload",
+    "context",
+    "exception_type",
+    "exception_message",
+    "exception_traceback",
+    "actor",
+)
 
 
 def recorded_after(moved: CTE) -> Insert:
@@ -40,8 +55,7 @@ def recorded_after(moved: CTE) -> Insert:
 
     Its values are bound as ``h_<column>`` (see ``prefixed``).
     """
-    values = select(*(bindparam(f"h_{name}", type_=statuses.c[name].type) for name in HISTORY_COLUMNS),
-                    database_now())
+    values = select(*(bindparam(f"h_{name}", type_=statuses.c[name].type) for name in HISTORY_COLUMNS), database_now())
     return insert(statuses).from_select([*HISTORY_COLUMNS, "created_at"], values.select_from(moved))
 
 
@@ -50,16 +64,33 @@ def prefixed(row: Mapping[str, Any]) -> dict[str, Any]:
     return {f"h_{name}": value for name, value in row.items()}
 
 
-def history_row(redactor: Redactor, *, machine: str, model_type: str, object_id: str, source: str | None,
-                target: str, transition: str, context: Mapping[str, Any] | None = None, payload: Any = None,
-                exception: BaseException | None = None, actor: str | None = None) -> dict[str, Any]:
+def history_row(
+    redactor: Redactor,
+    *,
+    machine: str,
+    model_type: str,
+    object_id: str,
+    source: str | None,
+    target: str,
+    transition: str,
+    context: Mapping[str, Any] | None = None,
+    payload: Any = None,
+    exception: BaseException | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
     """The values of one history row, masked (``created_at`` is left to the database)."""
     row: dict[str, Any] = {
-        "machine": machine, "model_type": model_type, "model_id": object_id,
-        "from_state": source, "to_state": target, "transition": transition,
+        "machine": machine,
+        "model_type": model_type,
+        "model_id": object_id,
+        "from_state": source,
+        "to_state": target,
+        "transition": transition,
         "payload": None if payload is None else redactor.value(jsonable(payload)),
         "context": redactor.value(jsonable(dict(context))) if context else None,
-        "exception_type": None, "exception_message": None, "exception_traceback": None,
+        "exception_type": None,
+        "exception_message": None,
+        "exception_traceback": None,
         "actor": redactor.optional_text(actor),
     }
     if exception is not None:
@@ -71,6 +102,9 @@ def history_row(redactor: Redactor, *, machine: str, model_type: str, object_id:
 
 def read_history(connection: Connection, model_type: str, object_id: str) -> list[StatusChange]:
     """Every status change of one object, oldest first."""
-    query = select(statuses).where(statuses.c.model_type == model_type, statuses.c.model_id == object_id
-                                   ).order_by(statuses.c.created_at, statuses.c.id)
+    query = (
+        select(statuses)
+        .where(statuses.c.model_type == model_type, statuses.c.model_id == object_id)
+        .order_by(statuses.c.created_at, statuses.c.id)
+    )
     return [StatusChange.from_row(cast(Mapping[str, Any], row)) for row in connection.execute(query).mappings()]

@@ -160,9 +160,13 @@ def _run_after_hooks(session: Session) -> None:
         except Exception as error:
             # The database going away right after a commit is not a bug: one line, not a traceback per change.
             trace = fault_of(error) is None
-            log.critical("after_transition hook %r failed for status changes %s%s", hook,
-                         ", ".join(str(change.id) for change in changes),
-                         "" if trace else f" ({describe(error)})", exc_info=trace)
+            log.critical(
+                "after_transition hook %r failed for status changes %s%s",
+                hook,
+                ", ".join(str(change.id) for change in changes),
+                "" if trace else f" ({describe(error)})",
+                exc_info=trace,
+            )
 
 
 @event.listens_for(Session, "after_rollback")

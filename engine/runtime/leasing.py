@@ -32,8 +32,11 @@ class Lease:
 
     def params(self, claim_id: int | None = None) -> dict[str, Any]:
         """The parameters of ``take_lease``'s statement (``claim_id``: the claim's history row, when not in SQL)."""
-        params: dict[str, Any] = {"l_outbox": self.outbox_id, "l_holder": self.holder,
-                                  "l_seconds": self.duration.total_seconds()}
+        params: dict[str, Any] = {
+            "l_outbox": self.outbox_id,
+            "l_holder": self.holder,
+            "l_seconds": self.duration.total_seconds(),
+        }
         if claim_id is not None:
             params["l_claim"] = claim_id
         return params
@@ -79,17 +82,20 @@ def take_lease(dialect: str, claim_id: ColumnElement[Any] | None = None) -> Inse
     make = _UPSERTS.get(dialect)
     if make is None:
         raise NotImplementedError(f"leases are written on SQLite and PostgreSQL, not {dialect}")
-    values: dict[str, Any] = {"outbox_id": bindparam("l_outbox", type_=BigInteger()),
-                              "claimed_by": bindparam("l_holder", type_=String()),
-                              "lease_until": lease_end(seconds_param()),
-                              "claim_id": bindparam("l_claim", type_=BigInteger()) if claim_id is None else claim_id}
+    values: dict[str, Any] = {
+        "outbox_id": bindparam("l_outbox", type_=BigInteger()),
+        "claimed_by": bindparam("l_holder", type_=String()),
+        "lease_until": lease_end(seconds_param()),
+        "claim_id": bindparam("l_claim", type_=BigInteger()) if claim_id is None else claim_id,
+    }
     statement = make(leases)
     if claim_id is None:
         statement = statement.values(values)
     else:
         statement = statement.from_select(list(values), select(*values.values()))
-    upsert: Insert = statement.on_conflict_do_update(index_elements=[leases.c.outbox_id],
-                                                     set_={name: statement.excluded[name] for name in list(values)[1:]})
+    upsert: Insert = statement.on_conflict_do_update(
+        index_elements=[leases.c.outbox_id], set_={name: statement.excluded[name] for name in list(values)[1:]}
+    )
     return upsert
 
 

@@ -63,10 +63,12 @@ def plan_outbox(specs: Sequence[MachineSpec]) -> Plan:
     for spec in specs:
         for index, listener in enumerate(spec.listeners):
             followers.setdefault(listener.event, []).append(
-                OutboxItem(WorkKind.LISTENER, f"{listener.event}#{index}", spec.name))
+                OutboxItem(WorkKind.LISTENER, f"{listener.event}#{index}", spec.name)
+            )
         for index, reaction in enumerate(spec.reactions):
             followers.setdefault(reaction.on, []).append(
-                OutboxItem(WorkKind.REACTION, f"{reaction.on}#{index}", spec.name))
+                OutboxItem(WorkKind.REACTION, f"{reaction.on}#{index}", spec.name)
+            )
     plans: Plan = {}
     for spec in specs:
         plan: dict[str, list[OutboxItem]] = {name: [] for name in spec.states}
@@ -82,15 +84,33 @@ def plan_outbox(specs: Sequence[MachineSpec]) -> Plan:
     return plans
 
 
-def outbox_rows(items: Sequence[OutboxItem], change_id: int, machine: str, model_type: str,
-                history: Mapping[str, Any]) -> list[dict[str, Any]]:
+def outbox_rows(
+    items: Sequence[OutboxItem], change_id: int, machine: str, model_type: str, history: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The outbox rows of the history row ``change_id`` (already written, ``history`` its values)."""
     if not items:
         return []
-    message = {"machine": machine, "model_type": model_type, "model_id": history["model_id"],
-               "from": history["from_state"], "to": history["to_state"], "transition": history["transition"],
-               "context": history["context"], "status_change_id": change_id}
-    return [{"status_change_id": change_id, "kind": item.kind.value, "name": item.name, "machine": item.machine,
-             "model_type": model_type, "model_id": history["model_id"], "message": message,
-             "created_at": history["created_at"], "attempts": 0}
-            for item in items]
+    message = {
+        "machine": machine,
+        "model_type": model_type,
+        "model_id": history["model_id"],
+        "from": history["from_state"],
+        "to": history["to_state"],
+        "transition": history["transition"],
+        "context": history["context"],
+        "status_change_id": change_id,
+    }
+    return [
+        {
+            "status_change_id": change_id,
+            "kind": item.kind.value,
+            "name": item.name,
+            "machine": item.machine,
+            "model_type": model_type,
+            "model_id": history["model_id"],
+            "message": message,
+            "created_at": history["created_at"],
+            "attempts": 0,
+        }
+        for item in items
+    ]

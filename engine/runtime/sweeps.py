@@ -41,14 +41,22 @@ def stuck_query(flow: Flow, state: str, now: datetime) -> Select[Any]:
     timeout = flow.compiled.spec.states[state].timeout
     assert timeout is not None
     model = flow.mapper.class_
-    entered = (select(statuses.c.model_id, func.max(statuses.c.created_at).label("entered"))
-               .where(statuses.c.model_type == flow.model_type).group_by(statuses.c.model_id).subquery())
-    return (select(model).join(entered, entered.c.model_id == key_sql(flow.mapper.primary_key))
-            .where(flow.column == flow.compiled.member_by_state[state], entered.c.entered < now - timeout.after))
+    entered = (
+        select(statuses.c.model_id, func.max(statuses.c.created_at).label("entered"))
+        .where(statuses.c.model_type == flow.model_type)
+        .group_by(statuses.c.model_id)
+        .subquery()
+    )
+    return (
+        select(model)
+        .join(entered, entered.c.model_id == key_sql(flow.mapper.primary_key))
+        .where(flow.column == flow.compiled.member_by_state[state], entered.c.entered < now - timeout.after)
+    )
 
 
-def sweep_timeouts(flow: Flow, session_factory: Any, *, batch: int = DEFAULT_BATCH,
-                   now: datetime | None = None) -> SweepResult:
+def sweep_timeouts(
+    flow: Flow, session_factory: Any, *, batch: int = DEFAULT_BATCH, now: datetime | None = None
+) -> SweepResult:
     """Move every object stuck past its state's timeout, ``batch`` at a time; safe to run from several processes.
 
     Each batch is one transaction: its rows stay locked until the batch commits, so on PostgreSQL
@@ -76,8 +84,9 @@ def sweep_timeouts(flow: Flow, session_factory: Any, *, batch: int = DEFAULT_BAT
     return SweepResult(moved, skipped)
 
 
-def _sweep_batch(flow: Flow, session_factory: Any, state: str, *, batch: int, now: datetime | None
-                 ) -> tuple[int, SweepResult]:
+def _sweep_batch(
+    flow: Flow, session_factory: Any, state: str, *, batch: int, now: datetime | None
+) -> tuple[int, SweepResult]:
     """One batch of ``state``'s stuck objects, moved in one transaction; returns how many were found, and what was done.
 
     Each move is a savepoint inside it, so a move that cannot be made is skipped alone.
@@ -102,8 +111,11 @@ def _sweep_batch(flow: Flow, session_factory: Any, state: str, *, batch: int, no
 
 def restartable(flow: Flow, session: Any, state: str | None = None) -> Iterator[Any]:
     """Objects in a state with a ``defibrillate`` target (only ``state``, when given)."""
-    states = [name for name, spec in flow.compiled.spec.states.items()
-              if spec.defibrillate is not None and (state is None or name == state)]
+    states = [
+        name
+        for name, spec in flow.compiled.spec.states.items()
+        if spec.defibrillate is not None and (state is None or name == state)
+    ]
     if not states:
         return iter(())
     members = [flow.compiled.member_by_state[name] for name in states]

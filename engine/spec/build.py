@@ -80,13 +80,26 @@ class _SpecBuilder:
             tasks=_frozen({name: self.task(name, raw) for name, raw in data.get("tasks", {}).items()}),
             endpoints=_frozen({name: self.endpoint(name, raw) for name, raw in data.get("endpoints", {}).items()}),
             listeners=tuple(
-                ListenerSpec(raw["event"], raw["run"], raw.get("queue"), raw.get("description"),
-                             origin=self.origin("listeners", i), **self.retrying(raw))
+                ListenerSpec(
+                    raw["event"],
+                    raw["run"],
+                    raw.get("queue"),
+                    raw.get("description"),
+                    origin=self.origin("listeners", i),
+                    **self.retrying(raw),
+                )
                 for i, raw in enumerate(data.get("listeners", []))
             ),
             reactions=tuple(
-                ReactionSpec(raw["on"], raw["select"], raw["fire"], raw.get("description"), queue=raw.get("queue"),
-                             origin=self.origin("reactions", i), **self.retrying(raw))
+                ReactionSpec(
+                    raw["on"],
+                    raw["select"],
+                    raw["fire"],
+                    raw.get("description"),
+                    queue=raw.get("queue"),
+                    origin=self.origin("reactions", i),
+                    **self.retrying(raw),
+                )
                 for i, raw in enumerate(data.get("reactions", []))
             ),
             origin=self.origin(),
@@ -97,8 +110,9 @@ class _SpecBuilder:
         raw = raw or {}
         timeout = None
         if "timeout" in raw:
-            timeout = TimeoutSpec(parse_duration(raw["timeout"]["after"]), raw["timeout"]["to"],
-                                  self.origin("states", name, "timeout"))
+            timeout = TimeoutSpec(
+                parse_duration(raw["timeout"]["after"]), raw["timeout"]["to"], self.origin("states", name, "timeout")
+            )
         return StateSpec(
             name=name,
             value=raw.get("value", name),
@@ -165,9 +179,14 @@ class _SpecBuilder:
         known = sorted(self.declared_guards)
         suggestion = self.suggester.did_you_mean(name, known)
         choices = f"Declared guards: {listing(known)}." if known else "The machine declares no guards."
-        self.diagnostics.append(Diagnostic(
-            "SW202", f"Unknown guard {name!r}.{suggestion} {choices} Declare it under `guards`, or write a "
-            "dotted path (`module:function`) or an expression over model/context.", self.source_map.text(path)))
+        self.diagnostics.append(
+            Diagnostic(
+                "SW202",
+                f"Unknown guard {name!r}.{suggestion} {choices} Declare it under `guards`, or write a "
+                "dotted path (`module:function`) or an expression over model/context.",
+                self.source_map.text(path),
+            )
+        )
 
     # Work ------------------------------------------------------------------------------------
     def steps(self, raw: dict[str, Any]) -> Steps:
@@ -207,8 +226,11 @@ class _SpecBuilder:
 
     def retrying(self, raw: dict[str, Any]) -> dict[str, Any]:
         """A listener's or reaction's ``retries``, ``backoff`` and ``time_limit``, with the tasks' defaults."""
-        return {"retries": raw.get("retries", DEFAULT_RETRIES), "backoff": self.backoff(raw.get("backoff")),
-                "time_limit": parse_duration(raw["time_limit"]) if "time_limit" in raw else DEFAULT_TIME_LIMIT}
+        return {
+            "retries": raw.get("retries", DEFAULT_RETRIES),
+            "backoff": self.backoff(raw.get("backoff")),
+            "time_limit": parse_duration(raw["time_limit"]) if "time_limit" in raw else DEFAULT_TIME_LIMIT,
+        }
 
     @staticmethod
     def backoff(raw: dict[str, str] | None) -> Backoff:

@@ -47,8 +47,11 @@ def check_state_references(spec: MachineSpec) -> Iterator[Diagnostic]:
     suggester = Suggester()
     for name, role, location in _state_references(spec):
         if name not in spec.states:
-            yield Diagnostic("SW201", f"Unknown state {name!r} as {role}.{suggester.did_you_mean(name, known)} "
-                             f"Known states: {listed}.", location)
+            yield Diagnostic(
+                "SW201",
+                f"Unknown state {name!r} as {role}.{suggester.did_you_mean(name, known)} Known states: {listed}.",
+                location,
+            )
 
 
 def _state_references(spec: MachineSpec) -> Iterator[tuple[str, str, Location]]:
@@ -85,16 +88,23 @@ def check_values(spec: MachineSpec) -> Iterator[Diagnostic]:
     for state in spec.states.values():
         other = seen.setdefault(state.value, state.name)
         if other != state.name:
-            yield Diagnostic("SW301", f"States {other!r} and {state.name!r} both store the value {state.value!r}; "
-                             "each state needs its own.", state.origin.at("value"))
+            yield Diagnostic(
+                "SW301",
+                f"States {other!r} and {state.name!r} both store the value {state.value!r}; each state needs its own.",
+                state.origin.at("value"),
+            )
     kinds = {type(state.value) for state in spec.states.values()}
     if len(kinds) > 1:
         odd_type = min(kinds, key=lambda kind: sum(isinstance(s.value, kind) for s in spec.states.values()))
         for state in spec.states.values():
             if isinstance(state.value, odd_type):
-                yield Diagnostic("SW302", f"State {state.name!r} stores {state.value!r} but most states store "
-                                 f"{'strings' if odd_type is int else 'integers'}; the status column holds one type. "
-                                 "(A state without `value` stores its name.)", state.origin.at("value"))
+                yield Diagnostic(
+                    "SW302",
+                    f"State {state.name!r} stores {state.value!r} but most states store "
+                    f"{'strings' if odd_type is int else 'integers'}; the status column holds one type. "
+                    "(A state without `value` stores its name.)",
+                    state.origin.at("value"),
+                )
 
 
 def check_transition_ambiguity(spec: MachineSpec) -> Iterator[Diagnostic]:
@@ -143,8 +153,12 @@ class _EarlierTransitions:
 
     def duplicate_of(self, transition: TransitionSpec) -> tuple[_Entry, str] | None:
         """The earliest earlier transition with the same target and guard sharing a source."""
-        return self._earliest([(self.same.get((key, transition.target, transition.guard)), shared)
-                               for key, shared in self._keys(transition)])
+        return self._earliest(
+            [
+                (self.same.get((key, transition.target, transition.guard)), shared)
+                for key, shared in self._keys(transition)
+            ]
+        )
 
     def unguarded_before(self, transition: TransitionSpec) -> tuple[_Entry, str] | None:
         """The earliest earlier unguarded transition sharing a source."""
@@ -169,19 +183,31 @@ def _compare_with_earlier(name: str, earlier: _EarlierTransitions, later: Transi
     duplicate = earlier.duplicate_of(later)
     if duplicate is not None:
         (_, first, _), source = duplicate
-        return Diagnostic("SW303", f"Transition {name!r} from {source!r} to {later.target!r} is already declared "
-                          f"at line {first.origin.at().line}; remove one.", where)
+        return Diagnostic(
+            "SW303",
+            f"Transition {name!r} from {source!r} to {later.target!r} is already declared "
+            f"at line {first.origin.at().line}; remove one.",
+            where,
+        )
     unguarded = earlier.unguarded_before(later)
     if unguarded is None:
         return None
     (_, first, _), source = unguarded
     line = first.origin.at().line
     if later.guard is None:
-        return Diagnostic("SW304", f"Transition {name!r} from {source!r} is declared twice without a guard (to "
-                          f"{first.target!r} at line {line} and to {later.target!r}); which one fires is "
-                          "ambiguous. Add a guard or rename one.", where)
-    return Diagnostic("SW305", f"Transition {name!r} from {source!r} to {later.target!r} can never fire: the "
-                      f"unguarded {name!r} at line {line} always wins. Move it after this one.", where)
+        return Diagnostic(
+            "SW304",
+            f"Transition {name!r} from {source!r} is declared twice without a guard (to "
+            f"{first.target!r} at line {line} and to {later.target!r}); which one fires is "
+            "ambiguous. Add a guard or rename one.",
+            where,
+        )
+    return Diagnostic(
+        "SW305",
+        f"Transition {name!r} from {source!r} to {later.target!r} can never fire: the "
+        f"unguarded {name!r} at line {line} always wins. Move it after this one.",
+        where,
+    )
 
 
 def _reachable(starts: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
@@ -245,20 +271,30 @@ def check_graph(spec: MachineSpec) -> Iterator[Diagnostic]:
     for state in spec.states.values():
         location = state.origin.key()
         if state.name not in reachable:
-            yield Diagnostic("SW306", f"State {state.name!r} cannot be reached from the initial state "
-                             f"{spec.initial!r}: no transition, timeout or defibrillation leads to it.", location)
+            yield Diagnostic(
+                "SW306",
+                f"State {state.name!r} cannot be reached from the initial state "
+                f"{spec.initial!r}: no transition, timeout or defibrillation leads to it.",
+                location,
+            )
             continue
         if state.final:
             continue
         if state.name in error_states and not graph.has_exit(state.name):
-            yield Diagnostic("SW308", f"Error state {state.name!r} has no way out: add `defibrillate: <state>`, "
-                             "a transition out of it, or mark it `final: true`.", location)
+            yield Diagnostic(
+                "SW308",
+                f"Error state {state.name!r} has no way out: add `defibrillate: <state>`, "
+                "a transition out of it, or mark it `final: true`.",
+                location,
+            )
         elif finals and state.name not in finishing:
-            yield Diagnostic("SW307", f"State {state.name!r} is not final and no final state "
-                             f"({listed_finals}) can be reached from it.", location)
+            yield Diagnostic(
+                "SW307",
+                f"State {state.name!r} is not final and no final state ({listed_finals}) can be reached from it.",
+                location,
+            )
         elif not finals and not graph.has_exit(state.name):
-            yield Diagnostic("SW307", f"State {state.name!r} has no way out and is not marked `final: true`.",
-                             location)
+            yield Diagnostic("SW307", f"State {state.name!r} has no way out and is not marked `final: true`.", location)
 
 
 def check_final_exits(spec: MachineSpec) -> Iterator[Diagnostic]:
@@ -276,9 +312,13 @@ def check_final_exits(spec: MachineSpec) -> Iterator[Diagnostic]:
         if count:  # one diagnostic per final state, however many `from: "*"` transitions there are
             shown = _first_exits(leaving_all, name)
             more = f" and {count - len(shown)} more" if count > len(shown) else ""
-            yield Diagnostic("SW310", f"Final state {name!r} has {count} outgoing transition{'s' if count > 1 else ''} "
-                             f"from \"*\" ({', '.join(shown)}{more}); drop `final: true` or list the states they "
-                             "leave.", spec.states[name].origin.key())
+            yield Diagnostic(
+                "SW310",
+                f"Final state {name!r} has {count} outgoing transition{'s' if count > 1 else ''} "
+                f'from "*" ({", ".join(shown)}{more}); drop `final: true` or list the states they '
+                "leave.",
+                spec.states[name].origin.key(),
+            )
 
 
 def _first_exits(leaving_all: list[TransitionSpec], name: str) -> list[str]:
@@ -294,8 +334,11 @@ def _first_exits(leaving_all: list[TransitionSpec], name: str) -> list[str]:
 
 def _final_exit(state: StateSpec, move: Move) -> Diagnostic:
     what = f"transition {move.label!r}" if move.kind == "transition" else _MOVE_NAMES[move.kind]
-    return Diagnostic("SW310", f"Final state {state.name!r} has an outgoing {what} to {move.target!r}; "
-                      "drop `final: true` or the move.", state.origin.key())
+    return Diagnostic(
+        "SW310",
+        f"Final state {state.name!r} has an outgoing {what} to {move.target!r}; drop `final: true` or the move.",
+        state.origin.key(),
+    )
 
 
 def check_work_steps(spec: MachineSpec) -> Iterator[Diagnostic]:
@@ -307,29 +350,40 @@ def check_work_steps(spec: MachineSpec) -> Iterator[Diagnostic]:
         for step, source, target in work.steps.moves():
             legal = (source, target) in allowed or target in allowed_from_every_state
             if source in spec.states and target in spec.states and not legal:
-                yield Diagnostic("SW309", f"{kind.capitalize()} {work.name!r} moves objects from {source!r} to "
-                                 f"{target!r} (its `{step}` step), but no transition allows that move. Declare "
-                                 f"one, e.g. {{name: ..., from: {source}, to: {target}}}.", work.origin.text(step))
+                yield Diagnostic(
+                    "SW309",
+                    f"{kind.capitalize()} {work.name!r} moves objects from {source!r} to "
+                    f"{target!r} (its `{step}` step), but no transition allows that move. Declare "
+                    f"one, e.g. {{name: ..., from: {source}, to: {target}}}.",
+                    work.origin.text(step),
+                )
         yield from _check_backoff(work)
 
 
 def _check_backoff(work: TaskSpec | EndpointSpec) -> Iterator[Diagnostic]:
     if work.backoff.minimum > work.backoff.maximum:
         low, high = format_duration(work.backoff.minimum), format_duration(work.backoff.maximum)
-        yield Diagnostic("SW104", f"The backoff of {work.name!r} has a minimum ({low}) above its maximum ({high}).",
-                         work.origin.text("backoff", "min"))
+        yield Diagnostic(
+            "SW104",
+            f"The backoff of {work.name!r} has a minimum ({low}) above its maximum ({high}).",
+            work.origin.text("backoff", "min"),
+        )
 
 
 def check_listener_backoff(spec: MachineSpec) -> Iterator[Diagnostic]:
     """Listeners and reactions retry like tasks: their backoff's minimum is not above its maximum."""
     entries: list[tuple[str, ListenerSpec | ReactionSpec]] = [
-        (f"listener of {entry.event!r}", entry) for entry in spec.listeners]
+        (f"listener of {entry.event!r}", entry) for entry in spec.listeners
+    ]
     entries += [(f"reaction to {entry.on!r}", entry) for entry in spec.reactions]
     for what, entry in entries:
         if entry.backoff.minimum > entry.backoff.maximum:
             low, high = format_duration(entry.backoff.minimum), format_duration(entry.backoff.maximum)
-            yield Diagnostic("SW104", f"The backoff of the {what} has a minimum ({low}) above its maximum ({high}).",
-                             entry.origin.text("backoff", "min"))
+            yield Diagnostic(
+                "SW104",
+                f"The backoff of the {what} has a minimum ({low}) above its maximum ({high}).",
+                entry.origin.text("backoff", "min"),
+            )
 
 
 def check_reactions(spec: MachineSpec) -> Iterator[Diagnostic]:
@@ -340,8 +394,12 @@ def check_reactions(spec: MachineSpec) -> Iterator[Diagnostic]:
     for reaction in spec.reactions:
         if reaction.fire not in declared:
             suggestion = suggester.did_you_mean(reaction.fire, names)
-            yield Diagnostic("SW203", f"Reaction to {reaction.on!r} fires unknown transition {reaction.fire!r}."
-                             f"{suggestion} Transitions: {listed}.", reaction.origin.text("fire"))
+            yield Diagnostic(
+                "SW203",
+                f"Reaction to {reaction.on!r} fires unknown transition {reaction.fire!r}."
+                f"{suggestion} Transitions: {listed}.",
+                reaction.origin.text("fire"),
+            )
 
 
 def check_url_templates(spec: MachineSpec) -> Iterator[Diagnostic]:
@@ -364,8 +422,10 @@ def url_template_problem(url: str) -> str | None:
         return f"malformed placeholder braces ({exc}); write {{model.attribute}}, and {{{{ }}}} for a literal brace."
     for name in fields:
         if not _PLACEHOLDER.fullmatch(name):
-            return (f"placeholder {{{name}}} is not allowed; use {{model.attribute}} or {{context.key}} "
-                    "(no calls, indexing or names starting with _).")
+            return (
+                f"placeholder {{{name}}} is not allowed; use {{model.attribute}} or {{context.key}} "
+                "(no calls, indexing or names starting with _)."
+            )
     scheme, sep, rest = url.partition("://")
     if not sep:
         if not url.startswith("/"):
@@ -395,4 +455,3 @@ CHECKS: tuple[Check, ...] = (
     check_reactions,
     check_url_templates,
 )
-

@@ -37,8 +37,11 @@ _RULE_LIST = [
     Rule("SW001", "unreadable-file", "The file could not be read (missing, unreadable or not UTF-8)."),
     Rule("SW002", "yaml-syntax", "The file is not valid YAML."),
     Rule("SW003", "duplicate-key", "A mapping repeats a key; YAML would silently keep the last one."),
-    Rule("SW004", "unsupported-yaml", "A YAML feature the format does not use: tags, merge keys, "
-         "several documents, non-string keys."),
+    Rule(
+        "SW004",
+        "unsupported-yaml",
+        "A YAML feature the format does not use: tags, merge keys, several documents, non-string keys.",
+    ),
     Rule("SW005", "too-large", "The document nests too deeply or expands (through aliases) past the size limit."),
     Rule("SW006", "empty-file", "The file holds no machine."),
     # The shape, checked by schemas/machine.schema.json.
@@ -48,8 +51,11 @@ _RULE_LIST = [
     Rule("SW104", "invalid-value", "A value is not one of the allowed values or is out of range."),
     Rule("SW105", "invalid-name", "A name is not lower-case letters, digits and underscores starting with a letter."),
     Rule("SW106", "invalid-path", "A dotted path is not of the form `package.module:attribute`."),
-    Rule("SW107", "invalid-duration", "A duration does not parse; write a number and a unit: 500ms, 30s, 10m, 2h, "
-         "1d, 1w (combinable: 1h30m)."),
+    Rule(
+        "SW107",
+        "invalid-duration",
+        "A duration does not parse; write a number and a unit: 500ms, 30s, 10m, 2h, 1d, 1w (combinable: 1h30m).",
+    ),
     Rule("SW108", "invalid-event", "An event name is not dotted lower-case words such as `document.queued`."),
     Rule("SW109", "invalid-color", "A color is not written `#RRGGBB`."),
     # References between parts of one machine.
@@ -57,36 +63,69 @@ _RULE_LIST = [
     Rule("SW202", "unknown-guard", "A guard is named that `guards` does not declare."),
     Rule("SW203", "unknown-transition", "A reaction fires a transition the machine does not declare."),
     Rule("SW204", "duplicate-machine", "Two files declare the same machine name; names must be unique."),
-    Rule("SW205", "duplicate-binding", "Two machines drive the same model's status column (same `model` and "
-         "`field`); a column can follow one machine only."),
+    Rule(
+        "SW205",
+        "duplicate-binding",
+        "Two machines drive the same model's status column (same `model` and "
+        "`field`); a column can follow one machine only.",
+    ),
     # The graph.
     Rule("SW301", "duplicate-value", "Two states store the same value in the status column."),
     Rule("SW302", "mixed-values", "Some state values are integers and some strings; the column needs one type."),
     Rule("SW303", "duplicate-transition", "The same transition (name, source, target and guard) is declared twice."),
-    Rule("SW304", "ambiguous-transition", "Two unguarded transitions with one name leave the same state; "
-         "add a guard or rename one."),
-    Rule("SW305", "shadowed-transition", "An unguarded transition comes before a guarded one with the same name "
-         "from the same state, so the guarded one can never fire.", Severity.WARNING),
+    Rule(
+        "SW304",
+        "ambiguous-transition",
+        "Two unguarded transitions with one name leave the same state; add a guard or rename one.",
+    ),
+    Rule(
+        "SW305",
+        "shadowed-transition",
+        "An unguarded transition comes before a guarded one with the same name "
+        "from the same state, so the guarded one can never fire.",
+        Severity.WARNING,
+    ),
     Rule("SW306", "unreachable-state", "No transition, timeout or defibrillation leads from `initial` to the state."),
-    Rule("SW307", "dead-end-state", "A non-final state from which no final state can be reached "
-         "(or, in a machine without final states, with no way out at all)."),
-    Rule("SW308", "stuck-error-state", "A task's or endpoint's error state has no way out; add `defibrillate:` "
-         "or a transition, or mark it `final: true`."),
+    Rule(
+        "SW307",
+        "dead-end-state",
+        "A non-final state from which no final state can be reached "
+        "(or, in a machine without final states, with no way out at all).",
+    ),
+    Rule(
+        "SW308",
+        "stuck-error-state",
+        "A task's or endpoint's error state has no way out; add `defibrillate:` "
+        "or a transition, or mark it `final: true`.",
+    ),
     Rule("SW309", "illegal-step", "A task or endpoint moves an object along a step no transition allows."),
-    Rule("SW310", "final-state-exit", "A final state has an outgoing transition, timeout or defibrillation.",
-         Severity.WARNING),
+    Rule(
+        "SW310",
+        "final-state-exit",
+        "A final state has an outgoing transition, timeout or defibrillation.",
+        Severity.WARNING,
+    ),
     # Guard expressions and templates.
     Rule("SW401", "guard-syntax", "A guard expression is not valid expression syntax."),
-    Rule("SW402", "unsafe-guard", "A guard expression uses something the safe language forbids: calls, "
-         "names other than model/context, attributes starting with `_`, comprehensions, lambdas."),
-    Rule("SW403", "url-template", "An endpoint URL template is malformed, or puts a placeholder in the scheme or "
-         "host."),
+    Rule(
+        "SW402",
+        "unsafe-guard",
+        "A guard expression uses something the safe language forbids: calls, "
+        "names other than model/context, attributes starting with `_`, comprehensions, lambdas.",
+    ),
+    Rule(
+        "SW403", "url-template", "An endpoint URL template is malformed, or puts a placeholder in the scheme or host."
+    ),
     # --resolve: importing what the file names.
     Rule("SW501", "import-failed", "A dotted path names a module that cannot be imported."),
     Rule("SW502", "missing-attribute", "A dotted path names an attribute its module does not have."),
     Rule("SW503", "not-callable", "A guard, action, task, endpoint hook, listener or selector is not callable."),
-    Rule("SW504", "bad-model", "The model is not a SQLAlchemy mapped class, has no such status column, or the "
-         "column is not Integer or String."),
+    Rule(
+        "SW504",
+        "bad-model",
+        "The model is not a SQLAlchemy mapped class, has no such status column, or the "
+        "column is not Integer or String.",
+    ),
 ]
 
 #: Every rule, by code.

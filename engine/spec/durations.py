@@ -44,8 +44,9 @@ def parse_duration(text: str) -> timedelta:
     parts = _PART.findall(text)
     units = [unit for _, unit in parts]
     if units != sorted(set(units), key=_UNIT_ORDER.index):
-        raise ValueError(f"{text!r} is not a duration: each unit at most once, largest first (1h30m, not 30m1h "
-                         f"or 1h1h)")
+        raise ValueError(
+            f"{text!r} is not a duration: each unit at most once, largest first (1h30m, not 30m1h or 1h1h)"
+        )
     milliseconds = 0
     for number, unit in parts:
         digits = number.lstrip("0")
@@ -55,8 +56,9 @@ def parse_duration(text: str) -> timedelta:
         milliseconds += int(digits or "0") * _MILLISECONDS_BY_UNIT[unit]
     if milliseconds > _MAX_MILLISECONDS:
         shown = text if len(text) <= 30 else f"{text[:27]}..."
-        raise DurationOutOfRange(f"the duration {shown} is longer than the longest allowed, "
-                                 f"{MAX_DURATION.days}d (100 years)")
+        raise DurationOutOfRange(
+            f"the duration {shown} is longer than the longest allowed, {MAX_DURATION.days}d (100 years)"
+        )
     return timedelta(milliseconds=milliseconds)
 
 

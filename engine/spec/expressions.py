@@ -90,8 +90,10 @@ def compile_expression(source: str) -> Evaluator:
     True
     """
     if len(source) > MAX_LENGTH:
-        raise ExpressionProblem("SW401", f"The expression is longer than {MAX_LENGTH} characters; move the "
-                                "logic into a code guard (a dotted path).")
+        raise ExpressionProblem(
+            "SW401",
+            f"The expression is longer than {MAX_LENGTH} characters; move the logic into a code guard (a dotted path).",
+        )
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
@@ -99,8 +101,7 @@ def compile_expression(source: str) -> Evaluator:
         stripped = source.strip()
         column = exc.offset - 1 if exc.offset else len(stripped)
         offset = column + (len(source) - len(source.lstrip()))
-        raise ExpressionProblem("SW401", f"Guard expression {source!r} does not parse: {exc.msg}.",
-                                offset) from None
+        raise ExpressionProblem("SW401", f"Guard expression {source!r} does not parse: {exc.msg}.", offset) from None
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
         raise ExpressionProblem("SW401", f"Guard expression {source!r} does not parse: {exc}.") from None
     _check_nesting(tree.body, source)
@@ -114,10 +115,13 @@ def _check_nesting(root: ast.expr, source: str) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
-            raise ExpressionProblem("SW401", f"Guard expression {_cut(source)} nests deeper than {MAX_NESTING} "
-                                    "levels (operators, attribute chains, subscripts); split it into named guards "
-                                    "combined with all/any/not, or compute the value in a code guard.",
-                                    getattr(node, "col_offset", 0))
+            raise ExpressionProblem(
+                "SW401",
+                f"Guard expression {_cut(source)} nests deeper than {MAX_NESTING} "
+                "levels (operators, attribute chains, subscripts); split it into named guards "
+                "combined with all/any/not, or compute the value in a code guard.",
+                getattr(node, "col_offset", 0),
+            )
         for name in node._fields:  # ast.iter_child_nodes, without its generators: this runs on every node
             child = getattr(node, name, None)
             if isinstance(child, ast.expr):
@@ -128,7 +132,7 @@ def _check_nesting(root: ast.expr, source: str) -> None:
 
 def _cut(source: str, limit: int = 60) -> str:
     text = repr(source)
-    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
 _Scope = dict[str, Any]
@@ -139,8 +143,11 @@ def _compile(node: ast.expr, source: str) -> _Node:  # noqa: C901 - one branch p
     if isinstance(node, ast.Constant) and isinstance(node.value, _LITERAL_TYPES):
         value = node.value
         if isinstance(value, int) and not isinstance(value, bool) and not MIN_INT <= value <= MAX_INT:
-            raise ExpressionProblem("SW104", "An integer literal must fit in 64 bits, as every number in a machine "
-                                    "file does.", node.col_offset)
+            raise ExpressionProblem(
+                "SW104",
+                "An integer literal must fit in 64 bits, as every number in a machine file does.",
+                node.col_offset,
+            )
         return lambda scope: value
     if isinstance(node, ast.Name):
         return _compile_name(node, source)
@@ -159,15 +166,21 @@ def _compile(node: ast.expr, source: str) -> _Node:  # noqa: C901 - one branch p
     if isinstance(node, ast.Tuple | ast.List | ast.Set):
         items = [_compile(item, source) for item in node.elts]
         return lambda scope: tuple(item(scope) for item in items)
-    raise ExpressionProblem("SW402", f"{_describe(node)} is not allowed in guard expressions; use literals, "
-                            "model/context attributes, comparisons, and/or/not and + - * / // %.",
-                            node.col_offset)
+    raise ExpressionProblem(
+        "SW402",
+        f"{_describe(node)} is not allowed in guard expressions; use literals, "
+        "model/context attributes, comparisons, and/or/not and + - * / // %.",
+        node.col_offset,
+    )
 
 
 def _compile_name(node: ast.Name, source: str) -> _Node:
     if node.id not in NAMES:
-        raise ExpressionProblem("SW402", f"Unknown name {node.id!r} in a guard expression; only "
-                                f"{' and '.join(NAMES)} are available.", node.col_offset)
+        raise ExpressionProblem(
+            "SW402",
+            f"Unknown name {node.id!r} in a guard expression; only {' and '.join(NAMES)} are available.",
+            node.col_offset,
+        )
     name = node.id
     return lambda scope: scope[name]
 
@@ -181,8 +194,9 @@ def _compile_attribute(node: ast.Attribute, source: str) -> _Node:
 def _compile_subscript(node: ast.Subscript, source: str) -> _Node:
     key_node = node.slice
     if not (isinstance(key_node, ast.Constant) and isinstance(key_node.value, str | int)):
-        raise ExpressionProblem("SW402", "Only a literal string or integer may be used as a subscript.",
-                                key_node.col_offset)
+        raise ExpressionProblem(
+            "SW402", "Only a literal string or integer may be used as a subscript.", key_node.col_offset
+        )
     if isinstance(key_node.value, str):
         _refuse_private(key_node.value, key_node)
     owner, key = _compile(node.value, source), key_node.value
@@ -197,8 +211,9 @@ def _compile_unary(node: ast.UnaryOp, source: str) -> _Node:
         try:
             return apply(value)
         except TypeError as exc:  # -None, +"text"
-            raise ExpressionError(f"Guard expression {source!r}: cannot apply {type(node.op).__name__} to "
-                                  f"{type(value).__name__}.") from exc
+            raise ExpressionError(
+                f"Guard expression {source!r}: cannot apply {type(node.op).__name__} to {type(value).__name__}."
+            ) from exc
 
     return unary
 
@@ -218,8 +233,10 @@ def _compile_arithmetic(node: ast.BinOp, source: str) -> _Node:
         a, b = left(scope), right(scope)
         # Only numbers: "x" * 10**9 would let a file exhaust memory.
         if not (_is_number(a) and _is_number(b)) and not (isinstance(node.op, ast.Add) and type(a) is type(b)):
-            raise ExpressionError(f"Guard expression {source!r}: arithmetic on {type(a).__name__} and "
-                                  f"{type(b).__name__} is not supported.")
+            raise ExpressionError(
+                f"Guard expression {source!r}: arithmetic on {type(a).__name__} and "
+                f"{type(b).__name__} is not supported."
+            )
         try:
             return apply(a, b)
         except (ArithmeticError, TypeError) as exc:  # division by zero; Decimal with float; None + None
@@ -268,8 +285,11 @@ def _refuse_private(name: str, node: ast.expr) -> None:
     if name.startswith("_"):
         # Point at the name itself: the attribute node starts at its owner.
         offset = (node.end_col_offset or 0) - len(name) if isinstance(node, ast.Attribute) else node.col_offset
-        raise ExpressionProblem("SW402", f"{name!r} starts with an underscore; private and dunder names "
-                                "cannot be reached from guard expressions.", offset)
+        raise ExpressionProblem(
+            "SW402",
+            f"{name!r} starts with an underscore; private and dunder names cannot be reached from guard expressions.",
+            offset,
+        )
 
 
 def _is_number(value: Any) -> bool:

@@ -93,7 +93,7 @@ def check_bytes(data: bytes, file: str) -> CheckedFile:
     Returns:
         The outcome; bytes that are not UTF-8 are an SW001 diagnostic.
     """
-    return _check_read(decode_machine_bytes(data[:MAX_FILE_BYTES + 1], file), file)
+    return _check_read(decode_machine_bytes(data[: MAX_FILE_BYTES + 1], file), file)
 
 
 def _check_read(read: ReadFile, shown: str) -> CheckedFile:
@@ -115,8 +115,9 @@ def find_machine_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """
     for given in paths:
         if str(given) == "":
-            raise ConfigurationError("An empty path names no machine file or folder; give a file or folder "
-                                     "(`.` for the current one).")
+            raise ConfigurationError(
+                "An empty path names no machine file or folder; give a file or folder (`.` for the current one)."
+            )
         path = Path(given)
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*") if p.suffix in MACHINE_SUFFIXES and not p.is_dir())
@@ -174,8 +175,9 @@ def duplicate_names(named: Sequence[tuple[str, str, Location] | None]) -> dict[i
         assert first is not None
         name, _, location = entry
         first_file = first[1]
-        problems[index] = Diagnostic("SW204", f"Machine name {name!r} is already used by {first_file}; "
-                                     "machine names must be unique.", location)
+        problems[index] = Diagnostic(
+            "SW204", f"Machine name {name!r} is already used by {first_file}; machine names must be unique.", location
+        )
     return problems
 
 
@@ -202,9 +204,12 @@ def duplicate_bindings(bound: Sequence[Binding | None]) -> dict[int, Diagnostic]
         name, _, model, field, location = entry
         first_name, first_file = first[:2]
         problems[index] = Diagnostic(
-            "SW205", f"Machine {name!r} drives {model} column {field!r}, which machine {first_name!r} "
+            "SW205",
+            f"Machine {name!r} drives {model} column {field!r}, which machine {first_name!r} "
             f"({first_file}) already drives; a status column follows one machine. Give one of them another "
-            "`field:` or merge the two machines.", location)
+            "`field:` or merge the two machines.",
+            location,
+        )
     return problems
 
 

@@ -53,8 +53,14 @@ def read_machine_file(path: str | Path) -> ReadFile:
     try:
         data = _read_prefix(path)
     except _NotRegular as refused:
-        return ReadFile(None, Diagnostic("SW001", f"Cannot read the file: it is {refused.kind}, not a regular "
-                                         "file. Name a machine file (*.yaml).", Location(shown)))
+        return ReadFile(
+            None,
+            Diagnostic(
+                "SW001",
+                f"Cannot read the file: it is {refused.kind}, not a regular file. Name a machine file (*.yaml).",
+                Location(shown),
+            ),
+        )
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return ReadFile(None, Diagnostic("SW001", f"Cannot read the file: {reason}.", Location(shown)))
@@ -76,8 +82,9 @@ def decode_machine_bytes(data: bytes, shown: str) -> ReadFile:
     try:
         return ReadFile(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        return ReadFile(None, Diagnostic("SW001", "The file is not UTF-8 text.", _byte_location(data, exc.start,
-                                                                                                 shown)))
+        return ReadFile(
+            None, Diagnostic("SW001", "The file is not UTF-8 text.", _byte_location(data, exc.start, shown))
+        )
 
 
 class _NotRegular(OSError):
@@ -120,9 +127,12 @@ def too_large(head: bytes | str, file: str) -> Diagnostic:
         last = head.rfind("\n") + 1
         line, tail = head.count("\n") + 1, head[last:]
     col = len(tail) + 1
-    return Diagnostic("SW005", f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; reading stopped "
-                      "here. A machine file is a few kilobytes: check that the path names the right file.",
-                      Location(file, line, col))
+    return Diagnostic(
+        "SW005",
+        f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; reading stopped "
+        "here. A machine file is a few kilobytes: check that the path names the right file.",
+        Location(file, line, col),
+    )
 
 
 def _byte_location(data: bytes, index: int, file: str) -> Location:

@@ -28,12 +28,18 @@ def import_object(path: str, location: Location) -> Any:
     try:
         target: Any = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - the user's module may fail in any way while importing
-        raise _Unresolved(Diagnostic("SW501", f"Cannot import module {module_name!r} for {path!r}: "
-                                     f"{type(exc).__name__}: {exc}", location)) from exc
+        raise _Unresolved(
+            Diagnostic(
+                "SW501", f"Cannot import module {module_name!r} for {path!r}: {type(exc).__name__}: {exc}", location
+            )
+        ) from exc
     for part in attribute_path.split("."):
         if not hasattr(target, part):
-            raise _Unresolved(Diagnostic("SW502", f"{path!r}: {getattr(target, '__name__', target)!r} has no "
-                                         f"attribute {part!r}.", location))
+            raise _Unresolved(
+                Diagnostic(
+                    "SW502", f"{path!r}: {getattr(target, '__name__', target)!r} has no attribute {part!r}.", location
+                )
+            )
         target = getattr(target, part)
     return target
 
@@ -92,8 +98,9 @@ def resolve_spec(spec: MachineSpec) -> list[Diagnostic]:
             diagnostics.append(unresolved.diagnostic)
             continue
         if not callable(target):
-            diagnostics.append(Diagnostic("SW503", f"The {role} {path!r} is a {type(target).__name__}, not a "
-                                          "callable.", location))
+            diagnostics.append(
+                Diagnostic("SW503", f"The {role} {path!r} is a {type(target).__name__}, not a callable.", location)
+            )
     return diagnostics
 
 
@@ -115,14 +122,20 @@ def _check_model(spec: MachineSpec) -> Iterator[Diagnostic]:
     columns = getattr(mapper, "columns", None)
     if columns is None or spec.field not in columns:
         known = ", ".join(columns.keys()) if columns is not None else "none"
-        yield Diagnostic("SW504", f"The model {spec.model!r} has no column {spec.field!r} to hold the status. "
-                         f"Columns: {known}.", spec.origin.text("field") if "field" in _keys(spec) else location)
+        yield Diagnostic(
+            "SW504",
+            f"The model {spec.model!r} has no column {spec.field!r} to hold the status. Columns: {known}.",
+            spec.origin.text("field") if "field" in _keys(spec) else location,
+        )
         return
     column_type = columns[spec.field].type
     if not isinstance(getattr(column_type, "impl_instance", column_type), Integer | String):
-        yield Diagnostic("SW504", f"The status column {spec.field!r} of {spec.model!r} is "
-                         f"{type(column_type).__name__}; declare it Integer, String or StatusType.",
-                         spec.origin.text("field") if "field" in _keys(spec) else location)
+        yield Diagnostic(
+            "SW504",
+            f"The status column {spec.field!r} of {spec.model!r} is "
+            f"{type(column_type).__name__}; declare it Integer, String or StatusType.",
+            spec.origin.text("field") if "field" in _keys(spec) else location,
+        )
 
 
 def _keys(spec: MachineSpec) -> set[str]:

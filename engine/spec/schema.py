@@ -148,12 +148,14 @@ def _describe(violation: SchemaViolation, source_map: SourceMap, suggester: Sugg
     elif kind == "required":
         missing = violation.message.split("'")[1]
         where = _where(path, _instance(violation))
-        yield Diagnostic("SW102", f"{where[0].upper()}{where[1:]} misses the required key {missing!r}.",
-                         source_map.key(path))
+        yield Diagnostic(
+            "SW102", f"{where[0].upper()}{where[1:]} misses the required key {missing!r}.", source_map.key(path)
+        )
     elif kind == "type":
         wanted = _wanted(_expected(violation))
-        yield Diagnostic("SW103", f"{_subject(path)} must be {wanted}, not {_kind_of(_instance(violation))}.",
-                         source_map.value(path))
+        yield Diagnostic(
+            "SW103", f"{_subject(path)} must be {wanted}, not {_kind_of(_instance(violation))}.", source_map.value(path)
+        )
     elif kind == "pattern":
         yield _pattern(violation, path, source_map)
     elif kind == "format":
@@ -162,8 +164,9 @@ def _describe(violation: SchemaViolation, source_map: SourceMap, suggester: Sugg
         yield Diagnostic("SW104", _value_message(violation, path), source_map.value(path))
 
 
-def _describe_alternatives(violation: SchemaViolation, source_map: SourceMap,
-                           suggester: Suggester) -> Iterator[Diagnostic]:
+def _describe_alternatives(
+    violation: SchemaViolation, source_map: SourceMap, suggester: Suggester
+) -> Iterator[Diagnostic]:
     path: DataPath = tuple(violation.absolute_path)
     instance = _instance(violation)
     branches = [_resolve(branch) for branch in _expected(violation)]
@@ -171,8 +174,11 @@ def _describe_alternatives(violation: SchemaViolation, source_map: SourceMap,
     if not fitting:
         title = _schema(violation).get("title", "value")
         description = _schema(violation).get("description", "")
-        yield Diagnostic("SW103", f"{_subject(path)} must be a {title}, not {_kind_of(instance)}. {description}",
-                         source_map.value(path))
+        yield Diagnostic(
+            "SW103",
+            f"{_subject(path)} must be a {title}, not {_kind_of(instance)}. {description}",
+            source_map.value(path),
+        )
         return
     if isinstance(instance, dict):
         fitting = _branches_naming_present_keys(fitting, branches, instance)
@@ -190,22 +196,32 @@ def _describe_alternatives(violation: SchemaViolation, source_map: SourceMap,
         yield from _describe(best, source_map, suggester)
 
 
-def _branches_naming_present_keys(fitting: list[int], branches: list[dict[str, Any]],
-                                  instance: dict[str, Any]) -> list[int]:
+def _branches_naming_present_keys(
+    fitting: list[int], branches: list[dict[str, Any]], instance: dict[str, Any]
+) -> list[int]:
     return [i for i in fitting if all(key in instance for key in branches[i].get("required", ()))]
 
 
-def _no_branch_key(path: DataPath, instance: dict[str, Any], branches: list[dict[str, Any]],
-                   source_map: SourceMap, suggester: Suggester) -> Diagnostic:
+def _no_branch_key(
+    path: DataPath,
+    instance: dict[str, Any],
+    branches: list[dict[str, Any]],
+    source_map: SourceMap,
+    suggester: Suggester,
+) -> Diagnostic:
     allowed = sorted({key for branch in branches for key in branch.get("properties", {})})
     strangers = [key for key in instance if key not in allowed]
     if not strangers:
-        return Diagnostic("SW104", f"{_subject(path)} must hold exactly one of: {', '.join(allowed)}.",
-                          source_map.value(path))
+        return Diagnostic(
+            "SW104", f"{_subject(path)} must hold exactly one of: {', '.join(allowed)}.", source_map.value(path)
+        )
     key = strangers[0]
     suggestion = suggester.did_you_mean(str(key), allowed)
-    return Diagnostic("SW101", f"Unknown key {_shown(key)} in {_subject(path)}.{suggestion} "
-                      f"Allowed keys: {', '.join(allowed)}.", source_map.key(path + (key,)))
+    return Diagnostic(
+        "SW101",
+        f"Unknown key {_shown(key)} in {_subject(path)}.{suggestion} Allowed keys: {', '.join(allowed)}.",
+        source_map.key(path + (key,)),
+    )
 
 
 def _resolve(branch: dict[str, Any]) -> dict[str, Any]:
@@ -223,8 +239,11 @@ def _unknown_keys(violation: SchemaViolation, source_map: SourceMap, suggester: 
         if key in allowed:
             continue
         suggestion = suggester.did_you_mean(str(key), allowed)
-        yield Diagnostic("SW101", f"Unknown key {_shown(key)} in {where}.{suggestion} "
-                         f"Allowed keys: {listing(allowed)}.", source_map.key(path + (key,)))
+        yield Diagnostic(
+            "SW101",
+            f"Unknown key {_shown(key)} in {where}.{suggestion} Allowed keys: {listing(allowed)}.",
+            source_map.key(path + (key,)),
+        )
 
 
 def _pattern(violation: SchemaViolation, path: DataPath, source_map: SourceMap) -> Diagnostic:
@@ -247,7 +266,7 @@ def _format(violation: SchemaViolation, path: DataPath, source_map: SourceMap) -
 def _shown(value: Any, limit: int = 60) -> str:
     """A value's repr, cut short: a message quotes the value, not a megabyte of it."""
     text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
 def _value_message(violation: SchemaViolation, path: DataPath) -> str:

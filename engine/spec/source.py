@@ -47,7 +47,7 @@ class IntegerOutOfRange(ValueError):
 
 
 def _bounded_int(text: str, base: int) -> int:
-    digits = text.lstrip("+-")[2 if base != 10 else 0:].lstrip("0")
+    digits = text.lstrip("+-")[2 if base != 10 else 0 :].lstrip("0")
     if base == 10 and len(digits) > _MAX_INT_DIGITS:
         raise IntegerOutOfRange(text)
     value = int(text, base) if base == 10 else int(text[2:], base)
@@ -177,8 +177,11 @@ class _Builder:
     def on_document_start(self, event: yaml.DocumentStartEvent) -> None:
         self.documents += 1
         if self.documents > 1:
-            self.stop("SW004", "A file holds one machine, but a second YAML document starts here. "
-                         "Move it to a file of its own.", event.start_mark)
+            self.stop(
+                "SW004",
+                "A file holds one machine, but a second YAML document starts here. Move it to a file of its own.",
+                event.start_mark,
+            )
 
     # Values ----------------------------------------------------------------------------------
     def on_scalar(self, event: yaml.ScalarEvent) -> None:
@@ -197,8 +200,9 @@ class _Builder:
 
     def scalar_value(self, event: yaml.ScalarEvent) -> Any:
         if event.tag not in (None, "!") and event.tag != _STR_TAG:
-            self.problem("SW004", f"YAML tag {event.tag!r} is not supported; machine files use plain values.",
-                         event.start_mark)
+            self.problem(
+                "SW004", f"YAML tag {event.tag!r} is not supported; machine files use plain values.", event.start_mark
+            )
             return event.value
         if event.style or event.tag == _STR_TAG:
             return event.value
@@ -207,20 +211,29 @@ class _Builder:
         except IntegerOutOfRange:
             self.refused.add(self.location(event.start_mark))
             shown = event.value if len(event.value) <= 24 else f"{event.value[:20]}... ({len(event.value)} digits)"
-            self.problem("SW104", f"The integer {shown} does not fit in 64 bits; numbers in a machine file lie "
-                         f"between {MIN_INT} and {MAX_INT}.", event.start_mark)
+            self.problem(
+                "SW104",
+                f"The integer {shown} does not fit in 64 bits; numbers in a machine file lie "
+                f"between {MIN_INT} and {MAX_INT}.",
+                event.start_mark,
+            )
             return event.value
 
     def on_alias(self, event: yaml.AliasEvent) -> None:
         if event.anchor is None or event.anchor not in self.anchors:
-            self.stop("SW004", f"Alias *{event.anchor} refers to no complete anchor before it "
-                         "(an alias cannot point into its own anchor).", event.start_mark)
+            self.stop(
+                "SW004",
+                f"Alias *{event.anchor} refers to no complete anchor before it "
+                "(an alias cannot point into its own anchor).",
+                event.start_mark,
+            )
         value, size = self.anchors[event.anchor]
         frame = self.stack[-1] if self.stack else None
         if frame is not None and isinstance(frame.container, dict) and frame.key is None:
             if not isinstance(value, str):
-                self.stop("SW004", "A mapping key must be a plain name, not an alias to a collection.",
-                             event.start_mark)
+                self.stop(
+                    "SW004", "A mapping key must be a plain name, not an alias to a collection.", event.start_mark
+                )
             self.take_key(frame, value, event)
             return
         self.place(value, size, event.start_mark)
@@ -228,11 +241,11 @@ class _Builder:
     def on_collection_start(self, event: yaml.CollectionStartEvent) -> None:
         frame = self.stack[-1] if self.stack else None
         if frame is not None and isinstance(frame.container, dict) and frame.key is None:
-            self.stop("SW004", "A mapping key must be a plain name, not a mapping or a list.",
-                         event.start_mark)
+            self.stop("SW004", "A mapping key must be a plain name, not a mapping or a list.", event.start_mark)
         if event.tag not in (None, "!") and event.tag not in _COLLECTION_TAGS:
-            self.problem("SW004", f"YAML tag {event.tag!r} is not supported; machine files use plain values.",
-                         event.start_mark)
+            self.problem(
+                "SW004", f"YAML tag {event.tag!r} is not supported; machine files use plain values.", event.start_mark
+            )
         if len(self.stack) >= MAX_DEPTH:
             self.stop("SW005", f"The document nests deeper than {MAX_DEPTH} levels.", event.start_mark)
         container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
@@ -260,16 +273,23 @@ class _Builder:
             return
         if frame.skip_value:
             first = self.keys.get(frame.path + (key,), mark)
-            self.problem("SW003", f"Duplicate key {key!r}; it was first given at line {first[0]}. "
-                         "Keep one of them.", event.start_mark)
+            self.problem(
+                "SW003",
+                f"Duplicate key {key!r}; it was first given at line {first[0]}. Keep one of them.",
+                event.start_mark,
+            )
         frame.key, frame.key_mark = key, mark
 
     def place(self, value: Any, size: int, mark: Any) -> DataPath | None:
         """Put a value into the open collection (or make it the root); return its path."""
         self.total += size
         if self.total > MAX_VALUES:
-            self.stop("SW005", f"The document holds more than {MAX_VALUES} values (scalars, mappings and lists) "
-                         "once aliases are expanded; split the machine or drop repeated data.", mark)
+            self.stop(
+                "SW005",
+                f"The document holds more than {MAX_VALUES} values (scalars, mappings and lists) "
+                "once aliases are expanded; split the machine or drop repeated data.",
+                mark,
+            )
         point = (mark.line + 1, mark.column + 1)
         if not self.stack:
             self.root = value
@@ -326,8 +346,13 @@ def read_source(text: str, file: str) -> LoadedSource:
         builder.root = None
     except UnicodeEncodeError as exc:  # lone surrogates: only reachable from Python strings, not files
         line, col = _position(text, exc.start)
-        builder.diagnostics.append(Diagnostic("SW002", f"Not valid YAML: {text[exc.start]!r} is not a Unicode "
-                                              "character that can be stored as UTF-8.", Location(file, line, col)))
+        builder.diagnostics.append(
+            Diagnostic(
+                "SW002",
+                f"Not valid YAML: {text[exc.start]!r} is not a Unicode character that can be stored as UTF-8.",
+                Location(file, line, col),
+            )
+        )
         builder.root = None
     except yaml.YAMLError as exc:  # anything else libyaml reports without a mark
         builder.diagnostics.append(Diagnostic("SW002", f"Not valid YAML: {exc}", Location(file)))
@@ -335,9 +360,14 @@ def read_source(text: str, file: str) -> LoadedSource:
     except _Stop:
         builder.root = None
     if builder.root is None and not builder.diagnostics:
-        builder.diagnostics.append(Diagnostic("SW006", "The file is empty; a machine file holds one mapping "
-                                              "with at least version, name, model, initial and states.",
-                                              Location(file)))
+        builder.diagnostics.append(
+            Diagnostic(
+                "SW006",
+                "The file is empty; a machine file holds one mapping "
+                "with at least version, name, model, initial and states.",
+                Location(file),
+            )
+        )
     source_map = SourceMap(file, builder.values, builder.keys, builder.quoted)
     return LoadedSource(builder.root, source_map, tuple(builder.diagnostics), frozenset(builder.refused))
 
@@ -363,5 +393,8 @@ def _position(text: str, index: int) -> tuple[int, int]:
 def _reader_diagnostic(exc: yaml.reader.ReaderError, text: str, file: str) -> Diagnostic:
     line, col = _position(text, exc.position)
     character = exc.character if isinstance(exc.character, str) else chr(exc.character)
-    return Diagnostic("SW002", f"Not valid YAML: character {character!r} is not allowed in YAML ({exc.reason}).",
-                      Location(file, line, col))
+    return Diagnostic(
+        "SW002",
+        f"Not valid YAML: character {character!r} is not allowed in YAML ({exc.reason}).",
+        Location(file, line, col),
+    )

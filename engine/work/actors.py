@@ -77,9 +77,18 @@ class Work:
         lease: How long a claim's lease lasts without renewal (``STATEWRIGHT_LEASE``; see ``engine.work.leases``).
     """
 
-    def __init__(self, table: WorkTable, flows: Mapping[str, Flow], broker: Broker, *, engine: Engine,
-                 session_factory: sessionmaker[Session], redactor: Redactor, http: HttpSettings,
-                 lease: timedelta = DEFAULT_LEASE) -> None:
+    def __init__(
+        self,
+        table: WorkTable,
+        flows: Mapping[str, Flow],
+        broker: Broker,
+        *,
+        engine: Engine,
+        session_factory: sessionmaker[Session],
+        redactor: Redactor,
+        http: HttpSettings,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
         self.table = table
         self.flows = flows
         self.broker = broker
@@ -95,10 +104,14 @@ class Work:
         #: What runs each kind of work: one actor per kind and queue, with this runner.
         self.hooks = ()
         self.runners: dict[WorkKind, Callable[..., None]] = {
-            kind: self._held(kind, runner) for kind, runner in ((WorkKind.TASK, self.run_task),
-                                                                (WorkKind.ENDPOINT, self.run_endpoint),
-                                                                (WorkKind.LISTENER, self.run_listener),
-                                                                (WorkKind.REACTION, self.run_reaction))}
+            kind: self._held(kind, runner)
+            for kind, runner in (
+                (WorkKind.TASK, self.run_task),
+                (WorkKind.ENDPOINT, self.run_endpoint),
+                (WorkKind.LISTENER, self.run_listener),
+                (WorkKind.REACTION, self.run_reaction),
+            )
+        }
         for work in table:
             self._declare(work.kind, work.spec.queue or DEFAULT_QUEUE)
         self.relay = Relay(engine, self.send)
@@ -111,9 +124,14 @@ class Work:
     def _declare(self, kind: WorkKind, queue: str) -> None:
         if (kind, queue) not in self.actors:
             # `throws`: work the machines no longer declare fails at once instead of being retried.
-            actor: Actor[Any, Any] = Actor(self.runners[kind], broker=self.broker,
-                                           actor_name=f"statewright_{kind.value}_{queue}", queue_name=queue,
-                                           priority=0, options={"throws": (UnknownWork,)})
+            actor: Actor[Any, Any] = Actor(
+                self.runners[kind],
+                broker=self.broker,
+                actor_name=f"statewright_{kind.value}_{queue}",
+                queue_name=queue,
+                priority=0,
+                options={"throws": (UnknownWork,)},
+            )
             self.actors[(kind, queue)] = actor
             self.kind_by_actor[actor.actor_name] = kind
 
@@ -123,8 +141,11 @@ class Work:
         if row.kind in RECORDED_ONLY:
             return True
         work = self.table.of_row(row).spec
-        options: dict[str, Any] = {"max_retries": work.retries, "min_backoff": _ms(work.backoff.minimum),
-                                   "max_backoff": _ms(work.backoff.maximum)}
+        options: dict[str, Any] = {
+            "max_retries": work.retries,
+            "min_backoff": _ms(work.backoff.minimum),
+            "max_backoff": _ms(work.backoff.maximum),
+        }
         # The task runner needs nothing else from the row: it skips reading it back.
         args = (row.id, row.machine, row.name, row.model_id) if row.kind == WorkKind.TASK else (row.id,)
         self.actors[(WorkKind(row.kind), work.queue or DEFAULT_QUEUE)].send_with_options(args=args, **options)
@@ -137,6 +158,7 @@ class Work:
         An outage holds the delivery until the database answers; a delivery that keeps conflicting (a row
         locked by someone else) goes back to the broker for a while, its retries untouched.
         """
+
         def through_gate(args: tuple[Any, ...]) -> None:
             try:
                 self.gate.run(lambda: runner(*args), max_conflicts=CONFLICTS_IN_THREAD)
@@ -205,8 +227,14 @@ class Work:
                     raise  # the gate holds a database fault; Dramatiq retries the rest with the task's backoff
                 self._settle_after_work(session, flow, model_id, Changes(), task.steps.error, exception=exc)
                 return
-            self._settle_after_work(session, flow, model_id, recorder.changes, task.steps.complete,
-                                    payload=result if isinstance(result, Mapping) else None)
+            self._settle_after_work(
+                session,
+                flow,
+                model_id,
+                recorder.changes,
+                task.steps.complete,
+                payload=result if isinstance(result, Mapping) else None,
+            )
 
     def _claim_by_key(self, session: Any, flow: Flow, steps: Steps, model_id: str, outbox_id: int) -> Any | None:
         """Claim in one round trip when the object is where the work starts; otherwise load it and decide."""
@@ -241,8 +269,9 @@ class Work:
             self.leases.hold(lease)
         return claimed
 
-    def _settle_after_work(self, session: Any, flow: Flow, model_id: str, changes: Changes, state: str,
-                           **details: Any) -> None:
+    def _settle_after_work(
+        self, session: Any, flow: Flow, model_id: str, changes: Changes, state: str, **details: Any
+    ) -> None:
         """Settle once the handler ran (or the endpoint answered), never running it again for a database fault.
 
         The first try commits in the handler's own session. If the database fails it, the handler's
@@ -264,8 +293,13 @@ class Work:
                 raise
             session.rollback()
             if changes.unreplayable is not None:
-                log.warning("%s %s: settling failed (%s) and %s, which cannot be replayed: running the work again",
-                            flow.machine, model_id, describe(error), changes.unreplayable)
+                log.warning(
+                    "%s %s: settling failed (%s) and %s, which cannot be replayed: running the work again",
+                    flow.machine,
+                    model_id,
+                    describe(error),
+                    changes.unreplayable,
+                )
                 raise
             if fault is Fault.OUTAGE:
                 self.gate.report(error, started=started)
@@ -301,8 +335,10 @@ class Work:
         assert isinstance(endpoint, EndpointSpec)
         flow = self.flows[row.machine]
         steps = endpoint.steps
-        with self.session_factory() as session, httpx.Client(transport=self.http.transport,
-                                                             timeout=endpoint.timeout.total_seconds()) as client:
+        with (
+            self.session_factory() as session,
+            httpx.Client(transport=self.http.transport, timeout=endpoint.timeout.total_seconds()) as client,
+        ):
             obj = self._load(session, flow, row.model_id)
             if obj is None:
                 return
@@ -319,8 +355,15 @@ class Work:
             try:
                 with recorder:
                     deadline = Deadline(limit_of(endpoint), f"endpoint {endpoint.name}")
-                    response = self._handler(deadline, send, client, request, endpoint=endpoint,
-                                             limit=limits.max_response_body, redactor=redactor)
+                    response = self._handler(
+                        deadline,
+                        send,
+                        client,
+                        request,
+                        endpoint=endpoint,
+                        limit=limits.max_response_body,
+                        redactor=redactor,
+                    )
                     answer = {**sent, "response": describe_response(response, redactor, limit=limits.max_stored_body)}
                     failure = failure_of(response, endpoint, redactor)
                     if failure is not None:
@@ -334,13 +377,15 @@ class Work:
                 session.rollback()
                 if fault_of(exc) is not None or not _last_attempt():
                     raise
-                self._settle_after_work(session, flow, row.model_id, Changes(), steps.error, payload=sent,
-                                        exception=exc)
+                self._settle_after_work(
+                    session, flow, row.model_id, Changes(), steps.error, payload=sent, exception=exc
+                )
                 return
             settle(steps.complete, payload=answer)
 
-    def _request(self, client: httpx.Client, work: DeclaredWork, obj: Any, flow: Flow, row: Any
-                 ) -> httpx.Request | None:
+    def _request(
+        self, client: httpx.Client, work: DeclaredWork, obj: Any, flow: Flow, row: Any
+    ) -> httpx.Request | None:
         """The endpoint's request; ``None`` when a placeholder's value was refused (the object is then in error)."""
         endpoint = work.spec
         assert isinstance(endpoint, EndpointSpec)
@@ -348,8 +393,15 @@ class Work:
         payload = work.payload
         body = self._handler(Deadline(limit_of(endpoint), hook), payload, obj) if payload is not None else None
         try:
-            return build_request(client, endpoint, obj, body=body, base_url=self.http.base_url,
-                                 idempotency_key=f"statewright-{row.id}", context=row.message.get("context") or {})
+            return build_request(
+                client,
+                endpoint,
+                obj,
+                body=body,
+                base_url=self.http.base_url,
+                idempotency_key=f"statewright-{row.id}",
+                context=row.message.get("context") or {},
+            )
         except EndpointError as refused:  # a value that would change the path: never sent, never retried
             if self._claim(obj, flow, endpoint.steps, row.id):
                 note_failure(refused)
@@ -384,8 +436,9 @@ class Work:
         assert isinstance(reaction, ReactionSpec)
         assert selector is not None
         with self.session_factory() as session:
-            self._handler(Deadline(limit_of(reaction), f"reaction {row.name}"), self._react, session, reaction, row,
-                          selector)
+            self._handler(
+                Deadline(limit_of(reaction), f"reaction {row.name}"), self._react, session, reaction, row, selector
+            )
 
     @staticmethod
     def _react(session: Any, reaction: ReactionSpec, row: Any, selector: Callable[..., Any]) -> None:
@@ -407,8 +460,12 @@ def _requeue(broker: Broker, error: BaseException) -> bool:
     message = CurrentMessage.get_current_message()
     if message is None:
         return False
-    log.info("message %s kept conflicting (%s); running it again in %d ms", message.message_id, describe(error),
-             CONFLICT_REQUEUE_MS)
+    log.info(
+        "message %s kept conflicting (%s); running it again in %d ms",
+        message.message_id,
+        describe(error),
+        CONFLICT_REQUEUE_MS,
+    )
     broker.enqueue(message, delay=CONFLICT_REQUEUE_MS)
     return True
 

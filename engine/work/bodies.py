@@ -35,8 +35,13 @@ class BodyLimits:
     max_response_body: int = DEFAULT_MAX_RESPONSE_BODY
 
     @classmethod
-    def resolve(cls, *, max_stored_body: int | None = None, max_response_body: int | None = None,
-                environ: Mapping[str, str] | None = None) -> BodyLimits:
+    def resolve(
+        cls,
+        *,
+        max_stored_body: int | None = None,
+        max_response_body: int | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> BodyLimits:
         """The limits given, else from the environment, else the defaults.
 
         Raises:
@@ -44,8 +49,10 @@ class BodyLimits:
         """
         stored = read("max_stored_body", environ) if max_stored_body is None else max_stored_body
         response = read("max_response_body", environ) if max_response_body is None else max_response_body
-        return cls(_limit("max_stored_body", stored, DEFAULT_MAX_STORED_BODY, MAX_STORED_BODY_ENV),
-                   _limit("max_response_body", response, DEFAULT_MAX_RESPONSE_BODY, MAX_RESPONSE_BODY_ENV))
+        return cls(
+            _limit("max_stored_body", stored, DEFAULT_MAX_STORED_BODY, MAX_STORED_BODY_ENV),
+            _limit("max_response_body", response, DEFAULT_MAX_RESPONSE_BODY, MAX_RESPONSE_BODY_ENV),
+        )
 
 
 def _limit(name: str, given: object, default: int, variable: str) -> int:
@@ -54,8 +61,9 @@ def _limit(name: str, given: object, default: int, variable: str) -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise ConfigurationError(f"{name} (argument or ${variable}) must be a positive number of bytes; "
-                                 f"got {given!r}. Default: {default}.")
+        raise ConfigurationError(
+            f"{name} (argument or ${variable}) must be a positive number of bytes; got {given!r}. Default: {default}."
+        )
     return value
 
 
@@ -79,7 +87,10 @@ def read_limited(response: httpx.Response, *, limit: int, endpoint: str, what: s
             raise ResponseTooLarge(
                 f"endpoint {endpoint!r}: {what} answered {response.status_code} with a body longer than {limit} "
                 f"bytes; reading stopped there. Raise max_response_body (Statewright(max_response_body=...) or "
-                f"${MAX_RESPONSE_BODY_ENV}) or ask the service for less.", endpoint=endpoint, limit=limit)
+                f"${MAX_RESPONSE_BODY_ENV}) or ask the service for less.",
+                endpoint=endpoint,
+                limit=limit,
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -98,7 +109,7 @@ def stored_body(content: bytes, content_type: str, redactor: Redactor, *, limit:
                 pass  # not JSON after all: kept as text below
         return {"body": redactor.text(content.decode("utf-8", errors="replace"))}
     # Mask a margin past the cut too, so a secret that straddles the cut is recognised whole.
-    head = content[:2 * limit].decode("utf-8", errors="ignore")
+    head = content[: 2 * limit].decode("utf-8", errors="ignore")
     kept = redactor.text(head).encode("utf-8")[:limit].decode("utf-8", errors="ignore")
     # The cut may fall inside a mask; masking once more makes the text what any later pass would make it.
     kept = redactor.text(kept)

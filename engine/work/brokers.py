@@ -21,16 +21,23 @@ SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
 #: Query parameters of a ``redis://`` URL that configure Dramatiq's RedisBroker rather than the connection.
 #: ``heartbeat_timeout`` (ms) is how long a silent worker counts as alive: its unacknowledged messages go
 #: back on the queue only after it; ``maintenance_chance`` is how many fetches in a million look for them.
-REDIS_BROKER_OPTIONS: dict[str, type] = {"heartbeat_timeout": int, "maintenance_chance": int,
-                                          "dead_message_ttl": int, "namespace": str}
+REDIS_BROKER_OPTIONS: dict[str, type] = {
+    "heartbeat_timeout": int,
+    "maintenance_chance": int,
+    "dead_message_ttl": int,
+    "namespace": str,
+}
 #: The smallest and largest value each numeric broker option may take (milliseconds, or chances in a million).
-REDIS_OPTION_RANGES: dict[str, tuple[int, int]] = {"heartbeat_timeout": (1, 2**31 - 1),
-                                                   "maintenance_chance": (0, 1_000_000),
-                                                   "dead_message_ttl": (1, 2**31 - 1)}
+REDIS_OPTION_RANGES: dict[str, tuple[int, int]] = {
+    "heartbeat_timeout": (1, 2**31 - 1),
+    "maintenance_chance": (0, 1_000_000),
+    "dead_message_ttl": (1, 2**31 - 1),
+}
 #: Connection options a ``redis://`` URL may carry besides redis-py's own query parsers (``rediss://`` also
 #: takes any ``ssl_*``). redis-py passes an unknown one to the connection, which fails on every attempt.
-REDIS_CONNECTION_OPTIONS = frozenset({"username", "password", "client_name", "encoding", "encoding_errors",
-                                      "decode_responses"})
+REDIS_CONNECTION_OPTIONS = frozenset(
+    {"username", "password", "client_name", "encoding", "encoding_errors", "decode_responses"}
+)
 
 
 def split_options(url: str, known: dict[str, type]) -> tuple[str, dict[str, object]]:
@@ -73,13 +80,16 @@ def _check_redis_options(url: str, options: dict[str, object], connection_url: s
     for name, _ in parse_qsl(urlsplit(connection_url).query, keep_blank_values=True):
         if name not in known and not (secure and name.startswith("ssl_")):
             choices = ", ".join(sorted(known | set(REDIS_BROKER_OPTIONS)))
-            raise ConfigurationError(f"Unknown option {name!r} in the broker URL {hide_password(url)!r}; "
-                                     f"known options: {choices}.")
+            raise ConfigurationError(
+                f"Unknown option {name!r} in the broker URL {hide_password(url)!r}; known options: {choices}."
+            )
 
 
 def _malformed(url: str, wrong: ValueError) -> ConfigurationError:
-    return ConfigurationError(f"Cannot use the broker URL {hide_password(url)!r}: {wrong}. Write it like "
-                              "redis://host:6379/0 or amqp://user:password@host:5672/vhost.")
+    return ConfigurationError(
+        f"Cannot use the broker URL {hide_password(url)!r}: {wrong}. Write it like "
+        "redis://host:6379/0 or amqp://user:password@host:5672/vhost."
+    )
 
 
 def build_broker(url: str) -> Broker:
@@ -123,8 +133,10 @@ def build_broker(url: str) -> Broker:
     else:
         # The URL may carry a password: the message shows it masked.
         shown = DEFAULT_REDACTOR.text(url)
-        raise ConfigurationError(f"Unsupported broker URL {shown!r}; use memory://, redis://host:port/db or "
-                                 "amqp://user:password@host:port/vhost.")
+        raise ConfigurationError(
+            f"Unsupported broker URL {shown!r}; use memory://, redis://host:port/db or "
+            "amqp://user:password@host:port/vhost."
+        )
     # The task runner reads the delivery's retry count to know when it is the last attempt.
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())

@@ -85,18 +85,27 @@ def carry_on(engine: Engine, flow: Flow, obj: Any, lease: Lease | None) -> bool:
     if held_by is None:
         return _claimed_by_history(flow, obj, f"{CLAIMANT_PREFIX}{lease.holder}")
     # The claim in force is the object's latest status change: an older round of the same work must not take over.
-    latest = select(func.max(statuses.c.id)).where(statuses.c.model_type == flow.model_type,
-                                                   statuses.c.model_id == flow.object_id(obj)).scalar_subquery()
+    latest = (
+        select(func.max(statuses.c.id))
+        .where(statuses.c.model_type == flow.model_type, statuses.c.model_id == flow.object_id(obj))
+        .scalar_subquery()
+    )
     mine = leases.c.claimed_by == lease.holder
     expired = leases.c.lease_until < database_now()
-    renew = (update(leases)
-             .where(leases.c.outbox_id == lease.outbox_id, leases.c.claim_id == latest, or_(mine, expired))
-             .values(claimed_by=lease.holder, lease_until=lease_end(seconds_param())))
+    renew = (
+        update(leases)
+        .where(leases.c.outbox_id == lease.outbox_id, leases.c.claim_id == latest, or_(mine, expired))
+        .values(claimed_by=lease.holder, lease_until=lease_end(seconds_param()))
+    )
     with begin_write(engine) as connection:
         taken = connection.execute(renew, lease.params()).rowcount == 1
     if taken and held_by != lease.holder:
-        log.warning("%s %s: took over the claim of message %s, whose lease had expired", flow.machine,
-                    flow.object_id(obj), held_by)
+        log.warning(
+            "%s %s: took over the claim of message %s, whose lease had expired",
+            flow.machine,
+            flow.object_id(obj),
+            held_by,
+        )
     return taken
 
 
@@ -105,8 +114,11 @@ def _claimed_by_history(flow: Flow, obj: Any, me: str) -> bool:
     session = object_session(obj)
     if session is None:
         return True
-    query = (select(statuses.c.actor).where(statuses.c.model_type == flow.model_type,
-                                            statuses.c.model_id == flow.object_id(obj))
-             .order_by(statuses.c.id.desc()).limit(1))
+    query = (
+        select(statuses.c.actor)
+        .where(statuses.c.model_type == flow.model_type, statuses.c.model_id == flow.object_id(obj))
+        .order_by(statuses.c.id.desc())
+        .limit(1)
+    )
     actor = session.connection().execute(query).scalar()
     return actor is None or not str(actor).startswith(CLAIMANT_PREFIX) or actor == me

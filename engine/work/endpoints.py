@@ -59,16 +59,18 @@ def check_base_url(base_url: str) -> str:
         parts = urlsplit(base_url)
         port = parts.port
     except ValueError as wrong:  # a port that is not a number or beyond 65535
-        raise ConfigurationError(f"HTTP base URL {shown!r} has a bad port ({wrong}); write it like "
-                                 "https://host:8443/prefix.") from None
+        raise ConfigurationError(
+            f"HTTP base URL {shown!r} has a bad port ({wrong}); write it like https://host:8443/prefix."
+        ) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
-        raise ConfigurationError(f"HTTP base URL {shown!r} is not an http:// or https:// URL with a host (and a "
-                                 "port from 1 to 65535); write it like https://host or http://127.0.0.1:8080/prefix.")
+        raise ConfigurationError(
+            f"HTTP base URL {shown!r} is not an http:// or https:// URL with a host (and a "
+            "port from 1 to 65535); write it like https://host or http://127.0.0.1:8080/prefix."
+        )
     return base_url
 
 
-def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: str | None, *,
-             endpoint: str = "") -> str:
+def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: str | None, *, endpoint: str = "") -> str:
     """Fill ``{model.attr}`` / ``{context.key}`` placeholders with escaped path segments, then join a base URL.
 
     Raises:
@@ -90,9 +92,11 @@ def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: st
     url = "".join(parts)
     if url.startswith("/"):
         if not base_url:
-            raise ConfigurationError(f"URL {template!r} is a path, but no http_base_url was configured; give "
-                                     "Statewright(http_base_url=...) or statewright worker --http-base-url, or write "
-                                     "the full URL in the machine file.")
+            raise ConfigurationError(
+                f"URL {template!r} is a path, but no http_base_url was configured; give "
+                "Statewright(http_base_url=...) or statewright worker --http-base-url, or write "
+                "the full URL in the machine file."
+            )
         url = urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
     return url
 
@@ -100,15 +104,22 @@ def fill_url(template: str, model: Any, context: Mapping[str, Any], base_url: st
 def _segment(field: str, value: Any, *, in_path: bool, endpoint: str) -> str:
     """One placeholder's value, escaped so that it stays inside its path segment or query value."""
     if value is None:
-        raise PlaceholderRefused(f"endpoint {endpoint!r}: placeholder {{{field}}} has no value (None); the URL "
-                                 "would name a path or query nobody meant. Give the object a value, or make the "
-                                 "transition's guard wait for one.", endpoint=endpoint, placeholder=field)
+        raise PlaceholderRefused(
+            f"endpoint {endpoint!r}: placeholder {{{field}}} has no value (None); the URL "
+            "would name a path or query nobody meant. Give the object a value, or make the "
+            "transition's guard wait for one.",
+            endpoint=endpoint,
+            placeholder=field,
+        )
     text = str(value)
     if in_path and _changes_path(text):
         raise PlaceholderRefused(
             f"endpoint {endpoint!r}: placeholder {{{field}}} is {text[:20]!r}, which would move the request to "
             "another path. Empty values and '.' or '..' (also percent-encoded or full-width) are refused in the "
-            "path; fix the object's data or the URL template.", endpoint=endpoint, placeholder=field)
+            "path; fix the object's data or the URL template.",
+            endpoint=endpoint,
+            placeholder=field,
+        )
     return quote(text, safe="")
 
 
@@ -122,8 +133,16 @@ def _changes_path(text: str) -> bool:
     return folded == "" or any(segment in DOT_SEGMENTS for segment in segments)
 
 
-def build_request(client: httpx.Client, endpoint: EndpointSpec, model: Any, *, body: Any, base_url: str | None,
-                  idempotency_key: str, context: Mapping[str, Any]) -> httpx.Request:
+def build_request(
+    client: httpx.Client,
+    endpoint: EndpointSpec,
+    model: Any,
+    *,
+    body: Any,
+    base_url: str | None,
+    idempotency_key: str,
+    context: Mapping[str, Any],
+) -> httpx.Request:
     """The request an endpoint makes for one object.
 
     The ``payload`` hook's result is the body: ``str`` or ``bytes`` as they are, a mapping as a form
@@ -144,8 +163,9 @@ def build_request(client: httpx.Client, endpoint: EndpointSpec, model: Any, *, b
     return client.build_request(endpoint.method, url, headers=headers, json=body)
 
 
-def send(client: httpx.Client, request: httpx.Request, *, endpoint: EndpointSpec, limit: int,
-         redactor: Redactor) -> httpx.Response:
+def send(
+    client: httpx.Client, request: httpx.Request, *, endpoint: EndpointSpec, limit: int, redactor: Redactor
+) -> httpx.Response:
     """Send the request and read at most ``limit`` bytes of the answer.
 
     Returns:
@@ -164,8 +184,9 @@ def send(client: httpx.Client, request: httpx.Request, *, endpoint: EndpointSpec
     finally:
         streamed.close()
     headers = [(name, value) for name, value in streamed.headers.multi_items() if name.lower() not in DECODED_AWAY]
-    response = httpx.Response(streamed.status_code, headers=headers, content=body, request=request,
-                              extensions=streamed.extensions)
+    response = httpx.Response(
+        streamed.status_code, headers=headers, content=body, request=request, extensions=streamed.extensions
+    )
     response.elapsed = timedelta(seconds=time.monotonic() - started)
     return response
 
@@ -183,20 +204,28 @@ def failure_of(response: httpx.Response, endpoint: EndpointSpec, redactor: Redac
     message = f"{masked_request_line(response.request, redactor)} answered {status}"
     if 300 <= status < 400:
         location = redactor.text(response.headers.get("location", "nowhere"))
-        message += (f" (a redirect to {location}, which is not followed). Fix the endpoint's URL, or set "
-                    "`accept_redirects: true` on the endpoint if this answer means success.")
+        message += (
+            f" (a redirect to {location}, which is not followed). Fix the endpoint's URL, or set "
+            "`accept_redirects: true` on the endpoint if this answer means success."
+        )
     return EndpointFailed(response, message)
 
 
 def describe_request(request: httpx.Request, redactor: Redactor, *, limit: int) -> dict[str, Any]:
     """The request as the history keeps it: method, URL, headers and body, masked; the body cut to ``limit``."""
-    return {"method": request.method, "url": redactor.text(str(request.url)),
-            "headers": redactor.headers(request.headers.multi_items()),
-            **stored_body(request.content, request.headers.get("content-type", ""), redactor, limit=limit)}
+    return {
+        "method": request.method,
+        "url": redactor.text(str(request.url)),
+        "headers": redactor.headers(request.headers.multi_items()),
+        **stored_body(request.content, request.headers.get("content-type", ""), redactor, limit=limit),
+    }
 
 
 def describe_response(response: httpx.Response, redactor: Redactor, *, limit: int) -> dict[str, Any]:
     """The response as the history keeps it: status, headers, body (masked, cut to ``limit``), seconds taken."""
-    return {"status": response.status_code, "headers": redactor.headers(response.headers.multi_items()),
-            **stored_body(response.content, response.headers.get("content-type", ""), redactor, limit=limit),
-            "elapsed": response.elapsed.total_seconds()}
+    return {
+        "status": response.status_code,
+        "headers": redactor.headers(response.headers.multi_items()),
+        **stored_body(response.content, response.headers.get("content-type", ""), redactor, limit=limit),
+        "elapsed": response.elapsed.total_seconds(),
+    }

@@ -83,19 +83,30 @@ def _first_line(text: str) -> str:
     return lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
 
 
-def describe_exception(exception: BaseException | None, redactor: Redactor = DEFAULT_REDACTOR
-                       ) -> dict[str, str | None]:
+def describe_exception(exception: BaseException | None, redactor: Redactor = DEFAULT_REDACTOR) -> dict[str, str | None]:
     """The exception columns of a record for ``exception``, its message and traceback masked."""
     if exception is None:
         return {"exception_type": None, "exception_message": None, "exception_traceback": None}
-    return {"exception_type": exception_name(exception),
-            "exception_message": redactor.text(str(exception)),
-            "exception_traceback": redactor.text("".join(traceback.format_exception(exception)))}
+    return {
+        "exception_type": exception_name(exception),
+        "exception_message": redactor.text(str(exception)),
+        "exception_traceback": redactor.text("".join(traceback.format_exception(exception))),
+    }
 
 
-def record_failure(connection: Connection, *, machine: str, kind: str, name: str, outbox_row: Any | None,
-                   attempts: int, exception: BaseException | None = None, reason: str | None = None,
-                   status: str = FAILED, redactor: Redactor = DEFAULT_REDACTOR) -> int:
+def record_failure(
+    connection: Connection,
+    *,
+    machine: str,
+    kind: str,
+    name: str,
+    outbox_row: Any | None,
+    attempts: int,
+    exception: BaseException | None = None,
+    reason: str | None = None,
+    status: str = FAILED,
+    redactor: Redactor = DEFAULT_REDACTOR,
+) -> int:
     """Write one record in the caller's transaction; returns its id.
 
     Args:
@@ -110,16 +121,26 @@ def record_failure(connection: Connection, *, machine: str, kind: str, name: str
         status: ``FAILED`` for a failure, ``RESENT`` for a resend note.
         redactor: Masks secrets in the exception, the reason and the message (the app's, with its ``redact`` keys).
     """
-    values = {"machine": machine, "kind": str(kind), "name": name, "status": status,
-              "reason": redactor.optional_text(reason), "attempts": attempts, "created_at": datetime.now(UTC),
-              **describe_exception(exception, redactor), "outbox_id": getattr(outbox_row, "id", None),
-              "model_type": getattr(outbox_row, "model_type", None), "model_id": getattr(outbox_row, "model_id", None),
-              "message": redactor.value(getattr(outbox_row, "message", None))}
+    values = {
+        "machine": machine,
+        "kind": str(kind),
+        "name": name,
+        "status": status,
+        "reason": redactor.optional_text(reason),
+        "attempts": attempts,
+        "created_at": datetime.now(UTC),
+        **describe_exception(exception, redactor),
+        "outbox_id": getattr(outbox_row, "id", None),
+        "model_type": getattr(outbox_row, "model_type", None),
+        "model_id": getattr(outbox_row, "model_id", None),
+        "message": redactor.value(getattr(outbox_row, "message", None)),
+    }
     return int(connection.execute(insert(failures).values(values)).inserted_primary_key[0])  # type: ignore[index]
 
 
-def list_failures(engine: Engine, *, statuses: tuple[str, ...] = (FAILED, RESENT),
-                  limit: int = DEFAULT_LIST_LIMIT) -> list[FailureRecord]:
+def list_failures(
+    engine: Engine, *, statuses: tuple[str, ...] = (FAILED, RESENT), limit: int = DEFAULT_LIST_LIMIT
+) -> list[FailureRecord]:
     """Records in one of ``statuses``, oldest first."""
     query = select(failures).where(failures.c.status.in_(statuses)).order_by(failures.c.id).limit(limit)
     with engine.connect() as connection:
@@ -142,8 +163,9 @@ def get_failure(connection: Connection, failure_id: int, *, lock: bool = False) 
 
 def mark_retried(connection: Connection, failure_id: int) -> None:
     """The record was dealt with: its work was sent again."""
-    connection.execute(update(failures).where(failures.c.id == failure_id)
-                       .values(status=RETRIED, retried_at=datetime.now(UTC)))
+    connection.execute(
+        update(failures).where(failures.c.id == failure_id).values(status=RETRIED, retried_at=datetime.now(UTC))
+    )
 
 
 def retry_failure(app: Statewright, failure_id: int) -> FailureRecord:
@@ -156,20 +178,29 @@ def retry_failure(app: Statewright, failure_id: int) -> FailureRecord:
     with begin_write(app.engine) as connection:
         record = get_failure(connection, failure_id, lock=True)
         if record is None:
-            raise RetryRefused(f"Cannot retry failure #{failure_id}: there is no such record; "
-                               "`statewright failures` lists the open ones.")
+            raise RetryRefused(
+                f"Cannot retry failure #{failure_id}: there is no such record; "
+                "`statewright failures` lists the open ones."
+            )
         if record.status != FAILED:
-            raise RetryRefused(f"Cannot retry failure #{failure_id}: it is {record.status}, not {FAILED}; only open "
-                               "failures are retried.")
+            raise RetryRefused(
+                f"Cannot retry failure #{failure_id}: it is {record.status}, not {FAILED}; only open "
+                "failures are retried."
+            )
         row = connection.execute(select(outbox).where(outbox.c.id == record.outbox_id)).one_or_none()
         if row is None:
-            raise RetryRefused(f"Cannot retry failure #{failure_id}: its outbox row {record.outbox_id} no longer "
-                               "exists, so there is nothing to send again.")
+            raise RetryRefused(
+                f"Cannot retry failure #{failure_id}: its outbox row {record.outbox_id} no longer "
+                "exists, so there is nothing to send again."
+            )
         try:
             app.work.send(row)
         except UnknownWork as unknown:
             raise RetryRefused(f"Cannot retry failure #{failure_id}: {unknown}") from unknown
-        connection.execute(update(outbox).where(outbox.c.id == row.id)
-                           .values(sent_at=datetime.now(UTC), attempts=outbox.c.attempts + 1))
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id)
+            .values(sent_at=datetime.now(UTC), attempts=outbox.c.attempts + 1)
+        )
         mark_retried(connection, failure_id)
     return record

@@ -58,8 +58,9 @@ class DatabaseGate:
             renews its leases there: they could not be renewed while the database was away).
     """
 
-    def __init__(self, engine: Engine, *, redactor: Redactor | None = None,
-                 on_recovery: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, redactor: Redactor | None = None, on_recovery: Callable[[], object] | None = None
+    ) -> None:
         self.engine = engine
         self.redactor = redactor
         self.on_recovery = on_recovery
@@ -154,12 +155,18 @@ class DatabaseGate:
             now = time.monotonic()
             if not said_down:
                 said_down = said_at = now
-                log.warning("database unreachable (%s): holding deliveries until it answers; no retry is spent",
-                            self._masked(describe(error)))
+                log.warning(
+                    "database unreachable (%s): holding deliveries until it answers; no retry is spent",
+                    self._masked(describe(error)),
+                )
             elif now - said_at >= STILL_DOWN_LOG_SECONDS:
                 said_at = now
-                log.warning("database still unreachable after %.0f s (%s): holding %d deliveries",
-                            now - self._since(), self._masked(failure), self._waiting)
+                log.warning(
+                    "database still unreachable after %.0f s (%s): holding %d deliveries",
+                    now - self._since(),
+                    self._masked(failure),
+                    self._waiting,
+                )
             pause = min(pause * 2, MAX_PROBE_SECONDS)
         self._recover()
         with self._lock:
@@ -170,8 +177,9 @@ class DatabaseGate:
         if said_down:
             log.warning("database reachable again after %.1f s: resuming the held deliveries", down_for)
         else:
-            log.warning("a database connection was lost (%s); the database answers: carrying on",
-                        self._masked(describe(error)))
+            log.warning(
+                "a database connection was lost (%s); the database answers: carrying on", self._masked(describe(error))
+            )
 
     def _recover(self) -> None:
         if self.on_recovery is None:

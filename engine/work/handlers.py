@@ -54,7 +54,9 @@ class WorkTable:
         # Keyed by plain strings: a row read back from the database holds its kind as ``str``.
         self._by_key: dict[tuple[str, str, str], DeclaredWork] = {
             (work.machine, work.kind.value, work.name): work
-            for compiled in machines.values() for work in _declared(compiled.spec)}
+            for compiled in machines.values()
+            for work in _declared(compiled.spec)
+        }
 
     def __iter__(self) -> Iterator[DeclaredWork]:
         return iter(self._by_key.values())
@@ -77,13 +79,17 @@ class WorkTable:
     def unknown(self, machine: str, kind: str, name: str) -> UnknownWork:
         """The error for work the loaded machines do not declare, listing what they do declare."""
         if machine not in self.machines:
-            return UnknownWork(f"Cannot run {kind} {name!r}: no machine {machine!r} is loaded (machines: "
-                               f"{', '.join(sorted(self.machines)) or 'none'}). The outbox row was written by other "
-                               "machine files; load them in the worker, or leave the record failed.")
+            return UnknownWork(
+                f"Cannot run {kind} {name!r}: no machine {machine!r} is loaded (machines: "
+                f"{', '.join(sorted(self.machines)) or 'none'}). The outbox row was written by other "
+                "machine files; load them in the worker, or leave the record failed."
+            )
         names = sorted(work.name for work in self if work.machine == machine and work.kind == kind)
-        return UnknownWork(f"Cannot run {kind} {name!r} of machine {machine!r}: the machine declares no such {kind} "
-                           f"({kind}s: {', '.join(names) or 'none'}). The outbox row was written by another version "
-                           "of the machine file; run the worker with that file, or leave the record failed.")
+        return UnknownWork(
+            f"Cannot run {kind} {name!r} of machine {machine!r}: the machine declares no such {kind} "
+            f"({kind}s: {', '.join(names) or 'none'}). The outbox row was written by another version "
+            "of the machine file; run the worker with that file, or leave the record failed."
+        )
 
 
 def _declared(spec: MachineSpec) -> Iterator[DeclaredWork]:
@@ -91,14 +97,22 @@ def _declared(spec: MachineSpec) -> Iterator[DeclaredWork]:
     for task in spec.tasks.values():
         yield DeclaredWork(WorkKind.TASK, machine, task.name, task, run=import_path(task.run))
     for endpoint in spec.endpoints.values():
-        yield DeclaredWork(WorkKind.ENDPOINT, machine, endpoint.name, endpoint,
-                           payload=_optional(endpoint.payload), response=_optional(endpoint.response))
+        yield DeclaredWork(
+            WorkKind.ENDPOINT,
+            machine,
+            endpoint.name,
+            endpoint,
+            payload=_optional(endpoint.payload),
+            response=_optional(endpoint.response),
+        )
     for index, listener in enumerate(spec.listeners):
-        yield DeclaredWork(WorkKind.LISTENER, machine, f"{listener.event}#{index}", listener,
-                           run=import_path(listener.run))
+        yield DeclaredWork(
+            WorkKind.LISTENER, machine, f"{listener.event}#{index}", listener, run=import_path(listener.run)
+        )
     for index, reaction in enumerate(spec.reactions):
-        yield DeclaredWork(WorkKind.REACTION, machine, f"{reaction.on}#{index}", reaction,
-                           run=import_path(reaction.select))
+        yield DeclaredWork(
+            WorkKind.REACTION, machine, f"{reaction.on}#{index}", reaction, run=import_path(reaction.select)
+        )
 
 
 def _optional(path: str | None) -> Callable[..., Any] | None:

@@ -102,16 +102,21 @@ class Leases:
         held = self.held()
         if not held:
             return 0
-        statement = (update(leases).where(leases.c.outbox_id.in_(list(held.values())),
-                                          leases.c.claimed_by.in_(list(held)))
-                     .values(lease_until=lease_end(seconds_param())))
+        statement = (
+            update(leases)
+            .where(leases.c.outbox_id.in_(list(held.values())), leases.c.claimed_by.in_(list(held)))
+            .values(lease_until=lease_end(seconds_param()))
+        )
         with begin_write(self.engine) as connection:
             return connection.execute(statement, {"l_seconds": self.duration.total_seconds()}).rowcount
 
     def extend(self, holder: str, outbox_id: int, wait: timedelta) -> None:
         """Make ``holder``'s lease last ``wait`` (a retry's backoff) plus a whole lease, from now."""
-        statement = (update(leases).where(leases.c.outbox_id == outbox_id, leases.c.claimed_by == holder)
-                     .values(lease_until=lease_end(seconds_param())))
+        statement = (
+            update(leases)
+            .where(leases.c.outbox_id == outbox_id, leases.c.claimed_by == holder)
+            .values(lease_until=lease_end(seconds_param()))
+        )
         with begin_write(self.engine) as connection:
             connection.execute(statement, {"l_seconds": (wait + self.duration).total_seconds()})
 
@@ -135,8 +140,13 @@ class Leases:
         now = time.monotonic()
         if now - self._complained_at >= COMPLAINT_INTERVAL:
             self._complained_at = now
-            log.warning("could not renew %d lease(s) (%d failed renewal(s) in a row): %s: %s", len(self.held()),
-                        self._failures, type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+            log.warning(
+                "could not renew %d lease(s) (%d failed renewal(s) in a row): %s: %s",
+                len(self.held()),
+                self._failures,
+                type(error).__name__,
+                str(error).splitlines()[0] if str(error) else "",
+            )
 
 
 class LeaseKeeper(Middleware):
@@ -148,8 +158,9 @@ class LeaseKeeper(Middleware):
     def __init__(self, leases: Leases) -> None:
         self.leases = leases
 
-    def after_process_message(self, broker: Broker, message: MessageProxy, *, result: Any = None,
-                              exception: BaseException | None = None) -> None:
+    def after_process_message(
+        self, broker: Broker, message: MessageProxy, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
         """Release the lease; a failed delivery that Dramatiq will retry keeps it until the retry is due."""
         outbox_id = self.leases.release(message.message_id)
         if outbox_id is None or exception is None or message.failed:

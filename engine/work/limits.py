@@ -43,7 +43,8 @@ IDLE_WAKE = 30.0
 # ``int PyThreadState_SetAsyncExc(unsigned long id, PyObject *exc)``: a prototype of our own, so that
 # Dramatiq's calls through ``ctypes.pythonapi`` keep their argument conversions. A NULL ``exc`` cancels.
 _SET_ASYNC_EXC = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
-    ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
 
 
 class _Interrupt(BaseException):

@@ -29,9 +29,11 @@ def startup_problems(specs: Iterable[MachineSpec], *, http_base_url: str | None)
             continue
         for endpoint in spec.endpoints.values():
             if endpoint.url.startswith("/"):
-                problems.append(f"{endpoint.origin.text('url')}: endpoint {endpoint.name!r} of machine "
-                                f"{spec.name!r} calls a path ({endpoint.url!r}) but no HTTP base URL is set; "
-                                "give --http-base-url https://host (or $STATEWRIGHT_HTTP_BASE_URL).")
+                problems.append(
+                    f"{endpoint.origin.text('url')}: endpoint {endpoint.name!r} of machine "
+                    f"{spec.name!r} calls a path ({endpoint.url!r}) but no HTTP base URL is set; "
+                    "give --http-base-url https://host (or $STATEWRIGHT_HTTP_BASE_URL)."
+                )
     return problems
 
 
@@ -57,13 +59,17 @@ def check_broker(url: str, *, timeout: float = DEFAULT_BROKER_CHECK_TIMEOUT) -> 
 
 
 def _unavailable(url: str, reason: object) -> BrokerUnavailable:
-    return BrokerUnavailable(f"cannot reach the broker {hide_password(url)!r}: {str(reason).rstrip('.')}. "
-                             "Check --broker-url and that the broker is running.")
+    return BrokerUnavailable(
+        f"cannot reach the broker {hide_password(url)!r}: {str(reason).rstrip('.')}. "
+        "Check --broker-url and that the broker is running."
+    )
 
 
 def _refused(url: str, reason: object) -> ConfigurationError:
-    return ConfigurationError(f"the broker {hide_password(url)!r} refused its settings: {str(reason).rstrip('.')}. "
-                              "Check the database index, user, password or virtual host in --broker-url.")
+    return ConfigurationError(
+        f"the broker {hide_password(url)!r} refused its settings: {str(reason).rstrip('.')}. "
+        "Check the database index, user, password or virtual host in --broker-url."
+    )
 
 
 def _ping_redis(url: str, timeout: float) -> None:
@@ -72,8 +78,13 @@ def _ping_redis(url: str, timeout: float) -> None:
     from redis.retry import Retry
 
     connection_url, _ = split_options(url, REDIS_BROKER_OPTIONS)
-    client = redis.Redis.from_url(connection_url, socket_connect_timeout=timeout, socket_timeout=timeout,
-                                  retry=Retry(NoBackoff(), 0), retry_on_timeout=False)
+    client = redis.Redis.from_url(
+        connection_url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        retry_on_timeout=False,
+    )
     try:
         client.ping()
     # Authentication and a bad database index come back as answers: the broker is there, the settings are wrong.

@@ -40,8 +40,9 @@ class FailureRecorder(Middleware):
     def __init__(self, work: Work) -> None:
         self.work = work
 
-    def after_process_message(self, broker: Broker, message: MessageProxy, *, result: Any = None,
-                              exception: BaseException | None = None) -> None:
+    def after_process_message(
+        self, broker: Broker, message: MessageProxy, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
         """After ``Retries``: a failed message with an exception failed for good."""
         if exception is not None and message.failed and message.actor_name in self.work.kind_by_actor:
             fail_for_good(self.work, message, exception)
@@ -72,11 +73,25 @@ def fail_for_good(work: Work, message: MessageProxy, exception: BaseException | 
     if row is None:
         reason = f"outbox row {message.args[0]} no longer exists"
     with begin_write(work.engine) as connection:
-        failure_id = record_failure(connection, machine=machine, kind=kind, name=name, outbox_row=row,
-                                    attempts=runs, exception=exception, reason=reason,
-                                    redactor=work.redactor)
-    log.error("%s %s %s failed for good after %d run(s); failure record #%d (statewright failures)",
-              machine, kind, name, runs, failure_id)
+        failure_id = record_failure(
+            connection,
+            machine=machine,
+            kind=kind,
+            name=name,
+            outbox_row=row,
+            attempts=runs,
+            exception=exception,
+            reason=reason,
+            redactor=work.redactor,
+        )
+    log.error(
+        "%s %s %s failed for good after %d run(s); failure record #%d (statewright failures)",
+        machine,
+        kind,
+        name,
+        runs,
+        failure_id,
+    )
 
 
 def _arg(message: MessageProxy, index: int) -> str:

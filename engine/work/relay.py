@@ -50,8 +50,12 @@ class Relay(Hook):
         """
         ids = [change.id for change in changes if change.outbox_rows]
         if ids:
-            self._send_rows(select(outbox).where(outbox.c.status_change_id.in_(ids), outbox.c.sent_at.is_(None))
-                            .order_by(outbox.c.id).with_for_update(skip_locked=True))
+            self._send_rows(
+                select(outbox)
+                .where(outbox.c.status_change_id.in_(ids), outbox.c.sent_at.is_(None))
+                .order_by(outbox.c.id)
+                .with_for_update(skip_locked=True)
+            )
 
     def sweep(self, *, batch: int = DEFAULT_SWEEP_BATCH) -> int:
         """Send every unsent row, oldest first; safe to run from several processes at once.
@@ -73,8 +77,11 @@ class Relay(Hook):
             rows = connection.execute(query).all()
             settled = [row.id for row in rows if self._send_or_record(connection, row)]
             if settled:
-                connection.execute(update(outbox).where(outbox.c.id.in_(settled))
-                                   .values(sent_at=database_now(), attempts=outbox.c.attempts + 1))
+                connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(settled))
+                    .values(sent_at=database_now(), attempts=outbox.c.attempts + 1)
+                )
         return len(rows), len(settled)
 
     def _send_or_record(self, connection: Connection, row: Any) -> bool:
@@ -82,7 +89,14 @@ class Relay(Hook):
         try:
             return self.send(row)
         except UnknownWork as unknown:
-            failure_id = record_failure(connection, machine=row.machine, kind=row.kind, name=row.name,
-                                        outbox_row=row, attempts=0, exception=unknown)
+            failure_id = record_failure(
+                connection,
+                machine=row.machine,
+                kind=row.kind,
+                name=row.name,
+                outbox_row=row,
+                attempts=0,
+                exception=unknown,
+            )
             log.error("outbox row %s: %s (failure record #%s)", row.id, unknown, failure_id)
             return True

@@ -99,8 +99,9 @@ class ChangeRecorder:
             self._watch(self.session.connection())
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         _recording.reset(self._token)
         for connection in self._connections:
             event.remove(connection, "before_cursor_execute", self._before_cursor_execute)
@@ -122,8 +123,9 @@ class ChangeRecorder:
             event.listen(connection, "before_cursor_execute", self._before_cursor_execute)
             self._connections.append(connection)
 
-    def _before_cursor_execute(self, connection: Connection, cursor: Any, statement: str, parameters: Any,
-                               context: Any, executemany: bool) -> None:
+    def _before_cursor_execute(
+        self, connection: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if not self._flushing and not statement.lstrip().upper().startswith(READING_STATEMENTS):
             self.changes.refuse(f"the handler executed a statement itself ({statement.split(None, 1)[0]})")
 
@@ -197,4 +199,3 @@ def _after_begin(session: Session, transaction: Any, connection: Connection) -> 
     recorder = _recorder_of(session)
     if recorder is not None:
         recorder._watch(connection)
-

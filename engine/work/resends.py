@@ -63,8 +63,10 @@ def checked_resend_after(value: object) -> timedelta:
         ConfigurationError: It is not.
     """
     if not isinstance(value, timedelta) or not timedelta(0) <= value <= MAX_DURATION:
-        raise ConfigurationError(f"resend_after={value!r}: give a datetime.timedelta from 0 to "
-                                 f"{format_duration(MAX_DURATION)}, e.g. timedelta(minutes=10).")
+        raise ConfigurationError(
+            f"resend_after={value!r}: give a datetime.timedelta from 0 to "
+            f"{format_duration(MAX_DURATION)}, e.g. timedelta(minutes=10)."
+        )
     return value
 
 
@@ -82,39 +84,59 @@ def _rows_of(flow: Flow, work: TaskSpec | EndpointSpec, state: str) -> Select[An
     """Outbox rows of ``work`` whose object is in ``state``, oldest first."""
     kind = WorkKind.TASK if isinstance(work, TaskSpec) else WorkKind.ENDPOINT
     joined = outbox.join(flow.table, key_sql(flow.mapper.primary_key) == outbox.c.model_id)
-    return (select(outbox).select_from(joined)
-            .where(outbox.c.machine == flow.machine, outbox.c.kind == kind, outbox.c.name == work.name,
-                   flow.column == flow.compiled.member_by_state[state])
-            .order_by(outbox.c.id))
+    return (
+        select(outbox)
+        .select_from(joined)
+        .where(
+            outbox.c.machine == flow.machine,
+            outbox.c.kind == kind,
+            outbox.c.name == work.name,
+            flow.column == flow.compiled.member_by_state[state],
+        )
+        .order_by(outbox.c.id)
+    )
 
 
 def _latest_change() -> ColumnElement[Any]:
     """SQL: the id of the outbox row's object's latest status change."""
-    return (select(func.max(statuses.c.id)).where(statuses.c.model_type == outbox.c.model_type,
-                                                  statuses.c.model_id == outbox.c.model_id)
-            .correlate(outbox).scalar_subquery())
+    return (
+        select(func.max(statuses.c.id))
+        .where(statuses.c.model_type == outbox.c.model_type, statuses.c.model_id == outbox.c.model_id)
+        .correlate(outbox)
+        .scalar_subquery()
+    )
 
 
-def stalled_query(flow: Flow, work: TaskSpec | EndpointSpec, now: datetime, after: timedelta,
-                  grace: timedelta) -> Select[Any]:
+def stalled_query(
+    flow: Flow, work: TaskSpec | EndpointSpec, now: datetime, after: timedelta, grace: timedelta
+) -> Select[Any]:
     """Rows of ``work`` sent ``after`` ago or more whose object is still in ``when`` since that very change."""
-    return _rows_of(flow, work, work.steps.when).where(outbox.c.sent_at < now - after,
-                                                       outbox.c.status_change_id == _latest_change())
+    return _rows_of(flow, work, work.steps.when).where(
+        outbox.c.sent_at < now - after, outbox.c.status_change_id == _latest_change()
+    )
 
 
-def stranded_query(flow: Flow, work: TaskSpec | EndpointSpec, now: datetime, after: timedelta,
-                   grace: timedelta) -> Select[Any]:
+def stranded_query(
+    flow: Flow, work: TaskSpec | EndpointSpec, now: datetime, after: timedelta, grace: timedelta
+) -> Select[Any]:
     """Rows of ``work`` whose claim is in force and whose lease ended ``grace`` ago, not resent since it did
     (or not for ``after``); with the lease's end."""
     assert work.steps.processing is not None
-    return (_rows_of(flow, work, work.steps.processing).join(leases, leases.c.outbox_id == outbox.c.id)
-            .add_columns(leases.c.lease_until)
-            .where(leases.c.claim_id == _latest_change(), leases.c.lease_until < now - grace,
-                   or_(outbox.c.sent_at < leases.c.lease_until, outbox.c.sent_at < now - after)))
+    return (
+        _rows_of(flow, work, work.steps.processing)
+        .join(leases, leases.c.outbox_id == outbox.c.id)
+        .add_columns(leases.c.lease_until)
+        .where(
+            leases.c.claim_id == _latest_change(),
+            leases.c.lease_until < now - grace,
+            or_(outbox.c.sent_at < leases.c.lease_until, outbox.c.sent_at < now - after),
+        )
+    )
 
 
-def resend_stalled(app: Statewright, *, after: timedelta, now: datetime | None = None,
-                   batch: int = RESEND_BATCH) -> int:
+def resend_stalled(
+    app: Statewright, *, after: timedelta, now: datetime | None = None, batch: int = RESEND_BATCH
+) -> int:
     """Send again every task and endpoint whose message was lost (see the module); returns how many.
 
     Works in batches of ``batch`` rows, each in a transaction of its own, until none is left. Safe to run
@@ -146,13 +168,13 @@ class _Judging:
     batch: int
 
 
-def _resend(app: Statewright, flow: Flow, work: TaskSpec | EndpointSpec, finder: _Finder, judging: _Judging,
-            last_id: int) -> tuple[int, int | None]:
+def _resend(
+    app: Statewright, flow: Flow, work: TaskSpec | EndpointSpec, finder: _Finder, judging: _Judging, last_id: int
+) -> tuple[int, int | None]:
     """Resend one batch of rows past ``last_id``; returns how many, and the last id (``None``: no batch follows)."""
     with begin_write(app.engine) as connection:
         now = judging.now or now_of(connection)
-        query = finder(flow, work, now, judging.after, judging.grace).where(outbox.c.id > last_id) \
-            .limit(judging.batch)
+        query = finder(flow, work, now, judging.after, judging.grace).where(outbox.c.id > last_id).limit(judging.batch)
         if connection.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=outbox)
         rows = connection.execute(query).all()
@@ -162,20 +184,41 @@ def _resend(app: Statewright, flow: Flow, work: TaskSpec | EndpointSpec, finder:
     return len(rows), (rows[-1].id if len(rows) == judging.batch else None)
 
 
-def _record(app: Statewright, connection: Connection, flow: Flow, work: TaskSpec | EndpointSpec, row: Any,
-            now: datetime, *, stranded: bool) -> None:
+def _record(
+    app: Statewright,
+    connection: Connection,
+    flow: Flow,
+    work: TaskSpec | EndpointSpec,
+    row: Any,
+    now: datetime,
+    *,
+    stranded: bool,
+) -> None:
     """Mark the row sent again and leave a note saying why."""
     if stranded:
         lapsed = _ago(now, row.lease_until)
-        why = (f"was still in {work.steps.processing!r} and its lease expired {lapsed} ago: the worker that held "
-               "it died or its message was lost")
+        why = (
+            f"was still in {work.steps.processing!r} and its lease expired {lapsed} ago: the worker that held "
+            "it died or its message was lost"
+        )
     else:
-        why = f"was still in {work.steps.when!r} {_ago(now, row.sent_at)} after its message was sent (the broker " \
-              "may have lost it)"
+        why = (
+            f"was still in {work.steps.when!r} {_ago(now, row.sent_at)} after its message was sent (the broker "
+            "may have lost it)"
+        )
     reason = f"resent because {flow.machine} {row.model_id} {why}; send {row.attempts + 1}"
     connection.execute(update(outbox).where(outbox.c.id == row.id).values(sent_at=now, attempts=outbox.c.attempts + 1))
-    record_failure(connection, machine=flow.machine, kind=row.kind, name=row.name, outbox_row=row,
-                   attempts=row.attempts + 1, reason=reason, status=RESENT, redactor=app.redactor)
+    record_failure(
+        connection,
+        machine=flow.machine,
+        kind=row.kind,
+        name=row.name,
+        outbox_row=row,
+        attempts=row.attempts + 1,
+        reason=reason,
+        status=RESENT,
+        redactor=app.redactor,
+    )
     log.warning("outbox row %s: %s", row.id, reason)
 
 

@@ -57,10 +57,14 @@ def sweep_steps(app: Statewright, *, resend_after: timedelta | None = None) -> l
         resend_after: Overrides ``app.resend_after`` (``0s`` means at once, not the default).
     """
     grace = app.resend_after if resend_after is None else resend_after
-    steps = [SweepStep("outbox", app.sweep_outbox),
-             SweepStep("resend", lambda: resend_stalled(app, after=grace), settle=app.work.leases.duration)]
-    steps += [SweepStep(f"{name} timeouts", partial(sweep_timeouts, flow, app.sessionmaker))
-              for name, flow in app.flows.items()]
+    steps = [
+        SweepStep("outbox", app.sweep_outbox),
+        SweepStep("resend", lambda: resend_stalled(app, after=grace), settle=app.work.leases.duration),
+    ]
+    steps += [
+        SweepStep(f"{name} timeouts", partial(sweep_timeouts, flow, app.sessionmaker))
+        for name, flow in app.flows.items()
+    ]
     return steps
 
 

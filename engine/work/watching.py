@@ -36,8 +36,9 @@ def note_failure(error: BaseException) -> None:
 
 
 @contextmanager
-def watched(hooks: Sequence[Hook], kind: str, args: Sequence[Any], row: Callable[[int], Any],
-            last_attempt: Callable[[], bool]) -> Iterator[None]:
+def watched(
+    hooks: Sequence[Hook], kind: str, args: Sequence[Any], row: Callable[[int], Any], last_attempt: Callable[[], bool]
+) -> Iterator[None]:
     """Tell ``hooks`` that a delivery of ``kind`` with the actor arguments ``args`` starts, then how it ended.
 
     ``row`` reads an outbox row (for the work's name; tasks carry it in their arguments). An exception

@@ -35,8 +35,9 @@ class PublishingService:
 
 def main(database_url: str = "sqlite:///documents.db") -> dict[str, str]:
     """Push three documents through the flow; the refused one is defibrillated and completes on its second go."""
-    app = start(["document"], database_url, http_base_url=PUBLISHER,
-                http_transport=httpx.MockTransport(PublishingService()))
+    app = start(
+        ["document"], database_url, http_base_url=PUBLISHER, http_transport=httpx.MockTransport(PublishingService())
+    )
     outcome: dict[str, str] = {}
     with app.sessionmaker() as session, worker(app) as drain:
         documents = [Document(title=f"Report {n}") for n in (1, 2, 3)]
@@ -55,8 +56,10 @@ def main(database_url: str = "sqlite:///documents.db") -> dict[str, str]:
             print(f"{document.title}: {document.status.state}, receipt {document.receipt}")
         print("history of Report 3:")
         for change in documents[2].history():
-            print(f"  {change.from_state} -> {change.to_state} ({change.transition})"
-                  f"{' ' + change.exception_type if change.exception_type else ''}")
+            print(
+                f"  {change.from_state} -> {change.to_state} ({change.transition})"
+                f"{' ' + change.exception_type if change.exception_type else ''}"
+            )
     app.close()
     return outcome
 

@@ -19,8 +19,9 @@ from examples.orders.models import Order
 def _count_reservation(item: InventoryItem, change: int) -> None:
     session = object_session(item)
     if session is not None and item.order_id is not None:
-        session.execute(update(Order).where(Order.id == item.order_id)
-                        .values(reserved_items=Order.reserved_items + change))
+        session.execute(
+            update(Order).where(Order.id == item.order_id).values(reserved_items=Order.reserved_items + change)
+        )
 
 
 def reserve(item: InventoryItem, context: Mapping[str, Any]) -> None:

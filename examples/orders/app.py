@@ -37,8 +37,12 @@ def main(database_url: str = "sqlite:///orders.db") -> dict[str, str]:
         order.fire("fulfill_order")
         drain()  # order.fulfilled -> the inventory reaction ships the item
         session.refresh(item)
-        outcome = {"order": order.status.state, "item": item.status.state, "shipment": order.shipment or "",
-                   "stock": str(item.quantity)}
+        outcome = {
+            "order": order.status.state,
+            "item": item.status.state,
+            "shipment": order.shipment or "",
+            "stock": str(item.quantity),
+        }
         print(outcome)
     app.close()
     return outcome

@@ -124,7 +124,8 @@ def test_diagram_text_formats_go_to_standard_output(fmt: str, marker: str) -> No
 
 @pytest.mark.parametrize(("suffix", "magic"), [("svg", b"<svg"), ("png", b"\x89PNG")])
 def test_diagram_images_are_rendered_by_dot_with_the_format_taken_from_the_suffix(
-        tmp_path: Path, suffix: str, magic: bytes) -> None:
+    tmp_path: Path, suffix: str, magic: bytes
+) -> None:
     target = tmp_path / f"document.{suffix}"
     result = run_line("diagram", str(MACHINES / "document.yaml"), "-o", str(target))
     assert result.exit_code == EXIT_OK
@@ -151,8 +152,9 @@ def test_the_installed_command_runs_as_a_real_process() -> None:
 
 
 def test_python_dash_m_engine_is_the_same_command() -> None:
-    done = subprocess.run([sys.executable, "-m", "engine", "lint", str(MACHINES)], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "lint", str(MACHINES)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == EXIT_OK
 
 
@@ -162,8 +164,13 @@ def test_svg_without_graphviz_says_how_to_get_it(tmp_path: Path) -> None:
     bin_dir.mkdir()
     (bin_dir / "statewright").symlink_to(_statewright())
     env = {**os.environ, "PATH": str(bin_dir)}
-    done = subprocess.run([str(bin_dir / "statewright"), "diagram", str(MACHINES / "document.yaml"), "--format",
-                           "svg"], capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [str(bin_dir / "statewright"), "diagram", str(MACHINES / "document.yaml"), "--format", "svg"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert done.returncode == EXIT_UNAVAILABLE
     assert "needs Graphviz's `dot` program" in done.stderr
     assert "Traceback" not in done.stderr
@@ -191,8 +198,14 @@ def test_the_demo_pushes_documents_through_its_task_and_endpoint(tmp_path: Path)
 
     from tests.conftest import ROOT
 
-    done = subprocess.run([_statewright(), "demo", "--documents", "20", "--out", str(tmp_path)], cwd=ROOT,
-                          capture_output=True, text=True, check=False, timeout=300)
+    done = subprocess.run(
+        [_statewright(), "demo", "--documents", "20", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     with sqlite3.connect(tmp_path / "demo.db") as connection:
@@ -203,8 +216,13 @@ def test_the_demo_pushes_documents_through_its_task_and_endpoint(tmp_path: Path)
 
 
 def test_the_demo_outside_the_repository_says_what_is_missing(tmp_path: Path) -> None:
-    done = subprocess.run([_statewright(), "demo", "--out", str(tmp_path / "out")], cwd=tmp_path,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [_statewright(), "demo", "--out", str(tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == EXIT_USAGE
     assert "no such file: machines/document.yaml" in done.stderr
     assert "Traceback" not in done.stderr

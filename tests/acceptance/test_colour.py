@@ -23,8 +23,9 @@ DECIDING = ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COL
 def run(*args: str, **env: str) -> str:
     """The command's standard output, run with only ``env`` among the variables that decide colour."""
     environ = {key: value for key, value in os.environ.items() if key not in DECIDING} | env
-    done = subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, env=environ,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", *args], capture_output=True, text=True, env=environ, check=False
+    )
     assert done.returncode in (0, 1), done.stderr
     return done.stdout
 

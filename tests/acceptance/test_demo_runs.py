@@ -15,8 +15,9 @@ from tests.conftest import ROOT
 def demo(*args: str) -> subprocess.CompletedProcess[str]:
     script = shutil.which("statewright", path=str(Path(sys.executable).parent))
     assert script is not None
-    return subprocess.run([script, "demo", "--documents", "3", *args], cwd=ROOT, capture_output=True, text=True,
-                          check=False, timeout=300)
+    return subprocess.run(
+        [script, "demo", "--documents", "3", *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def documents_in(database: Path) -> int:
@@ -47,8 +48,7 @@ def test_runs_add_to_the_database_until_fresh_starts_over_and_say_how_to_open_it
     assert second.returncode == EXIT_OK, second.stdout + second.stderr
     assert documents_in(database) == 6
     assert f"Database: {database}" in second.stdout
-    assert f"statewright admin --machines machines/document.yaml --database-url sqlite:///{database}" \
-        in second.stdout
+    assert f"statewright admin --machines machines/document.yaml --database-url sqlite:///{database}" in second.stdout
     fresh = demo("--out", str(out), "--fresh")
     assert fresh.returncode == EXIT_OK, fresh.stdout + fresh.stderr
     assert documents_in(database) == 3

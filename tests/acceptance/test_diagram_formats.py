@@ -19,11 +19,19 @@ def draw(*args: str) -> Result:
     return result
 
 
-@pytest.mark.parametrize(("name", "magic"), [
-    ("document.pdf", b"%PDF-"), ("document.PDF", b"%PDF-"), ("document.svg", b"<svg"), ("document.png", b"\x89PNG"),
-    ("document.dot", b"digraph document"), ("document.gv", b"digraph document"),
-    ("document.mmd", b"stateDiagram-v2"), ("document.mermaid", b"stateDiagram-v2"),
-])
+@pytest.mark.parametrize(
+    ("name", "magic"),
+    [
+        ("document.pdf", b"%PDF-"),
+        ("document.PDF", b"%PDF-"),
+        ("document.svg", b"<svg"),
+        ("document.png", b"\x89PNG"),
+        ("document.dot", b"digraph document"),
+        ("document.gv", b"digraph document"),
+        ("document.mmd", b"stateDiagram-v2"),
+        ("document.mermaid", b"stateDiagram-v2"),
+    ],
+)
 def test_the_format_is_taken_from_the_output_suffix(tmp_path: Path, name: str, magic: bytes) -> None:
     result = draw("-o", str(tmp_path / name))
     assert result.exit_code == EXIT_OK

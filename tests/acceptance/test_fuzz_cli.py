@@ -35,8 +35,16 @@ PROCESS_SECONDS = 60
 EXAMPLES = max(10, settings.default.max_examples // 5)
 
 #: Database URLs that cannot work; `ready` (a database with every table) is added per run.
-BAD_URLS = ["notaurl", "mysql://app@127.0.0.1/app", "nosuchdb://x", "sqlite:////nonexistent/dir/x.db",
-            "sqlite:///missing.db", f"postgresql+psycopg://app:pw@127.0.0.1:{free_port()}/app", "", "sqlite://"]
+BAD_URLS = [
+    "notaurl",
+    "mysql://app@127.0.0.1/app",
+    "nosuchdb://x",
+    "sqlite:////nonexistent/dir/x.db",
+    "sqlite:///missing.db",
+    f"postgresql+psycopg://app:pw@127.0.0.1:{free_port()}/app",
+    "",
+    "sqlite://",
+]
 BROKERS = ["memory://", "redis://127.0.0.1:1/0", "amqp://guest:guest@127.0.0.1:1/", "kafka://x", "", "redis://"]
 JUNK = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)
 NUMBERS = st.sampled_from(["0", "1", "-1", "3", "65536", "99999999999999999999", "1.5", "nan", "x"])
@@ -50,9 +58,18 @@ class Files:
         self.folder = folder
         self.ready_url = ready_url
         self.random = folder / "random.yaml"
-        self.paths = [str(MACHINES), str(MACHINES / "document.yaml"), str(CASES / "invalid"),
-                      str(CASES / "invalid" / "references.yaml"), str(self.random), str(folder),
-                      str(folder / "missing.yaml"), "/dev/null", "/proc/nope/x.yaml", ""]
+        self.paths = [
+            str(MACHINES),
+            str(MACHINES / "document.yaml"),
+            str(CASES / "invalid"),
+            str(CASES / "invalid" / "references.yaml"),
+            str(self.random),
+            str(folder),
+            str(folder / "missing.yaml"),
+            "/dev/null",
+            "/proc/nope/x.yaml",
+            "",
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -89,42 +106,76 @@ def _vocabulary(files: Files, serving: bool) -> dict[str, dict[str, st.SearchStr
     """Each command's options and the values to try; commands that serve get only databases that fail."""
     path = st.sampled_from(files.paths) | JUNK
     urls = st.sampled_from(BAD_URLS if serving else [*BAD_URLS, files.ready_url]) | JUNK
-    app = {"--machines": path, "--database-url": urls, "--broker-url": st.sampled_from(BROKERS) | JUNK,
-           "--path": path}
-    archive = {"--database-url": urls, "--archive-uri": st.sampled_from(["file://./a", "s3://", "ftp://x", ""]) | JUNK,
-               "--temp-dir": path, "--s3-endpoint-url": JUNK, "--s3-path-style": FLAG}
+    app = {"--machines": path, "--database-url": urls, "--broker-url": st.sampled_from(BROKERS) | JUNK, "--path": path}
+    archive = {
+        "--database-url": urls,
+        "--archive-uri": st.sampled_from(["file://./a", "s3://", "ftp://x", ""]) | JUNK,
+        "--temp-dir": path,
+        "--s3-endpoint-url": JUNK,
+        "--s3-path-style": FLAG,
+    }
     return {
-        "lint": {"--format": st.sampled_from(["text", "json", "github", "sarif", "xml"]), "--resolve": FLAG,
-                 "--path": path, "--jobs": NUMBERS},
+        "lint": {
+            "--format": st.sampled_from(["text", "json", "github", "sarif", "xml"]),
+            "--resolve": FLAG,
+            "--path": path,
+            "--jobs": NUMBERS,
+        },
         "rules": {},
-        "diagram": {"-o": st.sampled_from(["d.svg", "d.pdf", "d.txt", "d", "/proc/nope/d.dot", "d.mmd"]) | JUNK,
-                    "-f": st.sampled_from(["dot", "svg", "png", "pdf", "mermaid", "jpeg"])},
+        "diagram": {
+            "-o": st.sampled_from(["d.svg", "d.pdf", "d.txt", "d", "/proc/nope/d.dot", "d.mmd"]) | JUNK,
+            "-f": st.sampled_from(["dot", "svg", "png", "pdf", "mermaid", "jpeg"]),
+        },
         "show": {},
         "db upgrade": {"--database-url": urls},
         "db downgrade": {"--database-url": urls},
         "sweep": {**app, "--timeouts": FLAG, "--no-outbox": FLAG},
-        "defibrillate": {**app, "--where": st.sampled_from(["status=error", "status=nope", "x"]) | JUNK,
-                         "--dry-run": FLAG},
-        "worker": {**app, "--http-base-url": st.sampled_from(["http://127.0.0.1:1", "nourl"]) | JUNK,
-                   "--resend-after": DURATIONS, "--processes": NUMBERS, "--threads": NUMBERS, "--queue": JUNK,
-                   "--sweep-every": NUMBERS},
-        "admin": {**app, "--host": st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "nohost"]),
-                  "--port": NUMBERS, "--token": JUNK},
+        "defibrillate": {
+            **app,
+            "--where": st.sampled_from(["status=error", "status=nope", "x"]) | JUNK,
+            "--dry-run": FLAG,
+        },
+        "worker": {
+            **app,
+            "--http-base-url": st.sampled_from(["http://127.0.0.1:1", "nourl"]) | JUNK,
+            "--resend-after": DURATIONS,
+            "--processes": NUMBERS,
+            "--threads": NUMBERS,
+            "--queue": JUNK,
+            "--sweep-every": NUMBERS,
+        },
+        "admin": {
+            **app,
+            "--host": st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "nohost"]),
+            "--port": NUMBERS,
+            "--token": JUNK,
+        },
         "failures": {**app, "--retry": NUMBERS, "--retry-all": FLAG, "--all": FLAG},
         "compress": {**archive, "--older-than": DURATIONS, "--batch": NUMBERS},
         "restore": {**archive, "--object": st.sampled_from(["document:1", "document", ":"]) | JUNK},
         "purge": {**archive, "--older-than": DURATIONS},
-        "demo": {"--documents": NUMBERS, "--out": st.sampled_from(["/proc/nope", "out"]) | JUNK,
-                 "--machine": st.sampled_from([str(files.random), str(CASES / "invalid" / "values.yaml"), "x.yaml"]),
-                 "--threads": NUMBERS, "--fresh": FLAG},
+        "demo": {
+            "--documents": NUMBERS,
+            "--out": st.sampled_from(["/proc/nope", "out"]) | JUNK,
+            "--machine": st.sampled_from([str(files.random), str(CASES / "invalid" / "values.yaml"), "x.yaml"]),
+            "--threads": NUMBERS,
+            "--fresh": FLAG,
+        },
     }
 
 
 #: Commands that would keep running if they succeeded: they only ever get databases that fail.
 SERVING = {"worker", "admin"}
 #: Positional arguments each command takes.
-POSITIONALS = {"lint": "paths", "diagram": "path", "show": "path", "db upgrade": "revision",
-               "db downgrade": "revision", "defibrillate": "machine", "restore": "ids"}
+POSITIONALS = {
+    "lint": "paths",
+    "diagram": "path",
+    "show": "path",
+    "db upgrade": "revision",
+    "db downgrade": "revision",
+    "defibrillate": "machine",
+    "restore": "ids",
+}
 
 
 @st.composite
@@ -164,11 +215,15 @@ def _random_bytes_into(files: Files, content: bytes) -> None:
     files.random.write_bytes(content)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                       HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data(), content=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
-def test_random_command_lines_end_calmly_in_process(files: Files, data: st.DataObject, content: bytes,
-                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_random_command_lines_end_calmly_in_process(
+    files: Files, data: st.DataObject, content: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     _random_bytes_into(files, content)
     args = data.draw(command_lines(files))
     cwd = tmp_path_factory.mktemp("cwd")
@@ -181,29 +236,56 @@ def test_random_command_lines_end_calmly_in_process(files: Files, data: st.DataO
     finally:
         os.chdir(here)
     event(f"{args[0]} exit {result.exit_code}")  # shown by --hypothesis-show-statistics
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        f"{args!r} raised {result.exception!r}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), f"{args!r} raised {result.exception!r}"
     assert_calm(result.exit_code, result.output, seconds, IN_PROCESS_SECONDS)
 
 
-@pytest.mark.parametrize("command", ["demo", "lint", "rules", "diagram", "show", "db", "sweep", "defibrillate",
-                                     "failures", "worker", "compress", "restore", "purge", "admin"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "demo",
+        "lint",
+        "rules",
+        "diagram",
+        "show",
+        "db",
+        "sweep",
+        "defibrillate",
+        "failures",
+        "worker",
+        "compress",
+        "restore",
+        "purge",
+        "admin",
+    ],
+)
 def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == EXIT_OK
     assert "Usage: statewright" in result.output
 
 
-@settings(max_examples=max(4, EXAMPLES // 10), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=max(4, EXAMPLES // 10),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data(), content=st.binary(max_size=300))
-def test_random_command_lines_end_calmly_in_a_real_process(files: Files, data: st.DataObject, content: bytes,
-                                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_random_command_lines_end_calmly_in_a_real_process(
+    files: Files, data: st.DataObject, content: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     _random_bytes_into(files, content)
     args = data.draw(command_lines(files))
     script = shutil.which("statewright", path=str(Path(sys.executable).parent))
     assert script is not None
     started = time.monotonic()
-    done = subprocess.run([script, *args], cwd=tmp_path_factory.mktemp("cwd"), capture_output=True, text=True,
-                          check=False, timeout=PROCESS_SECONDS, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [script, *args],
+        cwd=tmp_path_factory.mktemp("cwd"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=PROCESS_SECONDS,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert_calm(done.returncode, done.stdout + done.stderr, time.monotonic() - started, PROCESS_SECONDS)

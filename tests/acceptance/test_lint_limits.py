@@ -82,8 +82,10 @@ def test_lint_refuses_two_machines_driving_one_status_column() -> None:
     folder = CASES / "cross_file" / "duplicate_binding"
     result = run_line("lint", str(folder))
     assert result.exit_code == EXIT_PROBLEMS
-    assert (f"{folder / 'b_order_payments.yaml'}:4:8: SW205 Machine 'order_payments' drives app.models:Order column "
-            "'status', which machine 'orders'") in result.output
+    assert (
+        f"{folder / 'b_order_payments.yaml'}:4:8: SW205 Machine 'order_payments' drives app.models:Order column "
+        "'status', which machine 'orders'"
+    ) in result.output
     assert "c_order_shipping.yaml" not in result.output
 
 

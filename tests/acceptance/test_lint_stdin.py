@@ -82,7 +82,11 @@ def test_two_dashes_are_a_usage_error() -> None:
 
 
 def test_a_real_process_reads_its_standard_input() -> None:
-    done = subprocess.run([sys.executable, "-m", "engine", "lint", "-", "--stdin-filename", "m.yaml"],
-                          input=DUPLICATE_KEY, capture_output=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "lint", "-", "--stdin-filename", "m.yaml"],
+        input=DUPLICATE_KEY,
+        capture_output=True,
+        check=False,
+    )
     assert done.returncode == EXIT_PROBLEMS, done.stderr
     assert done.stdout.decode().startswith("m.yaml:7:1: SW003 ")

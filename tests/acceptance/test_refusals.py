@@ -19,11 +19,6 @@ from tests.conftest import CASES, MACHINES, ROOT
 DOCUMENT = str(MACHINES / "document.yaml")
 
 
-
-
-
-
-
 def _sent_rows(url: str) -> int:
     engine = create_engine(url)
     with engine.connect() as connection:
@@ -32,8 +27,7 @@ def _sent_rows(url: str) -> int:
     return int(sent)
 
 
-@pytest.mark.parametrize("args", [["sweep"], ["sweep", "--no-timeouts"], ["defibrillate", "document"]],
-                         ids=" ".join)
+@pytest.mark.parametrize("args", [["sweep"], ["sweep", "--no-timeouts"], ["defibrillate", "document"]], ids=" ".join)
 def test_commands_that_send_work_refuse_the_in_process_broker(ready_database: str, args: list[str]) -> None:
     """``sweep`` used to say ``outbox: 2 rows sent`` into a broker gone when it exited."""
     result = invoke(*args, "--machines", DOCUMENT, "--database-url", ready_database, "--broker-url", "memory://")
@@ -46,8 +40,7 @@ def test_the_default_broker_is_the_in_process_one_and_is_refused_too(ready_datab
     assert_one_line(result, EXIT_USAGE, "memory:// lives inside one process", "--no-outbox")
 
 
-@pytest.mark.parametrize("args", [["sweep", "--no-outbox"], ["defibrillate", "document", "--dry-run"]],
-                         ids=" ".join)
+@pytest.mark.parametrize("args", [["sweep", "--no-outbox"], ["defibrillate", "document", "--dry-run"]], ids=" ".join)
 def test_what_sends_nothing_runs_without_a_broker(ready_database: str, args: list[str]) -> None:
     result = invoke(*args, "--machines", DOCUMENT, "--database-url", ready_database)
     assert result.exit_code == EXIT_OK, result.output
@@ -58,8 +51,17 @@ BAD_BASE_URLS = ["ftp://x", "not a url", "http://", "javascript:alert(1)", "http
 
 @pytest.mark.parametrize("base_url", BAD_BASE_URLS)
 def test_the_worker_refuses_an_http_base_url_that_is_not_one(ready_database: str, base_url: str) -> None:
-    result = invoke("worker", "--machines", DOCUMENT, "--database-url", ready_database,
-                    "--broker-url", "redis://127.0.0.1:1/0", "--http-base-url", base_url)
+    result = invoke(
+        "worker",
+        "--machines",
+        DOCUMENT,
+        "--database-url",
+        ready_database,
+        "--broker-url",
+        "redis://127.0.0.1:1/0",
+        "--http-base-url",
+        base_url,
+    )
     assert_one_line(result, EXIT_USAGE, "HTTP base URL", "https://host")
 
 
@@ -70,20 +72,30 @@ def test_the_app_refuses_an_http_base_url_that_is_not_one(tmp_path: Path, base_u
 
 
 def test_an_http_base_url_with_a_host_and_port_is_accepted(tmp_path: Path) -> None:
-    app = Statewright.from_path(DOCUMENT, database_url=f"sqlite:///{tmp_path / 'app.db'}",
-                                http_base_url="https://api.example.com:8443/v1")
+    app = Statewright.from_path(
+        DOCUMENT, database_url=f"sqlite:///{tmp_path / 'app.db'}", http_base_url="https://api.example.com:8443/v1"
+    )
     app.close()
 
 
-@pytest.mark.parametrize("args", [["rules"], ["show", DOCUMENT], ["lint", str(CASES / "invalid")],
-                                  ["diagram", DOCUMENT, "-f", "dot"]], ids=lambda args: args[0])
+@pytest.mark.parametrize(
+    "args",
+    [["rules"], ["show", DOCUMENT], ["lint", str(CASES / "invalid")], ["diagram", DOCUMENT, "-f", "dot"]],
+    ids=lambda args: args[0],
+)
 def test_a_reader_that_stopped_reading_ends_the_command_quietly(args: list[str]) -> None:
     """``statewright rules | head -1`` used to print "cannot use: Broken pipe." and exit 3."""
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first write: every write fails, deterministically
     try:
-        result = subprocess.run([str(Path(sys.executable).parent / "statewright"), *args], stdout=write_end,
-                                stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=60)
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "statewright"), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
     finally:
         os.close(write_end)
     assert result.returncode == EXIT_BROKEN_PIPE
@@ -105,9 +117,17 @@ def test_diagram_overwrites_a_regular_file(tmp_path: Path) -> None:
     assert output.read_text().startswith("digraph")
 
 
-@pytest.mark.parametrize("args", [["lint", ""], ["show", ""], ["diagram", "", "-f", "dot"],
-                                  ["diagram", DOCUMENT, "-o", ""],
-                                  ["sweep", "--no-outbox", "--machines", ""]], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lint", ""],
+        ["show", ""],
+        ["diagram", "", "-f", "dot"],
+        ["diagram", DOCUMENT, "-o", ""],
+        ["sweep", "--no-outbox", "--machines", ""],
+    ],
+    ids=" ".join,
+)
 def test_an_empty_path_is_refused_rather_than_read_as_the_current_folder(args: list[str]) -> None:
     result = invoke(*args)
     assert_one_line(result, EXIT_USAGE, "empty path")
@@ -140,24 +160,42 @@ def one_document(ready_database: str) -> str:
     return ready_database
 
 
-@pytest.mark.parametrize(("subject", "fragment"), [
-    ("nomachine:1", "no history of a machine 'nomachine'; machines with history: document"),
-    ("document:abc", "no document with id 'abc' has any history"),
-    (":", "--object takes MACHINE:ID"),
-    ("document:", "--object takes MACHINE:ID"),
-    (":1", "--object takes MACHINE:ID"),
-])
-def test_restore_refuses_an_object_the_history_has_never_seen(one_document: str, tmp_path: Path, subject: str,
-                                                              fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("subject", "fragment"),
+    [
+        ("nomachine:1", "no history of a machine 'nomachine'; machines with history: document"),
+        ("document:abc", "no document with id 'abc' has any history"),
+        (":", "--object takes MACHINE:ID"),
+        ("document:", "--object takes MACHINE:ID"),
+        (":1", "--object takes MACHINE:ID"),
+    ],
+)
+def test_restore_refuses_an_object_the_history_has_never_seen(
+    one_document: str, tmp_path: Path, subject: str, fragment: str
+) -> None:
     """These used to print "restored 0 rows … failed 0" and exit 0."""
-    result = invoke("restore", "--object", subject, "--database-url", one_document,
-                    "--archive-uri", (tmp_path / "archives").as_uri())
+    result = invoke(
+        "restore",
+        "--object",
+        subject,
+        "--database-url",
+        one_document,
+        "--archive-uri",
+        (tmp_path / "archives").as_uri(),
+    )
     assert_one_line(result, EXIT_USAGE, fragment)
 
 
 def test_restore_of_a_known_object_without_archives_restores_nothing(one_document: str, tmp_path: Path) -> None:
-    result = invoke("restore", "--object", "document:1", "--database-url", one_document,
-                    "--archive-uri", (tmp_path / "archives").as_uri())
+    result = invoke(
+        "restore",
+        "--object",
+        "document:1",
+        "--database-url",
+        one_document,
+        "--archive-uri",
+        (tmp_path / "archives").as_uri(),
+    )
     assert result.exit_code == EXIT_OK, result.output
     assert "restored 0 rows" in result.output
 
@@ -170,8 +208,9 @@ def test_compress_refuses_a_temp_dir_that_is_not_a_folder(ready_database: str, t
         os.mkfifo(temp)
     if kind == "file":
         Path(temp).write_text("x")
-    result = invoke("compress", "--database-url", ready_database, "--archive-uri", (tmp_path / "a").as_uri(),
-                    "--temp-dir", temp)
+    result = invoke(
+        "compress", "--database-url", ready_database, "--archive-uri", (tmp_path / "a").as_uri(), "--temp-dir", temp
+    )
     if kind == "file":  # click's own check of a regular file, with its own words
         assert result.exit_code == EXIT_USAGE
         return

@@ -44,8 +44,11 @@ def _documents(app: Statewright) -> dict[str, int]:
         session.commit()
         failed, processing = documents[4], documents[5]
         failed.set_status("processing")
-        failed.set_status("error", payload={"request": {"url": "https://api.example.com/x", "body": "hello"}},
-                          exception=RuntimeError("the service said no"))
+        failed.set_status(
+            "error",
+            payload={"request": {"url": "https://api.example.com/x", "body": "hello"}},
+            exception=RuntimeError("the service said no"),
+        )
         processing.set_status("processing", payload={"worker": "w-1"})
         return {"queued": documents[0].id, "failed": failed.id, "processing": processing.id}
 
@@ -53,8 +56,9 @@ def _documents(app: Statewright) -> dict[str, int]:
 def fresh_app(machine: str, database_url: str, tmp_path: Path) -> Statewright:
     """A Statewright over one shipped machine, with fresh tables."""
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
-    app = Statewright.from_path(ROOT / "machines" / f"{machine}.yaml", database_url=database_url,
-                                archive_settings=settings)
+    app = Statewright.from_path(
+        ROOT / "machines" / f"{machine}.yaml", database_url=database_url, archive_settings=settings
+    )
     fresh_tables(app.engine, Base.metadata)
     return app
 

@@ -18,8 +18,15 @@ from tests.admin.conftest import SCREENSHOTS, TOKEN, Served
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: Flags for a root, offline, headless Chromium (see the env notes: without them it dials out and waits).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +65,9 @@ def page(browser: Browser, served: Served, request: pytest.FixtureRequest) -> It
     context.route("**/*", only_local)
     opened = context.new_page()
     refused: list[str] = []
-    opened.on("console", lambda message: refused.append(message.text)
-              if "Content Security Policy" in message.text else None)
+    opened.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     opened.goto(f"{served.url}/login?token={TOKEN}")
     expect(opened).to_have_url(f"{served.url}/")  # the token does not stay in the address bar
     yield opened
@@ -166,8 +174,9 @@ def test_the_diagram_counts_update_live_after_a_background_transition(page: Page
 
 def test_the_list_renders_an_object_whose_status_value_no_state_declares(page: Page, served: Served) -> None:
     with served.app.engine.begin() as connection:  # someone wrote 99 by hand
-        connection.execute(update(Document.__table__).where(Document.__table__.c.id == served.ids["queued"])
-                           .values(status=99))
+        connection.execute(
+            update(Document.__table__).where(Document.__table__.c.id == served.ids["queued"]).values(status=99)
+        )
     page.goto(f"{served.url}/m/document")
     expect(page.locator("table.objects tbody tr")).to_have_count(6)
     expect(page.locator("table.objects .badge.unknown")).to_have_text("unknown value 99")

@@ -19,17 +19,23 @@ from tests.conftest import ROOT, free_port
 
 
 def test_a_public_address_needs_a_token() -> None:
-    result = CliRunner().invoke(main, ["admin", "--host", "0.0.0.0", "--machines", "machines/document.yaml"],
-                                env={"STATEWRIGHT_ADMIN_TOKEN": ""})
+    result = CliRunner().invoke(
+        main,
+        ["admin", "--host", "0.0.0.0", "--machines", "machines/document.yaml"],
+        env={"STATEWRIGHT_ADMIN_TOKEN": ""},
+    )
     assert result.exit_code == EXIT_USAGE
     assert "refusing to serve 0.0.0.0 without a token" in result.output
 
 
-@pytest.mark.parametrize(("arguments", "env", "said"), [
-    (["--token", ""], {}, "the admin token is empty"),
-    (["--token", "short"], {}, "the admin token is 5 characters long; use at least 16"),
-    ([], {"STATEWRIGHT_ADMIN_TOKEN": "fifteen-chars-x"}, "the admin token is 15 characters long"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "env", "said"),
+    [
+        (["--token", ""], {}, "the admin token is empty"),
+        (["--token", "short"], {}, "the admin token is 5 characters long; use at least 16"),
+        ([], {"STATEWRIGHT_ADMIN_TOKEN": "fifteen-chars-x"}, "the admin token is 15 characters long"),
+    ],
+)
 def test_an_empty_or_short_token_is_refused_in_one_line(arguments: list[str], env: dict[str, str], said: str) -> None:
     result = CliRunner().invoke(main, ["admin", "--machines", "machines/document.yaml", *arguments], env=env)
     assert result.exit_code == EXIT_USAGE
@@ -41,8 +47,11 @@ def test_an_empty_or_short_token_is_refused_in_one_line(arguments: list[str], en
 def test_on_loopback_it_prints_a_login_link_that_works(tmp_path: Path) -> None:
     port = free_port()
     database = f"sqlite:///{tmp_path / 'admin.db'}"
-    subprocess.run([str(Path(sys.executable).parent / "statewright"), "db", "upgrade", "--database-url", database],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "statewright"), "db", "upgrade", "--database-url", database],
+        check=True,
+        capture_output=True,
+    )
     # The command refuses to start without the model's table (tests/acceptance/test_failure_lines.py).
     from sqlalchemy import create_engine
 
@@ -54,10 +63,23 @@ def test_on_loopback_it_prints_a_login_link_that_works(tmp_path: Path) -> None:
     created.dispose()
     env = {k: v for k, v in os.environ.items() if k != "STATEWRIGHT_ADMIN_TOKEN"}
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "statewright"), "admin", "--machines", "machines/document.yaml",
-         "--database-url", database, "--port", str(port)],
-        cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        [
+            str(Path(sys.executable).parent / "statewright"),
+            "admin",
+            "--machines",
+            "machines/document.yaml",
+            "--database-url",
+            database,
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert server.stdout is not None
         line = server.stdout.readline()

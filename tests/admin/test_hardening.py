@@ -51,23 +51,25 @@ def _assert_hardened(response: httpx.Response) -> None:
 def test_every_kind_of_response_carries_the_security_headers(served: Served) -> None:
     with httpx.Client(base_url=served.url) as anonymous:
         responses = [
-            anonymous.get("/"),                                    # redirect to log in
-            anonymous.get("/login"),                               # the form
-            anonymous.post("/m/document/o/1/fire"),                # 401
+            anonymous.get("/"),  # redirect to log in
+            anonymous.get("/login"),  # the form
+            anonymous.post("/m/document/o/1/fire"),  # 401
             anonymous.post("/login", data={"token": "wrong-but-long-enough"}),  # 403
-            anonymous.get("/static/admin.css"),                    # a static file
+            anonymous.get("/static/admin.css"),  # a static file
         ]
     with _logged_in(served) as client:
         responses += [
             client.get("/"),
             client.get("/m/document"),
             client.get("/m/document", params={"status": "nope"}),  # 400
-            client.get("/m/nothing"),                              # 404
+            client.get("/m/nothing"),  # 404
             client.get("/m/document/metrics"),
             client.get("/m/document/diagram.svg"),
             client.post(f"/m/document/o/{served.ids['queued']}/fire", data={"csrf": "forged"}),  # 403
-            client.post(f"/m/document/o/{served.ids['queued']}/fire",
-                        data={"csrf": _csrf(client.get("/").text), "transition": "start"}),  # redirect
+            client.post(
+                f"/m/document/o/{served.ids['queued']}/fire",
+                data={"csrf": _csrf(client.get("/").text), "transition": "start"},
+            ),  # redirect
         ]
         with client.stream("GET", "/m/document/events") as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
@@ -139,13 +141,16 @@ def test_build_admin_refuses_an_empty_or_short_token(served: Served, token: str)
         build_admin(served.app, token=token)
 
 
-@pytest.mark.parametrize(("path", "stays"), [
-    ("//evil.example/", "/evil.example/"),
-    ("/%2F%2Fevil.example", "/evil.example"),
-    ("///evil.example", "/evil.example"),
-    ("/%5C%5Cevil.example", "/%5C%5Cevil.example"),  # backslashes stay encoded, so browsers see no host
-    ("/%5C/evil.example", "/%5C/evil.example"),
-])
+@pytest.mark.parametrize(
+    ("path", "stays"),
+    [
+        ("//evil.example/", "/evil.example/"),
+        ("/%2F%2Fevil.example", "/evil.example"),
+        ("///evil.example", "/evil.example"),
+        ("/%5C%5Cevil.example", "/%5C%5Cevil.example"),  # backslashes stay encoded, so browsers see no host
+        ("/%5C/evil.example", "/%5C/evil.example"),
+    ],
+)
 def test_a_login_link_never_redirects_to_another_site(served: Served, path: str, stays: str) -> None:
     with httpx.Client() as client:
         landed = client.get(httpx.URL(f"{served.url}{path}?token={TOKEN}"))
@@ -157,9 +162,14 @@ def test_a_login_link_never_redirects_to_another_site(served: Served, path: str,
 
 def test_pages_with_payloads_history_or_failures_are_never_stored(served: Served) -> None:
     with _logged_in(served) as client:
-        pages = [client.get(f"/m/document/o/{served.ids['failed']}"), client.get("/m/document"),
-                 client.get("/failures"), client.get("/"), client.get("/m/document/metrics"),
-                 client.get("/m/document/o/999999")]
+        pages = [
+            client.get(f"/m/document/o/{served.ids['failed']}"),
+            client.get("/m/document"),
+            client.get("/failures"),
+            client.get("/"),
+            client.get("/m/document/metrics"),
+            client.get("/m/document/o/999999"),
+        ]
     for page in pages:
         assert page.headers.get("cache-control") == "no-store", (page.request.url, page.status_code)
     assert "the service said no" in pages[0].text

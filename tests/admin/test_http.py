@@ -75,19 +75,23 @@ def test_pages_render(served: Served) -> None:
 def test_an_action_never_redirects_off_site(served: Served, target: str) -> None:
     with _logged_in(served) as client:
         page = client.get(f"/m/document/o/{served.ids['queued']}").text
-        response = client.post(f"/m/document/o/{served.ids['queued']}/fire",
-                               data={"csrf": _csrf(page), "transition": "start", "next": target})
+        response = client.post(
+            f"/m/document/o/{served.ids['queued']}/fire",
+            data={"csrf": _csrf(page), "transition": "start", "next": target},
+        )
         assert response.status_code == 303
         assert response.headers["location"] == f"/m/document/o/{served.ids['queued']}"
 
 
-def test_firing_a_transition_whose_guard_needs_context_the_page_cannot_give_is_refused_in_words(
-        orders: Served) -> None:
+def test_firing_a_transition_whose_guard_needs_context_the_page_cannot_give_is_refused_in_words(orders: Served) -> None:
     """The page fires without context; ``confirm_payment``'s guard reads ``context.payment_status``."""
     with _logged_in(orders) as client:
         page = client.get(f"/m/order/o/{orders.ids['pending']}").text
-        fired = client.post(f"/m/order/o/{orders.ids['pending']}/fire",
-                            data={"csrf": _csrf(page), "transition": "confirm_payment"}, follow_redirects=True)
+        fired = client.post(
+            f"/m/order/o/{orders.ids['pending']}/fire",
+            data={"csrf": _csrf(page), "transition": "confirm_payment"},
+            follow_redirects=True,
+        )
     assert fired.status_code == 200
     assert "guard &#39;payment_confirmed&#39; cannot be evaluated" in fired.text
     assert "the context has no key &#39;payment_status&#39;" in fired.text
@@ -105,6 +109,10 @@ def test_without_a_shared_broker_a_repair_leaves_its_work_in_the_outbox(served: 
         page = client.get(f"/m/document/o/{failed}").text
         assert client.post(f"/m/document/o/{failed}/defibrillate", data={"csrf": _csrf(page)}).status_code == 303
     with served.app.engine.connect() as connection:
-        rows = connection.execute(select(outbox.c.kind, outbox.c.sent_at).where(
-            outbox.c.model_id == str(failed)).order_by(outbox.c.id.desc()).limit(1)).all()
+        rows = connection.execute(
+            select(outbox.c.kind, outbox.c.sent_at)
+            .where(outbox.c.model_id == str(failed))
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        ).all()
     assert [(kind, sent) for kind, sent in rows] == [("task", None)], "the work waits for the workers' sweep"

@@ -38,8 +38,17 @@ def database(tmp_path: Path) -> str:
 
 
 def _admin(database: str, *arguments: str) -> list[str]:
-    return [STATEWRIGHT, "admin", "--machines", "machines/document.yaml", "--database-url", database,
-            "--token", TOKEN, *arguments]
+    return [
+        STATEWRIGHT,
+        "admin",
+        "--machines",
+        "machines/document.yaml",
+        "--database-url",
+        database,
+        "--token",
+        TOKEN,
+        *arguments,
+    ]
 
 
 def _env() -> dict[str, str]:
@@ -49,8 +58,15 @@ def _env() -> dict[str, str]:
 
 @contextmanager
 def _running(database: str, port: int) -> Iterator[str]:
-    server = subprocess.Popen(_admin(database, "--port", str(port)), cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    server = subprocess.Popen(
+        _admin(database, "--port", str(port)),
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -69,16 +85,18 @@ def _running(database: str, port: int) -> Iterator[str]:
 def test_forged_x_forwarded_for_headers_share_one_throttle(database: str) -> None:
     """Given the real command, when each wrong token claims another address, then guessing is still throttled."""
     with _running(database, free_port()) as url, httpx.Client(base_url=url) as client:
-        answers = [client.post("/login", data={"token": "x" * 20},
-                               headers={"X-Forwarded-For": f"10.0.0.{n}"}).status_code
-                   for n in range(MAX_FAILED_LOGINS + 2)]
+        answers = [
+            client.post("/login", data={"token": "x" * 20}, headers={"X-Forwarded-For": f"10.0.0.{n}"}).status_code
+            for n in range(MAX_FAILED_LOGINS + 2)
+        ]
     assert answers[:MAX_FAILED_LOGINS] == [403] * MAX_FAILED_LOGINS
     assert answers[MAX_FAILED_LOGINS:] == [429, 429], answers
 
 
 def _refused(database: str, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_admin(database, *arguments), cwd=ROOT, env=_env(), capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        _admin(database, *arguments), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60
+    )
 
 
 def test_a_port_in_use_is_one_line_and_no_admin_page_address(database: str) -> None:

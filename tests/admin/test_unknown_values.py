@@ -60,8 +60,9 @@ def _pages_show_the_unknown_value(served: Served, machine: str, spoiled: int, la
                     break
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert csrf is not None
-        fired = client.post(f"/m/{machine}/o/{spoiled}/defibrillate", data={"csrf": csrf.group(1)},
-                            follow_redirects=True)
+        fired = client.post(
+            f"/m/{machine}/o/{spoiled}/defibrillate", data={"csrf": csrf.group(1)}, follow_redirects=True
+        )
         assert fired.status_code == 200
         assert "refused: its status column holds" in fired.text
 
@@ -69,14 +70,16 @@ def _pages_show_the_unknown_value(served: Served, machine: str, spoiled: int, la
 def test_an_integer_value_no_state_declares_is_shown_on_every_page(served: Served) -> None:
     spoiled = served.ids["queued"]
     _write_status(served, Document, spoiled, 99)
-    _pages_show_the_unknown_value(served, "document", spoiled, "unknown value 99",
-                                  [served.ids["failed"], served.ids["processing"]])
+    _pages_show_the_unknown_value(
+        served, "document", spoiled, "unknown value 99", [served.ids["failed"], served.ids["processing"]]
+    )
 
 
 def test_a_string_value_no_state_declares_is_shown_on_every_page(orders: Served) -> None:
     _write_status(orders, Order, orders.ids["spoiled"], "lost")
-    _pages_show_the_unknown_value(orders, "order", orders.ids["spoiled"], "unknown value 'lost'",
-                                  [orders.ids["pending"], orders.ids["other"]])
+    _pages_show_the_unknown_value(
+        orders, "order", orders.ids["spoiled"], "unknown value 'lost'", [orders.ids["pending"], orders.ids["other"]]
+    )
 
 
 def test_defibrillating_the_whole_list_skips_an_unknown_value_and_restarts_the_rest(served: Served) -> None:

@@ -37,8 +37,9 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
     assert server is not None, "moto_server is required (pip install 'moto[server]')"
     port = free_port()
-    process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -96,8 +97,9 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> ArchiveSettings:
     if request.param == "file":
         return ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=temp)
     endpoint: str = request.getfixturevalue("s3_endpoint")
-    return ArchiveSettings(uri=f"s3://{BUCKET}/{tmp_path.name}", temp_dir=temp, s3_endpoint_url=endpoint,
-                           s3_path_style=True)
+    return ArchiveSettings(
+        uri=f"s3://{BUCKET}/{tmp_path.name}", temp_dir=temp, s3_endpoint_url=endpoint, s3_path_style=True
+    )
 
 
 @pytest.fixture
@@ -105,20 +107,41 @@ def archiver(engine: Engine, settings: ArchiveSettings) -> Archiver:
     return Archiver(engine, settings)
 
 
-def add_history(engine: Engine, count: int, *, created_at: datetime = LONG_AGO, payload: Any = "default",
-                traceback: str | None = None) -> list[int]:
+def add_history(
+    engine: Engine,
+    count: int,
+    *,
+    created_at: datetime = LONG_AGO,
+    payload: Any = "default",
+    traceback: str | None = None,
+) -> list[int]:
     """History rows with payloads (by default a recorded request and response of about 1 kB)."""
-    rows = [{"machine": "document", "model_type": "tests:Doc", "model_id": str(n), "from_state": "a",
-             "to_state": "b", "transition": "go",
-             "payload": sample_payload(n) if payload == "default" else payload,
-             "exception_traceback": traceback, "created_at": created_at} for n in range(count)]
+    rows = [
+        {
+            "machine": "document",
+            "model_type": "tests:Doc",
+            "model_id": str(n),
+            "from_state": "a",
+            "to_state": "b",
+            "transition": "go",
+            "payload": sample_payload(n) if payload == "default" else payload,
+            "exception_traceback": traceback,
+            "created_at": created_at,
+        }
+        for n in range(count)
+    ]
     with engine.begin() as connection:
         result = connection.execute(insert(statuses).returning(statuses.c.id, sort_by_parameter_order=True), rows)
         return list(result.scalars())
 
 
 def sample_payload(n: int) -> dict[str, Any]:
-    return {"request": {"method": "POST", "url": f"https://api.example.com/documents/{n}",
-                        "headers": {"content-type": "application/json", "authorization": "***"},
-                        "body": {"id": n, "text": "lorem ipsum dolor sit amet " * 20}},
-            "response": {"status": 200, "body": {"accepted": True, "ref": f"ref-{n:06d}", "ünïcode": "✓"}}}
+    return {
+        "request": {
+            "method": "POST",
+            "url": f"https://api.example.com/documents/{n}",
+            "headers": {"content-type": "application/json", "authorization": "***"},
+            "body": {"id": n, "text": "lorem ipsum dolor sit amet " * 20},
+        },
+        "response": {"status": 200, "body": {"accepted": True, "ref": f"ref-{n:06d}", "ünïcode": "✓"}},
+    }

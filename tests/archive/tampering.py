@@ -54,7 +54,7 @@ def _offsets(data: bytes, name: str) -> tuple[int, int, int]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.getinfo(name)
         record = data.index(_CENTRAL, archive.start_dir)
-        while data[record + 46:record + 46 + len(info.orig_filename.encode())] != info.orig_filename.encode():
+        while data[record + 46 : record + 46 + len(info.orig_filename.encode())] != info.orig_filename.encode():
             record = data.index(_CENTRAL, record + 4)
     name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
     return record, info.header_offset, info.header_offset + 30 + name_length + extra_length
@@ -62,11 +62,13 @@ def _offsets(data: bytes, name: str) -> tuple[int, int, int]:
 
 def flip_byte_in(name: str) -> Damage:
     """One byte of member ``name``'s compressed data inverted (a bad sector, a bit flip in transit)."""
+
     def damage(data: bytes) -> bytes:
         _, _, start = _offsets(data, name)
         edited = bytearray(data)
         edited[start + 2] ^= 0xFF
         return bytes(edited)
+
     return damage
 
 
@@ -80,32 +82,38 @@ def _patch(data: bytes, name: str, central_field: int, local_field: int, fmt: st
 
 def bad_crc_of(name: str) -> Damage:
     """Member ``name``'s recorded CRC-32 changed in both headers; its data untouched."""
+
     def damage(data: bytes) -> bytes:
         record, _, _ = _offsets(data, name)
         (crc,) = struct.unpack_from("<I", data, record + _CD_CRC)
         return _patch(data, name, _CD_CRC, _LH_CRC, "<I", crc ^ 0xFFFF)
+
     return damage
 
 
 def encrypted(name: str) -> Damage:
     """Member ``name`` flagged as encrypted (ZIP's traditional encryption bit)."""
+
     def damage(data: bytes) -> bytes:
         record, _, _ = _offsets(data, name)
         (flags,) = struct.unpack_from("<H", data, record + _CD_FLAGS)
         return _patch(data, name, _CD_FLAGS, _LH_FLAGS, "<H", flags | 0x1)
+
     return damage
 
 
 def size_understated(name: str, size: int = 10) -> Damage:
     """Member ``name``'s headers claim ``size`` bytes; it inflates to more."""
+
     def damage(data: bytes) -> bytes:
         return _patch(data, name, _CD_SIZE, _LH_SIZE, "<I", size)
+
     return damage
 
 
 def truncated(data: bytes) -> bytes:
     """The first half of the file (an interrupted copy)."""
-    return data[:len(data) // 2]
+    return data[: len(data) // 2]
 
 
 def not_a_zip(data: bytes) -> bytes:
@@ -121,8 +129,10 @@ def without_manifest(data: bytes) -> bytes:
 
 def manifest(content: bytes) -> Damage:
     """The manifest replaced by ``content``; everything else as it was."""
+
     def damage(data: bytes) -> bytes:
         return _build({**_members(data), "manifest.json": content})
+
     return damage
 
 
@@ -143,6 +153,7 @@ def entry_replaced(name: str, content: bytes) -> tuple[Damage, str]:
             if entry["name"] == name:
                 entry.update(sha256=sha, size=len(content))
         return _build({**members, name: content, "manifest.json": json.dumps(listing).encode()})
+
     return damage, sha
 
 

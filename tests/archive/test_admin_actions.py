@@ -16,8 +16,11 @@ from tests.archive import tampering
 def _payload_row(served: Served) -> int:  # noqa: F811 - the fixture's value
     """The failed document's history row that holds a recorded payload."""
     with served.app.engine.connect() as connection:
-        row_id: int = connection.scalar(select(statuses.c.id).where(
-            statuses.c.model_id == str(served.ids["failed"]), statuses.c.payload.is_not(None)))
+        row_id: int = connection.scalar(
+            select(statuses.c.id).where(
+                statuses.c.model_id == str(served.ids["failed"]), statuses.c.payload.is_not(None)
+            )
+        )
     return row_id
 
 
@@ -28,8 +31,9 @@ def _press(served: Served, row_id: int, action: str) -> tuple[httpx.Response, st
         assert client.post("/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
         csrf = re.search(r'name="csrf" value="([^"]+)"', client.get(page).text)
         assert csrf is not None
-        pressed = client.post(f"/history/{row_id}/{action}", data={"csrf": csrf.group(1), "next": page},
-                              follow_redirects=False)
+        pressed = client.post(
+            f"/history/{row_id}/{action}", data={"csrf": csrf.group(1), "next": page}, follow_redirects=False
+        )
         return pressed, html.unescape(client.get(page).text)
 
 

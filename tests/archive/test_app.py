@@ -13,8 +13,9 @@ from tests.runtime.conftest import RUNTIME_MACHINES
 from tests.runtime.ticketing.models import Ticket, TicketBase
 
 
-def test_the_app_archives_and_restores_the_payloads_it_recorded(database_url: str, tmp_path: Path,
-                                                                 engine: Engine) -> None:
+def test_the_app_archives_and_restores_the_payloads_it_recorded(
+    database_url: str, tmp_path: Path, engine: Engine
+) -> None:
     """``engine`` has made fresh Statewright tables in the database; the app adds its model's."""
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
     app = Statewright.from_path(RUNTIME_MACHINES, database_url=database_url, archive_settings=settings)

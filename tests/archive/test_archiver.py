@@ -30,8 +30,9 @@ def _archive_bytes(settings: ArchiveSettings, uri: str) -> bytes:
     return local.read_bytes()
 
 
-def test_compress_archives_old_payloads_and_records_where_they_went(archiver: Archiver, engine: Engine,
-                                                                      settings: ArchiveSettings) -> None:
+def test_compress_archives_old_payloads_and_records_where_they_went(
+    archiver: Archiver, engine: Engine, settings: ArchiveSettings
+) -> None:
     old = add_history(engine, 25)
     failed = add_history(engine, 1, payload=None, traceback="Traceback (most recent call last): ...")
     recent = add_history(engine, 3, created_at=datetime.now(UTC))
@@ -61,8 +62,9 @@ def test_compress_archives_old_payloads_and_records_where_they_went(archiver: Ar
     assert archiver.compress().rows == 0
 
 
-def test_the_archive_holds_one_entry_per_row_and_a_manifest_of_checksums(archiver: Archiver, engine: Engine,
-                                                                         settings: ArchiveSettings) -> None:
+def test_the_archive_holds_one_entry_per_row_and_a_manifest_of_checksums(
+    archiver: Archiver, engine: Engine, settings: ArchiveSettings
+) -> None:
     import hashlib
 
     ids = add_history(engine, 5)
@@ -81,8 +83,7 @@ def test_the_archive_holds_one_entry_per_row_and_a_manifest_of_checksums(archive
         assert json.loads(contents[name])["payload"] == sample_payload(ids.index(row_id))
 
 
-def test_restore_brings_payloads_back_exactly_and_purge_clears_them_again(archiver: Archiver,
-                                                                         engine: Engine) -> None:
+def test_restore_brings_payloads_back_exactly_and_purge_clears_them_again(archiver: Archiver, engine: Engine) -> None:
     ids = add_history(engine, 4)
     failed = add_history(engine, 1, payload={"request": None}, traceback="Traceback: boom ✗")
     archiver.compress(batch=2)
@@ -155,8 +156,10 @@ class TestRestoreTrustsNothingInTheArchive:
     def test_an_archive_with_two_entries_of_the_same_name(self, archiver: Archiver, engine: Engine) -> None:
         (row_id,) = add_history(engine, 1)
         (uri,) = archiver.compress().archives
-        with pytest.warns(UserWarning, match="Duplicate name"), \
-                zipfile.ZipFile(Path(uri.removeprefix("file://")), "a") as archive:
+        with (
+            pytest.warns(UserWarning, match="Duplicate name"),
+            zipfile.ZipFile(Path(uri.removeprefix("file://")), "a") as archive,
+        ):
             archive.writestr(f"{row_id}.json", b'{"payload": "second", "exception_traceback": null}')
         assert "2 entries are named" in archiver.restore([row_id]).failed[row_id]
 

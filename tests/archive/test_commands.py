@@ -15,8 +15,14 @@ from tests.archive.conftest import add_history
 
 @pytest.fixture
 def options(engine: Engine, tmp_path: Path) -> list[str]:
-    return ["--database-url", engine.url.render_as_string(hide_password=False),
-            "--archive-uri", f"file://{tmp_path / 'archives'}", "--temp-dir", str(tmp_path / "building")]
+    return [
+        "--database-url",
+        engine.url.render_as_string(hide_password=False),
+        "--archive-uri",
+        f"file://{tmp_path / 'archives'}",
+        "--temp-dir",
+        str(tmp_path / "building"),
+    ]
 
 
 def test_compress_restore_purge(engine: Engine, options: list[str]) -> None:
@@ -45,9 +51,11 @@ def test_compress_restore_purge(engine: Engine, options: list[str]) -> None:
 
 def test_settings_come_from_the_environment(engine: Engine, tmp_path: Path) -> None:
     add_history(engine, 2)
-    env = {"STATEWRIGHT_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "STATEWRIGHT_ARCHIVE_URI": f"file://{tmp_path / 'from-env'}",
-           "STATEWRIGHT_ARCHIVE_TEMP": str(tmp_path / "tmp")}
+    env = {
+        "STATEWRIGHT_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "STATEWRIGHT_ARCHIVE_URI": f"file://{tmp_path / 'from-env'}",
+        "STATEWRIGHT_ARCHIVE_TEMP": str(tmp_path / "tmp"),
+    }
     result = CliRunner().invoke(main, ["compress"], env=env)
     assert result.exit_code == EXIT_OK, result.output
     assert len(list((tmp_path / "from-env").glob("*.zip"))) == 1
@@ -64,13 +72,16 @@ def test_a_failed_restore_exits_with_problems(engine: Engine, options: list[str]
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize(("arguments", "message"), [
-    (["compress", "--older-than", "soon"], "'soon' is not a duration"),
-    (["compress", "--archive-uri", "ftp://host/x"], "must start with file:// or s3://"),
-    (["compress", "--batch", "0"], "0 is not in the range 1<=x"),
-    (["restore"], "give history row ids or --object MACHINE:ID"),
-    (["restore", "--object", "document"], "--object takes MACHINE:ID"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["compress", "--older-than", "soon"], "'soon' is not a duration"),
+        (["compress", "--archive-uri", "ftp://host/x"], "must start with file:// or s3://"),
+        (["compress", "--batch", "0"], "0 is not in the range 1<=x"),
+        (["restore"], "give history row ids or --object MACHINE:ID"),
+        (["restore", "--object", "document"], "--object takes MACHINE:ID"),
+    ],
+)
 def test_usage_errors_are_explained(arguments: list[str], message: str) -> None:
     result = CliRunner().invoke(main, arguments)
     assert result.exit_code == EXIT_USAGE, result.output
@@ -81,8 +92,16 @@ def test_usage_errors_are_explained(arguments: list[str], message: str) -> None:
 def test_unwritable_storage_is_reported_without_a_traceback(engine: Engine, tmp_path: Path) -> None:
     add_history(engine, 1)
     (tmp_path / "file").write_text("not a folder")
-    result = CliRunner().invoke(main, ["compress", "--database-url", engine.url.render_as_string(hide_password=False),
-                                       "--archive-uri", f"file://{tmp_path / 'file'}/archives"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "compress",
+            "--database-url",
+            engine.url.render_as_string(hide_password=False),
+            "--archive-uri",
+            f"file://{tmp_path / 'file'}/archives",
+        ],
+    )
     assert result.exit_code == EXIT_UNAVAILABLE
     assert "statewright compress: cannot write archive" in result.output
     assert "Traceback" not in result.output
@@ -95,14 +114,18 @@ def test_a_database_without_the_tables_gets_a_hint(tmp_path: Path) -> None:
     assert "create the tables with `statewright db upgrade" in result.output
 
 
-@pytest.mark.parametrize(("uri", "message", "secrets"), [
-    ("s3://AKIAXXXX:secretkey123@bucket/p", "holds credentials", ("AKIAXXXX", "secretkey123")),
-    ("s3://", "names no bucket", ()),
-    ("file://user:pw@host/x", "names a host", ("user:pw",)),
-    ("file://host/x", "names a host", ()),
-])
+@pytest.mark.parametrize(
+    ("uri", "message", "secrets"),
+    [
+        ("s3://AKIAXXXX:secretkey123@bucket/p", "holds credentials", ("AKIAXXXX", "secretkey123")),
+        ("s3://", "names no bucket", ()),
+        ("file://user:pw@host/x", "names a host", ("user:pw",)),
+        ("file://host/x", "names a host", ()),
+    ],
+)
 def test_archive_uris_with_credentials_a_host_or_no_bucket_are_usage_errors(
-        engine: Engine, tmp_path: Path, uri: str, message: str, secrets: tuple[str, ...]) -> None:
+    engine: Engine, tmp_path: Path, uri: str, message: str, secrets: tuple[str, ...]
+) -> None:
     url = engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(main, ["compress", "--database-url", url, "--archive-uri", uri], catch_exceptions=False)
     assert result.exit_code == EXIT_USAGE, result.output

@@ -44,8 +44,11 @@ ARCHIVE_DAMAGE: list[tuple[str, Make, str]] = [
     ("manifest-not-json", lambda _: tampering.manifest(b"{not json"), r"unreadable manifest"),
     ("manifest-a-list", lambda _: tampering.manifest(b"[]"), r"unreadable manifest"),
     ("manifest-entries-a-number", lambda _: tampering.manifest(b'{"entries": 5}'), r"unreadable manifest"),
-    ("manifest-entry-without-name", lambda _: tampering.manifest(b'{"entries": [{"sha256": "0"}]}'),
-     r"unreadable manifest"),
+    (
+        "manifest-entry-without-name",
+        lambda _: tampering.manifest(b'{"entries": [{"sha256": "0"}]}'),
+        r"unreadable manifest",
+    ),
 ]
 
 
@@ -79,25 +82,27 @@ def _assert_only_these_failed(engine: Engine, ids: list[int], result: Any, faile
 
 @pytest.mark.parametrize(("make", "reason"), [case[1:] for case in ENTRY_DAMAGE], ids=[c[0] for c in ENTRY_DAMAGE])
 def test_a_damaged_entry_fails_its_row_alone_and_every_other_row_restores(
-        archiver: Archiver, engine: Engine, settings: ArchiveSettings, make: Make, reason: str) -> None:
+    archiver: Archiver, engine: Engine, settings: ArchiveSettings, make: Make, reason: str
+) -> None:
     ids = add_history(engine, 6)
     damaged, _ = archiver.compress(batch=3).archives
     _damage(settings, engine, damaged, ids[1], make)
     _assert_only_these_failed(engine, ids, archiver.restore(ids), {ids[1]}, reason)
 
 
-@pytest.mark.parametrize(("make", "reason"), [case[1:] for case in ARCHIVE_DAMAGE],
-                         ids=[c[0] for c in ARCHIVE_DAMAGE])
+@pytest.mark.parametrize(("make", "reason"), [case[1:] for case in ARCHIVE_DAMAGE], ids=[c[0] for c in ARCHIVE_DAMAGE])
 def test_a_damaged_archive_fails_its_rows_and_the_other_archives_restore(
-        archiver: Archiver, engine: Engine, settings: ArchiveSettings, make: Make, reason: str) -> None:
+    archiver: Archiver, engine: Engine, settings: ArchiveSettings, make: Make, reason: str
+) -> None:
     ids = add_history(engine, 6)
     damaged, _ = archiver.compress(batch=3).archives
     _damage(settings, engine, damaged, ids[1], make)
     _assert_only_these_failed(engine, ids, archiver.restore(ids), set(ids[:3]), reason)
 
 
-def test_a_missing_archive_fails_its_rows_and_the_other_archives_restore(archiver: Archiver, engine: Engine,
-                                                                         settings: ArchiveSettings) -> None:
+def test_a_missing_archive_fails_its_rows_and_the_other_archives_restore(
+    archiver: Archiver, engine: Engine, settings: ArchiveSettings
+) -> None:
     ids = add_history(engine, 6)
     missing, _ = archiver.compress(batch=3).archives
     if settings.uri.startswith("file://"):
@@ -110,14 +115,16 @@ def test_a_missing_archive_fails_its_rows_and_the_other_archives_restore(archive
 
 
 @pytest.mark.parametrize("outage", ["server-stopped", "bucket-deleted"])
-def test_unreachable_s3_storage_fails_the_rows_with_a_reason(engine: Engine, tmp_path: Path, s3_endpoint: str,
-                                                             outage: str) -> None:
+def test_unreachable_s3_storage_fails_the_rows_with_a_reason(
+    engine: Engine, tmp_path: Path, s3_endpoint: str, outage: str
+) -> None:
     """A moto server of this test's own, stopped or emptied of its bucket after the archives were written."""
     process, endpoint = start_moto()
     try:
         s3_client(endpoint).create_bucket(Bucket="outage")
-        settings = ArchiveSettings(uri="s3://outage/history", temp_dir=tmp_path / "building",
-                                   s3_endpoint_url=endpoint, s3_path_style=True)
+        settings = ArchiveSettings(
+            uri="s3://outage/history", temp_dir=tmp_path / "building", s3_endpoint_url=endpoint, s3_path_style=True
+        )
         ids = add_history(engine, 4)
         archiver = Archiver(engine, settings)
         assert archiver.compress(batch=2).rows == 4
@@ -138,15 +145,24 @@ def test_unreachable_s3_storage_fails_the_rows_with_a_reason(engine: Engine, tmp
     assert result.restored == ()
 
 
-def test_restore_reports_damaged_rows_on_the_command_line_without_a_traceback(engine: Engine,
-                                                                             tmp_path: Path) -> None:
+def test_restore_reports_damaged_rows_on_the_command_line_without_a_traceback(engine: Engine, tmp_path: Path) -> None:
     ids = add_history(engine, 4)
     settings = ArchiveSettings(uri=f"file://{tmp_path / 'archives'}", temp_dir=tmp_path / "building")
     damaged, _ = Archiver(engine, settings).compress(batch=2).archives
     tampering.rewrite(settings, damaged, tampering.encrypted(f"{ids[0]}.json"))
-    result = CliRunner().invoke(main, ["restore", "--database-url", engine.url.render_as_string(hide_password=False),
-                                       "--archive-uri", settings.uri, "--temp-dir", str(settings.temp_path),
-                                       *map(str, ids)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "restore",
+            "--database-url",
+            engine.url.render_as_string(hide_password=False),
+            "--archive-uri",
+            settings.uri,
+            "--temp-dir",
+            str(settings.temp_path),
+            *map(str, ids),
+        ],
+    )
     assert result.exit_code == EXIT_PROBLEMS, result.output
     assert f"row {ids[0]}: FAILED, {damaged}: {ids[0]}.json is encrypted" in result.output
     assert "restored 3 rows, skipped 0, failed 1" in result.output

@@ -23,11 +23,28 @@ def test_compress_on_a_host_three_days_ahead_leaves_an_hour_old_payload_alone(en
     with engine.connect() as connection:
         an_hour_ago = now_of(connection) - timedelta(hours=1)
     add_history(engine, 3, created_at=an_hour_ago)
-    done = subprocess.run([sys.executable, "-c", SKEWED_COMMAND, "72", "compress", "--database-url",
-                           engine.url.render_as_string(hide_password=False), "--archive-uri",
-                           f"file://{tmp_path / 'archives'}", "--temp-dir", str(tmp_path / "tmp"),
-                           "--older-than", "2d"],
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SKEWED_COMMAND,
+            "72",
+            "compress",
+            "--database-url",
+            engine.url.render_as_string(hide_password=False),
+            "--archive-uri",
+            f"file://{tmp_path / 'archives'}",
+            "--temp-dir",
+            str(tmp_path / "tmp"),
+            "--older-than",
+            "2d",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     assert "compressed 0 rows" in done.stdout

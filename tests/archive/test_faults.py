@@ -27,9 +27,20 @@ STATEWRIGHT = str(Path(sys.executable).parent / "statewright")
 
 
 def _compress_command(engine: Engine, settings: ArchiveSettings, batch: int) -> list[str]:
-    command = [STATEWRIGHT, "compress", "--database-url", engine.url.render_as_string(hide_password=False),
-               "--archive-uri", settings.uri, "--temp-dir", str(settings.temp_path), "--batch", str(batch),
-               "--older-than", "1d"]
+    command = [
+        STATEWRIGHT,
+        "compress",
+        "--database-url",
+        engine.url.render_as_string(hide_password=False),
+        "--archive-uri",
+        settings.uri,
+        "--temp-dir",
+        str(settings.temp_path),
+        "--batch",
+        str(batch),
+        "--older-than",
+        "1d",
+    ]
     if settings.s3_endpoint_url:
         command += ["--s3-endpoint-url", settings.s3_endpoint_url, "--s3-path-style"]
     return command
@@ -54,12 +65,13 @@ def _manifest_row_ids(settings: ArchiveSettings, uri: str) -> list[int]:
         return [entry["row_id"] for entry in json.loads(archive.read("manifest.json"))["entries"]]
 
 
-def _assert_every_payload_is_archived_once_and_restorable(engine: Engine, settings: ArchiveSettings,
-                                                          ids: list[int],
-                                                          expected: dict[int, Any] | None = None) -> None:
+def _assert_every_payload_is_archived_once_and_restorable(
+    engine: Engine, settings: ArchiveSettings, ids: list[int], expected: dict[int, Any] | None = None
+) -> None:
     with engine.connect() as connection:
-        rows = {row.id: row for row in connection.execute(select(statuses.c.id, statuses.c.payload,
-                                                                 statuses.c.archive_uri))}
+        rows = {
+            row.id: row for row in connection.execute(select(statuses.c.id, statuses.c.payload, statuses.c.archive_uri))
+        }
     assert all(rows[row_id].payload is None and rows[row_id].archive_uri is not None for row_id in ids)
     referenced = {rows[row_id].archive_uri for row_id in ids}
     for uri in referenced:
@@ -76,19 +88,28 @@ def _assert_every_payload_is_archived_once_and_restorable(engine: Engine, settin
 
 def _archived(engine: Engine) -> int:
     with engine.connect() as connection:
-        return connection.scalar(select(func.count()).select_from(statuses)
-                                 .where(statuses.c.archive_uri.is_not(None))) or 0
+        return (
+            connection.scalar(select(func.count()).select_from(statuses).where(statuses.c.archive_uri.is_not(None)))
+            or 0
+        )
 
 
 def _lost(engine: Engine) -> int:
     """Rows whose payload is neither in the row nor recorded as archived."""
     with engine.connect() as connection:
-        return connection.scalar(select(func.count()).select_from(statuses).where(
-            statuses.c.payload.is_(None), statuses.c.archive_uri.is_(None))) or 0
+        return (
+            connection.scalar(
+                select(func.count())
+                .select_from(statuses)
+                .where(statuses.c.payload.is_(None), statuses.c.archive_uri.is_(None))
+            )
+            or 0
+        )
 
 
-def test_compress_killed_at_random_moments_loses_nothing_and_a_rerun_finishes(engine: Engine,
-                                                                               settings: ArchiveSettings) -> None:
+def test_compress_killed_at_random_moments_loses_nothing_and_a_rerun_finishes(
+    engine: Engine, settings: ArchiveSettings
+) -> None:
     """Five runs SIGKILLed, each mid-run after a commit of its own; then a run that also deletes their orphans."""
     expected: dict[int, Any] = {}
 
@@ -106,8 +127,9 @@ def test_compress_killed_at_random_moments_loses_nothing_and_a_rerun_finishes(en
         if _archived(engine) == len(expected):
             add(1000)  # a fast machine archived everything: give the next run work to be killed in
         before = _archived(engine)
-        run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+        run = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         # Once this run has committed a batch, kill it somewhere inside a later one.
         deadline = time.monotonic() + 60
         while _archived(engine) == before and run.poll() is None and time.monotonic() < deadline:
@@ -119,15 +141,17 @@ def test_compress_killed_at_random_moments_loses_nothing_and_a_rerun_finishes(en
         run.wait(timeout=30)
         kills += 1
         assert _lost(engine) == 0, "a killed run lost no payload"
-    finished = subprocess.run([*command, "--gc-grace", "0s"], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=300, check=False)
+    finished = subprocess.run(
+        [*command, "--gc-grace", "0s"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "Traceback" not in finished.stderr
     ids = sorted(expected)
     _assert_every_payload_is_archived_once_and_restorable(engine, settings, ids, expected)
     with engine.connect() as connection:
-        referenced = set(connection.scalars(select(statuses.c.archive_uri).distinct()
-                                            .where(statuses.c.archive_uri.is_not(None))))
+        referenced = set(
+            connection.scalars(select(statuses.c.archive_uri).distinct().where(statuses.c.archive_uri.is_not(None)))
+        )
     assert set(_archives(settings)) == referenced, "the killed runs' orphaned archives were deleted, nothing else"
 
 
@@ -135,8 +159,10 @@ def test_concurrent_runs_never_archive_a_row_twice(engine: Engine, settings: Arc
     ids = add_history(engine, 600)
     command = _compress_command(engine, settings, batch=10)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for _ in range(4)]
+    runs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(4)
+    ]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
     compressed = sum(int(output.split("compressed ")[1].split(" rows")[0]) for output in outputs)
@@ -144,19 +170,23 @@ def test_concurrent_runs_never_archive_a_row_twice(engine: Engine, settings: Arc
     every_entry = [row_id for uri in _archives(settings) for row_id in _manifest_row_ids(settings, uri)]
     assert sorted(every_entry) == sorted(ids), "each row is in exactly one archive"
     with engine.connect() as connection:
-        assert connection.scalar(select(func.count()).select_from(statuses)
-                                 .where(statuses.c.archive_uri.is_(None))) == 0
+        assert (
+            connection.scalar(select(func.count()).select_from(statuses).where(statuses.c.archive_uri.is_(None))) == 0
+        )
     _assert_every_payload_is_archived_once_and_restorable(engine, settings, ids)
 
 
-def test_collecting_orphans_while_runs_compress_never_loses_a_referenced_archive(engine: Engine,
-                                                                                settings: ArchiveSettings) -> None:
+def test_collecting_orphans_while_runs_compress_never_loses_a_referenced_archive(
+    engine: Engine, settings: ArchiveSettings
+) -> None:
     """Orphan collection with no grace at all, over and over, while three runs compress: the fence alone is safe."""
     ids = add_history(engine, 600)
     command = [*_compress_command(engine, settings, batch=10), "--no-gc"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for _ in range(3)]
+    runs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(3)
+    ]
     collector = Archiver(engine, settings)
     collected: list[str] = []
     passes = 0

@@ -34,25 +34,45 @@ def _files_cannot_grow() -> None:
 
 def _with_payloads(engine: Engine) -> int:
     with engine.connect() as connection:
-        return connection.scalar(select(func.count()).select_from(statuses)
-                                 .where(statuses.c.payload.is_not(None))) or 0
+        return connection.scalar(select(func.count()).select_from(statuses).where(statuses.c.payload.is_not(None))) or 0
 
 
 # PostgreSQL: a SQLite database file would be limited too.
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_compress_whose_files_cannot_grow_says_so_in_one_line_leaves_nothing_and_a_rerun_works(
-        engine: Engine, tmp_path: Path) -> None:
+    engine: Engine, tmp_path: Path
+) -> None:
     add_history(engine, 4, payload={"blob": base64.b64encode(os.urandom(30_000)).decode()})
     temp, archives = tmp_path / "tmp", tmp_path / "archives"
-    command = [STATEWRIGHT, "compress", "--database-url", engine.url.render_as_string(hide_password=False),
-               "--archive-uri", f"file://{archives}", "--temp-dir", str(temp), "--older-than", "1d"]
+    command = [
+        STATEWRIGHT,
+        "compress",
+        "--database-url",
+        engine.url.render_as_string(hide_password=False),
+        "--archive-uri",
+        f"file://{archives}",
+        "--temp-dir",
+        str(temp),
+        "--older-than",
+        "1d",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    limited = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-                             preexec_fn=_files_cannot_grow)
+    limited = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=_files_cannot_grow,
+    )
     output = (limited.stdout + limited.stderr).strip()
     assert limited.returncode == EXIT_UNAVAILABLE, output
-    assert output.splitlines() == [f"statewright compress: cannot use the temporary folder {temp}: File too large. "
-                                   f"Free space there or choose another with --temp-dir / STATEWRIGHT_ARCHIVE_TEMP."]
+    assert output.splitlines() == [
+        f"statewright compress: cannot use the temporary folder {temp}: File too large. "
+        f"Free space there or choose another with --temp-dir / STATEWRIGHT_ARCHIVE_TEMP."
+    ]
     assert list(temp.iterdir()) == [], "the half-built archive is removed"
     assert not archives.exists() or list(archives.iterdir()) == [], "nothing reached storage"
     assert _with_payloads(engine) == 4

@@ -41,18 +41,41 @@ Archiver(make_engine(database_url), settings).compress(older_than=timedelta(days
 
 def _killed_before_commit(engine: Engine, settings: ArchiveSettings) -> str:
     """Run the killed compress; returns the URI of the archive it left behind."""
-    run = subprocess.run([sys.executable, "-c", KILLED_BEFORE_COMMIT, engine.url.render_as_string(hide_password=False),
-                          settings.uri, str(settings.temp_path), settings.s3_endpoint_url or ""],
-                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                         timeout=120, check=False)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLED_BEFORE_COMMIT,
+            engine.url.render_as_string(hide_password=False),
+            settings.uri,
+            str(settings.temp_path),
+            settings.s3_endpoint_url or "",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == -signal.SIGKILL, run.stderr
     (orphan,) = _archives(settings)
     return orphan
 
 
 def _compress(engine: Engine, settings: ArchiveSettings, *extra: str) -> str:
-    command = ["compress", "--database-url", engine.url.render_as_string(hide_password=False),
-               "--archive-uri", settings.uri, "--temp-dir", str(settings.temp_path), "--older-than", "1d", *extra]
+    command = [
+        "compress",
+        "--database-url",
+        engine.url.render_as_string(hide_password=False),
+        "--archive-uri",
+        settings.uri,
+        "--temp-dir",
+        str(settings.temp_path),
+        "--older-than",
+        "1d",
+        *extra,
+    ]
     if settings.s3_endpoint_url:
         command += ["--s3-endpoint-url", settings.s3_endpoint_url, "--s3-path-style"]
     result = CliRunner().invoke(main, command)
@@ -62,17 +85,21 @@ def _compress(engine: Engine, settings: ArchiveSettings, *extra: str) -> str:
 
 def _referenced(engine: Engine) -> set[str]:
     with engine.connect() as connection:
-        return set(connection.scalars(select(statuses.c.archive_uri).distinct()
-                                      .where(statuses.c.archive_uri.is_not(None))))
+        return set(
+            connection.scalars(select(statuses.c.archive_uri).distinct().where(statuses.c.archive_uri.is_not(None)))
+        )
 
 
 def test_a_run_killed_between_upload_and_commit_leaves_an_orphan_the_next_run_deletes(
-        engine: Engine, settings: ArchiveSettings) -> None:
+    engine: Engine, settings: ArchiveSettings
+) -> None:
     ids = add_history(engine, 5)
     orphan = _killed_before_commit(engine, settings)
     with engine.connect() as connection:
-        assert connection.scalar(select(func.count()).select_from(statuses)
-                                 .where(statuses.c.archive_uri.is_not(None))) == 0, "the killed run committed nothing"
+        assert (
+            connection.scalar(select(func.count()).select_from(statuses).where(statuses.c.archive_uri.is_not(None)))
+            == 0
+        ), "the killed run committed nothing"
 
     output = _compress(engine, settings, "--gc-grace", "0s")
 
@@ -95,8 +122,12 @@ def test_an_orphan_younger_than_the_grace_is_left_for_a_later_run(engine: Engine
 def test_files_compress_did_not_name_are_never_deleted(engine: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "archives"
     folder.mkdir()
-    others = ["notes.zip", "statewright-backup.zip", "statewright-20260101T000000-1-2-0123456789ab.zip.part",
-              "statewright-20260101T000000-99999999999999999999-99999999999999999999-0123456789ab.zip"]
+    others = [
+        "notes.zip",
+        "statewright-backup.zip",
+        "statewright-20260101T000000-1-2-0123456789ab.zip.part",
+        "statewright-20260101T000000-99999999999999999999-99999999999999999999-0123456789ab.zip",
+    ]
     for name in others:
         (folder / name).write_bytes(b"not ours")
     archiver = Archiver(engine, ArchiveSettings(uri=f"file://{folder}", temp_dir=tmp_path / "tmp"))
@@ -105,7 +136,8 @@ def test_files_compress_did_not_name_are_never_deleted(engine: Engine, tmp_path:
 
 
 def test_an_archive_referenced_under_another_spelling_of_its_folder_is_kept(
-        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     ids = add_history(engine, 3)
     relative = Archiver(engine, ArchiveSettings(uri="file://./archives", temp_dir=tmp_path / "tmp"))
@@ -116,8 +148,9 @@ def test_an_archive_referenced_under_another_spelling_of_its_folder_is_kept(
     assert len(absolute.restore(ids).restored) == 3
 
 
-def test_scratch_files_killed_runs_left_in_the_temp_folder_are_removed_once_an_hour_old(engine: Engine,
-                                                                                        tmp_path: Path) -> None:
+def test_scratch_files_killed_runs_left_in_the_temp_folder_are_removed_once_an_hour_old(
+    engine: Engine, tmp_path: Path
+) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
     old = ["statewright-20260101T000000-1-20-0123456789ab.zip", f"statewright-restore-{'a' * 32}.zip"]

@@ -19,8 +19,10 @@ LATER = datetime.now(UTC) + timedelta(days=3)
 
 def _payloads(engine: Engine, ids: list[int]) -> dict[int, object]:
     with engine.connect() as connection:
-        return {row.id: row.payload for row in connection.execute(select(statuses.c.id, statuses.c.payload)
-                                                                  .where(statuses.c.id.in_(ids)))}
+        return {
+            row.id: row.payload
+            for row in connection.execute(select(statuses.c.id, statuses.c.payload).where(statuses.c.id.in_(ids)))
+        }
 
 
 def _remove(settings: ArchiveSettings, uri: str) -> None:
@@ -32,8 +34,9 @@ def _remove(settings: ArchiveSettings, uri: str) -> None:
     s3_client(settings.s3_endpoint_url).delete_object(Bucket=bucket, Key=key)
 
 
-def test_purge_keeps_payloads_whose_archive_is_gone_or_damaged(archiver: Archiver, engine: Engine,
-                                                               settings: ArchiveSettings) -> None:
+def test_purge_keeps_payloads_whose_archive_is_gone_or_damaged(
+    archiver: Archiver, engine: Engine, settings: ArchiveSettings
+) -> None:
     ids = add_history(engine, 6)
     gone, damaged, intact = archiver.compress(batch=2).archives
     assert len(archiver.restore(ids).restored) == 6
@@ -44,8 +47,9 @@ def test_purge_keeps_payloads_whose_archive_is_gone_or_damaged(archiver: Archive
 
     payloads = _payloads(engine, ids)
     kept = ids[:3]
-    assert [payloads[row_id] for row_id in kept] == [sample_payload(n) for n in range(3)], \
+    assert [payloads[row_id] for row_id in kept] == [sample_payload(n) for n in range(3)], (
         "rows whose entry cannot be read back keep their restored payload"
+    )
     assert [payloads[row_id] for row_id in ids[3:]] == [None, None, None]
     assert sorted(result.purged) == ids[3:], "the damaged archive's intact entry verifies and is purged"
     assert set(result.failed) == set(kept)
@@ -61,9 +65,20 @@ def test_purge_on_the_command_line_reports_what_it_kept(engine: Engine, tmp_path
     (uri,) = archiver.compress().archives
     archiver.restore(ids)
     tampering.local_path(uri).unlink()
-    result = CliRunner().invoke(main, ["purge", "--database-url", engine.url.render_as_string(hide_password=False),
-                                       "--archive-uri", settings.uri, "--temp-dir", str(settings.temp_path),
-                                       "--older-than", "0s"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "purge",
+            "--database-url",
+            engine.url.render_as_string(hide_password=False),
+            "--archive-uri",
+            settings.uri,
+            "--temp-dir",
+            str(settings.temp_path),
+            "--older-than",
+            "0s",
+        ],
+    )
     assert result.exit_code == EXIT_PROBLEMS, result.output
     assert f"row {ids[0]}: kept restored, cannot read archive {uri}" in result.output
     assert "purged 0 restored payloads, kept 2 whose archive did not verify" in result.output

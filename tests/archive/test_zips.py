@@ -14,8 +14,10 @@ from engine.errors import ArchiveCorrupt
 
 
 def _original() -> tuple[bytes, dict[str, bytes]]:
-    contents = {row_id: f'{{"payload":{{"n":{row_id},"text":"{"abc" * row_id * 40}"}},'
-                        f'"exception_traceback":null}}'.encode() for row_id in (1, 2, 3)}
+    contents = {
+        row_id: f'{{"payload":{{"n":{row_id},"text":"{"abc" * row_id * 40}"}},"exception_traceback":null}}'.encode()
+        for row_id in (1, 2, 3)
+    }
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "a.zip"
         write_archive(path, contents.items())
@@ -28,8 +30,9 @@ edits = st.lists(st.tuples(st.integers(0, len(ARCHIVE) - 1), st.integers(1, 255)
 
 
 @given(edits=edits, cut=st.one_of(st.none(), st.integers(0, len(ARCHIVE))))
-def test_a_damaged_archive_yields_exact_entries_or_archive_corrupt(edits: list[tuple[int, int]],
-                                                                    cut: int | None) -> None:
+def test_a_damaged_archive_yields_exact_entries_or_archive_corrupt(
+    edits: list[tuple[int, int]], cut: int | None
+) -> None:
     damaged = bytearray(ARCHIVE)
     for position, flip in edits:
         damaged[position] ^= flip

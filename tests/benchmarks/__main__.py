@@ -22,17 +22,45 @@ def run_all(quick: bool, database_url: str) -> list[Result]:
     with tempfile.TemporaryDirectory() as folder:
         sqlite = f"sqlite:///{folder}/archive.db"
         steps = [
-            ("lint", lambda: bench_lint.results(files=20, states=8, runs=1, sizes=(10_000, 100_000),
-                                                hostile_size=50_000) if quick else bench_lint.results()),
-            ("runtime", lambda: bench_runtime.results(changes=50, moves=500, repeat=1, postgres=database_url)
-             if quick else bench_runtime.results(postgres=database_url)),
+            (
+                "lint",
+                lambda: (
+                    bench_lint.results(files=20, states=8, runs=1, sizes=(10_000, 100_000), hostile_size=50_000)
+                    if quick
+                    else bench_lint.results()
+                ),
+            ),
+            (
+                "runtime",
+                lambda: (
+                    bench_runtime.results(changes=50, moves=500, repeat=1, postgres=database_url)
+                    if quick
+                    else bench_runtime.results(postgres=database_url)
+                ),
+            ),
             ("binding", lambda: bench_binding.results(rows=2000 if quick else 100_000)),
-            ("end to end", lambda: bench_work.results(objects=20, runs=1, database_url=database_url) if quick
-             else bench_work.results(database_url=database_url)),
-            ("before and after", lambda: bench_before_after.results(objects=20, runs=1, database_url=database_url)
-             if quick else bench_before_after.results(database_url=database_url)),
-            ("archive", lambda: bench_archive.results(rows=200 if quick else 20000, runs=1 if quick else 5,
-                                                      database_urls=(database_url, sqlite))),
+            (
+                "end to end",
+                lambda: (
+                    bench_work.results(objects=20, runs=1, database_url=database_url)
+                    if quick
+                    else bench_work.results(database_url=database_url)
+                ),
+            ),
+            (
+                "before and after",
+                lambda: (
+                    bench_before_after.results(objects=20, runs=1, database_url=database_url)
+                    if quick
+                    else bench_before_after.results(database_url=database_url)
+                ),
+            ),
+            (
+                "archive",
+                lambda: bench_archive.results(
+                    rows=200 if quick else 20000, runs=1 if quick else 5, database_urls=(database_url, sqlite)
+                ),
+            ),
         ]
         for name, step in steps:
             start = time.perf_counter()

@@ -34,12 +34,24 @@ DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 def payload(n: int) -> dict[str, Any]:
     """A recorded endpoint call of about 1.5 kB, as history rows hold them."""
-    return {"request": {"method": "POST", "url": f"https://api.example.com/documents/{n}",
-                        "headers": {"content-type": "application/json", "authorization": "***",
-                                    "idempotency-key": f"statewright-{n}"},
-                        "body": {"id": n, "title": f"Document {n}", "text": "lorem ipsum dolor sit amet " * 30}},
-            "response": {"status": 200, "elapsed_ms": 12.5, "headers": {"content-type": "application/json"},
-                         "body": {"accepted": True, "ref": f"ref-{n:08d}", "pages": n % 17}}}
+    return {
+        "request": {
+            "method": "POST",
+            "url": f"https://api.example.com/documents/{n}",
+            "headers": {
+                "content-type": "application/json",
+                "authorization": "***",
+                "idempotency-key": f"statewright-{n}",
+            },
+            "body": {"id": n, "title": f"Document {n}", "text": "lorem ipsum dolor sit amet " * 30},
+        },
+        "response": {
+            "status": 200,
+            "elapsed_ms": 12.5,
+            "headers": {"content-type": "application/json"},
+            "body": {"accepted": True, "ref": f"ref-{n:08d}", "pages": n % 17},
+        },
+    }
 
 
 def _fill(engine: Engine, rows: int) -> None:
@@ -49,9 +61,22 @@ def _fill(engine: Engine, rows: int) -> None:
     upgrade(engine)
     created = datetime.now(UTC) - timedelta(days=3)
     with engine.begin() as connection:
-        connection.execute(insert(statuses), [
-            {"machine": "document", "model_type": "bench", "model_id": str(n), "from_state": "a", "to_state": "b",
-             "transition": "go", "payload": payload(n), "created_at": created} for n in range(rows)])
+        connection.execute(
+            insert(statuses),
+            [
+                {
+                    "machine": "document",
+                    "model_type": "bench",
+                    "model_id": str(n),
+                    "from_state": "a",
+                    "to_state": "b",
+                    "transition": "go",
+                    "payload": payload(n),
+                    "created_at": created,
+                }
+                for n in range(rows)
+            ],
+        )
 
 
 def ours(engine: Engine, rows: int, folder: Path) -> float:
@@ -92,16 +117,23 @@ def measure(database_url: str, rows: int, runs: int) -> tuple[list[float], list[
     return mine, theirs
 
 
-def results(*, rows: int = 20000, runs: int = 5, database_urls: tuple[str, ...] = (DEFAULT_DATABASE,)
-            ) -> list[Result]:
+def results(*, rows: int = 20000, runs: int = 5, database_urls: tuple[str, ...] = (DEFAULT_DATABASE,)) -> list[Result]:
     """Compress against plain zipfile, for each database."""
     measured = []
     for url in database_urls:
         mine, theirs = measure(url, rows, runs)
         name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-        measured.append(Result(f"compress {rows} payloads of ~1.5 kB into local ZIPs, {name}, median of {runs}",
-                               "plain zipfile, same payloads", statistics.median(mine), statistics.median(theirs),
-                               "rows/s", higher_is_better=True, bar=0.5))
+        measured.append(
+            Result(
+                f"compress {rows} payloads of ~1.5 kB into local ZIPs, {name}, median of {runs}",
+                "plain zipfile, same payloads",
+                statistics.median(mine),
+                statistics.median(theirs),
+                "rows/s",
+                higher_is_better=True,
+                bar=0.5,
+            )
+        )
     return measured
 
 

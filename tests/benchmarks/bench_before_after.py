@@ -45,16 +45,23 @@ def export(ref: str, folder: Path) -> Path:
 
 def one_run(tree: Path, database_url: str, broker_url: str, objects: int) -> float:
     """Objects/s of one run with every module imported from ``tree``."""
-    done = subprocess.run([sys.executable, "-c", _ONE_RUN, database_url, broker_url, str(objects)], cwd=tree,
-                          env={**os.environ, "PYTHONPATH": str(tree)},
-                          capture_output=True, text=True, check=False, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, "-c", _ONE_RUN, database_url, broker_url, str(objects)],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
     if done.returncode != 0:
         raise SystemExit(f"the run in {tree} failed:\n{done.stdout}{done.stderr}")
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def measure(before: str, database_url: str, broker_url: str, objects: int, runs: int
-            ) -> tuple[list[float], list[float]]:
+def measure(
+    before: str, database_url: str, broker_url: str, objects: int, runs: int
+) -> tuple[list[float], list[float]]:
     """Objects/s of each run: (this tree, the tree at ``before``), the two alternating."""
     after_runs: list[float] = []
     before_runs: list[float] = []
@@ -66,13 +73,27 @@ def measure(before: str, database_url: str, broker_url: str, objects: int, runs:
     return after_runs, before_runs
 
 
-def results(*, before: str = DEFAULT_BEFORE, database_url: str = DEFAULT_DATABASE, broker_url: str = DEFAULT_REDIS,
-            objects: int = 2000, runs: int = 7) -> list[Result]:
+def results(
+    *,
+    before: str = DEFAULT_BEFORE,
+    database_url: str = DEFAULT_DATABASE,
+    broker_url: str = DEFAULT_REDIS,
+    objects: int = 2000,
+    runs: int = 7,
+) -> list[Result]:
     """The README row: this tree against ``before``, through Redis."""
     after_runs, before_runs = measure(before, database_url, broker_url, objects, runs)
-    return [Result(f"end to end through Redis with leases and locked sending, {objects} objects, median of {runs}",
-                   f"the same before them ({before[:7]})", median(after_runs), median(before_runs), "objects/s",
-                   higher_is_better=True, bar=0.9)]
+    return [
+        Result(
+            f"end to end through Redis with leases and locked sending, {objects} objects, median of {runs}",
+            f"the same before them ({before[:7]})",
+            median(after_runs),
+            median(before_runs),
+            "objects/s",
+            higher_is_better=True,
+            bar=0.9,
+        )
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -59,8 +59,13 @@ def machine_per_row(rows: int) -> tuple[float, int]:
         made = []
         for _ in range(rows):
             row = Row()
-            Machine(model=row, states=list(NEXT), initial="a", auto_transitions=False,
-                    transitions=[{"trigger": "go", "source": s, "dest": d} for s, d in NEXT.items()])
+            Machine(
+                model=row,
+                states=list(NEXT),
+                initial="a",
+                auto_transitions=False,
+                transitions=[{"trigger": "go", "source": s, "dest": d} for s, d in NEXT.items()],
+            )
             made.append(row)
         return made
 
@@ -73,10 +78,22 @@ def results(*, rows: int = 100_000) -> list[Result]:
     ours_time, ours_bytes = statewright_rows(rows)
     theirs_time, theirs_bytes = machine_per_row(rows)
     return [
-        Result(f"bind {rows:,} rows: time to create", "a transitions machine per row", ours_time, theirs_time, "s",
-               higher_is_better=False),
-        Result(f"bind {rows:,} rows: memory held", "a transitions machine per row", ours_bytes / 2**20,
-               theirs_bytes / 2**20, "MiB", higher_is_better=False),
+        Result(
+            f"bind {rows:,} rows: time to create",
+            "a transitions machine per row",
+            ours_time,
+            theirs_time,
+            "s",
+            higher_is_better=False,
+        ),
+        Result(
+            f"bind {rows:,} rows: memory held",
+            "a transitions machine per row",
+            ours_bytes / 2**20,
+            theirs_bytes / 2**20,
+            "MiB",
+            higher_is_better=False,
+        ),
     ]
 
 

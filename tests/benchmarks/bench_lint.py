@@ -30,8 +30,10 @@ SCHEMA = ROOT / "schemas" / "machine.schema.json"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000, 5_000_000)
 #: Size of the problem-dense inputs, in bytes, and the time lint should stay under for them, in seconds.
 HOSTILE_SIZE, HOSTILE_TARGET = 1_000_000, 2.0
-_PROSE = ("Objects wait here until the previous step has finished and every check of this step has passed; "
-          "operators may move them on by hand. ") * 8
+_PROSE = (
+    "Objects wait here until the previous step has finished and every check of this step has passed; "
+    "operators may move them on by hand. "
+) * 8
 
 
 def _tool(name: str) -> str:
@@ -72,8 +74,9 @@ def documented_machine(size: int) -> str:
     per_state = len(f"  s0:\n    description: {_PROSE}\n  - {{name: t0, from: s0, to: s1, description: {_PROSE}}}\n")
     count = max(2, size // per_state + 2)
     states = "".join(f"  s{i}:\n    description: {_PROSE}\n" for i in range(count - 1))
-    transitions = "".join(f"  - {{name: t{i}, from: s{i}, to: s{i + 1}, description: {_PROSE}}}\n"
-                          for i in range(count - 1))
+    transitions = "".join(
+        f"  - {{name: t{i}, from: s{i}, to: s{i + 1}, description: {_PROSE}}}\n" for i in range(count - 1)
+    )
     return f"{head}{states}  s{count - 1}: {{final: true}}\ntransitions:\n{transitions}"
 
 
@@ -113,8 +116,9 @@ def _size(size: int) -> str:
     return f"{size / 1_000_000:g} MB" if size >= 1_000_000 else f"{size / 1000:g} KB"
 
 
-def scaling_results(sizes: tuple[int, ...] = DEFAULT_SIZES, runs: int = 5,
-                    hostile_size: int = HOSTILE_SIZE) -> list[Result]:
+def scaling_results(
+    sizes: tuple[int, ...] = DEFAULT_SIZES, runs: int = 5, hostile_size: int = HOSTILE_SIZE
+) -> list[Result]:
     """Lint time per MB at the largest size against the smallest, and the worst problem-dense input."""
     per_megabyte = scaling(sizes, runs)
     for size, seconds in per_megabyte.items():
@@ -122,22 +126,49 @@ def scaling_results(sizes: tuple[int, ...] = DEFAULT_SIZES, runs: int = 5,
     small, large = min(sizes), max(sizes)
     kind, worst = worst_hostile(hostile_size)
     return [
-        Result(f"lint time per MB, {_size(large)} documented machine, in-process, median of {runs}",
-               f"the same at {_size(small)}", per_megabyte[large], per_megabyte[small], "s/MB",
-               higher_is_better=False, bar=0.5, bar_label=f"at most 2× the time per MB of {_size(small)}"),
-        Result(f"lint the slowest of {len(HOSTILE)} problem-dense {_size(hostile_size)} files ({kind})",
-               "the 2 s target", worst, HOSTILE_TARGET, "s", higher_is_better=False, bar=1.0,
-               bar_label=f"under {HOSTILE_TARGET:g} s"),
+        Result(
+            f"lint time per MB, {_size(large)} documented machine, in-process, median of {runs}",
+            f"the same at {_size(small)}",
+            per_megabyte[large],
+            per_megabyte[small],
+            "s/MB",
+            higher_is_better=False,
+            bar=0.5,
+            bar_label=f"at most 2× the time per MB of {_size(small)}",
+        ),
+        Result(
+            f"lint the slowest of {len(HOSTILE)} problem-dense {_size(hostile_size)} files ({kind})",
+            "the 2 s target",
+            worst,
+            HOSTILE_TARGET,
+            "s",
+            higher_is_better=False,
+            bar=1.0,
+            bar_label=f"under {HOSTILE_TARGET:g} s",
+        ),
     ]
 
 
-def results(files: int = 500, states: int = 20, runs: int = 5, sizes: tuple[int, ...] = DEFAULT_SIZES,
-            hostile_size: int = HOSTILE_SIZE) -> list[Result]:
+def results(
+    files: int = 500,
+    states: int = 20,
+    runs: int = 5,
+    sizes: tuple[int, ...] = DEFAULT_SIZES,
+    hostile_size: int = HOSTILE_SIZE,
+) -> list[Result]:
     """The comparison with check-jsonschema and the scaling rows."""
     measured = run(files, states, runs)
-    return [Result(f"lint {files} machines × {states} states, median of {runs} whole-process runs",
-                   "check-jsonschema", measured["statewright"], measured["check-jsonschema"], "s",
-                   higher_is_better=False), *scaling_results(sizes, runs, hostile_size)]
+    return [
+        Result(
+            f"lint {files} machines × {states} states, median of {runs} whole-process runs",
+            "check-jsonschema",
+            measured["statewright"],
+            measured["check-jsonschema"],
+            "s",
+            higher_is_better=False,
+        ),
+        *scaling_results(sizes, runs, hostile_size),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -54,8 +54,13 @@ def in_memory(app: Statewright, moves: int, repeat: int) -> tuple[float, float]:
         pass
 
     raw = Raw()
-    Machine(model=raw, states=list(NEXT), initial="a", auto_transitions=False,
-            transitions=[{"trigger": "go", "source": s, "dest": d} for s, d in NEXT.items()])
+    Machine(
+        model=raw,
+        states=list(NEXT),
+        initial="a",
+        auto_transitions=False,
+        transitions=[{"trigger": "go", "source": s, "dest": d} for s, d in NEXT.items()],
+    )
     raw_go: Callable[[], object] = raw.go  # type: ignore[attr-defined]
     # Alternate the two, so a burst of other load on the machine hits both sides alike.
     ours_times, raw_times = [], []
@@ -82,14 +87,28 @@ def persisted(app: Statewright, changes: int) -> tuple[float, float]:
     for _ in range(changes):
         source, target = state["value"], NEXT[state["value"]]
         with app.engine.begin() as connection:
-            moved = connection.execute(update(table).where(table.c.id == job_id, table.c.status == source)
-                                       .values(status=target)).rowcount
+            moved = connection.execute(
+                update(table).where(table.c.id == job_id, table.c.status == source).values(status=target)
+            ).rowcount
             assert moved == 1
-            connection.execute(insert(statuses), {
-                "machine": "job", "model_type": "bench", "model_id": str(job_id), "from_state": source,
-                "to_state": target, "transition": "go", "payload": None, "context": None,
-                "exception_type": None, "exception_message": None, "exception_traceback": None, "actor": None,
-                "created_at": datetime.now(UTC)})
+            connection.execute(
+                insert(statuses),
+                {
+                    "machine": "job",
+                    "model_type": "bench",
+                    "model_id": str(job_id),
+                    "from_state": source,
+                    "to_state": target,
+                    "transition": "go",
+                    "payload": None,
+                    "context": None,
+                    "exception_type": None,
+                    "exception_message": None,
+                    "exception_traceback": None,
+                    "actor": None,
+                    "created_at": datetime.now(UTC),
+                },
+            )
         state["value"] = target
     core = changes / (time.perf_counter() - start)
     return ours, core
@@ -98,8 +117,7 @@ def persisted(app: Statewright, changes: int) -> tuple[float, float]:
 def _fresh_app(url: str) -> Statewright:
     app = Statewright.from_path(MACHINES, database_url=url)
     with app.engine.begin() as connection:
-        for table in (*STATEWRIGHT_TABLES,
-                      "bench_jobs"):
+        for table in (*STATEWRIGHT_TABLES, "bench_jobs"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     BenchBase.metadata.create_all(app.engine)
@@ -120,24 +138,50 @@ def python_statemachine(moves: int, repeat: int) -> float:
     return min(timeit.repeat(lambda: machine.send("go"), number=moves, repeat=repeat)) / moves
 
 
-def results(*, changes: int = 2000, moves: int = 20000, repeat: int = 5,
-            postgres: str = DEFAULT_POSTGRES) -> list[Result]:
+def results(
+    *, changes: int = 2000, moves: int = 20000, repeat: int = 5, postgres: str = DEFAULT_POSTGRES
+) -> list[Result]:
     """Every runtime comparison."""
     rows: list[Result] = []
     with tempfile.TemporaryDirectory() as folder:
         sqlite = _fresh_app(f"sqlite:///{folder}/bench.db")
         ours, raw = in_memory(sqlite, moves, repeat)
         psm = python_statemachine(max(moves // 10, 10), repeat)
-        rows.append(Result(f"in-memory move (decide + apply), best of {repeat}", "raw transitions trigger",
-                           ours * 1e6, raw * 1e6, "µs", higher_is_better=False, bar=1 / 1.3,
-                           bar_label="time ≤ 1.3× of raw"))
-        rows.append(Result(f"in-memory move (decide + apply), best of {repeat}", "python-statemachine send",
-                           ours * 1e6, psm * 1e6, "µs", higher_is_better=False))
+        rows.append(
+            Result(
+                f"in-memory move (decide + apply), best of {repeat}",
+                "raw transitions trigger",
+                ours * 1e6,
+                raw * 1e6,
+                "µs",
+                higher_is_better=False,
+                bar=1 / 1.3,
+                bar_label="time ≤ 1.3× of raw",
+            )
+        )
+        rows.append(
+            Result(
+                f"in-memory move (decide + apply), best of {repeat}",
+                "python-statemachine send",
+                ours * 1e6,
+                psm * 1e6,
+                "µs",
+                higher_is_better=False,
+            )
+        )
         for name, app in (("SQLite file", sqlite), ("PostgreSQL", _fresh_app(postgres))):
             runs = [persisted(app, changes) for _ in range(repeat)]
-            rows.append(Result(f"persisted changes/s, {name}, median of {repeat} × {changes}",
-                               "Core UPDATE + INSERT per transaction", statistics.median(r[0] for r in runs),
-                               statistics.median(r[1] for r in runs), "changes/s", higher_is_better=True, bar=0.8))
+            rows.append(
+                Result(
+                    f"persisted changes/s, {name}, median of {repeat} × {changes}",
+                    "Core UPDATE + INSERT per transaction",
+                    statistics.median(r[0] for r in runs),
+                    statistics.median(r[1] for r in runs),
+                    "changes/s",
+                    higher_is_better=True,
+                    bar=0.8,
+                )
+            )
             app.engine.dispose()
     return rows
 

@@ -54,8 +54,7 @@ def _wait_done(app: Statewright, count: int, deadline: float = 600) -> None:
 
 def _fresh(app: Statewright) -> None:
     with app.engine.begin() as connection:
-        for table in (*STATEWRIGHT_TABLES,
-                      "bench_items", "bench_jobs"):
+        for table in (*STATEWRIGHT_TABLES, "bench_items", "bench_jobs"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(app.engine)
     BenchBase.metadata.create_all(app.engine)
@@ -63,8 +62,14 @@ def _fresh(app: Statewright) -> None:
 
 
 def _workers(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -73,8 +78,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         # A safety net (a signal-handler deadlock once kept a worker alive; fixed): the benchmark goes on.
-        print(f"warning: {process.args[1]} workers did not stop within 60 s of SIGTERM; killing them",
-              file=sys.stderr, flush=True)
+        print(
+            f"warning: {process.args[1]} workers did not stop within 60 s of SIGTERM; killing them",
+            file=sys.stderr,
+            flush=True,
+        )
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
 
@@ -91,9 +99,25 @@ def _timed(app: Statewright, produce: Callable[[int], None], count: int) -> floa
 def ours(app: Statewright, database_url: str, broker_url: str, count: int) -> float:
     """Objects/s through `statewright worker`."""
     _fresh(app)
-    workers = _workers([str(BIN / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
-                        database_url, "--broker-url", broker_url, "--processes", "2", "--threads", "8",
-                        "--sweep-every", "3600"], {})
+    workers = _workers(
+        [
+            str(BIN / "statewright"),
+            "worker",
+            "--machines",
+            str(MACHINES),
+            "--database-url",
+            database_url,
+            "--broker-url",
+            broker_url,
+            "--processes",
+            "2",
+            "--threads",
+            "8",
+            "--sweep-every",
+            "3600",
+        ],
+        {},
+    )
 
     def produce(n: int) -> None:
         with app.sessionmaker() as session:
@@ -110,8 +134,9 @@ def raw(app: Statewright, database_url: str, broker_url: str, count: int) -> flo
     """Objects/s through a raw Dramatiq actor doing the same writes."""
     _fresh(app)
     env = {"BENCH_DATABASE_URL": database_url, "BENCH_BROKER_URL": broker_url}
-    workers = _workers([str(BIN / "dramatiq"), "tests.benchmarks.raw_dramatiq_app", "--processes", "2",
-                        "--threads", "8"], env)
+    workers = _workers(
+        [str(BIN / "dramatiq"), "tests.benchmarks.raw_dramatiq_app", "--processes", "2", "--threads", "8"], env
+    )
     os.environ.update(env)
     # The raw app configures Dramatiq's global broker when imported: import it again for another broker.
     module = importlib.import_module("tests.benchmarks.raw_dramatiq_app")
@@ -122,11 +147,25 @@ def raw(app: Statewright, database_url: str, broker_url: str, count: int) -> flo
     def produce(n: int) -> None:
         now = datetime.now(UTC)
         with app.engine.begin() as connection:
-            ids = [connection.execute(insert(Item.__table__).values(status="queued")).inserted_primary_key[0]
-                   for _ in range(n)]
-            connection.execute(insert(statuses), [
-                {"machine": "item", "model_type": "raw", "model_id": str(i), "from_state": None, "to_state": "queued",
-                 "transition": "create", "created_at": now} for i in ids])
+            ids = [
+                connection.execute(insert(Item.__table__).values(status="queued")).inserted_primary_key[0]
+                for _ in range(n)
+            ]
+            connection.execute(
+                insert(statuses),
+                [
+                    {
+                        "machine": "item",
+                        "model_type": "raw",
+                        "model_id": str(i),
+                        "from_state": None,
+                        "to_state": "queued",
+                        "transition": "create",
+                        "created_at": now,
+                    }
+                    for i in ids
+                ],
+            )
         for item_id in ids:
             raw_work.send(item_id)
 
@@ -150,16 +189,29 @@ def measure(database_url: str, broker_url: str, objects: int, runs: int) -> tupl
     return mine, theirs
 
 
-def results(*, database_url: str = DEFAULT_DATABASE, objects: int = 2000, runs: int = 3,
-            brokers: tuple[str, ...] = (DEFAULT_REDIS, DEFAULT_RABBITMQ)) -> list[Result]:
+def results(
+    *,
+    database_url: str = DEFAULT_DATABASE,
+    objects: int = 2000,
+    runs: int = 3,
+    brokers: tuple[str, ...] = (DEFAULT_REDIS, DEFAULT_RABBITMQ),
+) -> list[Result]:
     """End to end through each broker."""
     rows = []
     for broker_url in brokers:
         mine, theirs = measure(database_url, broker_url, objects, runs)
         name = "RabbitMQ" if broker_url.startswith("amqp") else "Redis"
-        rows.append(Result(f"end to end through {name}, 2 processes × 8 threads, PostgreSQL, {objects} objects, "
-                           f"median of {runs}", "raw Dramatiq actor, same writes", median(mine), median(theirs),
-                           "objects/s", higher_is_better=True, bar=0.8 if name == "Redis" else None))
+        rows.append(
+            Result(
+                f"end to end through {name}, 2 processes × 8 threads, PostgreSQL, {objects} objects, median of {runs}",
+                "raw Dramatiq actor, same writes",
+                median(mine),
+                median(theirs),
+                "objects/s",
+                higher_is_better=True,
+                bar=0.8 if name == "Redis" else None,
+            )
+        )
     return rows
 
 
@@ -172,8 +224,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     mine, theirs = measure(args.database_url, args.broker_url, args.objects, args.runs)
-    print(f"end to end, {args.objects} objects, {args.broker_url}, 2 worker processes x 8 threads, "
-          f"PostgreSQL, median of {args.runs}")
+    print(
+        f"end to end, {args.objects} objects, {args.broker_url}, 2 worker processes x 8 threads, "
+        f"PostgreSQL, median of {args.runs}"
+    )
     print(f"  statewright worker   {median(mine):8.1f} objects/s   (runs: {runs_text(mine)})")
     print(f"  raw dramatiq actor   {median(theirs):8.1f} objects/s   (runs: {runs_text(theirs)})")
     print(f"  ratio {median(mine) / median(theirs):.2f}")

@@ -26,10 +26,13 @@ def machine_text(index: int, states: int = 20) -> str:
             extra = ", defibrillate: step_0"
         elif value % 5 == 1:
             extra = ", timeout: {after: 10m, to: failed}"
-        lines.append(f"  {name}: {{value: {value}, events: [bench.{name}], "
-                     f"metadata: {{color: \"#3B82F6\"}}{extra}}}")
-    lines += ["guards:", "  big: \"context.amount >= model.total and not context.blocked\"",
-              "  vip: bench.guards:vip", "transitions:"]
+        lines.append(f'  {name}: {{value: {value}, events: [bench.{name}], metadata: {{color: "#3B82F6"}}{extra}}}')
+    lines += [
+        "guards:",
+        '  big: "context.amount >= model.total and not context.blocked"',
+        "  vip: bench.guards:vip",
+        "transitions:",
+    ]
     chain = names[:-2] + ["done"]
     for i, (source, target) in enumerate(zip(chain, chain[1:], strict=False)):
         guard = ", guard: {any: [big, vip]}" if i % 4 == 0 else ""
@@ -40,7 +43,7 @@ def machine_text(index: int, states: int = 20) -> str:
         "  work: {when: step_0, run: bench.tasks:work, processing: step_1, complete: step_2, error: failed, "
         "retries: 3, backoff: {min: 1s, max: 5m}, time_limit: 10m}",
         "endpoints:",
-        "  call: {when: step_2, method: POST, url: \"https://api.example.com/things/{model.id}\", "
+        '  call: {when: step_2, method: POST, url: "https://api.example.com/things/{model.id}", '
         "processing: step_3, complete: step_4, error: failed, timeout: 30s, redact: [authorization]}",
     ]
     return "\n".join(lines) + "\n"

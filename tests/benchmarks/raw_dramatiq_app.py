@@ -28,14 +28,31 @@ TABLE = Item.__table__
 
 
 def _move(connection: object, item_id: int, source: str, target: str, transition: str) -> None:
-    moved = connection.execute(update(TABLE).where(TABLE.c.id == item_id, TABLE.c.status == source)  # type: ignore[attr-defined]
-                               .values(status=target)).rowcount
+    moved = connection.execute(
+        update(TABLE)
+        .where(TABLE.c.id == item_id, TABLE.c.status == source)  # type: ignore[attr-defined]
+        .values(status=target)
+    ).rowcount
     if moved != 1:
         raise RuntimeError(f"item {item_id} was not {source}")
-    connection.execute(insert(statuses), {  # type: ignore[attr-defined]
-        "machine": "item", "model_type": "raw", "model_id": str(item_id), "from_state": source, "to_state": target,
-        "transition": transition, "payload": None, "context": None, "exception_type": None,
-        "exception_message": None, "exception_traceback": None, "actor": None, "created_at": datetime.now(UTC)})
+    connection.execute(
+        insert(statuses),
+        {  # type: ignore[attr-defined]
+            "machine": "item",
+            "model_type": "raw",
+            "model_id": str(item_id),
+            "from_state": source,
+            "to_state": target,
+            "transition": transition,
+            "payload": None,
+            "context": None,
+            "exception_type": None,
+            "exception_message": None,
+            "exception_traceback": None,
+            "actor": None,
+            "created_at": datetime.now(UTC),
+        },
+    )
 
 
 @dramatiq.actor(queue_name="raw_bench", max_retries=0)

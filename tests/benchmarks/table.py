@@ -42,9 +42,13 @@ def _number(value: float) -> str:
 
 def render(results: Iterable[Result]) -> str:
     """The Markdown table."""
-    lines = ["| benchmark | Statewright | baseline | baseline value | Statewright is | bar |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| benchmark | Statewright | baseline | baseline value | Statewright is | bar |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for r in results:
-        lines.append(f"| {r.benchmark} | {_number(r.ours)} {r.unit} | {r.baseline} | {_number(r.theirs)} {r.unit} | "
-                     f"{r.ratio:.2f}× as good | {r.verdict} |")
+        lines.append(
+            f"| {r.benchmark} | {_number(r.ours)} {r.unit} | {r.baseline} | {_number(r.theirs)} {r.unit} | "
+            f"{r.ratio:.2f}× as good | {r.verdict} |"
+        )
     return "\n".join(lines)

@@ -43,13 +43,28 @@ def test_every_benchmark_runs_and_the_suite_prints_one_table(postgres_url: str) 
 
     from tests.conftest import ROOT
 
-    done = subprocess.run([sys.executable, "-m", "tests.benchmarks", "--quick", "--database-url", postgres_url],
-                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks", "--quick", "--database-url", postgres_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    for row in ("| lint 20 machines", "| lint time per MB, 100 KB documented machine", "problem-dense 50 KB files",
-                "raw transitions trigger", "python-statemachine send",
-                "persisted changes/s, SQLite file", "persisted changes/s, PostgreSQL", "bind 2,000 rows: memory held",
-                "end to end through Redis", "end to end through RabbitMQ", "with leases and locked sending",
-                "PostgreSQL, median of 1 | ",
-                "plain zipfile, same payloads"):
+    for row in (
+        "| lint 20 machines",
+        "| lint time per MB, 100 KB documented machine",
+        "problem-dense 50 KB files",
+        "raw transitions trigger",
+        "python-statemachine send",
+        "persisted changes/s, SQLite file",
+        "persisted changes/s, PostgreSQL",
+        "bind 2,000 rows: memory held",
+        "end to end through Redis",
+        "end to end through RabbitMQ",
+        "with leases and locked sending",
+        "PostgreSQL, median of 1 | ",
+        "plain zipfile, same payloads",
+    ):
         assert row in done.stdout, row

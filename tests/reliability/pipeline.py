@@ -62,25 +62,57 @@ class Pipeline:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.close()
 
     # Processes -------------------------------------------------------------------------------
-    def start_worker(self, *options: str, processes: int = 2, threads: int = 4, sweep_every: str = "1",
-                     env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self,
+        *options: str,
+        processes: int = 2,
+        threads: int = 4,
+        sweep_every: str = "1",
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         """Start ``statewright worker`` in a process group of its own; its output goes to ``worker-N.log``.
 
         ``env``: more environment variables (``STATEWRIGHT_LEASE``, say).
         """
         log = (self.folder / f"worker-{len(self.workers)}.log").open("wb")
         worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES),
-             "--database-url", self.database_url, "--broker-url", self.broker_url, "--processes", str(processes),
-             "--threads", str(threads), "--sweep-every", sweep_every, "--http-base-url", NO_CALLS, *options],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(self.marker),
-                 "STATEWRIGHT_TEST_WORK": str(self.work_seconds), **(env or {})})
+            [
+                str(Path(sys.executable).parent / "statewright"),
+                "worker",
+                "--machines",
+                str(MACHINES),
+                "--database-url",
+                self.database_url,
+                "--broker-url",
+                self.broker_url,
+                "--processes",
+                str(processes),
+                "--threads",
+                str(threads),
+                "--sweep-every",
+                sweep_every,
+                "--http-base-url",
+                NO_CALLS,
+                *options,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "STATEWRIGHT_TEST_MARKER": str(self.marker),
+                "STATEWRIGHT_TEST_WORK": str(self.work_seconds),
+                **(env or {}),
+            },
+        )
         log.close()
         self.workers.append(worker)
         return worker
@@ -92,8 +124,9 @@ class Pipeline:
 
     def worker_logs(self) -> str:
         """Everything the workers printed, each log under its name."""
-        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')}"
-                         for path in sorted(self.folder.glob("worker-*.log")))
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')}" for path in sorted(self.folder.glob("worker-*.log"))
+        )
 
     def log_lines(self) -> int:
         """How many lines the workers printed so far (all logs together)."""
@@ -132,9 +165,21 @@ class Pipeline:
         """Create ``count`` marked jobs in ``batches`` commits from a producer process that SIGKILLs itself right
         after commit number ``die_after``, before its relay sent that commit's work; returns the ids committed."""
         died = subprocess.run(
-            [sys.executable, "-m", "tests.reliability.producer", self.database_url, self.broker_url, str(count),
-             str(batches), str(die_after)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.producer",
+                self.database_url,
+                self.broker_url,
+                str(count),
+                str(batches),
+                str(die_after),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            timeout=300,
+        )
         assert died.returncode == -signal.SIGKILL, died.stderr.decode(errors="replace")
         with self.app.engine.connect() as connection:
             return list(connection.scalars(select(Job.id).order_by(Job.id)))
@@ -149,8 +194,7 @@ class Pipeline:
     def done(self) -> int:
         """How many jobs are ``done`` now."""
         with self.app.engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(Job)
-                                     .where(Job.status == Job.Status.DONE)) or 0
+            return connection.scalar(select(func.count()).select_from(Job).where(Job.status == Job.Status.DONE)) or 0
 
     def wait_until_done(self, count: int, *, timeout: float) -> float:
         """Wait until at least ``count`` jobs are done; returns the seconds it took.
@@ -168,8 +212,11 @@ class Pipeline:
     def histories(self) -> dict[str, list[tuple[str | None, str]]]:
         """Every job's moves, oldest first."""
         with self.app.engine.connect() as connection:
-            rows = connection.execute(select(statuses.c.model_id, statuses.c.from_state, statuses.c.to_state)
-                                      .where(statuses.c.machine == "job").order_by(statuses.c.id)).all()
+            rows = connection.execute(
+                select(statuses.c.model_id, statuses.c.from_state, statuses.c.to_state)
+                .where(statuses.c.machine == "job")
+                .order_by(statuses.c.id)
+            ).all()
         moves: dict[str, list[tuple[str | None, str]]] = {}
         for model_id, source, target in rows:
             moves.setdefault(model_id, []).append((source, target))

@@ -33,8 +33,9 @@ class DieAfterCommit(Hook):
 
 def main(database_url: str, broker_url: str, count: int, batches: int, die_after: int) -> None:
     """Produce until the hook kills the process."""
-    app = Statewright.from_path(MACHINES, database_url=database_url, broker_url=broker_url,
-                                hooks=[DieAfterCommit(die_after)])
+    app = Statewright.from_path(
+        MACHINES, database_url=database_url, broker_url=broker_url, hooks=[DieAfterCommit(die_after)]
+    )
     for batch in range(batches):
         size = count // batches + (1 if batch < count % batches else 0)
         with app.sessionmaker() as session:

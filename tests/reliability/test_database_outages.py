@@ -42,9 +42,15 @@ def _restored(pipeline: Pipeline, rate: float, *, since: float, timeout: float =
     return time.monotonic() - since
 
 
-def _outage(pipeline: Pipeline, database: PrivatePostgres, *, jobs: int, down: float,
-            mode: Literal["fast", "immediate"], measure_throughput: bool = False
-            ) -> tuple[list[int], int, float, float | None]:
+def _outage(
+    pipeline: Pipeline,
+    database: PrivatePostgres,
+    *,
+    jobs: int,
+    down: float,
+    mode: Literal["fast", "immediate"],
+    measure_throughput: bool = False,
+) -> tuple[list[int], int, float, float | None]:
     """Produce ``jobs``, stop the database once some are done, start it ``down`` seconds later, produce more.
 
     Returns the ids, the lines the workers printed while the database was away, the seconds from the
@@ -84,8 +90,9 @@ def _check(pipeline: Pipeline, ids: list[int], lines: int, limit: int) -> None:
     assert SPENT_A_RETRY not in pipeline.worker_logs()
 
 
-def test_jobs_finish_once_through_a_short_database_stop(private_postgres: PrivatePostgres,
-                                                        private_redis: PrivateRedis, tmp_path: Path) -> None:
+def test_jobs_finish_once_through_a_short_database_stop(
+    private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     with Pipeline(private_postgres.url, private_redis.url, tmp_path, work_seconds=0.05) as pipeline:
         pipeline.start_worker()
         ids, lines, recovered, _ = _outage(pipeline, private_postgres, jobs=300, down=8, mode="fast")
@@ -93,8 +100,9 @@ def test_jobs_finish_once_through_a_short_database_stop(private_postgres: Privat
     print(f"8 s stop: first job done {recovered:.2f} s after the database was back; {lines} log lines")
 
 
-def test_jobs_finish_once_through_a_database_fast_restart(private_postgres: PrivatePostgres,
-                                                          private_redis: PrivateRedis, tmp_path: Path) -> None:
+def test_jobs_finish_once_through_a_database_fast_restart(
+    private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     with Pipeline(private_postgres.url, private_redis.url, tmp_path, work_seconds=0.02) as pipeline:
         pipeline.start_worker()
         ids: list[int] = []
@@ -106,19 +114,24 @@ def test_jobs_finish_once_through_a_database_fast_restart(private_postgres: Priv
 
 
 @pytest.mark.slow
-def test_jobs_finish_once_through_a_90_second_database_stop(private_postgres: PrivatePostgres,
-                                                            private_redis: PrivateRedis, tmp_path: Path) -> None:
+def test_jobs_finish_once_through_a_90_second_database_stop(
+    private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     with Pipeline(private_postgres.url, private_redis.url, tmp_path, work_seconds=0.05) as pipeline:
         pipeline.start_worker()
-        ids, lines, recovered, restored = _outage(pipeline, private_postgres, jobs=2000, down=90, mode="fast",
-                                                  measure_throughput=True)
+        ids, lines, recovered, restored = _outage(
+            pipeline, private_postgres, jobs=2000, down=90, mode="fast", measure_throughput=True
+        )
         _check(pipeline, ids, lines, LONG_LOG_LINES)
-    print(f"90 s stop: first job done {recovered:.2f} s and 90 % of the throughput before it {restored:.2f} s after "
-          f"the database was back; {lines} log lines")
+    print(
+        f"90 s stop: first job done {recovered:.2f} s and 90 % of the throughput before it {restored:.2f} s after "
+        f"the database was back; {lines} log lines"
+    )
 
 
 def test_rows_locked_by_another_transaction_hold_no_worker_thread_and_spend_no_retry(
-        postgres_url: str, private_redis: PrivateRedis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Four jobs' rows stay locked while two worker threads serve twenty other jobs; then all finish once."""
     monkeypatch.setenv(LOCK_TIMEOUT_ENV, "1s")
     with Pipeline(postgres_url, private_redis.url, tmp_path) as pipeline:
@@ -138,7 +151,8 @@ def test_rows_locked_by_another_transaction_hold_no_worker_thread_and_spend_no_r
 
 
 def test_a_worker_stopped_during_an_outage_exits_promptly_and_its_held_work_finishes_elsewhere(
-        private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path) -> None:
+    private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     """SIGTERM while deliveries are held: the worker leaves them unacknowledged, and the broker hands them on."""
     broker_url = f"{private_redis.url}?heartbeat_timeout=5000&maintenance_chance=1000000"
     with Pipeline(private_postgres.url, broker_url, tmp_path, work_seconds=0.1) as pipeline:

@@ -54,9 +54,12 @@ OWN_REDIS = f"{BROKER_URLS['redis']}?namespace=secrets-{uuid.uuid4().hex[:8]}"
 def app(tmp_path: Path, postgres_url: str, probe_server: tuple[str, Seen]) -> Iterator[Statewright]:
     """The probe machine on PostgreSQL and Redis, calling the loopback server with credentials in its URL."""
     base = probe_server[0].replace("http://", "http://ada:url-password-1@")
-    folder = write_machine(tmp_path / "machines", url=f"{base}/v1/users/{{model.segment}}/{{model.route}}"
-                           "?api_key={model.key}&page=1", payload="form_body",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    folder = write_machine(
+        tmp_path / "machines",
+        url=f"{base}/v1/users/{{model.segment}}/{{model.route}}?api_key={{model.key}}&page=1",
+        payload="form_body",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     statewright = Statewright.from_path(folder, database_url=postgres_url, broker_url=OWN_REDIS)
     statewright.broker.flush_all()
     with statewright.engine.begin() as connection:
@@ -74,10 +77,29 @@ def _run_worker(app: Statewright, folder: Path, log: Path, ids: list[int]) -> di
     url = app.engine.url.render_as_string(hide_password=False)
     with log.open("w") as output:
         worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(folder),
-             "--database-url", url, "--broker-url", OWN_REDIS, "--processes", "1", "--threads", "2",
-             "--sweep-every", "1", "--path", str(ROOT)],
-            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            [
+                str(Path(sys.executable).parent / "statewright"),
+                "worker",
+                "--machines",
+                str(folder),
+                "--database-url",
+                url,
+                "--broker-url",
+                OWN_REDIS,
+                "--processes",
+                "1",
+                "--threads",
+                "2",
+                "--sweep-every",
+                "1",
+                "--path",
+                str(ROOT),
+            ],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         try:
             states: dict[int, str] = {}
             deadline = time.monotonic() + 90
@@ -96,20 +118,30 @@ def _run_worker(app: Statewright, folder: Path, log: Path, ids: list[int]) -> di
 def _record_an_old_row(app: Statewright, probe_id: int) -> None:
     """A history row as rows were stored before masking: secrets in clear, and a very long payload."""
     with app.engine.begin() as connection:
-        connection.execute(insert(statuses).values(
-            machine="probe", model_type="tests.work.probe.models:Probe", model_id=str(probe_id),
-            from_state="sending", to_state="failed", transition="reject", created_at=datetime.now(UTC),
-            payload={"request": {"url": "https://h/x?api_key=old-secret-1"}, "filler": "x" * 300_000},
-            context={"token": "old-secret-4"}, exception_type="httpx.HTTPStatusError",
-            exception_message="GET https://ada:old-secret-2@h/x answered 500",
-            exception_traceback="Traceback (most recent call last):\n  ...\nAuthorization: Bearer old-secret-3\n"))
+        connection.execute(
+            insert(statuses).values(
+                machine="probe",
+                model_type="tests.work.probe.models:Probe",
+                model_id=str(probe_id),
+                from_state="sending",
+                to_state="failed",
+                transition="reject",
+                created_at=datetime.now(UTC),
+                payload={"request": {"url": "https://h/x?api_key=old-secret-1"}, "filler": "x" * 300_000},
+                context={"token": "old-secret-4"},
+                exception_type="httpx.HTTPStatusError",
+                exception_message="GET https://ada:old-secret-2@h/x answered 500",
+                exception_traceback="Traceback (most recent call last):\n  ...\nAuthorization: Bearer old-secret-3\n",
+            )
+        )
 
 
 def _admin_pages(app: Statewright, ids: list[int]) -> list[str]:
     """Each probe's object page, from the admin served by uvicorn on loopback."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_admin(app, token=TOKEN), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(build_admin(app, token=TOKEN), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -128,7 +160,8 @@ def _admin_pages(app: Statewright, ids: list[int]) -> list[str]:
 
 
 def test_no_secret_is_stored_logged_or_shown_for_endpoints_that_succeed_fail_or_are_refused(
-        app: Statewright, tmp_path: Path, probe_server: tuple[str, Seen]) -> None:
+    app: Statewright, tmp_path: Path, probe_server: tuple[str, Seen]
+) -> None:
     with app.sessionmaker() as session:
         probes = [Probe(route=route, segment="x") for route in ROUTES] + [Probe(route="ok", segment="..")]
         session.add_all(probes)

@@ -49,18 +49,21 @@ def _taken_over(postgres_url: str, redis: PrivateRedis, folder: Path, objects: i
 
 
 def test_the_claims_of_a_worker_killed_mid_handler_are_taken_over_once_their_lease_expired(
-        postgres_url: str, private_redis: PrivateRedis, tmp_path: Path) -> None:
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     assert _taken_over(postgres_url, private_redis, tmp_path, 40, 1.0) < 60
 
 
 @pytest.mark.slow
-def test_a_worker_killed_with_two_thousand_jobs_queued_loses_none(postgres_url: str, private_redis: PrivateRedis,
-                                                                  tmp_path: Path) -> None:
+def test_a_worker_killed_with_two_thousand_jobs_queued_loses_none(
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     _taken_over(postgres_url, private_redis, tmp_path, 2000, 0.1)
 
 
-def test_a_handler_that_outlives_its_lease_keeps_it_by_the_heartbeat(postgres_url: str, private_redis: PrivateRedis,
-                                                                     tmp_path: Path) -> None:
+def test_a_handler_that_outlives_its_lease_keeps_it_by_the_heartbeat(
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     """Four-second handlers under a three-second lease, swept every second: none is resent or run twice."""
     with Pipeline(postgres_url, private_redis.url, tmp_path, work_seconds=4.0) as pipeline:
         pipeline.start_worker("--resend-after", "10m", env={"STATEWRIGHT_LEASE": "3s"})

@@ -22,13 +22,14 @@ def _run(postgres_url: str, broker_url: str, folder: Path, objects: int, seconds
         assert twice == {}, f"{len(twice)} of {len(sends)} task rows sent more than once"
 
 
-def test_a_fault_free_run_with_a_one_second_sweep_sends_no_row_twice(postgres_url: str, private_redis: PrivateRedis,
-                                                                     tmp_path: Path) -> None:
+def test_a_fault_free_run_with_a_one_second_sweep_sends_no_row_twice(
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     _run(postgres_url, private_redis.url, tmp_path, 500, 5)
 
 
 @pytest.mark.slow
-def test_two_thousand_objects_with_a_one_second_sweep_are_each_sent_once(postgres_url: str,
-                                                                         private_redis: PrivateRedis,
-                                                                         tmp_path: Path) -> None:
+def test_two_thousand_objects_with_a_one_second_sweep_are_each_sent_once(
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     _run(postgres_url, private_redis.url, tmp_path, 2000, 20)

@@ -31,10 +31,17 @@ def test_concurrent_fires_from_eight_processes_lose_no_update(postgres_url: str)
             session.add_all(jobs)
             session.commit()
             ids = [str(job.id) for job in jobs]
-        runs = [subprocess.Popen([sys.executable, "-m", "tests.reliability.firing", postgres_url, str(WINS_EACH),
-                                  str(seed), *ids], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for seed in range(PROCESSES)]
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.reliability.firing", postgres_url, str(WINS_EACH), str(seed), *ids],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for seed in range(PROCESSES)
+        ]
         outputs = [run.communicate(timeout=300) for run in runs]
         assert [run.returncode for run in runs] == [0] * PROCESSES, [err for _, err in outputs]
         won: Counter[int] = Counter()
@@ -48,12 +55,16 @@ def test_concurrent_fires_from_eight_processes_lose_no_update(postgres_url: str)
 
         with app.sessionmaker() as session:
             for row_id in map(int, ids):
-                history = session.execute(select(statuses.c.from_state, statuses.c.to_state).where(
-                    statuses.c.model_id == str(row_id), statuses.c.machine == "job").order_by(statuses.c.id)).all()
+                history = session.execute(
+                    select(statuses.c.from_state, statuses.c.to_state)
+                    .where(statuses.c.model_id == str(row_id), statuses.c.machine == "job")
+                    .order_by(statuses.c.id)
+                ).all()
                 moves = history[1:]
                 assert len(moves) == won[row_id], "every committed fire has exactly one history row"
-                assert all(step.from_state == before.to_state for before, step in zip(history, moves, strict=False)), \
+                assert all(step.from_state == before.to_state for before, step in zip(history, moves, strict=False)), (
                     "each move starts where the previous one ended"
+                )
                 state = session.get_one(Job, row_id).status.state
                 assert state == CYCLE[won[row_id] % 3] == history[-1].to_state
     finally:

@@ -33,9 +33,9 @@ def redis() -> Iterator[PrivateRedis]:
         yield server
 
 
-def test_every_object_finishes_exactly_once_through_kills_and_a_broker_restart(postgres_url: str,
-                                                                               redis: PrivateRedis,
-                                                                               tmp_path: Path) -> None:
+def test_every_object_finishes_exactly_once_through_kills_and_a_broker_restart(
+    postgres_url: str, redis: PrivateRedis, tmp_path: Path
+) -> None:
     broker_url = f"{redis.url}?heartbeat_timeout=2000&maintenance_chance=1000000"
     chance = random.Random(20261123)
     with Pipeline(postgres_url, broker_url, tmp_path) as pipeline:

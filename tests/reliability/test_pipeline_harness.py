@@ -8,8 +8,9 @@ from tests.reliability.pipeline import Pipeline
 from tests.services import PrivateRedis
 
 
-def test_a_fault_free_run_finishes_every_job_once(postgres_url: str, private_redis: PrivateRedis,
-                                                  tmp_path: Path) -> None:
+def test_a_fault_free_run_finishes_every_job_once(
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     with Pipeline(postgres_url, private_redis.url, tmp_path) as pipeline:
         pipeline.start_worker()
         ids = pipeline.produce(200, seconds=1)

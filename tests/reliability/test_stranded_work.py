@@ -38,19 +38,23 @@ def _redis_killed(postgres_url: str, redis: PrivateRedis, folder: Path, objects:
         pipeline.start_worker(*RESEND, env=LEASE)
         took = pipeline.wait_until_done(len(ids), timeout=max(120, objects / 5))
         pipeline.assert_exactly_once(ids, rerun_allowed=rerun_allowed)
-        print(f"redis killed with {len(rerun_allowed)} running and {waiting} queued: all {len(ids)} done "
-              f"{time.monotonic() - back:.1f} s after it came back")
+        print(
+            f"redis killed with {len(rerun_allowed)} running and {waiting} queued: all {len(ids)} done "
+            f"{time.monotonic() - back:.1f} s after it came back"
+        )
         return took
 
 
-def test_a_redis_killed_mid_flow_without_persistence_loses_no_job(postgres_url: str, private_redis: PrivateRedis,
-                                                                  tmp_path: Path) -> None:
+def test_a_redis_killed_mid_flow_without_persistence_loses_no_job(
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     assert _redis_killed(postgres_url, private_redis, tmp_path, 300) < 60
 
 
 @pytest.mark.slow
-def test_two_thousand_jobs_survive_a_redis_killed_mid_flow(postgres_url: str, private_redis: PrivateRedis,
-                                                           tmp_path: Path) -> None:
+def test_two_thousand_jobs_survive_a_redis_killed_mid_flow(
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     _redis_killed(postgres_url, private_redis, tmp_path, 2000)
 
 
@@ -66,11 +70,13 @@ def _producer_killed(postgres_url: str, redis: PrivateRedis, folder: Path, objec
 
 
 def test_the_work_of_a_producer_killed_right_after_its_commit_is_sent_by_the_sweep(
-        postgres_url: str, private_redis: PrivateRedis, tmp_path: Path) -> None:
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     _producer_killed(postgres_url, private_redis, tmp_path, 300)
 
 
 @pytest.mark.slow
 def test_two_thousand_jobs_of_a_producer_killed_after_its_commit_each_finish_once(
-        postgres_url: str, private_redis: PrivateRedis, tmp_path: Path) -> None:
+    postgres_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
     _producer_killed(postgres_url, private_redis, tmp_path, 2000)

@@ -17,6 +17,8 @@ from tests.conftest import STATEWRIGHT_TABLES
 from tests.runtime.ticketing.models import TicketBase
 
 RUNTIME_MACHINES = Path(__file__).resolve().parent / "machines"
+
+
 @pytest.fixture
 def app(database_url: str) -> Iterator[Statewright]:
     """A Statewright over the ticket machine, with fresh tables."""

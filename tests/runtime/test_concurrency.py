@@ -42,8 +42,11 @@ def test_concurrent_fires_on_one_row_from_two_connections_let_exactly_one_win(ap
             ticket_id = ticket.id
         assert _race(app, ticket_id, ["assign", "fail"]) == ["lost", "won"]
         with app.engine.connect() as connection:
-            moves = connection.scalar(select(func.count()).select_from(statuses).where(
-                statuses.c.model_id == str(ticket_id), statuses.c.from_state == "new"))
+            moves = connection.scalar(
+                select(func.count())
+                .select_from(statuses)
+                .where(statuses.c.model_id == str(ticket_id), statuses.c.from_state == "new")
+            )
         assert moves == 1
 
 

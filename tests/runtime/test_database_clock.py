@@ -87,7 +87,8 @@ def _fire(app: Statewright, ticket_id: int) -> StatusChange:
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("move", [_claim, _fire], ids=["claim", "fire"])
 def test_a_move_that_waits_for_a_row_lock_records_when_it_got_the_lock(
-        app: Statewright, move: Callable[[Statewright, int], StatusChange]) -> None:
+    app: Statewright, move: Callable[[Statewright, int], StatusChange]
+) -> None:
     """Another transaction holds the ticket's row for 3 s; the move's time is after that, not when it was asked."""
     ticket_id = _new_ticket(app)
     holder = create_engine(app.engine.url)

@@ -29,8 +29,10 @@ def _new_ticket(app: Statewright, **values: object) -> int:
 
 def _counts(app: Statewright) -> tuple[int, int]:
     with app.engine.connect() as connection:
-        return (connection.scalar(select(func.count()).select_from(statuses)) or 0,
-                connection.scalar(select(func.count()).select_from(outbox)) or 0)
+        return (
+            connection.scalar(select(func.count()).select_from(statuses)) or 0,
+            connection.scalar(select(func.count()).select_from(outbox)) or 0,
+        )
 
 
 def _stored_status(app: Statewright, ticket_id: int) -> object:
@@ -45,8 +47,9 @@ def test_a_new_object_starts_in_the_initial_state_and_records_its_creation(app: 
         assert ticket.status is Ticket.Status.NEW  # type: ignore[attr-defined]
         (created,) = ticket.history()
         assert (created.from_state, created.to_state, created.transition) == (None, "new", "create")
-        work = session.execute(select(outbox.c.kind, outbox.c.name).where(
-            outbox.c.status_change_id == created.id)).all()
+        work = session.execute(
+            select(outbox.c.kind, outbox.c.name).where(outbox.c.status_change_id == created.id)
+        ).all()
         assert work == [("event", "ticket.opened")]
 
 
@@ -56,7 +59,11 @@ def test_fire_moves_the_object_and_records_history_and_outbox_atomically(app: St
         ticket = session.get_one(Ticket, ticket_id)
         change = ticket.fire("assign", staff=True, assignee="ada", actor="admin@example.com")
         assert (change.from_state, change.to_state, change.transition, change.actor) == (
-            "new", "assigned", "assign", "admin@example.com")
+            "new",
+            "assigned",
+            "assign",
+            "admin@example.com",
+        )
         assert change.context == {"staff": True, "assignee": "ada"}
     assert _stored_status(app, ticket_id) is Ticket.Status.NEW.__class__.ASSIGNED  # type: ignore[attr-defined]
     with app.sessionmaker() as session:
@@ -72,8 +79,7 @@ def test_a_final_state_queues_its_listeners(app: Statewright) -> None:
     with app.sessionmaker() as session:
         change = session.get_one(Ticket, ticket_id).fire("escalate", staff=True)
         assert change.to_state == "resolved"
-        rows = session.execute(select(outbox.c.kind, outbox.c.name).where(
-            outbox.c.status_change_id == change.id)).all()
+        rows = session.execute(select(outbox.c.kind, outbox.c.name).where(outbox.c.status_change_id == change.id)).all()
     assert rows == [("event", "ticket.resolved"), ("listener", "ticket.resolved#0")]
 
 
@@ -206,7 +212,8 @@ def test_defibrillation_restarts_from_the_named_state_and_requeues_its_work(app:
         change = ticket.defibrillate(actor="ops")
         assert (change.from_state, change.to_state, change.transition) == ("failed", "new", "defibrillate")
         assert session.scalars(select(outbox.c.name).where(outbox.c.status_change_id == change.id)).all() == [
-            "ticket.opened"]
+            "ticket.opened"
+        ]
         with pytest.raises(NoDefibrillation):
             ticket.defibrillate()
 

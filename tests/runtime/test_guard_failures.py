@@ -41,7 +41,8 @@ def orders(database_url: str) -> Iterator[Statewright]:
 
 
 def test_the_order_machine_answers_can_fire_and_why_not_without_the_context_its_guard_reads(
-        orders: Statewright) -> None:
+    orders: Statewright,
+) -> None:
     with orders.sessionmaker() as session:
         order = Order(total_amount=Decimal("20.00"))
         session.add(order)
@@ -112,15 +113,19 @@ def sums(tmp_path_factory: pytest.TempPathFactory) -> CompiledMachine:
     return compile_machine(load_spec(path))
 
 
-@pytest.mark.parametrize(("event", "model", "context", "reason"), [
-    ("per_item", {}, {"total": 10, "items": 0}, "division by zero"),
-    ("negative", {"paid_amount": None}, {}, "cannot apply USub to NoneType"),
-    ("mixed", {"total_amount": Decimal("5")}, {"tip": 1.5}, "unsupported operand"),
-    ("nested", {}, {}, "the context has no key 'flag'"),
-    ("subscript", {}, {"lines": []}, "list value has no 0"),
-])
+@pytest.mark.parametrize(
+    ("event", "model", "context", "reason"),
+    [
+        ("per_item", {}, {"total": 10, "items": 0}, "division by zero"),
+        ("negative", {"paid_amount": None}, {}, "cannot apply USub to NoneType"),
+        ("mixed", {"total_amount": Decimal("5")}, {"tip": 1.5}, "unsupported operand"),
+        ("nested", {}, {}, "the context has no key 'flag'"),
+        ("subscript", {}, {"lines": []}, "list value has no 0"),
+    ],
+)
 def test_an_expression_that_cannot_be_evaluated_refuses_instead_of_raising(
-        sums: CompiledMachine, event: str, model: dict[str, Any], context: dict[str, Any], reason: str) -> None:
+    sums: CompiledMachine, event: str, model: dict[str, Any], context: dict[str, Any], reason: str
+) -> None:
     """``not`` over an undecidable expression refuses too: "cannot say" never turns into yes."""
     with pytest.raises(GuardUndecidable, match=reason):
         sums.decide("a", event, SimpleNamespace(**model), context, "1")
@@ -136,14 +141,16 @@ def test_money_columns_read_as_decimal_take_part_in_arithmetic(sums: CompiledMac
 
 
 def test_a_reaction_whose_guard_cannot_be_evaluated_skips_the_object_with_a_log_line(
-        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """A reaction fires ``reserve_stock`` with only the event as context; a guard that reads
     ``context.quantity`` cannot decide, so each selected item is skipped (and logged) instead of failing the
     reaction. (The shipped inventory machine once had exactly this guard.)"""
     shipped = (MACHINES / "inventory.yaml").read_text()
     assert 'in_stock: "model.quantity > 0"' in shipped
-    inventory = check_text(shipped.replace('"model.quantity > 0"', '"model.quantity >= context.quantity"'),
-                           "inventory.yaml").spec
+    inventory = check_text(
+        shipped.replace('"model.quantity > 0"', '"model.quantity >= context.quantity"'), "inventory.yaml"
+    ).spec
     assert inventory is not None
     app = Statewright([load_spec(MACHINES / "order.yaml"), inventory], database_url=database_url)
     fresh_tables(app.engine, Base.metadata)
@@ -155,8 +162,9 @@ def test_a_reaction_whose_guard_cannot_be_evaluated_skips_the_object_with_a_log_
             session.add_all([InventoryItem(product_id=1, quantity=3, order_id=order.id) for _ in range(2)])
             order.fire("confirm_payment", payment_status="succeeded", amount=Decimal("10"))
         with app.engine.connect() as connection:
-            reaction = connection.scalar(select(outbox.c.id).where(outbox.c.kind == "reaction",
-                                                                   outbox.c.name.like("order.confirmed#%")))
+            reaction = connection.scalar(
+                select(outbox.c.id).where(outbox.c.kind == "reaction", outbox.c.name.like("order.confirmed#%"))
+            )
         with caplog.at_level(logging.INFO, logger="engine.work"):
             app.work.run_reaction(reaction)
         assert caplog.text.count("the context has no key 'quantity'") == 2

@@ -91,8 +91,10 @@ def test_a_guard_refusal_and_a_move_not_allowed_reach_after_refusal(hooked: Call
             ticket.fire("assign", staff=False, assignee="ann")
         with pytest.raises(TransitionNotAllowed):
             ticket.fire("resolve")
-    assert hook.signals == [("refused", ticket_id, "GuardRejected", "assign"),
-                            ("refused", ticket_id, "TransitionNotAllowed", "resolve")]
+    assert hook.signals == [
+        ("refused", ticket_id, "GuardRejected", "assign"),
+        ("refused", ticket_id, "TransitionNotAllowed", "resolve"),
+    ]
     assert _history_rows(app) == 1
 
 
@@ -143,7 +145,8 @@ def test_a_rollback_inside_the_callers_transaction_is_the_savepoints(hooked: Cal
 
 
 def test_a_failing_refusal_hook_is_logged_and_the_refusal_still_raises(
-        hooked: Callable[[Hook], Statewright], caplog: pytest.LogCaptureFixture) -> None:
+    hooked: Callable[[Hook], Statewright], caplog: pytest.LogCaptureFixture
+) -> None:
     class Broken(Hook):
         def after_refusal(self, obj: Any, refusal: TransitionError | ConcurrencyError) -> None:
             raise RuntimeError("metrics backend down")
@@ -174,7 +177,8 @@ def _writes_of_one_move(app: Statewright, transition: str) -> list[str]:
 
 
 def test_a_before_hook_that_needs_no_unwritten_history_keeps_the_one_statement_move(
-        hooked: Callable[[Hook], Statewright]) -> None:
+    hooked: Callable[[Hook], Statewright],
+) -> None:
     hook = Recording()
     app = hooked(hook)
     writes = _writes_of_one_move(app, "fail")
@@ -187,7 +191,8 @@ def test_a_before_hook_that_needs_no_unwritten_history_keeps_the_one_statement_m
 
 
 def test_a_before_hook_that_must_run_before_the_history_row_costs_the_fused_write(
-        hooked: Callable[[Hook], Statewright]) -> None:
+    hooked: Callable[[Hook], Statewright],
+) -> None:
     hook = NeedsHistoryUnwritten()
     app = hooked(hook)
     writes = _writes_of_one_move(app, "fail")
@@ -195,8 +200,7 @@ def test_a_before_hook_that_must_run_before_the_history_row_costs_the_fused_writ
     assert [w.split()[:2] for w in writes] == [["UPDATE", "tickets"], ["INSERT", "INTO"]]
 
 
-def test_a_hook_without_before_transition_keeps_the_one_statement_move(
-        hooked: Callable[[Hook], Statewright]) -> None:
+def test_a_hook_without_before_transition_keeps_the_one_statement_move(hooked: Callable[[Hook], Statewright]) -> None:
     class RefusalsOnly(Hook):  # before_history_row stays True, but nothing runs before the write
         def after_refusal(self, obj: Any, refusal: TransitionError | ConcurrencyError) -> None:
             pass

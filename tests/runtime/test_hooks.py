@@ -63,11 +63,13 @@ def test_after_transition_runs_once_the_change_committed(hooked: Callable[[Hook]
         session.get_one(Ticket, ticket_id).fire("fail")
     assert recorder.before == [("new", "failed", "fail")]
     assert [(c.from_state, c.to_state) for c in recorder.after] == [(None, "new"), ("new", "failed")], (
-        "the creation is a committed change too")
+        "the creation is a committed change too"
+    )
 
 
 def test_after_transition_waits_for_the_callers_commit_and_skips_rollbacks(
-        hooked: Callable[[Hook], Statewright]) -> None:
+    hooked: Callable[[Hook], Statewright],
+) -> None:
     recorder = Recorder()
     app = hooked(recorder)
     ticket_id = _ticket(app)
@@ -86,7 +88,8 @@ def test_after_transition_waits_for_the_callers_commit_and_skips_rollbacks(
 
 
 def test_after_transition_waits_for_the_callers_commit_when_it_moves_several_objects(
-        hooked: Callable[[Hook], Statewright]) -> None:
+    hooked: Callable[[Hook], Statewright],
+) -> None:
     """Each move is a savepoint, whose release SQLAlchemy also reports as a commit: only the real one counts."""
     recorder = Recorder()
     app = hooked(recorder)
@@ -113,7 +116,8 @@ def test_a_veto_rolls_the_change_back(hooked: Callable[[Hook], Statewright]) -> 
 
 
 def test_a_failing_after_hook_is_logged_and_never_undoes_the_change(
-        hooked: Callable[[Hook], Statewright], caplog: pytest.LogCaptureFixture) -> None:
+    hooked: Callable[[Hook], Statewright], caplog: pytest.LogCaptureFixture
+) -> None:
     app = hooked(Recorder(explode_after=True))
     ticket_id = _ticket(app)
     with caplog.at_level(logging.CRITICAL, logger="engine.hooks"), app.sessionmaker() as session:

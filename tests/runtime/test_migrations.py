@@ -52,15 +52,20 @@ def test_0002_turns_json_null_payloads_into_sql_null_and_back_down(app: Statewri
 
     downgrade(app.engine, "0001")
     with app.engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO statuses (machine, model_type, model_id, to_state, transition, payload, context, created_at) "
-            "VALUES ('m', 't', '1', 's', 'create', 'null', 'null', :now), "
-            "('m', 't', '2', 's', 'go', :kept, NULL, :now)"),
-            {"now": datetime.now(UTC), "kept": '{"a": 1}'})
+        connection.execute(
+            text(
+                "INSERT INTO statuses (machine, model_type, model_id, to_state, transition, payload, context, "
+                "created_at) "
+                "VALUES ('m', 't', '1', 's', 'create', 'null', 'null', :now), "
+                "('m', 't', '2', 's', 'go', :kept, NULL, :now)"
+            ),
+            {"now": datetime.now(UTC), "kept": '{"a": 1}'},
+        )
     upgrade(app.engine)
     with app.engine.connect() as connection:
-        rows = connection.execute(text("SELECT model_id, payload IS NULL, context IS NULL FROM statuses "
-                                       "ORDER BY model_id")).all()
+        rows = connection.execute(
+            text("SELECT model_id, payload IS NULL, context IS NULL FROM statuses ORDER BY model_id")
+        ).all()
     assert [tuple(row) for row in rows] == [("1", True, True), ("2", False, True)]
     downgrade(app.engine, "0001")
     assert "archive_uri" not in {column["name"] for column in inspect(app.engine).get_columns("statuses")}

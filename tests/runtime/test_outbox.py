@@ -16,8 +16,10 @@ def test_the_kinds_are_the_strings_existing_outbox_tables_hold() -> None:
 
 def test_the_plan_holds_work_kinds(app: Statewright) -> None:
     plan = plan_outbox([flow.compiled.spec for flow in app.flows.values()])
-    assert plan["ticket"]["resolved"] == [OutboxItem(WorkKind.EVENT, "ticket.resolved", "ticket"),
-                                          OutboxItem(WorkKind.LISTENER, "ticket.resolved#0", "ticket")]
+    assert plan["ticket"]["resolved"] == [
+        OutboxItem(WorkKind.EVENT, "ticket.resolved", "ticket"),
+        OutboxItem(WorkKind.LISTENER, "ticket.resolved#0", "ticket"),
+    ]
 
 
 def test_an_outbox_row_stores_the_plain_string(app: Statewright) -> None:

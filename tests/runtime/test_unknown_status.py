@@ -55,7 +55,8 @@ USES: dict[str, tuple[Callable[[Any], object], str]] = {
 
 @pytest.mark.parametrize("use", sorted(USES))
 def test_an_integer_status_no_state_declares_loads_and_every_move_names_machine_object_and_value(
-        documents: Statewright, use: str) -> None:
+    documents: Statewright, use: str
+) -> None:
     spoiled, fine = _spoiled(documents, Document, 99)
     call, event = USES[use]
     with documents.sessionmaker() as session:
@@ -78,9 +79,12 @@ def test_a_string_status_no_state_declares_loads_and_refuses_to_move(app: Statew
     with app.sessionmaker() as session:
         tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
         assert [str(ticket.status) for ticket in tickets] == ["unknown value 'lost'", "new"]
-        with pytest.raises(UnknownStatusError, match=r"ticket \d+: 'assign' refused: its status column holds "
-                                                     r"'lost', which no state of the machine stores \(values: "
-                                                     r"'new', 'assigned', 'resolved', 'failed'\)"):
+        with pytest.raises(
+            UnknownStatusError,
+            match=r"ticket \d+: 'assign' refused: its status column holds "
+            r"'lost', which no state of the machine stores \(values: "
+            r"'new', 'assigned', 'resolved', 'failed'\)",
+        ):
             tickets[0].fire("assign", staff=True, assignee="ada")
         with pytest.raises(UnknownStatusError):
             tickets[0].can_fire("assign", staff=True)
@@ -98,8 +102,9 @@ def test_a_timeout_sweep_moves_the_others_past_an_unknown_status(documents: Stat
     spoiled, fine = _spoiled(documents, Document, 99)
     with documents.sessionmaker() as session:
         session.get_one(Document, fine).fire("start")
-    result = sweep_timeouts(documents.flows["document"], documents.sessionmaker,
-                            now=datetime.now(UTC) + timedelta(hours=1))
+    result = sweep_timeouts(
+        documents.flows["document"], documents.sessionmaker, now=datetime.now(UTC) + timedelta(hours=1)
+    )
     assert (result.moved, result.skipped) == (1, 0)
     with documents.sessionmaker() as session:
         with pytest.raises(UnknownStatusError) as refused:
@@ -108,7 +113,8 @@ def test_a_timeout_sweep_moves_the_others_past_an_unknown_status(documents: Stat
 
 
 def test_a_worker_skips_an_object_whose_status_is_unknown_with_a_log_line(
-        documents: Statewright, caplog: pytest.LogCaptureFixture) -> None:
+    documents: Statewright, caplog: pytest.LogCaptureFixture
+) -> None:
     spoiled, fine = _spoiled(documents, Document, 99)
     with documents.engine.connect() as connection:
         tasks = {row.model_id: row.id for row in connection.execute(select(outbox).where(outbox.c.kind == "task"))}

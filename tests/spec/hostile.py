@@ -30,25 +30,35 @@ HOSTILE: dict[str, Callable[[int], str]] = {
     "wrong types": lambda n: repeated(HEAD + "transitions:\n", lambda i: "  - 5\n", n),
     "many states": lambda n: repeated(HEAD, lambda i: f"  s{i}: {{}}\n", n),
     "invalid state names": lambda n: repeated(HEAD, lambda i: f"  S{i}: {{}}\n", n),
-    "unknown target states": lambda n: repeated(HEAD + "transitions:\n",
-                                                lambda i: f"  - {{name: t, from: a, to: x{i}}}\n", n),
-    "duplicate transitions": lambda n: repeated(HEAD + "transitions:\n",
-                                                lambda i: "  - {name: t, from: a, to: a}\n", n),
-    "ambiguous transitions": lambda n: repeated(HEAD + "  b: {}\ntransitions:\n",
-                                                lambda i: f"  - {{name: t, from: a, to: {'ab'[i % 2]}}}\n", n),
+    "unknown target states": lambda n: repeated(
+        HEAD + "transitions:\n", lambda i: f"  - {{name: t, from: a, to: x{i}}}\n", n
+    ),
+    "duplicate transitions": lambda n: repeated(
+        HEAD + "transitions:\n", lambda i: "  - {name: t, from: a, to: a}\n", n
+    ),
+    "ambiguous transitions": lambda n: repeated(
+        HEAD + "  b: {}\ntransitions:\n", lambda i: f"  - {{name: t, from: a, to: {'ab'[i % 2]}}}\n", n
+    ),
     "transitions from every state": lambda n: repeated(
         HEAD + "".join(f"  s{i}: {{final: true}}\n" for i in range(n // 60)) + "transitions:\n",
-        lambda i: f"  - {{name: t{i}, from: '*', to: a}}\n", n),
-    "unknown guards": lambda n: repeated(HEAD + "  b: {}\ntransitions:\n",
-                                         lambda i: f"  - {{name: t, from: a, to: b, guard: g{i}}}\n", n),
+        lambda i: f"  - {{name: t{i}, from: '*', to: a}}\n",
+        n,
+    ),
+    "unknown guards": lambda n: repeated(
+        HEAD + "  b: {}\ntransitions:\n", lambda i: f"  - {{name: t, from: a, to: b, guard: g{i}}}\n", n
+    ),
     "long guard expressions": lambda n: repeated(HEAD + "guards:\n", lambda i: f"  g{i}: {_LONG_EXPRESSION}\n", n),
     "deep guard trees": lambda n: repeated(
         HEAD + "  b: {}\ntransitions:\n",
-        lambda i: f"  - {{name: t{i}, from: a, to: b, guard: " + "{not: " * 30 + "model.x" + "}" * 30 + "}\n", n),
-    "unknown reaction transitions": lambda n: repeated(HEAD + "reactions:\n",
-                                                       lambda i: f"  - {{on: x.y, select: a:b, fire: f{i}}}\n", n),
+        lambda i: f"  - {{name: t{i}, from: a, to: b, guard: " + "{not: " * 30 + "model.x" + "}" * 30 + "}\n",
+        n,
+    ),
+    "unknown reaction transitions": lambda n: repeated(
+        HEAD + "reactions:\n", lambda i: f"  - {{on: x.y, select: a:b, fire: f{i}}}\n", n
+    ),
     "durations out of range": lambda n: repeated(
-        HEAD, lambda i: f"  s{i}: {{timeout: {{after: {'9' * 30}w, to: a}}}}\n", n),
+        HEAD, lambda i: f"  s{i}: {{timeout: {{after: {'9' * 30}w, to: a}}}}\n", n
+    ),
     "integers out of range": lambda n: repeated(HEAD, lambda i: f"  s{i}: {{value: {'9' * 4000}}}\n", n),
     "one long line": lambda n: HEAD + "description: " + "x" * n + "\n",
     "one long flow mapping": lambda n: HEAD + "metadata: {" + ", ".join(f"k{i}: {i}" for i in range(n // 10)) + "}\n",

@@ -25,9 +25,11 @@ def _found(text: str) -> list[str]:
 
 
 def _machine(*, state_a: str = "{}", task: str = "", guard: str = "model.x") -> str:
-    return (f"states:\n  a: {state_a}\n  b: {{final: true}}\n  c: {{final: true}}\n"
-            f"transitions:\n  - name: go\n    from: a\n    to: b\n    guard: {guard}\n"
-            f"  - {{name: fail, from: a, to: c}}\n{task}")
+    return (
+        f"states:\n  a: {state_a}\n  b: {{final: true}}\n  c: {{final: true}}\n"
+        f"transitions:\n  - name: go\n    from: a\n    to: b\n    guard: {guard}\n"
+        f"  - {{name: fail, from: a, to: c}}\n{task}"
+    )
 
 
 # Integers --------------------------------------------------------------------------------------
@@ -65,9 +67,13 @@ def test_every_duration_of_a_task_is_bounded(field: str) -> None:
     assert [code.split()[1] for code in _found(_machine(task=task))] == ["SW107"]
 
 
-@pytest.mark.parametrize("entry", [
-    "listeners:\n  - {{event: x.done, run: 'app.x:run', {field}}}\n",
-    "reactions:\n  - {{on: x.done, select: 'app.x:pick', fire: go, {field}}}\n"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "listeners:\n  - {{event: x.done, run: 'app.x:run', {field}}}\n",
+        "reactions:\n  - {{on: x.done, select: 'app.x:pick', fire: go, {field}}}\n",
+    ],
+)
 @pytest.mark.parametrize("field", ["time_limit: 999999999w", "backoff: {min: 1s, max: 999999999w}"])
 def test_listener_and_reaction_durations_are_bounded(entry: str, field: str) -> None:
     assert [code.split()[1] for code in _found(_machine(task=entry.format(field=field)))] == ["SW107"]
@@ -90,8 +96,7 @@ def test_the_longest_duration_survives_datetime_arithmetic_both_ways() -> None:
 def test_a_duration_names_each_unit_once_largest_first(text: str) -> None:
     with pytest.raises(ValueError, match="each unit at most once, largest first"):
         parse_duration(text)
-    assert parse_duration("1w2d3h4m5s6ms") == timedelta(weeks=1, days=2, hours=3, minutes=4, seconds=5,
-                                                        milliseconds=6)
+    assert parse_duration("1w2d3h4m5s6ms") == timedelta(weeks=1, days=2, hours=3, minutes=4, seconds=5, milliseconds=6)
 
 
 def test_parse_duration_refuses_what_it_cannot_represent_with_a_value_error() -> None:
@@ -148,8 +153,9 @@ def test_the_deepest_guard_tree_the_file_format_allows_evaluates_deep_inside_a_b
     assert _at_depth(headroom, lambda: check(object(), {})) is None  # an even number of nots: passes
 
 
-@pytest.mark.parametrize("source", ["-context.name", "+context.none", "context.none + context.none",
-                                    "context.mapping + context.mapping"])
+@pytest.mark.parametrize(
+    "source", ["-context.name", "+context.none", "context.none + context.none", "context.mapping + context.mapping"]
+)
 def test_an_operator_on_values_it_cannot_combine_is_the_engines_error(source: str) -> None:
     evaluate = compile_expression(source)
     with pytest.raises(ExpressionError):

@@ -48,8 +48,11 @@ def test_every_diagnostic_points_inside_its_file(case: Path) -> None:
 @pytest.mark.parametrize("case", CROSS_FILE, ids=lambda p: p.name)
 def test_files_linted_together_report_exactly_the_expected_cross_file_diagnostics(case: Path) -> None:
     results = lint_files(LintOptions((str(case),), "text", resolve=False, import_path=".", jobs=1))
-    found = [f"{Path(d.location.file).name}:{d.location.line}:{d.location.col} {d.code}"
-             for result in results for d in result.diagnostics]
+    found = [
+        f"{Path(d.location.file).name}:{d.location.line}:{d.location.col} {d.code}"
+        for result in results
+        for d in result.diagnostics
+    ]
     assert found == _expected(case / "expected")
 
 
@@ -57,8 +60,9 @@ def test_files_linted_together_report_exactly_the_expected_cross_file_diagnostic
 def test_loading_files_together_refuses_what_lint_reports_across_files(case: Path) -> None:
     with pytest.raises(DefinitionError) as refused:
         load_specs(case)
-    found = [f"{Path(d.location.file).name}:{d.location.line}:{d.location.col} {d.code}"
-             for d in refused.value.diagnostics]
+    found = [
+        f"{Path(d.location.file).name}:{d.location.line}:{d.location.col} {d.code}" for d in refused.value.diagnostics
+    ]
     assert found == _expected(case / "expected")
 
 

@@ -16,8 +16,39 @@ from tests.conftest import CASES, MACHINES
 SEEDS = [p.read_text(encoding="utf-8") for p in sorted(MACHINES.glob("*.yaml"))] + [
     p.read_text(encoding="utf-8") for p in sorted((CASES / "valid").glob("*.yaml"))
 ]
-YAML_PIECES = [":", "- ", "[", "]", "{", "}", ",", "&a ", "*a", "!!str ", "!x ", "'", '"', "\n", "  ", "\t", "#",
-               "? ", "|", ">", "---", "...", "<<: ", "~", "on", "010", "%YAML 1.1\n", "\\", "\x00", "\ufeff", "é"]
+YAML_PIECES = [
+    ":",
+    "- ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "&a ",
+    "*a",
+    "!!str ",
+    "!x ",
+    "'",
+    '"',
+    "\n",
+    "  ",
+    "\t",
+    "#",
+    "? ",
+    "|",
+    ">",
+    "---",
+    "...",
+    "<<: ",
+    "~",
+    "on",
+    "010",
+    "%YAML 1.1\n",
+    "\\",
+    "\x00",
+    "\ufeff",
+    "é",
+]
 
 
 def _assert_located(text: str) -> None:
@@ -48,7 +79,7 @@ def mangled_machines(draw: st.DrawFn) -> str:
         position = draw(st.integers(0, len(text) - 1))
         edit = draw(st.sampled_from(["delete", "insert", "swap_lines", "replace_word"]))
         if edit == "delete":
-            text = text[:position] + text[position + draw(st.integers(1, 20)):]
+            text = text[:position] + text[position + draw(st.integers(1, 20)) :]
         elif edit == "insert":
             text = text[:position] + draw(st.sampled_from(YAML_PIECES)) + text[position:]
         elif edit == "swap_lines":
@@ -59,8 +90,27 @@ def mangled_machines(draw: st.DrawFn) -> str:
         else:
             words = text.split(" ")
             index = draw(st.integers(0, len(words) - 1))
-            words[index] = draw(st.sampled_from(["*", "__class__", "5", "true", "null", "[]", "{}", "x:y", "a.b",
-                                                 "10m", "-1", "'", "{model.__x}", "error", "queued"]))
+            words[index] = draw(
+                st.sampled_from(
+                    [
+                        "*",
+                        "__class__",
+                        "5",
+                        "true",
+                        "null",
+                        "[]",
+                        "{}",
+                        "x:y",
+                        "a.b",
+                        "10m",
+                        "-1",
+                        "'",
+                        "{model.__x}",
+                        "error",
+                        "queued",
+                    ]
+                )
+            )
             text = " ".join(words)
     return text
 
@@ -89,4 +139,3 @@ def test_guard_expressions_only_fail_with_their_own_errors(source: str) -> None:
 def test_url_templates_are_judged_without_raising(url: str) -> None:
     problem = url_template_problem(url)
     assert problem is None or problem.endswith(".")
-

@@ -38,7 +38,8 @@ def test_lint_time_grows_linearly_with_problem_dense_input(kind: str) -> None:
     small_time, large_time = _best_time(small), _best_time(large)
     # Below a few milliseconds the ratio is noise; 4x input must then still stay small.
     assert large_time < max(GROWTH_LIMIT * small_time, 0.1), (
-        f"{kind}: {len(small)} chars took {small_time:.3f} s, {len(large)} chars took {large_time:.3f} s")
+        f"{kind}: {len(small)} chars took {small_time:.3f} s, {len(large)} chars took {large_time:.3f} s"
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))

@@ -34,8 +34,9 @@ def test_the_sweep_handles_the_longest_timeout_lint_accepts(tmp_path: Path, data
     upgrade(engine)
     JobBase.metadata.create_all(engine)
     engine.dispose()
-    done = CliRunner().invoke(main, ["sweep", "--no-outbox", "--machines", str(machines), "--database-url",
-                                     database_url])
+    done = CliRunner().invoke(
+        main, ["sweep", "--no-outbox", "--machines", str(machines), "--database-url", database_url]
+    )
     assert done.exit_code == EXIT_OK, done.output
     assert "job: 0 moved past their timeout" in done.output
     app = Statewright.from_path(machines, database_url=database_url)

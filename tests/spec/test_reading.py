@@ -19,10 +19,13 @@ MINIMAL = "version: 1\nname: m\nmodel: app.models:Thing\ninitial: a\nstates:\n  
 
 def _check_in_a_process(path: Path, timeout: float = 60) -> str:
     """``check_file`` in a child process, so a read that hangs or fills memory fails the test instead of the run."""
-    code = ("import sys; from engine.spec import check_file; "
-            "print(*(d.render() for d in check_file(sys.argv[1]).diagnostics), sep='\\n')")
-    done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    code = (
+        "import sys; from engine.spec import check_file; "
+        "print(*(d.render() for d in check_file(sys.argv[1]).diagnostics), sep='\\n')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip()
 
@@ -30,8 +33,10 @@ def _check_in_a_process(path: Path, timeout: float = 60) -> str:
 def test_a_link_to_an_endless_device_is_refused_without_reading_it(tmp_path: Path) -> None:
     link = tmp_path / "zero.yaml"
     link.symlink_to("/dev/zero")
-    assert _check_in_a_process(link) == (f"{link}:1:1: SW001 Cannot read the file: it is a character device, not a "
-                                         "regular file. Name a machine file (*.yaml).")
+    assert _check_in_a_process(link) == (
+        f"{link}:1:1: SW001 Cannot read the file: it is a character device, not a "
+        "regular file. Name a machine file (*.yaml)."
+    )
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
@@ -44,7 +49,8 @@ def test_a_directory_is_refused_when_checked_as_a_file(tmp_path: Path) -> None:
     folder = tmp_path / "machines.yaml"
     folder.mkdir()
     assert [d.message for d in check_file(folder).diagnostics] == [
-        "Cannot read the file: it is a directory, not a regular file. Name a machine file (*.yaml)."]
+        "Cannot read the file: it is a directory, not a regular file. Name a machine file (*.yaml)."
+    ]
 
 
 def test_a_huge_file_is_too_large_at_the_line_where_the_limit_is_crossed(tmp_path: Path) -> None:
@@ -84,15 +90,23 @@ def test_folders_report_fifos_and_dangling_links_named_like_machines(tmp_path: P
     with pytest.raises(DefinitionError) as refused:
         load_specs(tmp_path)
     assert sorted((Path(d.location.file).name, d.code) for d in refused.value.diagnostics) == [
-        ("gone.yaml", "SW001"), ("pipe.yaml", "SW001")]
+        ("gone.yaml", "SW001"),
+        ("pipe.yaml", "SW001"),
+    ]
 
 
 def test_lint_of_a_folder_holding_a_fifo_finishes_and_reports_it(tmp_path: Path) -> None:
     for machine in MACHINES.glob("*.yaml"):
         (tmp_path / machine.name).write_text(machine.read_text())
     os.mkfifo(tmp_path / "pipe.yaml")
-    done = subprocess.run([sys.executable, "-m", "engine", "lint", str(tmp_path)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "lint", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert f"{tmp_path / 'pipe.yaml'}:1:1: SW001" in done.stdout
     assert "Traceback" not in done.stderr

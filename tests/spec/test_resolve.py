@@ -72,8 +72,13 @@ def app_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
 
 
 def _problems(**overrides: str) -> list[tuple[str, int, int]]:
-    values = {"model": "resolve_app.models:Ticket", "field": "state", "guard": "resolve_app.hooks:allowed",
-              "action": "resolve_app.hooks:act", **overrides}
+    values = {
+        "model": "resolve_app.models:Ticket",
+        "field": "state",
+        "guard": "resolve_app.hooks:allowed",
+        "action": "resolve_app.hooks:act",
+        **overrides,
+    }
     checked = check_text(MACHINE.format(**values), "ticket.yaml")
     assert checked.spec is not None, [d.render() for d in checked.diagnostics]
     return [(d.code, d.location.line, d.location.col) for d in resolve_spec(checked.spec)]
@@ -96,13 +101,20 @@ def test_a_machine_whose_names_all_resolve_is_clean(app_package: str) -> None:
     ],
 )
 def test_each_unresolvable_name_is_reported_where_it_is_written(
-        app_package: str, overrides: dict[str, str], expected: list[tuple[str, int, int]]) -> None:
+    app_package: str, overrides: dict[str, str], expected: list[tuple[str, int, int]]
+) -> None:
     assert _problems(**overrides) == expected
 
 
 def test_an_import_error_names_the_exception(app_package: str) -> None:
-    checked = check_text(MACHINE.format(model="resolve_app.broken:X", field="state",
-                                        guard="resolve_app.hooks:allowed", action="resolve_app.hooks:act"))
+    checked = check_text(
+        MACHINE.format(
+            model="resolve_app.broken:X",
+            field="state",
+            guard="resolve_app.hooks:allowed",
+            action="resolve_app.hooks:act",
+        )
+    )
     assert checked.spec is not None
     (problem,) = resolve_spec(checked.spec)
     assert "RuntimeError: boom at import" in problem.message
@@ -110,11 +122,23 @@ def test_an_import_error_names_the_exception(app_package: str) -> None:
 
 def test_lint_resolve_on_the_command_line(app_package: str, tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
-    good.write_text(MACHINE.format(model="resolve_app.models:Ticket", field="state",
-                                   guard="resolve_app.hooks:allowed", action="resolve_app.hooks:act"))
+    good.write_text(
+        MACHINE.format(
+            model="resolve_app.models:Ticket",
+            field="state",
+            guard="resolve_app.hooks:allowed",
+            action="resolve_app.hooks:act",
+        )
+    )
     bad = tmp_path / "bad.yaml"
-    bad.write_text(MACHINE.format(model="resolve_app.models:Ticket", field="nope",
-                                  guard="resolve_app.hooks:allowed", action="resolve_app.hooks:act"))
+    bad.write_text(
+        MACHINE.format(
+            model="resolve_app.models:Ticket",
+            field="nope",
+            guard="resolve_app.hooks:allowed",
+            action="resolve_app.hooks:act",
+        )
+    )
     runner = CliRunner()
     assert runner.invoke(main, ["lint", "--resolve", "--path", str(tmp_path), str(good)]).exit_code == EXIT_OK
     result = runner.invoke(main, ["lint", "--resolve", "--path", str(tmp_path), str(bad)])

@@ -52,8 +52,9 @@ def test_inlining_references_keeps_only_the_recursive_ones() -> None:
 def _check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
     tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
     assert tool is not None, "check-jsonschema is a dev dependency"
-    return subprocess.run([tool, "--schemafile", str(SCHEMA_FILE), *map(str, files)], capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [tool, "--schemafile", str(SCHEMA_FILE), *map(str, files)], capture_output=True, text=True, check=False
+    )
 
 
 def test_check_jsonschema_accepts_the_shipped_and_valid_machines() -> None:

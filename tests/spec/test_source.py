@@ -9,9 +9,26 @@ from engine.spec.source import MAX_DEPTH, read_source, resolve_plain_scalar
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("on", "on"), ("off", "off"), ("yes", "yes"), ("no", "no"), ("010", "010"), ("10", 10), ("-3", -3),
-     ("0x1F", 31), ("0o17", 15), ("1.5", 1.5), ("1e3", 1000.0), ("true", True), ("False", False),
-     ("~", None), ("null", None), ("", None), ("2024-01-01", "2024-01-01"), ("12:30", "12:30")],
+    [
+        ("on", "on"),
+        ("off", "off"),
+        ("yes", "yes"),
+        ("no", "no"),
+        ("010", "010"),
+        ("10", 10),
+        ("-3", -3),
+        ("0x1F", 31),
+        ("0o17", 15),
+        ("1.5", 1.5),
+        ("1e3", 1000.0),
+        ("true", True),
+        ("False", False),
+        ("~", None),
+        ("null", None),
+        ("", None),
+        ("2024-01-01", "2024-01-01"),
+        ("12:30", "12:30"),
+    ],
 )
 def test_plain_scalars_follow_yaml_1_2_and_keep_leading_zeros_as_strings(text: str, value: object) -> None:
     assert resolve_plain_scalar(text) == value

@@ -60,8 +60,9 @@ def archiving() -> tuple[int, int]:
     """Payload archiving through the app, typed end to end."""
     from datetime import timedelta
 
-    settings = engine.ArchiveSettings(uri="s3://bucket/history", s3_endpoint_url="http://127.0.0.1:9000",
-                                      s3_path_style=True)
+    settings = engine.ArchiveSettings(
+        uri="s3://bucket/history", s3_endpoint_url="http://127.0.0.1:9000", s3_path_style=True
+    )
     app = engine.Statewright.from_path("machines/", database_url="sqlite://", archive_settings=settings)
     try:
         compressed = app.archiver.compress(older_than=timedelta(days=7), batch=500)

@@ -46,12 +46,12 @@ def broker_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def app(database_url: str, broker_url: str, http_server: tuple[str, Received]) -> Iterator[Statewright]:
     """The job and call app over fresh tables and empty queues, calling the loopback server."""
-    statewright = Statewright.from_path(MACHINES, database_url=database_url, broker_url=broker_url,
-                                        http_base_url=http_server[0])
+    statewright = Statewright.from_path(
+        MACHINES, database_url=database_url, broker_url=broker_url, http_base_url=http_server[0]
+    )
     statewright.broker.flush_all()
     with statewright.engine.begin() as connection:
-        for table in (*STATEWRIGHT_TABLES,
-                      "jobs", "calls", "shipments"):
+        for table in (*STATEWRIGHT_TABLES, "jobs", "calls", "shipments"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     upgrade(statewright.engine)
     JobBase.metadata.create_all(statewright.engine)
@@ -117,8 +117,9 @@ def errands_broker_url() -> str:
 
 
 @pytest.fixture
-def errands(database_url: str, errands_broker_url: str, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[Statewright]:
+def errands(
+    database_url: str, errands_broker_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Statewright]:
     """The errand app (``failing/errand.yaml``), without an ``http_base_url``, over fresh tables."""
     (tmp_path / f"{VANISHING}.py").write_text("def run(errand):\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -26,10 +26,13 @@ def test_redis_url_options_configure_the_broker_and_leave_the_connection_url() -
     broker.close()
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("kafka://broker:9092", "Unsupported broker URL 'kafka://broker:9092'"),
-    ("redis://127.0.0.1:6379/0?heartbeat_timeout=soon", "heartbeat_timeout='soon' must be int"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("kafka://broker:9092", "Unsupported broker URL 'kafka://broker:9092'"),
+        ("redis://127.0.0.1:6379/0?heartbeat_timeout=soon", "heartbeat_timeout='soon' must be int"),
+    ],
+)
 def test_a_bad_broker_url_is_a_configuration_error(url: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         build_broker(url)

@@ -22,7 +22,8 @@ def _until(condition: object, seconds: float = 30) -> None:
 
 
 def test_a_run_is_held_while_the_database_is_stopped_and_finishes_once_it_is_back(
-        private_postgres: PrivatePostgres, caplog: pytest.LogCaptureFixture) -> None:
+    private_postgres: PrivatePostgres, caplog: pytest.LogCaptureFixture
+) -> None:
     engine = make_engine(private_postgres.url)
     gate = DatabaseGate(engine)
     attempts: list[float] = []
@@ -58,7 +59,8 @@ def test_a_run_is_held_while_the_database_is_stopped_and_finishes_once_it_is_bac
 
 
 def test_a_failure_of_an_attempt_begun_before_the_database_came_back_changes_nothing(
-        private_postgres: PrivatePostgres) -> None:
+    private_postgres: PrivatePostgres,
+) -> None:
     gate = DatabaseGate(make_engine(private_postgres.url))
     started = time.monotonic()
     gate.report(RuntimeError("lost"), started=started)

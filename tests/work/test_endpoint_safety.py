@@ -33,11 +33,24 @@ def probe_server() -> Iterator[tuple[str, Seen]]:
         yield served
 
 
-def _app(tmp_path: Path, base_url: str | None, *, url: str = PATH_URL, transport: httpx.BaseTransport | None = None,
-         machine: dict[str, Any] | None = None, **options: Any) -> Statewright:
+def _app(
+    tmp_path: Path,
+    base_url: str | None,
+    *,
+    url: str = PATH_URL,
+    transport: httpx.BaseTransport | None = None,
+    machine: dict[str, Any] | None = None,
+    **options: Any,
+) -> Statewright:
     folder = write_machine(tmp_path / "machines", url=url, **(machine or {}))
-    app = Statewright.from_path(folder, database_url=f"sqlite:///{tmp_path / 'probe.db'}", broker_url="memory://",
-                                http_base_url=base_url, http_transport=transport, **options)
+    app = Statewright.from_path(
+        folder,
+        database_url=f"sqlite:///{tmp_path / 'probe.db'}",
+        broker_url="memory://",
+        http_base_url=base_url,
+        http_transport=transport,
+        **options,
+    )
     upgrade(app.engine)
     ProbeBase.metadata.create_all(app.engine)
     SEEN.clear()
@@ -74,13 +87,17 @@ def _history(app: Statewright, probe_id: int) -> tuple[str, list[Any]]:
 def stored_text(app: Statewright) -> list[str]:
     """Every stored history and outbox column, as the database renders it as text."""
     with app.engine.connect() as connection:
-        return [str(value) for table in (statuses, outbox)
-                for row in connection.execute(select(*(cast(c, String) for c in table.c))) for value in row]
+        return [
+            str(value)
+            for table in (statuses, outbox)
+            for row in connection.execute(select(*(cast(c, String) for c in table.c)))
+            for value in row
+        ]
 
 
 def assert_no_secret_in(texts: list[str], secrets: tuple[str, ...] = CLIENT_SECRETS + SERVER_SECRETS) -> None:
     for secret in secrets:
-        leaked = [text[max(0, text.find(secret) - 80):text.find(secret) + 40] for text in texts if secret in text]
+        leaked = [text[max(0, text.find(secret) - 80) : text.find(secret) + 40] for text in texts if secret in text]
         assert not leaked, f"{secret!r} appears in: {leaked[:3]}"
 
 
@@ -98,10 +115,12 @@ def test_an_endpoint_called_through_an_httpx_mock_transport_completes_and_record
 
 
 # Placeholders ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("segment", [".", "..", "%2e", "%2E%2e", "%252e%252E", "．．", "", None, "../admin",
-                                     "a/../../admin", "..\\admin"])
+@pytest.mark.parametrize(
+    "segment", [".", "..", "%2e", "%2E%2e", "%252e%252E", "．．", "", None, "../admin", "a/../../admin", "..\\admin"]
+)
 def test_placeholder_values_that_would_change_the_path_are_refused_never_sent_and_not_retried(
-        tmp_path: Path, probe_server: tuple[str, Seen], segment: str | None) -> None:
+    tmp_path: Path, probe_server: tuple[str, Seen], segment: str | None
+) -> None:
     app = _app(tmp_path, probe_server[0])
     probe_id = _probe(app, segment=segment, route="ok")
     _run(app)
@@ -113,15 +132,15 @@ def test_placeholder_values_that_would_change_the_path_are_refused_never_sent_an
     assert probe_server[1].requests == [], "nothing was sent"
 
 
-def test_values_stay_inside_their_path_segment_or_query_value(tmp_path: Path,
-                                                              probe_server: tuple[str, Seen]) -> None:
+def test_values_stay_inside_their_path_segment_or_query_value(tmp_path: Path, probe_server: tuple[str, Seen]) -> None:
     """Characters that would end a segment, start a query or a fragment are escaped, never interpreted."""
     app = _app(tmp_path, probe_server[0])
     _probe(app, segment="a?b#c&d=e/f", key="k&admin=1#frag", route="ok")
     _run(app)
     (request,) = probe_server[1].requests
-    assert request["path"] == ("/v1/users/a%3Fb%23c%26d%3De%2Ff/a%3Fb%23c%26d%3De%2Ff/ok"
-                               "?api_key=k%26admin%3D1%23frag&page=1")
+    assert request["path"] == (
+        "/v1/users/a%3Fb%23c%26d%3De%2Ff/a%3Fb%23c%26d%3De%2Ff/ok?api_key=k%26admin%3D1%23frag&page=1"
+    )
 
 
 # Redirects -------------------------------------------------------------------------------------
@@ -139,8 +158,9 @@ def test_a_redirect_is_an_error_at_once_and_is_not_followed(tmp_path: Path, prob
     assert probe_server[1].hits == {"redirect": 1}, "not retried, not followed"
 
 
-def test_a_redirect_counts_as_success_when_the_endpoint_accepts_redirects(tmp_path: Path,
-                                                                          probe_server: tuple[str, Seen]) -> None:
+def test_a_redirect_counts_as_success_when_the_endpoint_accepts_redirects(
+    tmp_path: Path, probe_server: tuple[str, Seen]
+) -> None:
     app = _app(tmp_path, probe_server[0], machine={"accept_redirects": True})
     probe_id = _probe(app, route="redirect")
     _run(app)
@@ -159,8 +179,9 @@ def test_lint_accepts_accept_redirects_as_a_boolean_only(tmp_path: Path) -> None
 
 
 # Body limits -----------------------------------------------------------------------------------
-def test_stored_bodies_are_cut_at_max_stored_body_and_say_their_size(tmp_path: Path,
-                                                                     probe_server: tuple[str, Seen]) -> None:
+def test_stored_bodies_are_cut_at_max_stored_body_and_say_their_size(
+    tmp_path: Path, probe_server: tuple[str, Seen]
+) -> None:
     app = _app(tmp_path, probe_server[0], url="/probe/{model.route}?size=300000", max_stored_body=4096)
     probe_id = _probe(app, route="big")
     _run(app)
@@ -174,8 +195,9 @@ def test_stored_bodies_are_cut_at_max_stored_body_and_say_their_size(tmp_path: P
     assert_no_secret_in(stored_text(app))
 
 
-def test_the_stored_body_limit_comes_from_the_environment(tmp_path: Path, probe_server: tuple[str, Seen],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stored_body_limit_comes_from_the_environment(
+    tmp_path: Path, probe_server: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STATEWRIGHT_MAX_STORED_BODY", "2048")
     app = _app(tmp_path, probe_server[0], url="/probe/{model.route}?size=50000")
     probe_id = _probe(app, route="big")
@@ -187,14 +209,16 @@ def test_the_stored_body_limit_comes_from_the_environment(tmp_path: Path, probe_
 
 @pytest.mark.parametrize("value", ["0", "-5", "lots"])
 def test_a_body_limit_that_is_not_a_positive_number_is_a_configuration_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
     monkeypatch.setenv("STATEWRIGHT_MAX_RESPONSE_BODY", value)
     with pytest.raises(ConfigurationError, match="STATEWRIGHT_MAX_RESPONSE_BODY"):
         _app(tmp_path, None)
 
 
 def test_a_response_over_max_response_body_fails_at_once_without_being_read_whole(
-        tmp_path: Path, probe_server: tuple[str, Seen]) -> None:
+    tmp_path: Path, probe_server: tuple[str, Seen]
+) -> None:
     app = _app(tmp_path, probe_server[0], url="/probe/{model.route}", max_response_body=1024 * 1024)
     probe_id = _probe(app, route="endless")
     _run(app)
@@ -208,7 +232,8 @@ def test_a_response_over_max_response_body_fails_at_once_without_being_read_whol
 
 # Masking ---------------------------------------------------------------------------------------
 def test_default_secret_keys_are_masked_in_headers_query_and_nested_bodies_in_any_spelling(
-        tmp_path: Path, probe_server: tuple[str, Seen]) -> None:
+    tmp_path: Path, probe_server: tuple[str, Seen]
+) -> None:
     """No ``redact`` list: ``X-API-Key``, ``Api-Key``, ``apiKey``, ``api_key``, ``Access-Token``... all masked."""
     app = _app(tmp_path, probe_server[0])
     probe_id = _probe(app, route="ok")
@@ -228,11 +253,15 @@ def test_default_secret_keys_are_masked_in_headers_query_and_nested_bodies_in_an
     assert_no_secret_in(stored_text(app))
 
 
-def test_credentials_in_the_url_form_bodies_and_text_answers_are_masked(tmp_path: Path,
-                                                                        probe_server: tuple[str, Seen]) -> None:
+def test_credentials_in_the_url_form_bodies_and_text_answers_are_masked(
+    tmp_path: Path, probe_server: tuple[str, Seen]
+) -> None:
     base = probe_server[0].replace("http://", "http://ada:url-password-1@")
-    app = _app(tmp_path, base, machine={"payload": "form_body",
-                                        "headers": {"Content-Type": "application/x-www-form-urlencoded"}})
+    app = _app(
+        tmp_path,
+        base,
+        machine={"payload": "form_body", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+    )
     form_id, plain_id = _probe(app, route="form"), _probe(app, route="plain")
     _run(app)
     assert _history(app, form_id)[0] == _history(app, plain_id)[0] == "sent"
@@ -246,8 +275,9 @@ def test_credentials_in_the_url_form_bodies_and_text_answers_are_masked(tmp_path
     assert_no_secret_in(stored_text(app))
 
 
-def test_a_failing_endpoint_records_its_exception_and_traceback_masked(tmp_path: Path,
-                                                                       probe_server: tuple[str, Seen]) -> None:
+def test_a_failing_endpoint_records_its_exception_and_traceback_masked(
+    tmp_path: Path, probe_server: tuple[str, Seen]
+) -> None:
     app = _app(tmp_path, probe_server[0])
     fail_id, hook_id = _probe(app, route="fail"), _probe(app, route="hookfail")
     _run(app)

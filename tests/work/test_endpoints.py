@@ -35,7 +35,8 @@ def _history(app: Statewright, call_id: int) -> tuple[str, list]:  # type: ignor
 
 
 def test_a_2xx_answer_completes_and_the_history_keeps_request_and_response_masked(
-        app: Statewright, run_work: Callable[[], None], http_server: Server) -> None:
+    app: Statewright, run_work: Callable[[], None], http_server: Server
+) -> None:
     call_id = _call(app, "ok")
     run_work()
     state, history = _history(app, call_id)
@@ -66,8 +67,12 @@ def _assert_no_secret_is_stored(app: Statewright) -> None:
     from engine.orm.tables import outbox, statuses
 
     with app.engine.connect() as connection:
-        stored = [str(value) for table in (statuses, outbox)
-                  for row in connection.execute(select(*(cast(c, String) for c in table.c))) for value in row]
+        stored = [
+            str(value)
+            for table in (statuses, outbox)
+            for row in connection.execute(select(*(cast(c, String) for c in table.c)))
+            for value in row
+        ]
     for secret in ("s3cr3t", "t0ken", "do-not-store", "server-secret"):
         assert not any(secret in value for value in stored), f"{secret!r} was stored"
 
@@ -81,8 +86,7 @@ def _outbox_id(app: Statewright) -> int:
         return connection.execute(select(outbox.c.id).where(outbox.c.kind == "endpoint")).scalar_one()
 
 
-def test_a_4xx_answer_is_an_error_at_once(app: Statewright, run_work: Callable[[], None],
-                                          http_server: Server) -> None:
+def test_a_4xx_answer_is_an_error_at_once(app: Statewright, run_work: Callable[[], None], http_server: Server) -> None:
     call_id = _call(app, "bad")
     run_work()
     state, history = _history(app, call_id)
@@ -93,7 +97,8 @@ def test_a_4xx_answer_is_an_error_at_once(app: Statewright, run_work: Callable[[
 
 
 def test_5xx_answers_are_retried_with_one_idempotency_key_then_an_error(
-        app: Statewright, run_work: Callable[[], None], http_server: Server) -> None:
+    app: Statewright, run_work: Callable[[], None], http_server: Server
+) -> None:
     call_id = _call(app, "fail")
     run_work()
     state, history = _history(app, call_id)
@@ -104,16 +109,16 @@ def test_5xx_answers_are_retried_with_one_idempotency_key_then_an_error(
     assert [h.to_state for h in history] == ["pending", "sending", "rejected"]
 
 
-def test_a_retry_after_a_5xx_can_succeed(app: Statewright, run_work: Callable[[], None],
-                                         http_server: Server) -> None:
+def test_a_retry_after_a_5xx_can_succeed(app: Statewright, run_work: Callable[[], None], http_server: Server) -> None:
     call_id = _call(app, "flaky")
     run_work()
     assert _history(app, call_id)[0] == "sent"
     assert http_server[1].hits["flaky"] == 2
 
 
-def test_a_timeout_is_retried_then_recorded_as_an_error(app: Statewright, run_work: Callable[[], None],
-                                                        http_server: Server) -> None:
+def test_a_timeout_is_retried_then_recorded_as_an_error(
+    app: Statewright, run_work: Callable[[], None], http_server: Server
+) -> None:
     call_id = _call(app, "slow")
     run_work()
     state, history = _history(app, call_id)

@@ -39,7 +39,8 @@ def last_change(app: Statewright, errand_id: int) -> tuple[list[str], str | None
 
 
 def test_an_endpoint_with_a_relative_url_and_no_base_url_ends_in_error_with_the_reason(
-        errands: Statewright, drain: Callable[[], None]) -> None:
+    errands: Statewright, drain: Callable[[], None]
+) -> None:
     errand_id = errand_in(errands, "go_relative")
     drain()
     states, kind, message = last_change(errands, errand_id)
@@ -49,8 +50,9 @@ def test_an_endpoint_with_a_relative_url_and_no_base_url_ends_in_error_with_the_
     assert "no http_base_url was configured" in message
 
 
-def test_a_payload_hook_that_fails_before_the_claim_ends_in_error(errands: Statewright,
-                                                                  drain: Callable[[], None]) -> None:
+def test_a_payload_hook_that_fails_before_the_claim_ends_in_error(
+    errands: Statewright, drain: Callable[[], None]
+) -> None:
     errand_id = errand_in(errands, "go_hooked")
     drain()
     states, kind, message = last_change(errands, errand_id)
@@ -59,9 +61,9 @@ def test_a_payload_hook_that_fails_before_the_claim_ends_in_error(errands: State
     assert message == f"no body for errand {errand_id}"
 
 
-def test_a_task_handler_is_imported_when_the_app_starts_not_per_delivery(errands: Statewright,
-                                                                          drain: Callable[[], None],
-                                                                          tmp_path: Path) -> None:
+def test_a_task_handler_is_imported_when_the_app_starts_not_per_delivery(
+    errands: Statewright, drain: Callable[[], None], tmp_path: Path
+) -> None:
     """The app imported ``errand_vanishing:run`` when it started: the delivery runs it without importing."""
     (tmp_path / f"{VANISHING}.py").unlink()
     sys.modules.pop(VANISHING, None)
@@ -92,7 +94,8 @@ def test_a_task_past_its_time_limit_ends_in_error(errands: Statewright, drain: C
 
 
 def test_a_failing_listener_and_reaction_leave_failure_records_after_their_own_retries(
-        errands: Statewright, drain: Callable[[], None]) -> None:
+    errands: Statewright, drain: Callable[[], None]
+) -> None:
     errand_id = errand_in(errands, "go_done")
     drain()
     assert GRUMBLES == {"listener": 2, "reaction": 3}, "retries from the machine file, not Dramatiq's 20"
@@ -100,7 +103,11 @@ def test_a_failing_listener_and_reaction_leave_failure_records_after_their_own_r
     assert set(records) == {"listener", "reaction"}
     listener, reaction = records["listener"], records["reaction"]
     assert (listener.machine, listener.name, listener.status, listener.attempts) == (
-        "errand", "errand.done#0", FAILED, 2)
+        "errand",
+        "errand.done#0",
+        FAILED,
+        2,
+    )
     assert listener.exception_type == "tests.work.app.handlers.Grumble"
     assert listener.exception_message == f"listener refused errand {errand_id}"
     assert listener.exception_traceback is not None
@@ -111,8 +118,10 @@ def test_a_failing_listener_and_reaction_leave_failure_records_after_their_own_r
     assert listener.model_id == str(errand_id)
     assert reaction.attempts == 3
     assert reaction.name == "errand.done#0"
-    assert (f"failed errand listener errand.done#0 after 2 attempts: tests.work.app.handlers.Grumble: "
-            f"listener refused errand {errand_id}") in listener.line()
+    assert (
+        f"failed errand listener errand.done#0 after 2 attempts: tests.work.app.handlers.Grumble: "
+        f"listener refused errand {errand_id}"
+    ) in listener.line()
     stored = " ".join(str(value) for value in (reaction.exception_message, reaction.exception_traceback))
     assert "selector refused errand" in stored
     assert "api.example" in stored
@@ -124,14 +133,26 @@ def _unknown_task_row(app: Statewright, errand_id: int) -> int:
     """An outbox row naming a task the machine does not declare (written by an older machine file)."""
     with app.engine.begin() as connection:
         change_id = connection.scalar(select(func.max(statuses.c.id)))
-        return int(connection.execute(insert(outbox).values(
-            status_change_id=change_id, kind="task", name="vanished", machine="errand",
-            model_type="tests.work.app.models:Errand", model_id=str(errand_id), message={"model_id": str(errand_id)},
-            created_at=datetime.now(UTC), attempts=0)).inserted_primary_key[0])  # type: ignore[index]
+        return int(
+            connection.execute(
+                insert(outbox).values(
+                    status_change_id=change_id,
+                    kind="task",
+                    name="vanished",
+                    machine="errand",
+                    model_type="tests.work.app.models:Errand",
+                    model_id=str(errand_id),
+                    message={"model_id": str(errand_id)},
+                    created_at=datetime.now(UTC),
+                    attempts=0,
+                )
+            ).inserted_primary_key[0]
+        )  # type: ignore[index]
 
 
 def test_an_outbox_row_naming_a_task_the_machine_no_longer_has_is_recorded_and_does_not_block_the_sweep(
-        errands: Statewright, drain: Callable[[], None]) -> None:
+    errands: Statewright, drain: Callable[[], None]
+) -> None:
     errand_id = errand_in(errands, "go_done")
     unknown = _unknown_task_row(errands, errand_id)
     later = errand_in(errands, "go_done")
@@ -149,7 +170,8 @@ def test_an_outbox_row_naming_a_task_the_machine_no_longer_has_is_recorded_and_d
 
 
 def test_a_message_for_a_task_the_machine_no_longer_has_fails_at_once_and_is_recorded(
-        errands: Statewright, drain: Callable[[], None]) -> None:
+    errands: Statewright, drain: Callable[[], None]
+) -> None:
     errand_id = errand_in(errands, "go_done")
     unknown = _unknown_task_row(errands, errand_id)
     actor = errands.work.actors[("task", "errands")]
@@ -161,15 +183,17 @@ def test_a_message_for_a_task_the_machine_no_longer_has_fails_at_once_and_is_rec
     assert recorded.attempts == 1, "work that is not declared is not retried"
 
 
-def test_a_message_dramatiq_skips_and_fails_leaves_a_failure_record(errands: Statewright,
-                                                                    drain: Callable[[], None]) -> None:
+def test_a_message_dramatiq_skips_and_fails_leaves_a_failure_record(
+    errands: Statewright, drain: Callable[[], None]
+) -> None:
     """Dramatiq's AgeLimit fails a message that waited too long without running it: it still ends recorded."""
     LISTENER_FAILS[0] = False
     errand_id = errand_in(errands, "go_done")
     drain()
     with errands.engine.connect() as connection:
-        row_id = connection.scalar(select(outbox.c.id).where(outbox.c.kind == "listener",
-                                                             outbox.c.model_id == str(errand_id)))
+        row_id = connection.scalar(
+            select(outbox.c.id).where(outbox.c.kind == "listener", outbox.c.model_id == str(errand_id))
+        )
     # Delayed past its maximum age, it is failed as soon as a worker takes it.
     errands.work.actors[("listener", "errands")].send_with_options(args=(row_id,), max_age=10, delay=200)
     time.sleep(0.3)
@@ -180,8 +204,9 @@ def test_a_message_dramatiq_skips_and_fails_leaves_a_failure_record(errands: Sta
     assert record.exception_type is None
 
 
-def test_the_traceback_a_retried_message_carries_into_the_broker_is_masked(errands: Statewright,
-                                                                          drain: Callable[[], None]) -> None:
+def test_the_traceback_a_retried_message_carries_into_the_broker_is_masked(
+    errands: Statewright, drain: Callable[[], None]
+) -> None:
     from dramatiq import Middleware
 
     class Stored(Middleware):

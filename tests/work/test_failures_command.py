@@ -23,15 +23,29 @@ def errands_broker_url() -> str:
 
 def _failures(app: Statewright, tmp_path: Path, *args: str, broker_url: str = BROKER_URLS["redis"]) -> Result:
     url = app.engine.url.render_as_string(hide_password=False)
-    result = CliRunner().invoke(main, ["failures", *args, "--machines", str(FAILING), "--database-url", url,
-                                       "--broker-url", broker_url, "--path", str(tmp_path)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "failures",
+            *args,
+            "--machines",
+            str(FAILING),
+            "--database-url",
+            url,
+            "--broker-url",
+            broker_url,
+            "--path",
+            str(tmp_path),
+        ],
+    )
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
     return result
 
 
-def test_failures_lists_one_line_per_open_failure_and_exits_1(errands: Statewright, drain: Callable[[], None],
-                                                              tmp_path: Path) -> None:
+def test_failures_lists_one_line_per_open_failure_and_exits_1(
+    errands: Statewright, drain: Callable[[], None], tmp_path: Path
+) -> None:
     listener_id, reaction_id = failed_listener_and_reaction(errands, drain)
     result = _failures(errands, tmp_path)
     assert result.exit_code == EXIT_PROBLEMS, result.output
@@ -40,14 +54,17 @@ def test_failures_lists_one_line_per_open_failure_and_exits_1(errands: Statewrig
     # One line per record, in id order; the listener and the reaction fail in whichever order the worker ran them.
     by_id = {line.split(" ", 1)[0]: line for line in lines[:2]}
     assert list(by_id) == sorted(by_id, key=lambda tag: int(tag[1:]))
-    assert "failed errand listener errand.done#0 after 2 attempts: tests.work.app.handlers.Grumble:" in (
-        by_id[f"#{listener_id}"])
+    assert (
+        "failed errand listener errand.done#0 after 2 attempts: tests.work.app.handlers.Grumble:"
+        in (by_id[f"#{listener_id}"])
+    )
     assert "failed errand reaction errand.done#0 after 3 attempts" in by_id[f"#{reaction_id}"]
     assert lines[2] == "2 open failures, 0 resends (retry with --retry ID or --retry-all)"
 
 
-def test_retry_sends_the_work_again_and_marks_the_record_retried(errands: Statewright, drain: Callable[[], None],
-                                                                 tmp_path: Path) -> None:
+def test_retry_sends_the_work_again_and_marks_the_record_retried(
+    errands: Statewright, drain: Callable[[], None], tmp_path: Path
+) -> None:
     listener_id, reaction_id = failed_listener_and_reaction(errands, drain)
     LISTENER_FAILS[0] = False  # the listener's problem was fixed
     result = _failures(errands, tmp_path, "--retry", str(listener_id))
@@ -59,12 +76,13 @@ def test_retry_sends_the_work_again_and_marks_the_record_retried(errands: Statew
     assert statuses == {listener_id: RETRIED, reaction_id: FAILED}
     again = _failures(errands, tmp_path, "--retry", str(listener_id))
     assert again.exit_code == EXIT_USAGE
-    assert again.output == (f"statewright failures: Cannot retry failure #{listener_id}: it is retried, not failed; "
-                            "only open failures are retried.\n")
+    assert again.output == (
+        f"statewright failures: Cannot retry failure #{listener_id}: it is retried, not failed; "
+        "only open failures are retried.\n"
+    )
 
 
-def test_retry_all_retries_every_open_failure(errands: Statewright, drain: Callable[[], None],
-                                              tmp_path: Path) -> None:
+def test_retry_all_retries_every_open_failure(errands: Statewright, drain: Callable[[], None], tmp_path: Path) -> None:
     failed_listener_and_reaction(errands, drain)
     before = GRUMBLES.copy()
     result = _failures(errands, tmp_path, "--retry-all")
@@ -79,11 +97,14 @@ def test_retry_all_retries_every_open_failure(errands: Statewright, drain: Calla
 
 
 def test_an_unknown_record_and_the_in_process_broker_are_refused_with_one_line(
-        errands: Statewright, tmp_path: Path) -> None:
+    errands: Statewright, tmp_path: Path
+) -> None:
     unknown = _failures(errands, tmp_path, "--retry", "424242")
     assert unknown.exit_code == EXIT_USAGE
-    assert unknown.output == ("statewright failures: Cannot retry failure #424242: there is no such record; "
-                              "`statewright failures` lists the open ones.\n")
+    assert unknown.output == (
+        "statewright failures: Cannot retry failure #424242: there is no such record; "
+        "`statewright failures` lists the open ones.\n"
+    )
     memory = _failures(errands, tmp_path, "--retry-all", broker_url="memory://")
     assert memory.exit_code == EXIT_USAGE
     assert len(memory.output.splitlines()) == 1

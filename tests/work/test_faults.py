@@ -31,10 +31,30 @@ def database_url(postgres_url: str) -> str:
 def _start_worker(app: Statewright, broker_url: str, marker: Path, *extra: str) -> subprocess.Popen[str]:
     url = app.engine.url.render_as_string(hide_password=False)
     return subprocess.Popen(
-        [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
-         url, "--broker-url", broker_url, "--threads", "1", "--sweep-every", "1", "--http-base-url", NO_CALLS, *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(marker)}, start_new_session=True)
+        [
+            str(Path(sys.executable).parent / "statewright"),
+            "worker",
+            "--machines",
+            str(MACHINES),
+            "--database-url",
+            url,
+            "--broker-url",
+            broker_url,
+            "--threads",
+            "1",
+            "--sweep-every",
+            "1",
+            "--http-base-url",
+            NO_CALLS,
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(marker)},
+        start_new_session=True,
+    )
 
 
 def _wait_for(condition: object, seconds: float = 60) -> None:
@@ -50,6 +70,7 @@ def _wait_for_state(app: Statewright, job_id: int, state: str) -> None:
     def reached() -> bool:
         with app.sessionmaker() as session:
             return session.get_one(Job, job_id).status.state == state
+
     _wait_for(reached)
 
 
@@ -62,8 +83,10 @@ def _stop(worker: subprocess.Popen[str]) -> str:
 
 #: RabbitMQ hands a dead consumer's unacknowledged messages to the next one at once; Redis after the dead
 #: worker's heartbeat timeout, which this URL shortens (and makes every fetch look for dead workers).
-KILLABLE_BROKER_URLS = {"rabbitmq": BROKER_URLS["rabbitmq"],
-                        "redis": f"{BROKER_URLS['redis']}?heartbeat_timeout=2000&maintenance_chance=1000000"}
+KILLABLE_BROKER_URLS = {
+    "rabbitmq": BROKER_URLS["rabbitmq"],
+    "redis": f"{BROKER_URLS['redis']}?heartbeat_timeout=2000&maintenance_chance=1000000",
+}
 
 
 class TestWorkerKilledMidTask:
@@ -71,8 +94,9 @@ class TestWorkerKilledMidTask:
     def broker_url(self, request: pytest.FixtureRequest) -> str:
         return KILLABLE_BROKER_URLS[request.param]
 
-    def test_the_message_is_redelivered_and_the_object_completes_once(self, app: Statewright, broker_url: str,
-                                                                      tmp_path: Path) -> None:
+    def test_the_message_is_redelivered_and_the_object_completes_once(
+        self, app: Statewright, broker_url: str, tmp_path: Path
+    ) -> None:
         marker = tmp_path / "runs"
         first = _start_worker(app, broker_url, marker)
         with app.sessionmaker() as session:
@@ -103,9 +127,9 @@ class TestBrokerDownDuringATransition:
         """A Redis server of this test's own, so it can be stopped without disturbing anything else."""
         return private_redis.url
 
-    def test_the_outbox_keeps_the_message_and_the_sweeper_delivers_it(self, app: Statewright, broker_url: str,
-                                                                      private_redis: PrivateRedis,
-                                                                      tmp_path: Path) -> None:
+    def test_the_outbox_keeps_the_message_and_the_sweeper_delivers_it(
+        self, app: Statewright, broker_url: str, private_redis: PrivateRedis, tmp_path: Path
+    ) -> None:
         private_redis.stop()
         with app.sessionmaker() as session:
             job = Job(behaviour="ok")
@@ -136,7 +160,8 @@ class TestRedisWithoutPersistenceRestarts:
         return sum(int(client.hlen(key)) for key in client.keys("dramatiq:*.msgs"))
 
     def test_messages_lost_in_a_restart_are_resent_and_every_object_finishes_once(
-            self, app: Statewright, broker_url: str, private_redis: PrivateRedis, tmp_path: Path) -> None:
+        self, app: Statewright, broker_url: str, private_redis: PrivateRedis, tmp_path: Path
+    ) -> None:
         with app.sessionmaker() as session:
             jobs = [Job(behaviour="ok") for _ in range(20)]
             session.add_all(jobs)

@@ -36,13 +36,17 @@ def test_a_row_read_back_finds_its_work_by_plain_strings(table: WorkTable) -> No
     assert table.of_row(Row()).spec.name == "crunch"
 
 
-@pytest.mark.parametrize(("machine", "kind", "name", "says"), [
-    ("job", "task", "gone", "the machine declares no such task (tasks: crunch)"),
-    ("job", "listener", "job.done#1", "no such listener (listeners: job.done#0)"),
-    ("nope", "task", "crunch", "no machine 'nope' is loaded (machines: call, job, shipment)"),
-    ("job", "event", "job.done", "no such event"),
-])
+@pytest.mark.parametrize(
+    ("machine", "kind", "name", "says"),
+    [
+        ("job", "task", "gone", "the machine declares no such task (tasks: crunch)"),
+        ("job", "listener", "job.done#1", "no such listener (listeners: job.done#0)"),
+        ("nope", "task", "crunch", "no machine 'nope' is loaded (machines: call, job, shipment)"),
+        ("job", "event", "job.done", "no such event"),
+    ],
+)
 def test_work_the_machines_do_not_declare_is_unknown_and_says_what_they_declare(
-        table: WorkTable, machine: str, kind: str, name: str, says: str) -> None:
+    table: WorkTable, machine: str, kind: str, name: str, says: str
+) -> None:
     with pytest.raises(UnknownWork, match=re.escape(says)):
         table.find(machine, kind, name)

@@ -32,21 +32,20 @@ def broker_url() -> str:
     return "memory://"
 
 
-
-
-
-
-
-
 def _claimed_by_other(app: Statewright, job_id: int, *, lease_left: timedelta, current: bool = True) -> None:
     """The job in ``running`` under a claim of ``OTHER`` whose lease ends ``lease_left`` from now."""
     app.broker.flush_all()  # the original message is gone: whatever comes next is another delivery
     with app.sessionmaker() as session:
         change = session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}{OTHER}")
     with app.engine.begin() as connection:
-        connection.execute(insert(leases).values(outbox_id=task_row(app).id, claimed_by=OTHER,
-                                                 lease_until=datetime.now(UTC) + lease_left,
-                                                 claim_id=change.id if current else change.id - 1))
+        connection.execute(
+            insert(leases).values(
+                outbox_id=task_row(app).id,
+                claimed_by=OTHER,
+                lease_until=datetime.now(UTC) + lease_left,
+                claim_id=change.id if current else change.id - 1,
+            )
+        )
 
 
 def _lease(app: Statewright) -> Any:
@@ -54,8 +53,9 @@ def _lease(app: Statewright) -> Any:
         return connection.execute(select(leases)).one_or_none()
 
 
-def test_a_claim_records_its_message_and_a_lease_on_the_outbox_row(app: Statewright,
-                                                                  run_work: Callable[[], None]) -> None:
+def test_a_claim_records_its_message_and_a_lease_on_the_outbox_row(
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     job_id = new_job(app)
     before = datetime.now(UTC)
     run_work()
@@ -65,12 +65,16 @@ def test_a_claim_records_its_message_and_a_lease_on_the_outbox_row(app: Statewri
         claim = connection.execute(select(statuses).where(statuses.c.to_state == "running")).one()
     assert (row.outbox_id, row.claim_id) == (task_row(app).id, claim.id)
     assert claim.actor == f"{CLAIMANT_PREFIX}{row.claimed_by}"
-    assert before + DEFAULT_LEASE - timedelta(seconds=5) < aware(row.lease_until) < \
-        datetime.now(UTC) + DEFAULT_LEASE + timedelta(seconds=5)
+    assert (
+        before + DEFAULT_LEASE - timedelta(seconds=5)
+        < aware(row.lease_until)
+        < datetime.now(UTC) + DEFAULT_LEASE + timedelta(seconds=5)
+    )
 
 
-def test_an_endpoint_claim_records_its_lease_in_the_same_transaction(app: Statewright,
-                                                                    run_work: Callable[[], None]) -> None:
+def test_an_endpoint_claim_records_its_lease_in_the_same_transaction(
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     with app.sessionmaker() as session:
         call = Call(path="ok")
         session.add(call)
@@ -84,8 +88,9 @@ def test_an_endpoint_claim_records_its_lease_in_the_same_transaction(app: Statew
     assert claim.actor == f"{CLAIMANT_PREFIX}{lease.claimed_by}"
 
 
-def test_a_delivery_skips_while_another_message_holds_a_live_lease(app: Statewright,
-                                                                  run_work: Callable[[], None]) -> None:
+def test_a_delivery_skips_while_another_message_holds_a_live_lease(
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=timedelta(minutes=5))
     assert app.work.send(task_row(app))
@@ -94,8 +99,9 @@ def test_a_delivery_skips_while_another_message_holds_a_live_lease(app: Statewri
     assert (state_of(app, job_id), _lease(app).claimed_by) == ("running", OTHER)
 
 
-def test_a_delivery_takes_over_a_claim_whose_lease_expired(app: Statewright, run_work: Callable[[], None],
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_delivery_takes_over_a_claim_whose_lease_expired(
+    app: Statewright, run_work: Callable[[], None], caplog: pytest.LogCaptureFixture
+) -> None:
     job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=-timedelta(seconds=1))
     assert app.work.send(task_row(app))
@@ -106,8 +112,9 @@ def test_a_delivery_takes_over_a_claim_whose_lease_expired(app: Statewright, run
     assert f"job {job_id}: took over the claim of message {OTHER}, whose lease had expired" in caplog.text
 
 
-def test_of_several_deliveries_after_the_lease_expired_exactly_one_takes_over(app: Statewright,
-                                                                             run_work: Callable[[], None]) -> None:
+def test_of_several_deliveries_after_the_lease_expired_exactly_one_takes_over(
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=-timedelta(seconds=1))
     row = task_row(app)
@@ -117,8 +124,9 @@ def test_of_several_deliveries_after_the_lease_expired_exactly_one_takes_over(ap
     assert (state_of(app, job_id), CALLS[job_id]) == ("done", 1)
 
 
-def test_a_delivery_never_takes_over_a_claim_that_is_not_its_rows(app: Statewright,
-                                                                 run_work: Callable[[], None]) -> None:
+def test_a_delivery_never_takes_over_a_claim_that_is_not_its_rows(
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     """The object moved on since this row's claim (an older round of the same work): the row's lease means nothing."""
     job_id = new_job(app)
     _claimed_by_other(app, job_id, lease_left=-timedelta(minutes=5), current=False)
@@ -133,14 +141,16 @@ def test_a_failed_delivery_keeps_its_lease_until_its_retry_is_due(app: Statewrig
     app.broker.flush_all()
     row = task_row(app)
     actor = app.work.actors[("task", "jobs")]
-    actor.send_with_options(args=(row.id, row.machine, row.name, row.model_id), max_retries=2,
-                            min_backoff=60_000, max_backoff=120_000)
+    actor.send_with_options(
+        args=(row.id, row.machine, row.name, row.model_id), max_retries=2, min_backoff=60_000, max_backoff=120_000
+    )
     worker = Worker(app.broker, worker_timeout=50, worker_threads=1)
     worker.start()
     try:
         deadline = time.monotonic() + 30
-        while (_lease(app) is None or aware(_lease(app).lease_until) < datetime.now(UTC) + timedelta(seconds=100)) \
-                and time.monotonic() < deadline:
+        while (
+            _lease(app) is None or aware(_lease(app).lease_until) < datetime.now(UTC) + timedelta(seconds=100)
+        ) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert CALLS[job_id] == 1
         assert state_of(app, job_id) == "running"
@@ -197,7 +207,8 @@ def unreachable() -> Iterator[Leases]:
 
 
 def test_database_errors_in_the_heartbeat_are_logged_once_a_minute_and_never_raised(
-        unreachable: Leases, caplog: pytest.LogCaptureFixture) -> None:
+    unreachable: Leases, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="engine.work"):
         unreachable.hold(Lease(1, OTHER, unreachable.duration))
         time.sleep(2.5)
@@ -217,4 +228,3 @@ def test_the_lease_comes_from_the_environment_or_the_default(monkeypatch: pytest
         monkeypatch.setenv(LEASE_ENV, wrong)
         with pytest.raises(ConfigurationError, match=rf"\$STATEWRIGHT_LEASE='{wrong}' is not a duration of at least"):
             lease_from_env()
-

@@ -25,8 +25,6 @@ def broker_url() -> str:
     return "memory://"
 
 
-
-
 def test_the_relay_leaves_a_row_another_sender_holds_to_it(app: Statewright) -> None:
     """The after-commit relay locks the rows it sends and skips those a sweep is sending (PostgreSQL)."""
     sent: list[int] = []

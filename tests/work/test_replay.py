@@ -49,7 +49,8 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 
 
 def test_changed_columns_new_objects_and_deletions_are_made_again_in_a_fresh_session(
-        sessions: sessionmaker[Session]) -> None:
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions() as session:
         box, spare = session.get_one(Box, 1), session.get_one(Box, 2)
         with ChangeRecorder(session, skip=frozenset({"status"})) as recorder:
@@ -81,17 +82,18 @@ def test_a_change_flushed_before_the_handler_returned_is_still_replayed(sessions
     assert recorder.changes.updates == {(Box, (1,)): {"label": "flushed"}}
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    (lambda session: session.execute(update(Box).values(label="all")), "executed a statement itself (UPDATE)"),
-    (lambda session: session.execute(text("DELETE FROM items")), "executed a statement itself (DELETE)"),
-    (lambda session: session.get_one(Box, 1).items.clear(), "changed the relationship"),
-    (lambda session: setattr(session.get_one(Item, 1), "box", session.get_one(Box, 2)),
-     "changed the relationship"),
-    (lambda session: (box := session.get_one(Box, 2), box.items.append(Item(name="late"))), "the relationship"),
-    (lambda session: (session.add(Item(name="early")), session.flush()), "flushed a new Item"),
-])
-def test_changes_that_cannot_be_replayed_say_why(sessions: sessionmaker[Session], change: object,
-                                                 reason: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda session: session.execute(update(Box).values(label="all")), "executed a statement itself (UPDATE)"),
+        (lambda session: session.execute(text("DELETE FROM items")), "executed a statement itself (DELETE)"),
+        (lambda session: session.get_one(Box, 1).items.clear(), "changed the relationship"),
+        (lambda session: setattr(session.get_one(Item, 1), "box", session.get_one(Box, 2)), "changed the relationship"),
+        (lambda session: (box := session.get_one(Box, 2), box.items.append(Item(name="late"))), "the relationship"),
+        (lambda session: (session.add(Item(name="early")), session.flush()), "flushed a new Item"),
+    ],
+)
+def test_changes_that_cannot_be_replayed_say_why(sessions: sessionmaker[Session], change: object, reason: str) -> None:
     with sessions() as session:
         box = session.get_one(Box, 1)
         assert len(box.items) == 1  # loaded before the recorder starts

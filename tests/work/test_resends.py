@@ -33,14 +33,9 @@ def broker_url() -> str:
 LATER = datetime.now(UTC) + timedelta(hours=2)
 
 
-
-
-
-
-
-
 def test_work_the_broker_lost_is_resent_after_the_grace_and_the_resend_is_recorded(
-        app: Statewright, run_work: Callable[[], None]) -> None:
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     job_id = new_job(app)
     app.broker.flush_all()  # the broker restarted without persistence: the message is gone, the row says sent
     assert app.resend_stalled() == 0, "not before the grace"
@@ -57,8 +52,7 @@ def test_work_the_broker_lost_is_resent_after_the_grace_and_the_resend_is_record
     assert "the broker may have lost it" in note.line()
 
 
-def test_objects_that_left_the_triggering_state_are_not_resent(app: Statewright,
-                                                               run_work: Callable[[], None]) -> None:
+def test_objects_that_left_the_triggering_state_are_not_resent(app: Statewright, run_work: Callable[[], None]) -> None:
     job_id = new_job(app)
     run_work()
     assert state_of(app, job_id) == "done"
@@ -66,7 +60,8 @@ def test_objects_that_left_the_triggering_state_are_not_resent(app: Statewright,
 
 
 def test_a_duplicate_delivery_leaves_an_object_claimed_by_another_message_alone(
-        app: Statewright, run_work: Callable[[], None]) -> None:
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     """The original message is being worked on (its claim names it) when a resent copy arrives."""
     job_id = new_job(app)
     app.broker.flush_all()
@@ -85,8 +80,9 @@ def _grace(url: str, **options: timedelta) -> timedelta:
     return app.resend_after
 
 
-def test_the_grace_comes_from_the_argument_the_environment_or_the_default(monkeypatch: pytest.MonkeyPatch,
-                                                                          tmp_path: Path) -> None:
+def test_the_grace_comes_from_the_argument_the_environment_or_the_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'grace.db'}"
     monkeypatch.delenv(RESEND_AFTER_ENV, raising=False)
     assert _grace(url) == DEFAULT_RESEND_AFTER == timedelta(minutes=10)
@@ -106,8 +102,11 @@ def _stranded(app: Statewright, job_id: int, *, lease_ended: timedelta) -> None:
         change = session.get_one(Job, job_id).set_status("running", actor=f"{CLAIMANT_PREFIX}the-lost-one")
     with app.engine.begin() as connection:
         row_id = connection.execute(select(outbox.c.id).where(outbox.c.kind == "task")).scalar_one()
-        connection.execute(insert(leases).values(outbox_id=row_id, claimed_by="the-lost-one",
-                                                 lease_until=datetime.now(UTC), claim_id=change.id))
+        connection.execute(
+            insert(leases).values(
+                outbox_id=row_id, claimed_by="the-lost-one", lease_until=datetime.now(UTC), claim_id=change.id
+            )
+        )
     _lease_ended(app, lease_ended)
 
 
@@ -115,12 +114,14 @@ def _lease_ended(app: Statewright, ago: timedelta) -> None:
     """The claim's lease ended ``ago`` (renewed until then, after the message was sent)."""
     with app.engine.begin() as connection:
         connection.execute(update(leases).values(lease_until=datetime.now(UTC) - ago))
-        connection.execute(update(outbox).where(outbox.c.kind == "task").values(
-            sent_at=datetime.now(UTC) - ago - DEFAULT_LEASE))
+        connection.execute(
+            update(outbox).where(outbox.c.kind == "task").values(sent_at=datetime.now(UTC) - ago - DEFAULT_LEASE)
+        )
 
 
 def test_work_stranded_in_processing_is_resent_once_its_lease_expired_and_the_resend_takes_over(
-        app: Statewright, run_work: Callable[[], None]) -> None:
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     job_id = new_job(app)
     _stranded(app, job_id, lease_ended=timedelta(seconds=40))
     assert app.resend_stalled() == 1
@@ -129,8 +130,10 @@ def test_work_stranded_in_processing_is_resent_once_its_lease_expired_and_the_re
     assert (state_of(app, job_id), CALLS[job_id]) == ("done", 1)
     (note,) = list_failures(app.engine)
     assert (note.status, note.attempts) == (RESENT, 2)
-    assert note.reason == (f"resent because job {job_id} was still in 'running' and its lease expired 40s ago: the "
-                           "worker that held it died or its message was lost; send 2")
+    assert note.reason == (
+        f"resent because job {job_id} was still in 'running' and its lease expired 40s ago: the "
+        "worker that held it died or its message was lost; send 2"
+    )
 
 
 def test_work_whose_lease_is_live_or_just_ended_is_not_resent(app: Statewright) -> None:
@@ -184,8 +187,18 @@ def test_sweep_with_resend_after_0s_resends_at_once(app: Statewright) -> None:
     broker_url = f"{BROKER_URLS['redis']}?namespace=statewright-resend-zero"
     url = app.engine.url.render_as_string(hide_password=False)
     try:
-        result = invoke("sweep", "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker_url,
-                        "--resend-after", "0s", "--no-timeouts")
+        result = invoke(
+            "sweep",
+            "--machines",
+            str(MACHINES),
+            "--database-url",
+            url,
+            "--broker-url",
+            broker_url,
+            "--resend-after",
+            "0s",
+            "--no-timeouts",
+        )
     finally:
         build_broker(broker_url).flush_all()
     assert result.exit_code == EXIT_OK, result.output

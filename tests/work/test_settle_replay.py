@@ -57,7 +57,8 @@ def _run_one_job(app: Statewright) -> tuple[Job, list[tuple[str | None, str]], o
 
 
 def test_a_settle_that_loses_its_connection_keeps_the_handlers_changes_without_running_it_again(
-        make_app: object, caplog: pytest.LogCaptureFixture) -> None:
+    make_app: object, caplog: pytest.LogCaptureFixture
+) -> None:
     app = make_app("keep_result_and_cut")  # type: ignore[operator]
     with caplog.at_level(logging.WARNING, logger="engine.work"):
         job, moves, payload = _run_one_job(app)
@@ -70,7 +71,8 @@ def test_a_settle_that_loses_its_connection_keeps_the_handlers_changes_without_r
 
 
 def test_a_handler_that_executed_its_own_statement_runs_again_and_says_why(
-        make_app: object, caplog: pytest.LogCaptureFixture) -> None:
+    make_app: object, caplog: pytest.LogCaptureFixture
+) -> None:
     app = make_app("update_itself_and_cut")  # type: ignore[operator]
     with caplog.at_level(logging.WARNING, logger="engine.work"):
         job, moves, _ = _run_one_job(app)
@@ -82,10 +84,14 @@ def test_a_handler_that_executed_its_own_statement_runs_again_and_says_why(
 
 
 def test_an_endpoint_is_not_called_again_when_the_settle_after_its_answer_loses_its_connection(
-        postgres_url: str, tmp_path: Path, http_server: tuple[str, Received]) -> None:
+    postgres_url: str, tmp_path: Path, http_server: tuple[str, Received]
+) -> None:
     base_url, received = http_server
-    app = Statewright.from_path(write_machine(tmp_path, "read_answer_and_cut", template=CALL_MACHINE),
-                                database_url=postgres_url, http_base_url=base_url)
+    app = Statewright.from_path(
+        write_machine(tmp_path, "read_answer_and_cut", template=CALL_MACHINE),
+        database_url=postgres_url,
+        http_base_url=base_url,
+    )
     fresh_tables(app.engine, JobBase.metadata)
     worker = Worker(app.broker, worker_timeout=50, worker_threads=1)
     worker.start()

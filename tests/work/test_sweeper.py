@@ -55,8 +55,11 @@ def _worker_with(sweeper: Sweeper) -> Worker:
 
 def test_the_steps_run_in_order_every_interval_from_worker_boot_until_shutdown(dead_engine: Engine) -> None:
     runs: list[str] = []
-    sweeper = Sweeper([SweepStep("a", lambda: runs.append("a")), SweepStep("b", lambda: runs.append("b"))],
-                      gate=DatabaseGate(dead_engine), every=0.05)
+    sweeper = Sweeper(
+        [SweepStep("a", lambda: runs.append("a")), SweepStep("b", lambda: runs.append("b"))],
+        gate=DatabaseGate(dead_engine),
+        every=0.05,
+    )
     worker = _worker_with(sweeper)
     assert not sweeper.running, "nothing runs before the worker boots"
     worker.start()
@@ -87,36 +90,49 @@ def test_no_step_runs_while_the_gate_says_the_database_is_down(dead_engine: Engi
 def test_a_step_that_loses_the_database_reports_it_to_the_gate_and_ends_the_sweep(dead_engine: Engine) -> None:
     gate = DatabaseGate(dead_engine)
     runs: list[str] = []
-    sweeper = Sweeper([SweepStep("outbox", lambda: _connect(dead_engine)), SweepStep("b", lambda: runs.append("b"))],
-                      gate=gate, every=60)
+    sweeper = Sweeper(
+        [SweepStep("outbox", lambda: _connect(dead_engine)), SweepStep("b", lambda: runs.append("b"))],
+        gate=gate,
+        every=60,
+    )
     sweeper.sweep()
     assert not gate.is_healthy, "the gate now probes the database; its lines speak for the outage"
     assert runs == [], "the steps after it wait for the next sweep"
 
 
-def test_a_step_that_fails_otherwise_is_logged_and_the_next_step_runs(dead_engine: Engine,
-                                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_a_step_that_fails_otherwise_is_logged_and_the_next_step_runs(
+    dead_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     runs: list[str] = []
 
     def broken() -> None:
         raise KeyError("outbox row 7")
 
-    sweeper = Sweeper([SweepStep("outbox", broken), SweepStep("b", lambda: runs.append("b"))],
-                      gate=DatabaseGate(dead_engine), every=60)
+    sweeper = Sweeper(
+        [SweepStep("outbox", broken), SweepStep("b", lambda: runs.append("b"))],
+        gate=DatabaseGate(dead_engine),
+        every=60,
+    )
     with caplog.at_level(logging.ERROR, logger="engine.worker"):
         sweeper.sweep()
     assert runs == ["b"]
-    assert [record.getMessage() for record in caplog.records] == [
-        "outbox sweep failed; retrying at the next interval"]
+    assert [record.getMessage() for record in caplog.records] == ["outbox sweep failed; retrying at the next interval"]
 
 
 def test_a_step_that_waits_for_a_lease_is_skipped_until_the_database_has_been_back_that_long(
-        private_postgres: PrivatePostgres) -> None:
+    private_postgres: PrivatePostgres,
+) -> None:
     engine = make_engine(private_postgres.url)
     gate = DatabaseGate(engine)
     runs: list[str] = []
-    sweeper = Sweeper([SweepStep("resend", lambda: runs.append("resend"), settle=timedelta(seconds=60)),
-                       SweepStep("timeouts", lambda: runs.append("timeouts"))], gate=gate, every=60)
+    sweeper = Sweeper(
+        [
+            SweepStep("resend", lambda: runs.append("resend"), settle=timedelta(seconds=60)),
+            SweepStep("timeouts", lambda: runs.append("timeouts")),
+        ],
+        gate=gate,
+        every=60,
+    )
     sweeper.sweep()
     assert runs == ["resend", "timeouts"], "the database never went away"
     private_postgres.stop()
@@ -131,8 +147,9 @@ def test_a_step_that_waits_for_a_lease_is_skipped_until_the_database_has_been_ba
     assert runs == ["timeouts"], "no lease could be renewed while the database was away"
 
 
-def test_a_stop_during_a_step_waits_for_it_a_bounded_time(dead_engine: Engine,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_stop_during_a_step_waits_for_it_a_bounded_time(
+    dead_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     release = threading.Event()
     entered = threading.Event()
 

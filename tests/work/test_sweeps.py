@@ -89,8 +89,9 @@ def _cli(app: Statewright, *args: str) -> tuple[int, str]:
     """Run a command on the app's database; work it sends goes to a Redis namespace of its own nobody reads."""
     url = app.engine.url.render_as_string(hide_password=False)
     broker = f"{BROKER_URLS['redis']}?namespace=sweeps-{uuid.uuid4().hex}"
-    result = CliRunner().invoke(main, [*args, "--machines", str(MACHINES), "--database-url", url, "--broker-url",
-                                       broker])
+    result = CliRunner().invoke(
+        main, [*args, "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker]
+    )
     return result.exit_code, result.output
 
 
@@ -131,12 +132,26 @@ def _stuck_jobs(app: Statewright, count: int) -> list[int]:
     with app.engine.begin() as connection:
         connection.execute(update(Job).where(Job.id.in_(ids)).values(status=Job.Status.RUNNING))
         two_hours_ago = now_of(connection) - timedelta(hours=2)
-        connection.execute(update(statuses).where(statuses.c.model_id.in_([str(job_id) for job_id in ids]))
-                           .values(created_at=two_hours_ago - timedelta(seconds=1)))
-        connection.execute(insert(statuses), [
-            {"machine": "job", "model_type": app.flows["job"].model_type, "model_id": str(job_id),
-             "from_state": "queued", "to_state": "running", "transition": "start", "created_at": two_hours_ago}
-            for job_id in ids])
+        connection.execute(
+            update(statuses)
+            .where(statuses.c.model_id.in_([str(job_id) for job_id in ids]))
+            .values(created_at=two_hours_ago - timedelta(seconds=1))
+        )
+        connection.execute(
+            insert(statuses),
+            [
+                {
+                    "machine": "job",
+                    "model_type": app.flows["job"].model_type,
+                    "model_id": str(job_id),
+                    "from_state": "queued",
+                    "to_state": "running",
+                    "transition": "start",
+                    "created_at": two_hours_ago,
+                }
+                for job_id in ids
+            ],
+        )
     return ids
 
 
@@ -185,15 +200,34 @@ main(sys.argv[2:])
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("skew", [2, -2])
 def test_a_sweeper_whose_clock_is_wrong_neither_fails_healthy_objects_nor_misses_stuck_ones(
-        app: Statewright, skew: int) -> None:
+    app: Statewright, skew: int
+) -> None:
     """The sweeping process's clock is two hours ahead (or behind) the database's: the database decides."""
     healthy = _running_jobs(app, 20)
     stuck = _stuck_jobs(app, 20)
     url = app.engine.url.render_as_string(hide_password=False)
-    done = subprocess.run([sys.executable, "-c", SKEWED_COMMAND, str(skew), "sweep", "--no-outbox", "--machines",
-                           str(MACHINES), "--database-url", url, "--broker-url", "memory://"],
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SKEWED_COMMAND,
+            str(skew),
+            "sweep",
+            "--no-outbox",
+            "--machines",
+            str(MACHINES),
+            "--database-url",
+            url,
+            "--broker-url",
+            "memory://",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     assert "job: 20 moved past their timeout" in done.stdout
     assert _timeouts(app) == Counter({str(job_id): 1 for job_id in stuck}), "healthy jobs stay running"

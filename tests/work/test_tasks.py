@@ -41,8 +41,11 @@ def _send_task_again(app: Statewright) -> None:
 def test_a_created_object_runs_its_task_to_complete(app: Statewright, run_work: Callable[[], None]) -> None:
     (job_id,) = _jobs(app, "ok")
     run_work()
-    assert _moves(app, job_id) == [(None, "queued", "create"), ("queued", "running", "start"),
-                                   ("running", "done", "finish")]
+    assert _moves(app, job_id) == [
+        (None, "queued", "create"),
+        ("queued", "running", "start"),
+        ("running", "done", "finish"),
+    ]
     with app.sessionmaker() as session:
         job = session.get_one(Job, job_id)
         assert job.result == f"crunched {job_id}", "the handler's changes commit with `complete`"
@@ -58,8 +61,9 @@ def test_a_failed_run_is_retried_and_completes(app: Statewright, run_work: Calla
     assert [m[1] for m in _moves(app, job_id)] == ["queued", "running", "done"]
 
 
-def test_after_the_last_retry_the_error_is_recorded_and_the_reaction_runs(app: Statewright,
-                                                                           run_work: Callable[[], None]) -> None:
+def test_after_the_last_retry_the_error_is_recorded_and_the_reaction_runs(
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     (job_id,) = _jobs(app, "always-fail")
     run_work()
     assert CALLS[job_id] == 3, "one run and two retries"
@@ -75,7 +79,8 @@ def test_listeners_receive_the_event_message(app: Statewright, run_work: Callabl
     (job_id,) = _jobs(app, "ok")
     run_work()
     assert [(m["model_id"], m["from"], m["to"], m["transition"]) for m in HEARD] == [
-        (str(job_id), "running", "done", "finish")]
+        (str(job_id), "running", "done", "finish")
+    ]
 
 
 def test_a_duplicate_delivery_does_nothing(app: Statewright, run_work: Callable[[], None]) -> None:
@@ -87,8 +92,9 @@ def test_a_duplicate_delivery_does_nothing(app: Statewright, run_work: Callable[
     assert len(_moves(app, job_id)) == 3
 
 
-def test_a_delivery_that_died_after_claiming_is_finished_by_the_next(app: Statewright,
-                                                                      run_work: Callable[[], None]) -> None:
+def test_a_delivery_that_died_after_claiming_is_finished_by_the_next(
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     """The object sits in `running` with its task message delivered again."""
     (job_id,) = _jobs(app, "ok")
     with app.sessionmaker() as session:
@@ -100,8 +106,9 @@ def test_a_delivery_that_died_after_claiming_is_finished_by_the_next(app: Statew
     assert CALLS[job_id] == 1
 
 
-def test_rows_the_relay_could_not_send_are_sent_by_the_sweeper(app: Statewright, run_work: Callable[[], None],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_the_relay_could_not_send_are_sent_by_the_sweeper(
+    app: Statewright, run_work: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broker_down(*args: object, **kwargs: object) -> None:
         raise ConnectionError("broker unreachable")
 
@@ -117,8 +124,9 @@ def test_rows_the_relay_could_not_send_are_sent_by_the_sweeper(app: Statewright,
     assert _state(app, job_id) == "done"
 
 
-def test_the_sweeper_resends_rows_whose_sending_was_not_recorded(app: Statewright,
-                                                                  run_work: Callable[[], None]) -> None:
+def test_the_sweeper_resends_rows_whose_sending_was_not_recorded(
+    app: Statewright, run_work: Callable[[], None]
+) -> None:
     """A process killed between sending and marking sends again: at least once, never lost."""
     (job_id,) = _jobs(app, "ok")
     run_work()
@@ -133,7 +141,8 @@ def test_the_sweeper_resends_rows_whose_sending_was_not_recorded(app: Statewrigh
 
 @pytest.mark.parametrize("behaviour", ["other-database", "own-conflict"])
 def test_a_database_fault_of_the_handler_itself_spends_its_retries_and_is_recorded(
-        app: Statewright, run_work: Callable[[], None], behaviour: str) -> None:
+    app: Statewright, run_work: Callable[[], None], behaviour: str
+) -> None:
     """Statewright's database answers, so the fault is the handler's: retried per the file, then `failed`
     (it was held and run again forever: the gate's probe found the database fine every time)."""
     (job_id,) = _jobs(app, behaviour)

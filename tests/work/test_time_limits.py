@@ -40,8 +40,9 @@ def _work(seconds: float) -> None:
 # The watchdog ----------------------------------------------------------------------------------
 def test_a_handler_past_its_limit_is_interrupted_with_an_error_naming_the_limit() -> None:
     started = time.monotonic()
-    with pytest.raises(HandlerTimedOut, match=r"^task crunch ran past its time limit of 0.3 s and was interrupted") \
-            as raised:
+    with pytest.raises(
+        HandlerTimedOut, match=r"^task crunch ran past its time limit of 0.3 s and was interrupted"
+    ) as raised:
         Deadline(timedelta(milliseconds=300), "task crunch").run(_work, 10)
     took = time.monotonic() - started
     assert 0.3 <= took < 3, f"interrupted after {took:.2f} s"
@@ -110,8 +111,10 @@ def test_only_the_thread_past_its_limit_is_interrupted() -> None:
         except HandlerTimedOut:
             outcomes[name] = "interrupted"
 
-    threads = [threading.Thread(target=run, args=("late", 0.2, 3)),
-               threading.Thread(target=run, args=("in time", 5, 0.6))]
+    threads = [
+        threading.Thread(target=run, args=("late", 0.2, 3)),
+        threading.Thread(target=run, args=("in time", 5, 0.6)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -164,7 +167,8 @@ def test_brokers_carry_no_whole_message_time_limit() -> None:
 
 # Work under a dramatiq.Worker in this process ----------------------------------------------------
 def test_a_task_that_swallows_exceptions_is_retried_per_its_file_then_in_error(
-        errands: Statewright, drain: Callable[[], None]) -> None:
+    errands: Statewright, drain: Callable[[], None]
+) -> None:
     SWALLOWED.clear()
     started = time.monotonic()
     errand_id = errand_in(errands, "go_stubborn")
@@ -183,8 +187,12 @@ def test_a_task_that_swallows_exceptions_is_retried_per_its_file_then_in_error(
 def dripping_errands(errands: Statewright) -> Iterator[tuple[Statewright, Received]]:
     """The errand app calling a loopback server whose ``drip`` path sends its body a byte every 0.1 s."""
     with serve() as (base_url, received):
-        app = Statewright.from_path(FAILING, database_url=errands.engine.url.render_as_string(hide_password=False),
-                                    broker_url="memory://", http_base_url=base_url)
+        app = Statewright.from_path(
+            FAILING,
+            database_url=errands.engine.url.render_as_string(hide_password=False),
+            broker_url="memory://",
+            http_base_url=base_url,
+        )
         try:
             yield app, received
         finally:
@@ -193,7 +201,8 @@ def dripping_errands(errands: Statewright) -> Iterator[tuple[Statewright, Receiv
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_endpoint_whose_answer_never_ends_is_stopped_at_its_timeout_plus_slack(
-        dripping_errands: tuple[Statewright, Received]) -> None:
+    dripping_errands: tuple[Statewright, Received],
+) -> None:
     """httpx's timeout bounds each read, and every read here gets a byte in time: only the limit stops it."""
     from dramatiq import Worker
 
@@ -241,14 +250,16 @@ def test_a_claim_that_waits_for_a_row_lock_does_not_count_against_the_limit(erra
     states, kind, _ = last_change(errands, errand_id)
     assert states == ["new", "quick", "working", "done"], kind
     with errands.engine.connect() as connection:
-        times = connection.scalars(select(statuses.c.created_at).where(statuses.c.model_id == str(errand_id))
-                                   .order_by(statuses.c.id)).all()
+        times = connection.scalars(
+            select(statuses.c.created_at).where(statuses.c.model_id == str(errand_id)).order_by(statuses.c.id)
+        ).all()
     assert (times[2] - times[1]).total_seconds() >= 2.5, "the claim waited for the lock"
 
 
 # statewright worker processes ------------------------------------------------------------------
 def test_a_worker_process_stops_an_8_s_handler_at_its_5_s_limit_and_retries_it_per_the_file(
-        postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The job machine's ``crunch``: ``time_limit: 5s``, ``retries: 2``; a ``slow`` job works 8 s each run."""
     monkeypatch.setenv("STATEWRIGHT_TEST_SLOW", "8")
     with Pipeline(postgres_url, BROKER_URLS["redis"], tmp_path) as pipeline:
@@ -278,4 +289,3 @@ def test_a_worker_process_stops_an_8_s_handler_at_its_5_s_limit_and_retries_it_p
 def _state(pipeline: Pipeline, job_id: int) -> str:
     with pipeline.app.sessionmaker() as session:
         return session.get_one(Job, job_id).status.state
-

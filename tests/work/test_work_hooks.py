@@ -91,8 +91,9 @@ def _job(app: Statewright, behaviour: str) -> int:
         return job.id
 
 
-def test_a_task_that_fails_once_is_a_retry_then_a_success(hooked_app: Statewright, recorder: WorkRecorder,
-                                                           work: Callable[[], None]) -> None:
+def test_a_task_that_fails_once_is_a_retry_then_a_success(
+    hooked_app: Statewright, recorder: WorkRecorder, work: Callable[[], None]
+) -> None:
     job_id = _job(hooked_app, "fail-once")
     work()
     assert recorder.of("task") == [("start", 1, None), ("retry", 1, "Flaky"), ("start", 2, None), ("done", 2, None)]
@@ -101,24 +102,29 @@ def test_a_task_that_fails_once_is_a_retry_then_a_success(hooked_app: Statewrigh
     assert recorder.of("listener") == [("start", 1, None), ("done", 1, None)]
     listener = next(run for run in recorder.runs if run.kind == "listener")
     assert (listener.machine, listener.name, listener.model_id) == ("job", "job.done#0", str(job_id)), (
-        "a listener's run names its outbox row's work, read from the row")
+        "a listener's run names its outbox row's work, read from the row"
+    )
 
 
 def test_a_task_failing_its_last_retry_is_a_failure_even_though_it_records_the_error(
-        hooked_app: Statewright, recorder: WorkRecorder, work: Callable[[], None]) -> None:
+    hooked_app: Statewright, recorder: WorkRecorder, work: Callable[[], None]
+) -> None:
     _job(hooked_app, "always-fail")
     work()
     assert recorder.of("task") == [
-        ("start", 1, None), ("retry", 1, "Flaky"),
-        ("start", 2, None), ("retry", 2, "Flaky"),
-        ("start", 3, None), ("failed", 3, "Flaky"),
+        ("start", 1, None),
+        ("retry", 1, "Flaky"),
+        ("start", 2, None),
+        ("retry", 2, "Flaky"),
+        ("start", 3, None),
+        ("failed", 3, "Flaky"),
     ]
     assert recorder.of("reaction") == [("start", 1, None), ("done", 1, None)], "the failed state's reaction ran"
 
 
 def test_a_failing_work_hook_is_logged_and_the_work_still_runs(
-        hooked_app: Statewright, recorder: WorkRecorder, work: Callable[[], None],
-        caplog: pytest.LogCaptureFixture) -> None:
+    hooked_app: Statewright, recorder: WorkRecorder, work: Callable[[], None], caplog: pytest.LogCaptureFixture
+) -> None:
     def explode(run: WorkRun) -> None:
         raise RuntimeError("tracing backend down")
 

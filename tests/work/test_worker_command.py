@@ -28,10 +28,30 @@ def _statewright() -> str:
 def test_workers_in_other_processes_do_the_work_and_stop_on_sigterm(app: Statewright, broker_url: str) -> None:
     url = app.engine.url.render_as_string(hide_password=False)
     worker = subprocess.Popen(
-        [_statewright(), "worker", "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker_url,
-         "--processes", "2", "--threads", "2", "--sweep-every", "1", "--http-base-url", NO_CALLS],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            _statewright(),
+            "worker",
+            "--machines",
+            str(MACHINES),
+            "--database-url",
+            url,
+            "--broker-url",
+            broker_url,
+            "--processes",
+            "2",
+            "--threads",
+            "2",
+            "--sweep-every",
+            "1",
+            "--http-base-url",
+            NO_CALLS,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         with app.sessionmaker() as session:
             jobs = [Job(behaviour="ok") for _ in range(10)]
@@ -63,9 +83,23 @@ def test_the_worker_refuses_the_in_process_broker() -> None:
 def _refused(app: Statewright, machines: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     url = app.engine.url.render_as_string(hide_password=False)
     return subprocess.run(
-        [_statewright(), "worker", "--machines", str(machines), "--database-url", url, "--broker-url",
-         BROKER_URLS["redis"], *extra], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**{k: v for k, v in os.environ.items() if k != "STATEWRIGHT_HTTP_BASE_URL"}, "PYTHONPATH": str(ROOT)})
+        [
+            _statewright(),
+            "worker",
+            "--machines",
+            str(machines),
+            "--database-url",
+            url,
+            "--broker-url",
+            BROKER_URLS["redis"],
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**{k: v for k, v in os.environ.items() if k != "STATEWRIGHT_HTTP_BASE_URL"}, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def _queued_messages(app: Statewright) -> int:
@@ -87,13 +121,17 @@ def test_a_path_url_without_a_base_url_stops_the_worker_before_it_consumes_anyth
     assert result.stderr.splitlines() == [
         f"statewright worker: {MACHINES / 'call.yaml'}:18:11: endpoint 'deliver' of machine 'call' calls a path "
         "('/calls/{model.path}?token={model.token}&page=1') but no HTTP base URL is set; give --http-base-url "
-        "https://host (or $STATEWRIGHT_HTTP_BASE_URL)."]
+        "https://host (or $STATEWRIGHT_HTTP_BASE_URL)."
+    ]
     assert _queued_messages(app) == 1, "the job's message is still waiting"
 
 
 def test_a_dotted_path_that_does_not_import_stops_the_worker_with_one_line(app: Statewright, tmp_path: Path) -> None:
-    machine = (MACHINES / "job.yaml").read_text().replace("tests.work.app.handlers:remember",
-                                                          "tests.work.app.nowhere:remember")
+    machine = (
+        (MACHINES / "job.yaml")
+        .read_text()
+        .replace("tests.work.app.handlers:remember", "tests.work.app.nowhere:remember")
+    )
     (tmp_path / "job.yaml").write_text(machine)
     result = _refused(app, tmp_path)
     assert result.returncode == EXIT_USAGE, result.stderr
@@ -106,23 +144,43 @@ def test_a_dotted_path_that_does_not_import_stops_the_worker_with_one_line(app: 
 def _start(app: Statewright, broker_url: str) -> subprocess.CompletedProcess[str]:
     url = app.engine.url.render_as_string(hide_password=False)
     return subprocess.run(
-        [_statewright(), "worker", "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker_url,
-         "--http-base-url", NO_CALLS], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            _statewright(),
+            "worker",
+            "--machines",
+            str(MACHINES),
+            "--database-url",
+            url,
+            "--broker-url",
+            broker_url,
+            "--http-base-url",
+            NO_CALLS,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def _redis_db(index: str, query: str = "") -> str:
     return BROKER_URLS["redis"].rsplit("/", 1)[0] + f"/{index}{query}"
 
 
-@pytest.mark.parametrize(("broker", "fragment"), [
-    (lambda: _redis_db("13", "?bogus=1"), "Unknown option 'bogus' in the broker URL"),
-    (lambda: _redis_db("13", "?heartbeat_timeout=-5"), "heartbeat_timeout=-5 must be between 1 and"),
-    (lambda: _redis_db("99999999999999"), "refused its settings"),
-    (lambda: "amqp://guest:guest@127.0.0.1:5672/?bogus=1", "Unknown URL parameter: 'bogus'"),
-], ids=["unknown option", "negative heartbeat", "database index out of range", "amqp unknown option"])
-def test_a_broker_url_with_wrong_settings_stops_the_worker_with_one_line(app: Statewright, broker: Any,
-                                                                         fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("broker", "fragment"),
+    [
+        (lambda: _redis_db("13", "?bogus=1"), "Unknown option 'bogus' in the broker URL"),
+        (lambda: _redis_db("13", "?heartbeat_timeout=-5"), "heartbeat_timeout=-5 must be between 1 and"),
+        (lambda: _redis_db("99999999999999"), "refused its settings"),
+        (lambda: "amqp://guest:guest@127.0.0.1:5672/?bogus=1", "Unknown URL parameter: 'bogus'"),
+    ],
+    ids=["unknown option", "negative heartbeat", "database index out of range", "amqp unknown option"],
+)
+def test_a_broker_url_with_wrong_settings_stops_the_worker_with_one_line(
+    app: Statewright, broker: Any, fragment: str
+) -> None:
     """The worker used to print tracebacks forever, never consuming and never exiting."""
     result = _start(app, broker())
     assert result.returncode == EXIT_USAGE, result.stderr
@@ -131,8 +189,11 @@ def test_a_broker_url_with_wrong_settings_stops_the_worker_with_one_line(app: St
     assert fragment in line
 
 
-@pytest.mark.parametrize("broker", [lambda port: f"redis://127.0.0.1:{port}/0",
-                                    lambda port: f"amqp://guest:pw@127.0.0.1:{port}/"], ids=["redis", "amqp"])
+@pytest.mark.parametrize(
+    "broker",
+    [lambda port: f"redis://127.0.0.1:{port}/0", lambda port: f"amqp://guest:pw@127.0.0.1:{port}/"],
+    ids=["redis", "amqp"],
+)
 def test_a_broker_nothing_listens_for_stops_the_worker_quickly(app: Statewright, broker: Any) -> None:
     started = time.monotonic()
     result = _start(app, broker(free_port()))

@@ -26,18 +26,40 @@ SLOW = 2.0
 STOPPING = "stopping: letting running handlers finish"
 
 
-
-
 def _start(app: Statewright, marker: Path, *, processes: int = 2) -> subprocess.Popen[str]:
     """``statewright worker`` in a session of its own (so a test can signal its whole group, as a terminal does)."""
     url = app.engine.url.render_as_string(hide_password=False)
     return subprocess.Popen(
-        [str(Path(sys.executable).parent / "statewright"), "worker", "--machines", str(MACHINES), "--database-url",
-         url, "--broker-url", BROKER_URLS["redis"], "--processes", str(processes), "--threads", "2",
-         "--sweep-every", "1", "--http-base-url", NO_CALLS],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(marker),
-             "STATEWRIGHT_TEST_SLOW": str(SLOW)})
+        [
+            str(Path(sys.executable).parent / "statewright"),
+            "worker",
+            "--machines",
+            str(MACHINES),
+            "--database-url",
+            url,
+            "--broker-url",
+            BROKER_URLS["redis"],
+            "--processes",
+            str(processes),
+            "--threads",
+            "2",
+            "--sweep-every",
+            "1",
+            "--http-base-url",
+            NO_CALLS,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "STATEWRIGHT_TEST_MARKER": str(marker),
+            "STATEWRIGHT_TEST_SLOW": str(SLOW),
+        },
+    )
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
@@ -68,8 +90,7 @@ def _runs(marker: Path) -> Counter[int]:
 def _worker_processes(group: int) -> list[int]:
     """The group's worker processes (its spawned children, not multiprocessing's resource tracker)."""
     children = Path(f"/proc/{group}/task/{group}/children").read_text().split()
-    return [int(pid) for pid in children
-            if b"--multiprocessing-fork" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return [int(pid) for pid in children if b"--multiprocessing-fork" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 def _alive(pid: int) -> bool:
@@ -90,12 +111,14 @@ def _ready(group: subprocess.Popen[str], app: Statewright, marker: Path) -> list
     return children
 
 
-@pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGTERM, False), (signal.SIGINT, False),
-                                                  (signal.SIGINT, True)],
-                         ids=["SIGTERM", "SIGINT", "ctrl-c (SIGINT to every process)"])
-def test_a_stop_signal_lets_running_handlers_finish_and_loses_no_message(app: Statewright, tmp_path: Path,
-                                                                          signum: signal.Signals,
-                                                                          to_group: bool) -> None:
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+    ids=["SIGTERM", "SIGINT", "ctrl-c (SIGINT to every process)"],
+)
+def test_a_stop_signal_lets_running_handlers_finish_and_loses_no_message(
+    app: Statewright, tmp_path: Path, signum: signal.Signals, to_group: bool
+) -> None:
     marker = tmp_path / "runs"
     group = _start(app, marker)
     try:
@@ -152,8 +175,10 @@ def test_a_killed_worker_process_stops_the_group_with_one_line_and_exit_4(app: S
     finally:
         _kill_leftovers(group)
     assert group.returncode == EXIT_WORKER_DIED, output
-    assert (f"CRITICAL [{group.pid}] engine.worker: worker process {killed} was killed by SIGKILL; stopping the "
-            f"other 1 (exit code {EXIT_WORKER_DIED}: restart the command)") in output
+    assert (
+        f"CRITICAL [{group.pid}] engine.worker: worker process {killed} was killed by SIGKILL; stopping the "
+        f"other 1 (exit code {EXIT_WORKER_DIED}: restart the command)"
+    ) in output
     assert f"WARNING [{other}] engine.worker: {STOPPING}" in output, "the other process stopped cleanly"
     assert "Traceback" not in output, output
     assert not _alive(other)

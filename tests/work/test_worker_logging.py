@@ -62,10 +62,30 @@ def worker(app: Statewright, broker_url: str, *args: str, env: dict[str, str] | 
     url = app.engine.url.render_as_string(hide_password=False)
     environ = {key: value for key, value in os.environ.items() if key != "STATEWRIGHT_LOG_LEVEL"}
     process = subprocess.Popen(
-        [_statewright(), "worker", "--machines", str(MACHINES), "--database-url", url, "--broker-url", broker_url,
-         "--threads", "2", "--sweep-every", "1", "--http-base-url", NO_CALLS, *args],
-        cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, start_new_session=True,
-        env=environ | {"PYTHONPATH": str(ROOT)} | (env or {}))
+        [
+            _statewright(),
+            "worker",
+            "--machines",
+            str(MACHINES),
+            "--database-url",
+            url,
+            "--broker-url",
+            broker_url,
+            "--threads",
+            "2",
+            "--sweep-every",
+            "1",
+            "--http-base-url",
+            NO_CALLS,
+            *args,
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        env=environ | {"PYTHONPATH": str(ROOT)} | (env or {}),
+    )
     running = Worker(process)
     try:
         yield running
@@ -83,10 +103,14 @@ def _ready_pids(running: Worker) -> set[str]:
     return {match["pid"] for match in running.records("INFO") if match["message"].startswith("ready: ")}
 
 
-@pytest.mark.parametrize(("args", "env"), [(("--log-level", "info"), {}), ((), {"STATEWRIGHT_LOG_LEVEL": "Info"})],
-                         ids=["option", "variable"])
-def test_info_lines_come_from_every_spawned_process(app: Statewright, broker_url: str, args: tuple[str, ...],
-                                                     env: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(("--log-level", "info"), {}), ((), {"STATEWRIGHT_LOG_LEVEL": "Info"})],
+    ids=["option", "variable"],
+)
+def test_info_lines_come_from_every_spawned_process(
+    app: Statewright, broker_url: str, args: tuple[str, ...], env: dict[str, str]
+) -> None:
     with worker(app, broker_url, "--processes", "2", *args, env=env) as running:
         running.wait_for(lambda: len(_ready_pids(running)) == 2)
         assert running.stop() == 0

@@ -33,8 +33,13 @@ def upgrade() -> None:
             table.add_column(sa.Column(name, type_, nullable=True))
     for column in ("payload", "context"):
         op.execute(f"UPDATE statuses SET {column} = NULL WHERE CAST({column} AS TEXT) = 'null'")
-    op.create_index("ix_statuses_unarchived", "statuses", ["id"], postgresql_where=sa.text("archived_at IS NULL"),
-                    sqlite_where=sa.text("archived_at IS NULL"))
+    op.create_index(
+        "ix_statuses_unarchived",
+        "statuses",
+        ["id"],
+        postgresql_where=sa.text("archived_at IS NULL"),
+        sqlite_where=sa.text("archived_at IS NULL"),
+    )
 
 
 def downgrade() -> None:

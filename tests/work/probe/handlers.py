@@ -12,8 +12,11 @@ SEEN: dict[int, int] = {}
 
 def json_body(probe: Any) -> dict[str, Any]:
     """A JSON body with secrets under default keys, nested, in every spelling."""
-    return {"probe": probe.id, "auth": {"password": "body-secret-1", "apiKey": "body-secret-2"},
-            "items": [{"Access-Token": "body-secret-3"}]}
+    return {
+        "probe": probe.id,
+        "auth": {"password": "body-secret-1", "apiKey": "body-secret-2"},
+        "items": [{"Access-Token": "body-secret-3"}],
+    }
 
 
 def form_body(probe: Any) -> dict[str, Any]:
