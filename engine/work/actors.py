@@ -101,8 +101,8 @@ class Work:
         self.kind_by_actor: dict[str, WorkKind] = {}
         #: Whether the database answers; every actor run waits for it (see ``engine.work.gate``).
         self.gate = DatabaseGate(engine, redactor=redactor, on_recovery=lambda: self.leases.renew())
-        #: What runs each kind of work: one actor per kind and queue, with this runner.
         self.hooks = ()
+        #: What runs each kind of work: one actor per kind and queue, with this runner.
         self.runners: dict[WorkKind, Callable[..., None]] = {
             kind: self._held(kind, runner)
             for kind, runner in (
