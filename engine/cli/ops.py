@@ -21,9 +21,6 @@ from engine.cli.configured import setting, shown
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 from engine.cli.logs import configure_logging, log_level_option
 
-#: Environment variable for --resend-after (read by ``engine.settings``).
-RESEND_AFTER_ENV = "STATEWRIGHT_RESEND_AFTER"
-
 if TYPE_CHECKING:
     from engine.runtime.flow import Flow
     from engine.statewright import Statewright

@@ -24,29 +24,16 @@ from engine.db import begin_write
 from engine.orm.tables import leases
 from engine.runtime.leasing import Lease, lease_end, seconds_param
 from engine.settings import DEFAULT_LEASE as DEFAULT_LEASE  # re-exported: its old home
-from engine.settings import read
 
 if TYPE_CHECKING:
     from dramatiq.broker import MessageProxy
 
 log = logging.getLogger("engine.work")
 
-#: Environment variable for the lease's length (a duration such as ``45s``); renewed every third of it.
-LEASE_ENV = "STATEWRIGHT_LEASE"
 #: Renewals per lease: the heartbeat renews every ``lease / RENEWALS`` seconds, so a few may fail in a row.
 RENEWALS = 3
 #: Seconds between two log lines about failing renewals.
 COMPLAINT_INTERVAL = 60.0
-
-
-def lease_from_env() -> timedelta:
-    """``$STATEWRIGHT_LEASE`` as a duration, or ``DEFAULT_LEASE`` (see ``engine.settings``).
-
-    Raises:
-        ConfigurationError: The variable is set but is not a duration of at least one second.
-    """
-    lease: timedelta = read("lease")
-    return lease
 
 
 class Leases:

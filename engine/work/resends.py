@@ -34,7 +34,6 @@ from engine.runtime.flow import Flow
 from engine.runtime.keys import key_sql
 from engine.runtime.outbox import WorkKind
 from engine.settings import DEFAULT_RESEND_AFTER as DEFAULT_RESEND_AFTER  # re-exported: its old home
-from engine.settings import read
 from engine.spec.durations import MAX_DURATION, format_duration
 from engine.spec.model import EndpointSpec, TaskSpec
 from engine.work.failures import RESENT, record_failure
@@ -44,8 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("engine.relay")
 
-#: Environment variable for the grace (a duration such as ``30m``), read when none is given.
-RESEND_AFTER_ENV = "STATEWRIGHT_RESEND_AFTER"
 #: Rows resent per transaction.
 RESEND_BATCH = 500
 #: How long past its end a lease must be before its work counts as stranded, as a part of the lease's length:
@@ -68,16 +65,6 @@ def checked_resend_after(value: object) -> timedelta:
             f"{format_duration(MAX_DURATION)}, e.g. timedelta(minutes=10)."
         )
     return value
-
-
-def resend_after_from_env() -> timedelta:
-    """``$STATEWRIGHT_RESEND_AFTER`` as a duration, or ``DEFAULT_RESEND_AFTER`` (see ``engine.settings``).
-
-    Raises:
-        ConfigurationError: The variable is set but is not a duration.
-    """
-    resend_after: timedelta = read("resend_after")
-    return resend_after
 
 
 def _rows_of(flow: Flow, work: TaskSpec | EndpointSpec, state: str) -> Select[Any]:

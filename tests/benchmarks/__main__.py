@@ -13,7 +13,15 @@ import sys
 import tempfile
 import time
 
-from tests.benchmarks import bench_archive, bench_before_after, bench_binding, bench_lint, bench_runtime, bench_work
+from tests.benchmarks import (
+    bench_archive,
+    bench_before_after,
+    bench_binding,
+    bench_hooks,
+    bench_lint,
+    bench_runtime,
+    bench_work,
+)
 from tests.benchmarks.table import Result, render
 
 
@@ -36,6 +44,14 @@ def run_all(quick: bool, database_url: str) -> list[Result]:
                     bench_runtime.results(changes=50, moves=500, repeat=1, postgres=database_url)
                     if quick
                     else bench_runtime.results(postgres=database_url)
+                ),
+            ),
+            (
+                "hooks",
+                lambda: (
+                    bench_hooks.results(changes=50, repeat=1, postgres=database_url)
+                    if quick
+                    else bench_hooks.results(postgres=database_url)
                 ),
             ),
             ("binding", lambda: bench_binding.results(rows=2000 if quick else 100_000)),

@@ -60,6 +60,8 @@ def test_every_benchmark_runs_and_the_suite_prints_one_table(postgres_url: str) 
         "python-statemachine send",
         "persisted changes/s, SQLite file",
         "persisted changes/s, PostgreSQL",
+        "before_transition hook with before_history_row = False",
+        "before_transition hook with before_history_row = True",
         "bind 2,000 rows: memory held",
         "end to end through Redis",
         "end to end through RabbitMQ",
@@ -68,3 +70,28 @@ def test_every_benchmark_runs_and_the_suite_prints_one_table(postgres_url: str) 
         "plain zipfile, same payloads",
     ):
         assert row in done.stdout, row
+
+
+def test_the_tree_comparison_runs_a_step_in_both_trees_and_prints_the_change() -> None:
+    """``python -m tests.benchmarks.bench_trees --quick --steps binding``: one row, a ratio from each tree."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.bench_trees", "--quick", "--steps", "binding"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| bind 2,000 rows")]
+    assert len(rows) == 2, done.stdout
+    for row in rows:
+        then, now, change = (cell.strip() for cell in row.strip("|").split("|")[1:])
+        assert float(then.rstrip("×")) > 0
+        assert float(now.rstrip("×")) > 0
+        assert abs(float(change) - float(now.rstrip("×")) / float(then.rstrip("×"))) < 0.02

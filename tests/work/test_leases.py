@@ -16,8 +16,9 @@ from engine import ConfigurationError, Statewright
 from engine.orm.tables import leases, outbox, statuses
 from engine.runtime.clock import aware
 from engine.runtime.leasing import Lease
+from engine.settings import Settings
 from engine.work.claims import CLAIMANT_PREFIX
-from engine.work.leases import DEFAULT_LEASE, LEASE_ENV, Leases, lease_from_env
+from engine.work.leases import DEFAULT_LEASE, Leases
 from tests.work.app.handlers import CALLS
 from tests.work.app.models import Call, Job
 from tests.work.jobs import new_job, state_of, task_row
@@ -219,12 +220,9 @@ def test_database_errors_in_the_heartbeat_are_logged_once_a_minute_and_never_rai
 
 
 # Settings ------------------------------------------------------------------------------------------
-def test_the_lease_comes_from_the_environment_or_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(LEASE_ENV, raising=False)
-    assert lease_from_env() == DEFAULT_LEASE == timedelta(seconds=30)
-    monkeypatch.setenv(LEASE_ENV, "2m")
-    assert lease_from_env() == timedelta(minutes=2)
+def test_the_lease_comes_from_the_environment_or_the_default() -> None:
+    assert Settings.from_env({}).lease == DEFAULT_LEASE == timedelta(seconds=30)
+    assert Settings.from_env({"STATEWRIGHT_LEASE": "2m"}).lease == timedelta(minutes=2)
     for wrong in ("soon", "0s"):
-        monkeypatch.setenv(LEASE_ENV, wrong)
         with pytest.raises(ConfigurationError, match=rf"\$STATEWRIGHT_LEASE='{wrong}' is not a duration of at least"):
-            lease_from_env()
+            Settings.from_env({"STATEWRIGHT_LEASE": wrong})

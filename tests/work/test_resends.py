@@ -16,11 +16,13 @@ from engine.work.brokers import build_broker
 from engine.work.claims import CLAIMANT_PREFIX
 from engine.work.failures import RESENT, list_failures
 from engine.work.leases import DEFAULT_LEASE
-from engine.work.resends import DEFAULT_RESEND_AFTER, RESEND_AFTER_ENV, resend_stalled
+from engine.work.resends import DEFAULT_RESEND_AFTER, resend_stalled
 from tests.work.app.handlers import CALLS
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 from tests.work.jobs import new_job, state_of, task_row
+
+RESEND_AFTER_ENV = "STATEWRIGHT_RESEND_AFTER"
 
 
 @pytest.fixture
