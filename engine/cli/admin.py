@@ -7,7 +7,7 @@ import sys
 import click
 
 from engine.cli.app import AppOptions, app_options, build_app, hold_work_in_outbox, is_in_process
-from engine.cli.configured import setting, shown
+from engine.cli.configured import setting_option
 from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
 from engine.cli.logs import configure_logging, log_level_option
 from engine.dependencies import missing_dependency
@@ -20,12 +20,7 @@ ADMIN_TOKEN_ENV = "STATEWRIGHT_ADMIN_TOKEN"
 @app_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
-@click.option(
-    "--token",
-    default=setting("admin_token"),
-    show_default=shown("admin_token"),
-    help="Login token, at least 16 characters; required unless the host is loopback.",
-)
+@setting_option("--token", "admin_token", "Login token, at least 16 characters; required unless the host is loopback.")
 @log_level_option
 def admin(
     machines: str,

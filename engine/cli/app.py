@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from engine.cli.configured import current_settings, setting, shown
+from engine.cli.configured import current_settings, database_url_option, setting_option, stacked
+from engine.cli.values import DURATION
 
 if TYPE_CHECKING:
     from engine.connections import ConnectionSettings
@@ -24,9 +25,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 DATABASE_URL_ENV = "STATEWRIGHT_DATABASE_URL"
 BROKER_URL_ENV = "STATEWRIGHT_BROKER_URL"
 MACHINES_ENV = "STATEWRIGHT_MACHINES"
-#: A positive number a database's 64-bit integer column can hold (a row id, a row count); larger ones are
-#: a usage error instead of an OverflowError from the driver.
-SQL_COUNT = click.IntRange(1, 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -46,22 +44,10 @@ class AppOptions:
 
 def app_options(function: F) -> F:
     """Add --machines, --database-url, --broker-url and --path to a command."""
-    decorators = [
-        click.option(
-            "--machines", default=setting("machines"), show_default=shown("machines"), help="Machine file or folder."
-        ),
-        click.option(
-            "--database-url",
-            default=setting("database_url"),
-            show_default=shown("database_url"),
-            help="SQLAlchemy URL.",
-        ),
-        click.option(
-            "--broker-url",
-            default=setting("broker_url"),
-            show_default=shown("broker_url"),
-            help="memory://, redis://… or amqp://….",
-        ),
+    return stacked(
+        setting_option("--machines", "machines", "Machine file or folder."),
+        database_url_option,
+        setting_option("--broker-url", "broker_url", "memory://, redis://… or amqp://…."),
         click.option(
             "--path",
             "import_path",
@@ -69,10 +55,12 @@ def app_options(function: F) -> F:
             show_default=True,
             help="Folder put first on the import path, where your models live.",
         ),
-    ]
-    for decorate in reversed(decorators):
-        function = decorate(function)
-    return function
+    )(function)
+
+
+def resend_after_option(help: str) -> Callable[[F], F]:
+    """``--resend-after`` (``STATEWRIGHT_RESEND_AFTER``) for the commands that sweep, with their own ``help``."""
+    return setting_option("--resend-after", "resend_after", help, type=DURATION)
 
 
 #: What a command that sends work says when given the in-process broker.

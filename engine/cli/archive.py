@@ -6,82 +6,36 @@ They need only the database (and the archive storage), not the machines.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.app import SQL_COUNT
-from engine.cli.configured import setting, shown
+from engine.cli.configured import F, database_url_option, setting_option, stacked
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from engine.cli.values import DURATION, SQL_COUNT
 
 if TYPE_CHECKING:
     from engine.archive import Archiver
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _Duration(click.ParamType[timedelta]):
-    """A duration as machine files write them: ``2d``, ``12h``, ``90m``."""
-
-    name = "duration"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        from engine.spec.durations import parse_duration
-
-        try:
-            return parse_duration(str(value))
-        except (ValueError, OverflowError) as exc:  # OverflowError: more days than timedelta holds
-            self.fail(f"{value!r} is not a duration like 30m, 12h or 2d ({exc})", param, ctx)
-
-
-DURATION = _Duration()
-
 
 def archive_options(function: F) -> F:
     """--database-url and where archives go; each also read from the environment."""
-    decorators = [
-        click.option(
-            "--database-url",
-            default=setting("database_url"),
-            show_default=shown("database_url"),
-            help="SQLAlchemy URL.",
-        ),
-        click.option(
-            "--archive-uri",
-            default=setting("archive_uri"),
-            show_default=shown("archive_uri"),
-            help="file:///folder or s3://bucket/prefix.",
-        ),
-        click.option(
+    return stacked(
+        database_url_option,
+        setting_option("--archive-uri", "archive_uri", "file:///folder or s3://bucket/prefix."),
+        setting_option(
             "--temp-dir",
-            default=setting("archive_temp"),
+            "archive_temp",
+            "Folder where archives are built before upload, created if missing.",
             type=click.Path(file_okay=False),
-            show_default=shown("archive_temp"),
-            help="Folder where archives are built before upload, created if missing.",
         ),
-        click.option(
-            "--s3-endpoint-url",
-            default=setting("s3_endpoint_url"),
-            show_default=shown("s3_endpoint_url"),
-            help="An S3-compatible server.",
-        ),
-        click.option(
-            "--s3-path-style",
-            is_flag=True,
-            default=setting("s3_path_style"),
-            show_default=shown("s3_path_style"),
-            help="Path-style S3 bucket addressing.",
-        ),
-    ]
-    for decorate in reversed(decorators):
-        function = decorate(function)
-    return function
+        setting_option("--s3-endpoint-url", "s3_endpoint_url", "An S3-compatible server."),
+        setting_option("--s3-path-style", "s3_path_style", "Path-style S3 bucket addressing.", is_flag=True),
+    )(function)
 
 
 def _check_temp_dir(temp_dir: str) -> None:

@@ -8,11 +8,13 @@ the option wins; otherwise the value comes from ``Settings.from_env()``, which r
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from engine.settings import VARIABLE_BY_FIELD, Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def current_settings() -> Settings:
@@ -42,3 +44,24 @@ def shown(field: str) -> str:
     """What ``--help`` shows as the option's default: the default and the variable that overrides it."""
     variable = VARIABLE_BY_FIELD[field]
     return f"${variable.name} or {variable.default.strip('()')}"
+
+
+def setting_option(name: str, field: str, help: str, **attrs: Any) -> Callable[[F], F]:
+    """An option whose default is the ``Settings`` field, and whose ``--help`` names the variable."""
+    return click.option(name, default=setting(field), show_default=shown(field), help=help, **attrs)
+
+
+def stacked(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying ``decorators`` so that ``--help`` lists their options in the order given."""
+
+    def decorate(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return decorate
+
+
+def database_url_option(function: F) -> F:
+    """Add ``--database-url`` to a command: every command that opens the database, with or without the machines."""
+    return setting_option("--database-url", "database_url", "SQLAlchemy URL.")(function)

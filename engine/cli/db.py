@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine.cli.configured import setting, shown
+from engine.cli.configured import database_url_option
 from engine.cli.exits import EXIT_OK
 from engine.cli.failing import CommandFailed, StatewrightGroup
 
@@ -14,12 +14,6 @@ from engine.cli.failing import CommandFailed, StatewrightGroup
 @click.group(cls=StatewrightGroup)
 def db() -> None:
     """Create or migrate Statewright's tables (statuses, outbox)."""
-
-
-def _database_url_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--database-url", default=setting("database_url"), show_default=shown("database_url"), help="SQLAlchemy URL."
-    )(function)
 
 
 def _run(action: str, database_url: str, revision: str, *, confirmed: bool = True) -> None:
@@ -43,7 +37,7 @@ def _run(action: str, database_url: str, revision: str, *, confirmed: bool = Tru
 
 
 @db.command("upgrade")
-@_database_url_option
+@database_url_option
 @click.argument("revision", default="head")
 def db_upgrade(database_url: str, revision: str) -> None:
     """Create or update the tables to REVISION (default: the newest)."""
@@ -51,7 +45,7 @@ def db_upgrade(database_url: str, revision: str) -> None:
 
 
 @db.command("downgrade")
-@_database_url_option
+@database_url_option
 @click.option("--yes", is_flag=True, help="Confirm: a downgrade drops tables or columns and the data in them.")
 @click.argument("revision")
 def db_downgrade(database_url: str, yes: bool, revision: str) -> None:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.app import SQL_COUNT, AppOptions, app_options, opened_app
+from engine.cli.app import AppOptions, app_options, opened_app
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from engine.cli.values import SQL_COUNT
 
 if TYPE_CHECKING:
     from engine.statewright import Statewright

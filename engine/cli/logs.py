@@ -13,7 +13,7 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from engine.cli.configured import setting, shown
+from engine.cli.configured import setting_option
 from engine.settings import LOG_LEVELS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,10 +62,9 @@ def configure_logging(level: str) -> None:
 
 def log_level_option(function: F) -> F:
     """Add ``--log-level`` (any case; ``STATEWRIGHT_LOG_LEVEL`` when not given) to a command."""
-    return click.option(
+    return setting_option(
         "--log-level",
+        "log_level",
+        "What to log on standard error.",
         type=click.Choice(LOG_LEVELS, case_sensitive=False),
-        default=setting("log_level"),
-        show_default=shown("log_level"),
-        help="What to log on standard error.",
     )(function)

@@ -15,9 +15,8 @@ from engine.cli.app import (
     is_in_process,
     opened_app,
     refuse_in_process_broker,
+    resend_after_option,
 )
-from engine.cli.archive import DURATION
-from engine.cli.configured import setting, shown
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 from engine.cli.logs import configure_logging, log_level_option
 
@@ -37,13 +36,8 @@ if TYPE_CHECKING:
     show_default=True,
     help="Send outbox rows not sent yet, and resend work a broker lost (see --resend-after).",
 )
-@click.option(
-    "--resend-after",
-    type=DURATION,
-    default=setting("resend_after"),
-    show_default=shown("resend_after"),
-    help="Resend task and endpoint work whose object still waits in its `when` state this long after "
-    "the message was sent.",
+@resend_after_option(
+    "Resend task and endpoint work whose object still waits in its `when` state this long after the message was sent."
 )
 @log_level_option
 def sweep(

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.app import AppOptions, app_options, opened_app
-from engine.cli.archive import DURATION
-from engine.cli.configured import current_settings, setting, shown
+from engine.cli.app import AppOptions, app_options, opened_app, resend_after_option
+from engine.cli.configured import current_settings, setting_option
 from engine.cli.exits import EXIT_OK, EXIT_USAGE
 from engine.cli.logs import LOG_FORMAT as LOG_FORMAT  # re-exported: its old home
 from engine.cli.logs import configure_logging, log_level_option
@@ -130,19 +129,10 @@ def _refuse_misconfiguration(options: AppOptions) -> None:
     type=click.FloatRange(min=0.1, max=86_400),
     help="Seconds between outbox and timeout sweeps.",
 )
-@click.option(
-    "--http-base-url",
-    default=setting("http_base_url"),
-    show_default=shown("http_base_url"),
-    help="Joined to endpoint URLs that are paths.",
-)
-@click.option(
-    "--resend-after",
-    type=DURATION,
-    default=setting("resend_after"),
-    show_default=shown("resend_after"),
-    help="The sweep resends task and endpoint work whose object still waits in its `when` state this "
-    "long after the message was sent.",
+@setting_option("--http-base-url", "http_base_url", "Joined to endpoint URLs that are paths.")
+@resend_after_option(
+    "The sweep resends task and endpoint work whose object still waits in its `when` state this "
+    "long after the message was sent."
 )
 @log_level_option
 def worker(
