@@ -5,65 +5,25 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from engine import Statewright
 from engine.work.failures import RESENT, list_failures
-from tests.conftest import ROOT
 from tests.services import PrivateRedis
 from tests.work.app.models import Job
-from tests.work.conftest import BROKER_URLS, MACHINES
-
-#: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made here.
-NO_CALLS = "http://127.0.0.1:9"
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    """Workers in other processes share the database: PostgreSQL."""
-    return postgres_url
+from tests.work.conftest import BROKER_URLS
+from tests.work.processes import postgres_database_url, start_worker, stop_worker, wait_for  # noqa: F401 - fixture
 
 
 def _start_worker(app: Statewright, broker_url: str, marker: Path, *extra: str) -> subprocess.Popen[str]:
-    url = app.engine.url.render_as_string(hide_password=False)
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "statewright"),
-            "worker",
-            "--machines",
-            str(MACHINES),
-            "--database-url",
-            url,
-            "--broker-url",
-            broker_url,
-            "--threads",
-            "1",
-            "--sweep-every",
-            "1",
-            "--http-base-url",
-            NO_CALLS,
-            *extra,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "STATEWRIGHT_TEST_MARKER": str(marker)},
-        start_new_session=True,
+    return start_worker(
+        app,
+        broker_url,
+        *("--threads", "1", "--sweep-every", "1", *extra),
+        env={"STATEWRIGHT_TEST_MARKER": str(marker)},
     )
-
-
-def _wait_for(condition: object, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def _wait_for_state(app: Statewright, job_id: int, state: str) -> None:
@@ -71,14 +31,7 @@ def _wait_for_state(app: Statewright, job_id: int, state: str) -> None:
         with app.sessionmaker() as session:
             return session.get_one(Job, job_id).status.state == state
 
-    _wait_for(reached)
-
-
-def _stop(worker: subprocess.Popen[str]) -> str:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-    output, _ = worker.communicate(timeout=60)
-    return output
+    wait_for(reached, every=0.1)
 
 
 #: RabbitMQ hands a dead consumer's unacknowledged messages to the next one at once; Redis after the dead
@@ -104,7 +57,7 @@ class TestWorkerKilledMidTask:
             session.add(job)
             session.commit()
             job_id = job.id
-        _wait_for(lambda: marker.exists() and marker.read_text().strip() == str(job_id))
+        wait_for(lambda: marker.exists() and marker.read_text().strip() == str(job_id))
         os.killpg(first.pid, signal.SIGKILL)  # mid-task: after the claim, before `complete`
         first.communicate(timeout=30)
         with app.sessionmaker() as session:
@@ -113,7 +66,7 @@ class TestWorkerKilledMidTask:
         try:
             _wait_for_state(app, job_id, "done")
         finally:
-            output = _stop(second)
+            output = stop_worker(second)
         assert "Traceback" not in output, output
         with app.sessionmaker() as session:
             moves = [(c.from_state, c.to_state) for c in session.get_one(Job, job_id).history()]
@@ -141,7 +94,7 @@ class TestBrokerDownDuringATransition:
         try:
             _wait_for_state(app, job_id, "done")
         finally:
-            _stop(worker)
+            stop_worker(worker)
         with app.sessionmaker() as session:
             assert [c.to_state for c in session.get_one(Job, job_id).history()] == ["queued", "running", "done"]
 
@@ -176,7 +129,7 @@ class TestRedisWithoutPersistenceRestarts:
             for job_id in ids:
                 _wait_for_state(app, job_id, "done")
         finally:
-            output = _stop(worker)
+            output = stop_worker(worker)
         assert "Traceback" not in output, output
         with app.sessionmaker() as session:
             for job_id in ids:

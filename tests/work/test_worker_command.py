@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,43 +12,20 @@ from click.testing import CliRunner
 
 from engine import Statewright
 from engine.cli import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, main
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
-from tests.work.processes import NO_CALLS, postgres_database_url, redis_broker_url  # noqa: F401 - fixtures
-
-
-def _statewright() -> str:
-    return str(Path(sys.executable).parent / "statewright")
+from tests.work.processes import (  # noqa: F401 - fixtures
+    postgres_database_url,
+    redis_broker_url,
+    run_worker,
+    start_worker,
+    stop_worker,
+)
 
 
 def test_workers_in_other_processes_do_the_work_and_stop_on_sigterm(app: Statewright, broker_url: str) -> None:
-    url = app.engine.url.render_as_string(hide_password=False)
-    worker = subprocess.Popen(
-        [
-            _statewright(),
-            "worker",
-            "--machines",
-            str(MACHINES),
-            "--database-url",
-            url,
-            "--broker-url",
-            broker_url,
-            "--processes",
-            "2",
-            "--threads",
-            "2",
-            "--sweep-every",
-            "1",
-            "--http-base-url",
-            NO_CALLS,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    worker = start_worker(app, broker_url, "--processes", "2", "--threads", "2", "--sweep-every", "1")
     try:
         with app.sessionmaker() as session:
             jobs = [Job(behaviour="ok") for _ in range(10)]
@@ -68,8 +42,7 @@ def test_workers_in_other_processes_do_the_work_and_stop_on_sigterm(app: Statewr
             time.sleep(0.2)
         assert states == ["done"] * 10
     finally:
-        worker.send_signal(signal.SIGTERM)
-        output, _ = worker.communicate(timeout=60)
+        output = stop_worker(worker, group=False)
     assert worker.returncode == EXIT_OK, output
     assert "Traceback" not in output
 
@@ -80,25 +53,10 @@ def test_the_worker_refuses_the_in_process_broker() -> None:
     assert "memory:// lives inside one process" in result.output
 
 
-def _refused(app: Statewright, machines: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    url = app.engine.url.render_as_string(hide_password=False)
-    return subprocess.run(
-        [
-            _statewright(),
-            "worker",
-            "--machines",
-            str(machines),
-            "--database-url",
-            url,
-            "--broker-url",
-            BROKER_URLS["redis"],
-            *extra,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**{k: v for k, v in os.environ.items() if k != "STATEWRIGHT_HTTP_BASE_URL"}, "PYTHONPATH": str(ROOT)},
+def _refused(app: Statewright, machines: Path) -> subprocess.CompletedProcess[str]:
+    """The worker without --http-base-url (nor its variable)."""
+    return run_worker(
+        app, BROKER_URLS["redis"], machines=machines, http_base_url=None, without=("STATEWRIGHT_HTTP_BASE_URL",)
     )
 
 
@@ -141,29 +99,6 @@ def test_a_dotted_path_that_does_not_import_stops_the_worker_with_one_line(app: 
     assert "SW501 Cannot import module 'tests.work.app.nowhere'" in line
 
 
-def _start(app: Statewright, broker_url: str) -> subprocess.CompletedProcess[str]:
-    url = app.engine.url.render_as_string(hide_password=False)
-    return subprocess.run(
-        [
-            _statewright(),
-            "worker",
-            "--machines",
-            str(MACHINES),
-            "--database-url",
-            url,
-            "--broker-url",
-            broker_url,
-            "--http-base-url",
-            NO_CALLS,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
-
 def _redis_db(index: str, query: str = "") -> str:
     return BROKER_URLS["redis"].rsplit("/", 1)[0] + f"/{index}{query}"
 
@@ -182,7 +117,7 @@ def test_a_broker_url_with_wrong_settings_stops_the_worker_with_one_line(
     app: Statewright, broker: Any, fragment: str
 ) -> None:
     """The worker used to print tracebacks forever, never consuming and never exiting."""
-    result = _start(app, broker())
+    result = run_worker(app, broker())
     assert result.returncode == EXIT_USAGE, result.stderr
     (line,) = result.stderr.splitlines()
     assert line.startswith("statewright worker: ")
@@ -196,7 +131,7 @@ def test_a_broker_url_with_wrong_settings_stops_the_worker_with_one_line(
 )
 def test_a_broker_nothing_listens_for_stops_the_worker_quickly(app: Statewright, broker: Any) -> None:
     started = time.monotonic()
-    result = _start(app, broker(free_port()))
+    result = run_worker(app, broker(free_port()))
     assert result.returncode == EXIT_UNAVAILABLE, result.stderr
     (line,) = result.stderr.splitlines()
     assert "cannot reach the broker" in line

@@ -5,20 +5,24 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from engine import Statewright
 from engine.cli import EXIT_OK, EXIT_WORKER_DIED
-from tests.conftest import ROOT
 from tests.work.app.models import Job
-from tests.work.conftest import BROKER_URLS, MACHINES
-from tests.work.processes import NO_CALLS, postgres_database_url, redis_broker_url  # noqa: F401 - fixtures
+from tests.work.conftest import BROKER_URLS
+from tests.work.processes import (  # noqa: F401 - fixtures
+    kill_leftovers,
+    postgres_database_url,
+    redis_broker_url,
+    start_worker,
+    stop_worker,
+    wait_for,
+)
 
 #: Seconds a ``slow`` job's handler takes.
 SLOW = 2.0
@@ -27,46 +31,12 @@ STOPPING = "stopping: letting running handlers finish"
 
 
 def _start(app: Statewright, marker: Path, *, processes: int = 2) -> subprocess.Popen[str]:
-    """``statewright worker`` in a session of its own (so a test can signal its whole group, as a terminal does)."""
-    url = app.engine.url.render_as_string(hide_password=False)
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "statewright"),
-            "worker",
-            "--machines",
-            str(MACHINES),
-            "--database-url",
-            url,
-            "--broker-url",
-            BROKER_URLS["redis"],
-            "--processes",
-            str(processes),
-            "--threads",
-            "2",
-            "--sweep-every",
-            "1",
-            "--http-base-url",
-            NO_CALLS,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        env={
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "STATEWRIGHT_TEST_MARKER": str(marker),
-            "STATEWRIGHT_TEST_SLOW": str(SLOW),
-        },
+    return start_worker(
+        app,
+        BROKER_URLS["redis"],
+        *("--processes", str(processes), "--threads", "2", "--sweep-every", "1"),
+        env={"STATEWRIGHT_TEST_MARKER": str(marker), "STATEWRIGHT_TEST_SLOW": str(SLOW)},
     )
-
-
-def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
 
 
 def _jobs(app: Statewright, behaviour: str, count: int) -> list[int]:
@@ -104,8 +74,8 @@ def _alive(pid: int) -> bool:
 def _ready(group: subprocess.Popen[str], app: Statewright, marker: Path) -> list[int]:
     """Wait until both worker processes consume (each one's thread ran a slow job); returns their pids."""
     ids = _jobs(app, "slow", 4)  # two threads in each of two processes: one job per thread
-    _wait_for(lambda: len(_runs(marker)) == 4)
-    _wait_for(lambda: _states(app, ids)["done"] == 4)
+    wait_for(lambda: len(_runs(marker)) == 4)
+    wait_for(lambda: _states(app, ids)["done"] == 4)
     children = _worker_processes(group.pid)
     assert len(children) == 2
     return children
@@ -124,7 +94,7 @@ def test_a_stop_signal_lets_running_handlers_finish_and_loses_no_message(
     try:
         _ready(group, app, marker)
         ids = _jobs(app, "slow", 10)
-        _wait_for(lambda: len(_runs(marker)) > 4)  # some of them run now
+        wait_for(lambda: len(_runs(marker)) > 4)  # some of them run now
         if to_group:
             os.killpg(group.pid, signum)
         else:
@@ -132,7 +102,7 @@ def test_a_stop_signal_lets_running_handlers_finish_and_loses_no_message(
         asked = time.monotonic()
         output, _ = group.communicate(timeout=60)
     finally:
-        _kill_leftovers(group)
+        kill_leftovers(group)
     assert group.returncode == EXIT_OK, output
     assert time.monotonic() - asked < SLOW + 10, "no handler waited for a new delivery"
     assert output.count(STOPPING) == 2, output
@@ -144,10 +114,9 @@ def test_a_stop_signal_lets_running_handlers_finish_and_loses_no_message(
     # Given a new worker, the jobs not taken are done: their messages were left on the broker.
     second = _start(app, marker, processes=1)
     try:
-        _wait_for(lambda: _states(app, ids)["done"] == len(ids), seconds=90)
+        wait_for(lambda: _states(app, ids)["done"] == len(ids), seconds=90)
     finally:
-        second.send_signal(signal.SIGTERM)
-        output, _ = second.communicate(timeout=60)
+        output = stop_worker(second, group=False)
     assert second.returncode == EXIT_OK, output
     assert all(_runs(marker)[job_id] == 1 for job_id in ids), "each handler ran once"
 
@@ -156,11 +125,11 @@ def test_a_group_stopped_while_its_processes_start_stops_cleanly(app: Statewrigh
     """A child may get the SIGTERM before its handler is in place: it had taken nothing, so that is a clean stop."""
     group = _start(app, tmp_path / "runs")
     try:
-        _wait_for(lambda: len(_worker_processes(group.pid)) == 2)
+        wait_for(lambda: len(_worker_processes(group.pid)) == 2)
         group.send_signal(signal.SIGTERM)
         output, _ = group.communicate(timeout=60)
     finally:
-        _kill_leftovers(group)
+        kill_leftovers(group)
     assert group.returncode == EXIT_OK, output
     assert "Traceback" not in output, output
 
@@ -173,7 +142,7 @@ def test_a_killed_worker_process_stops_the_group_with_one_line_and_exit_4(app: S
         os.kill(killed, signal.SIGKILL)
         output, _ = group.communicate(timeout=60)
     finally:
-        _kill_leftovers(group)
+        kill_leftovers(group)
     assert group.returncode == EXIT_WORKER_DIED, output
     assert (
         f"CRITICAL [{group.pid}] engine.worker: worker process {killed} was killed by SIGKILL; stopping the "
@@ -193,15 +162,7 @@ def test_worker_processes_stop_when_the_group_process_is_killed(app: Statewright
         group.kill()
         output, _ = group.communicate(timeout=60)  # the children still write to the same pipe until they end
     finally:
-        _kill_leftovers(group)
+        kill_leftovers(group)
     assert output.count(f"the worker group's process {group.pid} is gone; stopping") == 2, output
     assert output.count(STOPPING) == 2, output
-    _wait_for(lambda: not any(_alive(pid) for pid in children), seconds=10)
-
-
-def _kill_leftovers(group: subprocess.Popen[str]) -> None:
-    """SIGKILL whatever is left of the group's session (nothing, when the test passed)."""
-    try:
-        os.killpg(group.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    wait_for(lambda: not any(_alive(pid) for pid in children), seconds=10)

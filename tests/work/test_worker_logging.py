@@ -7,18 +7,19 @@ import re
 import signal
 import subprocess
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 
 from engine import Statewright
-from tests.conftest import ROOT
 from tests.work.app.models import Job
-from tests.work.conftest import MACHINES
-from tests.work.processes import NO_CALLS, postgres_database_url, redis_broker_url  # noqa: F401 - fixtures
-from tests.work.test_worker_command import _statewright
+from tests.work.processes import (  # noqa: F401 - fixtures
+    postgres_database_url,
+    redis_broker_url,
+    start_worker,
+    wait_for,
+)
 
 #: A log line: time, level, [process id], logger, message.
 LINE = re.compile(r"^\S+ \S+ (?P<level>[A-Z]+) \[(?P<pid>\d+)\] (?P<logger>\S+): (?P<message>.*)$")
@@ -42,13 +43,8 @@ class Worker:
         found = [match for line in list(self.lines) if (match := LINE.match(line))]
         return [match for match in found if level is None or match["level"] == level]
 
-    def wait_for(self, predicate: object, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():  # type: ignore[operator]
-                return
-            time.sleep(0.2)
-        raise AssertionError("\n".join(self.lines))
+    def wait_for(self, predicate: Callable[[], object], timeout: float = 60) -> None:
+        wait_for(predicate, timeout, every=0.2, why=lambda: "\n".join(self.lines))
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
@@ -59,32 +55,14 @@ class Worker:
 
 @contextmanager
 def worker(app: Statewright, broker_url: str, *args: str, env: dict[str, str] | None = None) -> Iterator[Worker]:
-    url = app.engine.url.render_as_string(hide_password=False)
-    environ = {key: value for key, value in os.environ.items() if key != "STATEWRIGHT_LOG_LEVEL"}
-    process = subprocess.Popen(
-        [
-            _statewright(),
-            "worker",
-            "--machines",
-            str(MACHINES),
-            "--database-url",
-            url,
-            "--broker-url",
-            broker_url,
-            "--threads",
-            "2",
-            "--sweep-every",
-            "1",
-            "--http-base-url",
-            NO_CALLS,
-            *args,
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
+    process = start_worker(
+        app,
+        broker_url,
+        *("--threads", "2", "--sweep-every", "1", *args),
+        env=env,
+        without=("STATEWRIGHT_LOG_LEVEL",),
         stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-        env=environ | {"PYTHONPATH": str(ROOT)} | (env or {}),
+        stderr=subprocess.PIPE,
     )
     running = Worker(process)
     try:
