@@ -486,7 +486,9 @@ class Flow:
         if statement is None:
             statement = self._claiming_statement(leased=lease is not None)
             setattr(self._per_thread, name, statement)
-        row = self._history_row(format_key((key,)), source.state, target.state, transition, {}, payload, None, actor)
+        row = self._history_row(
+            format_key((key,)), source.state, target.state, transition, payload=payload, actor=actor
+        )
         params = {
             "pk_0": key,
             "expected": source,
@@ -543,10 +545,10 @@ class Flow:
             move.source.state,
             move.target.state,
             move.transition,
-            move.context,
-            move.payload,
-            move.exception,
-            move.actor,
+            context=move.context,
+            payload=move.payload,
+            exception=move.exception,
+            actor=move.actor,
         )
         written = connection.execute(self._cas_and_record, {**self._cas_params(move), **prefixed(row)}).first()
         if written is None:
@@ -588,21 +590,16 @@ class Flow:
         actor: str | None = None,
     ) -> StatusChange:
         """Write the history row and the outbox rows of one change (inside the caller's transaction)."""
-        row = self._history_row(object_id, source, target, transition, context, payload, exception, actor)
+        row = self._history_row(
+            object_id, source, target, transition, context=context, payload=payload, exception=exception, actor=actor
+        )
         written = connection.execute(INSERT_STATUS, row).one()
         return self._recorded(connection, written.id, written.created_at, row)
 
     def _history_row(
-        self,
-        object_id: str,
-        source: str | None,
-        target: str,
-        transition: str,
-        context: Mapping[str, Any] | None,
-        payload: Any,
-        exception: BaseException | None,
-        actor: str | None,
+        self, object_id: str, source: str | None, target: str, transition: str, **details: Any
     ) -> dict[str, Any]:
+        """``history_row`` for this machine; ``details``: its context, payload, exception and actor."""
         return history_row(
             self.redactor,
             machine=self.machine,
@@ -611,18 +608,12 @@ class Flow:
             source=source,
             target=target,
             transition=transition,
-            context=context,
-            payload=payload,
-            exception=exception,
-            actor=actor,
+            **details,
         )
 
     def record_creations(self, connection: Connection, objects: Sequence[Any]) -> list[StatusChange]:
         """The history rows (and outbox rows) of newly inserted objects, in two statements for all of them."""
-        rows = [
-            self._history_row(self.object_id(obj), None, self.state_of(obj), CREATED, None, None, None, None)
-            for obj in objects
-        ]
+        rows = [self._history_row(self.object_id(obj), None, self.state_of(obj), CREATED) for obj in objects]
         written = connection.execute(INSERT_STATUSES, rows).all()
         change_ids = [change_id for change_id, _ in written]
         for (_, created_at), row in zip(written, rows, strict=True):

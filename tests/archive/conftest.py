@@ -107,6 +107,12 @@ def archiver(engine: Engine, settings: ArchiveSettings) -> Archiver:
     return Archiver(engine, settings)
 
 
+def archive_args(engine: Engine, uri: str, temp_dir: Path | str | None = None) -> list[str]:
+    """The options of ``compress``, ``restore`` or ``purge`` naming ``engine``'s database and where archives go."""
+    temp = ["--temp-dir", str(temp_dir)] if temp_dir is not None else []
+    return ["--database-url", engine.url.render_as_string(hide_password=False), "--archive-uri", uri, *temp]
+
+
 def add_history(
     engine: Engine,
     count: int,

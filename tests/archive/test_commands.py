@@ -10,19 +10,12 @@ from sqlalchemy import Engine, select
 
 from engine.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_UNAVAILABLE, EXIT_USAGE, main
 from engine.orm.tables import statuses
-from tests.archive.conftest import add_history
+from tests.archive.conftest import add_history, archive_args
 
 
 @pytest.fixture
 def options(engine: Engine, tmp_path: Path) -> list[str]:
-    return [
-        "--database-url",
-        engine.url.render_as_string(hide_password=False),
-        "--archive-uri",
-        f"file://{tmp_path / 'archives'}",
-        "--temp-dir",
-        str(tmp_path / "building"),
-    ]
+    return archive_args(engine, f"file://{tmp_path / 'archives'}", tmp_path / "building")
 
 
 def test_compress_restore_purge(engine: Engine, options: list[str]) -> None:
@@ -96,10 +89,7 @@ def test_unwritable_storage_is_reported_without_a_traceback(engine: Engine, tmp_
         main,
         [
             "compress",
-            "--database-url",
-            engine.url.render_as_string(hide_password=False),
-            "--archive-uri",
-            f"file://{tmp_path / 'file'}/archives",
+            *archive_args(engine, f"file://{tmp_path / 'file'}/archives"),
         ],
     )
     assert result.exit_code == EXIT_UNAVAILABLE

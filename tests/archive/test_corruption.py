@@ -19,7 +19,7 @@ from engine.archive import Archiver, ArchiveSettings
 from engine.cli import EXIT_PROBLEMS, main
 from engine.orm.tables import statuses
 from tests.archive import tampering
-from tests.archive.conftest import add_history, s3_client, sample_payload, start_moto
+from tests.archive.conftest import add_history, archive_args, s3_client, sample_payload, start_moto
 
 #: name of the damaged row's entry → the damage (and, for consistent rewrites, the new checksum).
 Make = Callable[[str], Any]
@@ -154,12 +154,7 @@ def test_restore_reports_damaged_rows_on_the_command_line_without_a_traceback(en
         main,
         [
             "restore",
-            "--database-url",
-            engine.url.render_as_string(hide_password=False),
-            "--archive-uri",
-            settings.uri,
-            "--temp-dir",
-            str(settings.temp_path),
+            *archive_args(engine, settings.uri, settings.temp_path),
             *map(str, ids),
         ],
     )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,8 +10,8 @@ from sqlalchemy import Engine
 
 from engine.cli import EXIT_OK
 from engine.runtime.clock import now_of
-from tests.archive.conftest import add_history
-from tests.conftest import ROOT
+from tests.archive.conftest import add_history, archive_args
+from tests.conftest import run_python
 from tests.work.test_sweeps import SKEWED_COMMAND
 
 
@@ -23,28 +20,14 @@ def test_compress_on_a_host_three_days_ahead_leaves_an_hour_old_payload_alone(en
     with engine.connect() as connection:
         an_hour_ago = now_of(connection) - timedelta(hours=1)
     add_history(engine, 3, created_at=an_hour_ago)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            SKEWED_COMMAND,
-            "72",
-            "compress",
-            "--database-url",
-            engine.url.render_as_string(hide_password=False),
-            "--archive-uri",
-            f"file://{tmp_path / 'archives'}",
-            "--temp-dir",
-            str(tmp_path / "tmp"),
-            "--older-than",
-            "2d",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_python(
+        "-c",
+        SKEWED_COMMAND,
+        "72",
+        "compress",
+        *archive_args(engine, f"file://{tmp_path / 'archives'}", tmp_path / "tmp"),
+        "--older-than",
+        "2d",
     )
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     assert "compressed 0 rows" in done.stdout

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from engine.archive import Archiver, ArchiveSettings
 from engine.archive.storage import Storage
 from engine.orm.tables import statuses
-from tests.archive.conftest import BUCKET, add_history, s3_client, sample_payload
+from tests.archive.conftest import BUCKET, add_history, archive_args, s3_client, sample_payload
 from tests.conftest import ROOT
 
 STATEWRIGHT = str(Path(sys.executable).parent / "statewright")
@@ -30,12 +30,7 @@ def _compress_command(engine: Engine, settings: ArchiveSettings, batch: int) -> 
     command = [
         STATEWRIGHT,
         "compress",
-        "--database-url",
-        engine.url.render_as_string(hide_password=False),
-        "--archive-uri",
-        settings.uri,
-        "--temp-dir",
-        str(settings.temp_path),
+        *archive_args(engine, settings.uri, settings.temp_path),
         "--batch",
         str(batch),
         "--older-than",

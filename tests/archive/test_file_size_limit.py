@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 
 from engine.cli import EXIT_OK, EXIT_UNAVAILABLE
 from engine.orm.tables import statuses
-from tests.archive.conftest import add_history
+from tests.archive.conftest import add_history, archive_args
 from tests.conftest import ROOT
 
 STATEWRIGHT = str(Path(sys.executable).parent / "statewright")
@@ -47,12 +47,7 @@ def test_compress_whose_files_cannot_grow_says_so_in_one_line_leaves_nothing_and
     command = [
         STATEWRIGHT,
         "compress",
-        "--database-url",
-        engine.url.render_as_string(hide_password=False),
-        "--archive-uri",
-        f"file://{archives}",
-        "--temp-dir",
-        str(temp),
+        *archive_args(engine, f"file://{archives}", temp),
         "--older-than",
         "1d",
     ]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +15,9 @@ from sqlalchemy import Engine, func, select
 from engine.archive import Archiver, ArchiveSettings
 from engine.cli import EXIT_OK, main
 from engine.orm.tables import statuses
-from tests.archive.conftest import add_history
+from tests.archive.conftest import add_history, archive_args
 from tests.archive.test_faults import _archives
-from tests.conftest import ROOT
+from tests.conftest import run_python
 
 #: A compress run that SIGKILLs itself after its archive is stored and verified, before its rows are marked.
 KILLED_BEFORE_COMMIT = """
@@ -41,22 +39,13 @@ Archiver(make_engine(database_url), settings).compress(older_than=timedelta(days
 
 def _killed_before_commit(engine: Engine, settings: ArchiveSettings) -> str:
     """Run the killed compress; returns the URI of the archive it left behind."""
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            KILLED_BEFORE_COMMIT,
-            engine.url.render_as_string(hide_password=False),
-            settings.uri,
-            str(settings.temp_path),
-            settings.s3_endpoint_url or "",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    run = run_python(
+        "-c",
+        KILLED_BEFORE_COMMIT,
+        engine.url.render_as_string(hide_password=False),
+        settings.uri,
+        str(settings.temp_path),
+        settings.s3_endpoint_url or "",
     )
     assert run.returncode == -signal.SIGKILL, run.stderr
     (orphan,) = _archives(settings)
@@ -66,12 +55,7 @@ def _killed_before_commit(engine: Engine, settings: ArchiveSettings) -> str:
 def _compress(engine: Engine, settings: ArchiveSettings, *extra: str) -> str:
     command = [
         "compress",
-        "--database-url",
-        engine.url.render_as_string(hide_password=False),
-        "--archive-uri",
-        settings.uri,
-        "--temp-dir",
-        str(settings.temp_path),
+        *archive_args(engine, settings.uri, settings.temp_path),
         "--older-than",
         "1d",
         *extra,

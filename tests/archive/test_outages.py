@@ -20,7 +20,7 @@ from engine.archive import Archiver, ArchiveSettings
 from engine.cli import EXIT_PROBLEMS, EXIT_UNAVAILABLE, main
 from engine.errors import ArchiveUnavailable
 from engine.orm.tables import statuses
-from tests.archive.conftest import add_history, s3_client, start_moto
+from tests.archive.conftest import add_history, archive_args, s3_client, start_moto
 
 #: Bytes the small disk holds.
 SMALL_DISK = 64 * 1024
@@ -102,12 +102,7 @@ def test_compress_with_an_unusable_temp_dir_says_so_in_one_line(
         main,
         [
             "compress",
-            "--database-url",
-            engine.url.render_as_string(hide_password=False),
-            "--archive-uri",
-            f"file://{tmp_path / 'archives'}",
-            "--temp-dir",
-            str(temp_dir),
+            *archive_args(engine, f"file://{tmp_path / 'archives'}", temp_dir),
         ],
     )
     assert result.exit_code == EXIT_UNAVAILABLE, result.output
@@ -125,12 +120,7 @@ def test_restore_with_an_unusable_temp_dir_fails_each_row_with_the_reason(engine
         main,
         [
             "restore",
-            "--database-url",
-            engine.url.render_as_string(hide_password=False),
-            "--archive-uri",
-            uri,
-            "--temp-dir",
-            str(tmp_path / "a-file" / "tmp"),
+            *archive_args(engine, uri, tmp_path / "a-file" / "tmp"),
             *map(str, ids),
         ],
     )

@@ -12,7 +12,7 @@ from engine.archive import Archiver, ArchiveSettings
 from engine.cli import EXIT_PROBLEMS, main
 from engine.orm.tables import statuses
 from tests.archive import tampering
-from tests.archive.conftest import add_history, s3_client, sample_payload
+from tests.archive.conftest import add_history, archive_args, s3_client, sample_payload
 
 LATER = datetime.now(UTC) + timedelta(days=3)
 
@@ -69,12 +69,7 @@ def test_purge_on_the_command_line_reports_what_it_kept(engine: Engine, tmp_path
         main,
         [
             "purge",
-            "--database-url",
-            engine.url.render_as_string(hide_password=False),
-            "--archive-uri",
-            settings.uri,
-            "--temp-dir",
-            str(settings.temp_path),
+            *archive_args(engine, settings.uri, settings.temp_path),
             "--older-than",
             "0s",
         ],

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import uuid
 from collections import Counter
@@ -20,7 +17,7 @@ from engine.cli import EXIT_OK, EXIT_USAGE, main
 from engine.orm.tables import statuses
 from engine.runtime.clock import now_of
 from engine.runtime.sweeps import SweepResult, sweep_timeouts
-from tests.conftest import ROOT
+from tests.conftest import run_python
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 
@@ -206,27 +203,18 @@ def test_a_sweeper_whose_clock_is_wrong_neither_fails_healthy_objects_nor_misses
     healthy = _running_jobs(app, 20)
     stuck = _stuck_jobs(app, 20)
     url = app.engine.url.render_as_string(hide_password=False)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            SKEWED_COMMAND,
-            str(skew),
-            "sweep",
-            "--no-outbox",
-            "--machines",
-            str(MACHINES),
-            "--database-url",
-            url,
-            "--broker-url",
-            "memory://",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_python(
+        "-c",
+        SKEWED_COMMAND,
+        str(skew),
+        "sweep",
+        "--no-outbox",
+        "--machines",
+        str(MACHINES),
+        "--database-url",
+        url,
+        "--broker-url",
+        "memory://",
     )
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     assert "job: 20 moved past their timeout" in done.stdout
