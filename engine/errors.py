@@ -4,6 +4,7 @@ The tree::
 
     StatewrightError                  catch-all for the engine's own errors
     ├── ConfigurationError            a setting is wrong (a broker URL, an option); also a ValueError
+    │   └── StatusColumnError         a model's status column cannot hold states (not Integer/String); a TypeError
     ├── DefinitionError               a machine file is wrong (carries every located diagnostic)
     ├── TransitionError               a move was refused; nothing was written
     │   ├── TransitionNotAllowed      no such transition from the object's state (``allowed`` lists what is)
@@ -12,6 +13,7 @@ The tree::
     │   ├── NoDefibrillation          the object's state names no defibrillation target
     │   └── UnknownStatusError        the object's status column holds a value no state of the machine has
     ├── ExpressionError               a guard expression could not be evaluated (guards turn it into GuardUndecidable)
+    ├── ObjectKeyError                an object key's text fits no row of the model (wrong parts or types); a ValueError
     ├── ConcurrencyError              someone else moved the object first; nothing was written
     │   ├── StaleStatus               the row's status is no longer the one the object was loaded with
     │   └── WriteConflict             (SQLite) another writer committed during your open transaction
@@ -78,6 +80,14 @@ class StatewrightError(Exception):
 
 class ConfigurationError(StatewrightError, ValueError):
     """A setting Statewright was given cannot be used (an unknown broker URL scheme, a malformed option)."""
+
+
+class StatusColumnError(ConfigurationError, TypeError):
+    """A model's status column has a type that cannot hold a machine's states.
+
+    It must be ``Integer``, ``String`` or ``StatusType``. Raised when the app starts; also a ``TypeError``,
+    as it always was.
+    """
 
 
 class DefinitionError(StatewrightError):
@@ -226,6 +236,23 @@ class UnknownStatusError(TransitionError):
             object_id=object_id,
         )
         self.value = value
+
+
+class ObjectKeyError(StatewrightError, ValueError):
+    """An object key's text (a history row's ``model_id``, an admin URL) cannot be a key of the model.
+
+    It has a different number of parts than the primary key has columns, or a part does not convert to
+    its column's type (``abc`` for an integer column). Also a ``ValueError``, as it always was.
+
+    Args:
+        text: The key text.
+        reason: Why it is not a key.
+    """
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"{text!r} is not an object key: {reason}")
+        self.text = text
+        self.reason = reason
 
 
 class ExpressionError(StatewrightError):

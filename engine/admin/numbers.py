@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from engine.errors import ObjectKeyError
 from engine.runtime.flow import Flow
 
 #: Largest integer a database column holds (signed 64 bits).
@@ -57,6 +58,6 @@ def database_key(flow: Flow, text: str) -> tuple[Any, ...] | None:
     """The primary key ``text`` stands for, or ``None`` when no row can have it (wrong shape, huge numbers)."""
     try:
         key = flow.key_of(text)
-    except (TypeError, ValueError, ArithmeticError):
+    except ObjectKeyError:
         return None
     return key if all(fits(part) for part in key) else None

@@ -8,6 +8,7 @@ from sqlalchemy import Integer, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from engine.errors import StatusColumnError
 from engine.statuses import StatusEnum, UnknownStatus
 
 
@@ -60,10 +61,14 @@ class StatusType(TypeDecorator[Any]):
         return copied
 
 
-def status_type_for(column_type: TypeEngine[Any]) -> StatusType:
-    """The ``StatusType`` for a column declared with a plain ``Integer`` or ``String``."""
+def status_type_for(column_type: TypeEngine[Any], column: str = "a status column") -> StatusType:
+    """The ``StatusType`` for a column declared with a plain ``Integer`` or ``String``.
+
+    Raises:
+        StatusColumnError: The column is of another type (``column`` names it in the message).
+    """
     if isinstance(column_type, StatusType):
         return column_type
     if isinstance(column_type, Integer | String):
         return StatusType(column_type)
-    raise TypeError(f"a status column must be Integer, String or StatusType, not {type(column_type).__name__}")
+    raise StatusColumnError(f"{column} must be Integer, String or StatusType, not {type(column_type).__name__}")

@@ -129,7 +129,9 @@ class Flow:
         self.field = compiled.spec.field
         self.column = self.table.c[self.field]
         # The column reads and writes the status enum from now on; statements below are built with that type.
-        self.column.type = status_type_for(self.column.type)
+        self.column.type = status_type_for(
+            self.column.type, f"{self.model_type}.{self.field} (machine {self.machine!r})"
+        )
         self.column.type.bind_enum(compiled.status_enum)
         self.attribute = mapper.get_property_by_column(self.column).key
         if len(mapper.primary_key) == 1:

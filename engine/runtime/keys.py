@@ -14,6 +14,8 @@ from urllib.parse import unquote
 from sqlalchemy import String, cast, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.errors import ObjectKeyError
+
 
 def _escaped(part: str) -> str:
     return part.replace("%", "%25").replace(",", "%2C")
@@ -34,20 +36,26 @@ def parse_key(text: str, columns: Sequence[ColumnElement[Any]]) -> tuple[Any, ..
     """The key values ``text`` stands for, each converted to its column's Python type.
 
     Raises:
-        ValueError: ``text`` has a different number of parts than the key has columns.
+        ObjectKeyError: ``text`` has a different number of parts than the key has columns, or a part does not
+            convert to its column's type.
     """
     parts = [text] if len(columns) == 1 else [unquote(part) for part in text.split(",")]
     if len(parts) != len(columns):
-        raise ValueError(f"{text!r} is not a key of {len(columns)} columns")
-    return tuple(_typed(part, column) for part, column in zip(parts, columns, strict=True))
+        raise ObjectKeyError(text, f"{len(parts)} part(s) for a key of {len(columns)} column(s)")
+    return tuple(_typed(text, part, column) for part, column in zip(parts, columns, strict=True))
 
 
-def _typed(text: str, column: ColumnElement[Any]) -> Any:
+def _typed(text: str, part: str, column: ColumnElement[Any]) -> Any:
     try:
         python_type = column.type.python_type
     except NotImplementedError:  # a custom type that does not say: let the database convert the text
-        return text
-    return text if python_type is str else python_type(text)
+        return part
+    if python_type is str:
+        return part
+    try:
+        return python_type(part)
+    except (TypeError, ValueError, ArithmeticError) as wrong:  # ArithmeticError: decimal's InvalidOperation
+        raise ObjectKeyError(text, f"{part!r} is not a {python_type.__name__} ({column.name})") from wrong
 
 
 def key_sql(columns: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
