@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from engine.redaction import Redactor
     from engine.runtime.binding import Stateful
     from engine.runtime.changes import StatusChange
-    from engine.runtime.hooks import Hook, Veto, WorkRun
+    from engine.runtime.hooks import Hook, SkipReason, Veto, WorkRun
     from engine.settings import Settings
     from engine.statewright import Statewright
     from engine.statuses import StatusEnum, UnknownStatus
@@ -80,6 +80,7 @@ _LAZY = {
     "StatusEnum": "engine.statuses",
     "UnknownStatus": "engine.statuses",
     "Hook": "engine.runtime.hooks",
+    "SkipReason": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
     "WorkRun": "engine.runtime.hooks",
     "ArchiveSettings": "engine.archive.settings",
@@ -101,6 +102,7 @@ def __dir__() -> list[str]:
 __all__ = [
     # The app object and bound models
     "Hook",
+    "SkipReason",
     "StatusChange",
     "StatusEnum",
     "StatusType",

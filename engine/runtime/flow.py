@@ -378,10 +378,11 @@ class Flow:
         transition = self._transition_between(source, target)
         members = self.compiled.member_by_state
         actions = self.compiled.actions_by_transition[id(transition)]
+        claimed_objects: list[Any] = []  # the object once the compare-and-set returned it: a rollback names it
 
         def write() -> tuple[Any, StatusChange] | None:
             if self._claim_fusable and self._fuses(session, actions):
-                return self._claim_fused(
+                found = self._claim_fused(
                     session,
                     key,
                     members[source],
@@ -391,6 +392,12 @@ class Flow:
                     actor=actor,
                     lease=lease,
                 )
+                if found is None:
+                    return None
+                obj, change_id, created_at, row = found
+                claimed_objects.append(obj)
+                self._before(obj, source, target, transition.name)
+                return obj, self._recorded(session.connection(), change_id, created_at, row)
             model = self.mapper.class_
             statement = (
                 update(model)
@@ -401,6 +408,7 @@ class Flow:
             obj = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
             if obj is None:
                 return None
+            claimed_objects.append(obj)
             move = _Move(
                 obj,
                 self.object_id(obj),
@@ -419,7 +427,12 @@ class Flow:
                 connection.execute(take_lease(connection.dialect.name), lease.params(change.id))
             return obj, change
 
-        claimed = self._commit(session, write)
+        try:
+            claimed = self._commit(session, write)
+        except BaseException as error:
+            if claimed_objects:  # the claim was made, then rolled back: a veto, an action's or hook's exception …
+                notify(self.hooks, "after_rollback", claimed_objects[-1], source, target, transition.name, error)
+            raise
         return None if claimed is None else claimed[0]
 
     def _transition_between(self, source: str, target: str, *, object_id: str | None = None) -> TransitionSpec:
@@ -482,7 +495,8 @@ class Flow:
         payload: Any,
         actor: str | None,
         lease: Lease | None,
-    ) -> tuple[Any, StatusChange] | None:
+    ) -> tuple[Any, int, datetime, dict[str, Any]] | None:
+        """The one-statement claim: the object, its history row's id, time and values (``None``: not claimed)."""
         name = "claim" if lease is None else "leased_claim"
         statement = getattr(self._per_thread, name, None)
         if statement is None:
@@ -502,8 +516,7 @@ class Flow:
         if found is None:
             return None
         obj, change_id, created_at = found
-        self._before(obj, source.state, target.state, transition)
-        return obj, self._recorded(session.connection(), change_id, created_at, row)
+        return obj, change_id, created_at, row
 
     def _write(self, session: Session, move: _Move) -> StatusChange:
         connection = session.connection()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import event
@@ -24,6 +25,22 @@ PENDING_KEY = "statewright.pending"
 
 class Veto(Exception):  # noqa: N818 - a control signal, not an error (see the module docstring)
     """Not an error: raised by a ``before_transition`` hook to refuse a move; the move is rolled back."""
+
+
+class SkipReason(StrEnum):
+    """Why a delivery ended without doing its work (``Hook.after_work_skipped``)."""
+
+    #: The object left the work's ``when`` state before this delivery claimed it (another delivery's claim
+    #: committed first, or someone moved it).
+    MOVED = "moved"
+    #: The object is in the work's ``processing`` state under another delivery's live claim.
+    CLAIMED = "claimed"
+    #: The object, or the outbox row that started the work, no longer exists.
+    GONE = "gone"
+    #: The object's status column holds a value no state of the machine has.
+    UNKNOWN_STATUS = "unknown_status"
+    #: The delivery kept conflicting with other writers and went back to the broker (retries untouched).
+    REQUEUED = "requeued"
 
 
 @dataclass(frozen=True)
@@ -109,8 +126,11 @@ class Hook:
         """Called when a worker thread starts a delivery of a task, endpoint, listener or reaction."""
 
     def after_work(self, run: WorkRun) -> None:
-        """Called when a delivery ended without an exception: the work was done, or there was nothing to do
-        (the object had moved on, another delivery had claimed it, a conflict sent it back to the broker)."""
+        """Called when a delivery ended without an exception and did its work (see ``after_work_skipped``)."""
+
+    def after_work_skipped(self, run: WorkRun, reason: SkipReason) -> None:
+        """Called instead of ``after_work`` when a delivery ended without an exception and without doing its
+        work: it lost the race to claim its object, or there was nothing left to do; ``reason`` says which."""
 
     def after_work_retry(self, run: WorkRun, error: BaseException) -> None:
         """Called when a delivery failed with ``error`` and the broker will deliver it again (retries are left)."""

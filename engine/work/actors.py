@@ -31,7 +31,7 @@ from engine.faults import Fault, describe, fault_of, mark_handlers_own
 from engine.orm.tables import outbox
 from engine.redaction import Redactor
 from engine.runtime.flow import Flow
-from engine.runtime.hooks import Hook
+from engine.runtime.hooks import Hook, SkipReason
 from engine.runtime.outbox import RECORDED_ONLY, WorkKind
 from engine.spec.model import EndpointSpec, ListenerSpec, ReactionSpec, Steps, TaskSpec
 from engine.work.claims import carry_on, claim_from_start, claimant, lease_for
@@ -44,7 +44,7 @@ from engine.work.recorder import add_failure_recorder
 from engine.work.relay import Relay
 from engine.work.replay import ChangeRecorder, Changes
 from engine.work.tracebacks import add_traceback_masking
-from engine.work.watching import note_failure, watched, watches_work
+from engine.work.watching import note_failure, note_skip, watched, watches_work
 
 log = logging.getLogger("engine.work")
 T = TypeVar("T")
@@ -164,6 +164,7 @@ class Work:
                 self.gate.run(lambda: runner(*args), max_conflicts=CONFLICTS_IN_THREAD)
             except Exception as error:
                 if fault_of(error) is Fault.CONFLICT and _requeue(self.broker, error):
+                    note_skip(SkipReason.REQUEUED)
                     return
                 raise
 
@@ -202,6 +203,7 @@ class Work:
             row = connection.execute(select(outbox).where(outbox.c.id == outbox_id)).one_or_none()
         if row is None:
             log.warning("outbox row %s no longer exists; nothing to do", outbox_id)
+            note_skip(SkipReason.GONE)
         return row
 
     def _load(self, session: Any, flow: Flow, model_id: str) -> Any:
@@ -247,7 +249,10 @@ class Work:
                     self.leases.hold(lease)
                 return claimed
         obj = self._load(session, flow, model_id)
-        return obj if obj is not None and self._claim(obj, flow, steps, outbox_id) else None
+        if obj is None:
+            note_skip(SkipReason.GONE)
+            return None
+        return obj if self._claim(obj, flow, steps, outbox_id) else None
 
     def _claim(self, obj: Any, flow: Flow, steps: Steps, outbox_id: int, payload: Any = None) -> bool:
         """Whether this delivery should do the work (then it holds the claim's lease); see ``engine.work.claims``."""
@@ -255,17 +260,25 @@ class Work:
             state = flow.state_of(obj, f"-> {steps.processing or steps.when}")
         except UnknownStatusError as unknown:  # a hand-written value: nothing the work can do
             log.warning("skipped: %s", unknown)
+            note_skip(SkipReason.UNKNOWN_STATUS)
             return False
-        if steps.processing is None:
-            return state == steps.when
         lease = lease_for(outbox_id, self.leases.duration)
-        if state == steps.when:
+        if steps.processing is None:
+            claimed = state == steps.when
+        elif state == steps.when:
             claimed = claim_from_start(flow, obj, steps.processing, payload=payload, lease=lease)
-        else:
+        elif state == steps.processing:
             # Left in `processing`: by this message (a retry, a redelivery) it carries on; by another, it waits
             # for that lease to run out before it takes over, so a handler never runs twice side by side.
-            claimed = state == steps.processing and carry_on(self.engine, flow, obj, lease)
-        if claimed and lease is not None:
+            if not carry_on(self.engine, flow, obj, lease):
+                note_skip(SkipReason.CLAIMED)
+                return False
+            claimed = True
+        else:
+            claimed = False
+        if not claimed:
+            note_skip(SkipReason.MOVED)
+        elif lease is not None and steps.processing is not None:
             self.leases.hold(lease)
         return claimed
 
@@ -341,6 +354,7 @@ class Work:
         ):
             obj = self._load(session, flow, row.model_id)
             if obj is None:
+                note_skip(SkipReason.GONE)
                 return
             request = self._request(client, work, obj, flow, row)
             if request is None:

@@ -27,8 +27,10 @@ from sqlalchemy.orm import object_session
 from engine.db import SQLITE_BEGIN_OPTION, begin_write
 from engine.errors import ConcurrencyError
 from engine.orm.tables import leases, statuses
+from engine.runtime.changes import StatusChange
 from engine.runtime.clock import database_now
 from engine.runtime.flow import Flow
+from engine.runtime.hooks import notify
 from engine.runtime.leasing import Lease, lease_end, seconds_param, take_lease
 
 log = logging.getLogger("engine.work")
@@ -59,6 +61,7 @@ def claim_from_start(flow: Flow, obj: Any, target: str, *, payload: Any, lease: 
     if session is None:
         raise TypeError(f"{flow.machine} {flow.object_id(obj)}: a claimed object must be loaded in a session")
     session.commit()  # ends the transaction that loaded the object; the claim gets one of its own
+    change: StatusChange | None = None
     try:
         with session.begin():
             # SQLite: take the write lock first, so the claim waits for other writers instead of failing.
@@ -69,6 +72,10 @@ def claim_from_start(flow: Flow, obj: Any, target: str, *, payload: Any, lease: 
                 connection.execute(take_lease(connection.dialect.name), lease.params(change.id))
     except ConcurrencyError:
         return False
+    except BaseException as error:
+        if change is not None:  # the move's savepoint was released, then the claim's transaction rolled back
+            notify(flow.hooks, "after_rollback", obj, change.from_state, change.to_state, change.transition, error)
+        raise
     return True
 
 

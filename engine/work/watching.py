@@ -1,7 +1,8 @@
 """What the hooks hear about background work: each delivery's start and how it ended (``Hook.before_work`` …).
 
 The actors' runners are wrapped once (``Work._held``); a runner that records a failure itself (the last
-retry of a task, an endpoint's 4xx) returns normally, so it says so with ``note_failure``.
+retry of a task, an endpoint's 4xx) returns normally, so it says so with ``note_failure``; one that returns
+without doing its work (it lost the race to claim the object, the object is gone) says why with ``note_skip``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import Any
 from dramatiq.middleware import CurrentMessage
 
 from engine.errors import UnknownWork
-from engine.runtime.hooks import Hook, WorkRun, notify, overrides
+from engine.runtime.hooks import Hook, SkipReason, WorkRun, notify, overrides
 
 log = logging.getLogger("engine.work")
 
 #: The hook methods about work; a delivery costs nothing extra when no hook overrides any of them.
-WORK_METHODS = ("before_work", "after_work", "after_work_retry", "after_work_failure")
+WORK_METHODS = ("before_work", "after_work", "after_work_skipped", "after_work_retry", "after_work_failure")
 
 _noted = threading.local()
 
@@ -33,6 +34,11 @@ def watches_work(hooks: Sequence[Hook]) -> bool:
 def note_failure(error: BaseException) -> None:
     """The running delivery failed for good with ``error`` (it recorded the failure and returns normally)."""
     _noted.error = error
+
+
+def note_skip(reason: SkipReason) -> None:
+    """The running delivery returns without doing its work, for ``reason``."""
+    _noted.skip = reason
 
 
 @contextmanager
@@ -48,17 +54,20 @@ def watched(
         yield
         return
     run = _run(kind, args, row)
-    _noted.error = None
+    _noted.error = _noted.skip = None  # reading the row for ``run`` may have noted it gone
     notify(hooks, "before_work", run)
     try:
         yield
     except Exception as error:
+        _noted.skip = None
         final = isinstance(error, UnknownWork) or last_attempt()  # UnknownWork is never retried (``throws``)
         notify(hooks, "after_work_failure" if final else "after_work_retry", run, error)
         raise
-    failure, _noted.error = _noted.error, None
+    failure, skip, _noted.error, _noted.skip = _noted.error, _noted.skip, None, None
     if failure is not None:
         notify(hooks, "after_work_failure", run, failure)
+    elif skip is not None:
+        notify(hooks, "after_work_skipped", run, skip)
     else:
         notify(hooks, "after_work", run)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import text
 
-from engine import Hook, Statewright, WorkRun
+from engine import Hook, SkipReason, Statewright, Veto, WorkRun
 from engine.migrations.upgrade import upgrade
 from tests.conftest import STATEWRIGHT_TABLES
 from tests.work.app.handlers import CALLS, HEARD
@@ -49,7 +50,7 @@ class WorkRecorder(Hook):
 
 @pytest.fixture
 def recorder() -> WorkRecorder:
-    return WorkRecorder()
+    return SkipsAndRollbacks()
 
 
 @pytest.fixture
@@ -134,3 +135,75 @@ def test_a_failing_work_hook_is_logged_and_the_work_still_runs(
     with hooked_app.sessionmaker() as session:
         assert session.get_one(Job, job_id).status.state == "done"
     assert "before_work hook" in caplog.text
+
+
+class SkipsAndRollbacks(WorkRecorder):
+    """Also remembers skipped deliveries and rolled-back moves; vetoes the first claim when told to."""
+
+    before_history_row = False  # PostgreSQL claims in one statement: the rollback is reported from that path too
+
+    def __init__(self, *, veto_first_claim: bool = False) -> None:
+        super().__init__()
+        self.rollbacks: list[tuple[str, str, str, str]] = []
+        self._veto = veto_first_claim
+
+    def after_work_skipped(self, run: WorkRun, reason: SkipReason) -> None:
+        self._note(f"skipped:{reason}", run)
+
+    def before_transition(self, obj: Any, source: str | None, target: str, transition: str) -> None:
+        if self._veto and transition == "start":
+            self._veto = False
+            raise Veto("not yet")
+
+    def after_rollback(self, obj: Any, source: str, target: str, transition: str, error: BaseException) -> None:
+        self.rollbacks.append((f"{obj.id}", f"{source}->{target}", transition, type(error).__name__))
+
+
+def _job_moved_on_before_its_task_runs(app: Statewright) -> int:
+    """A job created and moved to ``done`` in one transaction: its task's message finds it there."""
+    with app.sessionmaker() as session, session.begin():
+        job = Job(behaviour="ok")
+        session.add(job)
+        session.flush()
+        job.set_status("running")
+        job.set_status("done")
+        return job.id
+
+
+def _job_deleted_before_its_task_runs(app: Statewright) -> None:
+    with app.sessionmaker() as session, session.begin():
+        job = Job(behaviour="ok")
+        session.add(job)
+        session.flush()
+        session.delete(job)
+
+
+def test_a_delivery_whose_object_moved_on_is_skipped_not_done(
+    hooked_app: Statewright, recorder: SkipsAndRollbacks, work: Callable[[], None]
+) -> None:
+    _job_moved_on_before_its_task_runs(hooked_app)
+    work()
+    assert recorder.of("task") == [("start", 1, None), ("skipped:moved", 1, None)]
+    assert recorder.of("listener") == [("start", 1, None), ("done", 1, None)], "the listener of `done` did its work"
+    assert CALLS == {}, "the handler never ran"
+    assert recorder.rollbacks == []
+
+
+def test_a_delivery_whose_object_is_gone_is_skipped(
+    hooked_app: Statewright, recorder: SkipsAndRollbacks, work: Callable[[], None]
+) -> None:
+    _job_deleted_before_its_task_runs(hooked_app)
+    work()
+    assert recorder.of("task") == [("start", 1, None), ("skipped:gone", 1, None)]
+
+
+def test_a_claim_rolled_back_by_a_veto_is_reported_and_the_delivery_retried(
+    hooked_app: Statewright, recorder: SkipsAndRollbacks, work: Callable[[], None]
+) -> None:
+    recorder._veto = True
+    job_id = _job(hooked_app, "ok")
+    work()
+    assert recorder.rollbacks == [(str(job_id), "queued->running", "start", "Veto")]
+    assert recorder.of("task") == [("start", 1, None), ("retry", 1, "Veto"), ("start", 2, None), ("done", 2, None)]
+    with hooked_app.sessionmaker() as session:
+        assert session.get_one(Job, job_id).status.state == "done"
