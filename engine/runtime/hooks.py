@@ -73,8 +73,9 @@ class Hook:
     critical and never undo the committed change. ``after_refusal`` and ``after_rollback`` tell the moves
     that did not happen.
 
-    Work: ``before_work``, ``after_work``, ``after_work_retry`` and ``after_work_failure`` run in the Dramatiq
-    worker thread that handles the delivery, outside any transaction of the work's.
+    Work: ``before_work``, then one of ``after_work``, ``after_work_skipped``, ``after_work_retry`` and
+    ``after_work_failure``, run in the Dramatiq worker thread that handles the delivery, outside any
+    transaction of the work's.
 
     Every method runs in the thread that made the move or runs the work. Only ``before_transition`` can
     change what happens; an exception from any other method is logged and does not change the outcome.
