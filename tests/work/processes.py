@@ -19,6 +19,7 @@ import pytest
 
 from engine import Statewright
 from tests.conftest import ROOT
+from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 
 #: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made.
@@ -114,6 +115,21 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(why() if why is not None else "timed out waiting")
         time.sleep(every)
+
+
+def one_job_done(app: Statewright, *, why: Callable[[], str] | None = None) -> None:
+    """Add a job and wait until a worker in another process did it (so the worker is up and consuming)."""
+    with app.sessionmaker() as session:
+        job = Job(behaviour="ok")
+        session.add(job)
+        session.commit()
+        job_id = job.id
+
+    def done() -> bool:
+        with app.sessionmaker() as session:
+            return bool(session.get_one(Job, job_id).status.state == "done")
+
+    wait_for(done, every=0.2, why=why)
 
 
 def stop_worker(worker: subprocess.Popen[str], *, group: bool = True) -> str:

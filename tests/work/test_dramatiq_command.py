@@ -12,12 +12,11 @@ from pathlib import Path
 from engine import Statewright
 from engine.cli import EXIT_OK
 from tests.conftest import ROOT
-from tests.work.app.models import Job
 from tests.work.conftest import MACHINES
 from tests.work.processes import (  # noqa: F401 - fixtures
+    one_job_done,
     postgres_database_url,
     redis_broker_url,
-    wait_for,
     worker_environment,
 )
 
@@ -38,17 +37,7 @@ def test_the_example_module_runs_the_work_and_stops_on_sigterm(app: Statewright,
         env=worker_environment(settings),
     )
     try:
-        with app.sessionmaker() as session:
-            job = Job(behaviour="ok")
-            session.add(job)
-            session.commit()
-            job_id = job.id
-
-        def done() -> bool:
-            with app.sessionmaker() as session:
-                return session.get_one(Job, job_id).status.state == "done"
-
-        wait_for(done, every=0.2)
+        one_job_done(app)
         time.sleep(1)  # the worker process is up; its sweeper thread started with it
     finally:
         dramatiq.send_signal(signal.SIGTERM)  # Dramatiq's main process alone: it passes the signal on

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pytest
 
 from engine import Statewright
-from tests.work.app.models import Job
 from tests.work.processes import (  # noqa: F401 - fixtures
+    one_job_done,
     postgres_database_url,
     redis_broker_url,
     start_worker,
@@ -98,17 +98,7 @@ def test_info_lines_come_from_every_spawned_process(
 
 def _one_job_done(app: Statewright, running: Worker) -> None:
     """Wait until the worker did a job: it is up, and its "ready" line, at INFO, would be out by now."""
-    with app.sessionmaker() as session:
-        job = Job(behaviour="ok")
-        session.add(job)
-        session.commit()
-        job_id = job.id
-
-    def done() -> bool:
-        with app.sessionmaker() as session:
-            return bool(session.get_one(Job, job_id).status.state == "done")
-
-    running.wait_for(done)
+    one_job_done(app, why=lambda: "\n".join(running.lines))
 
 
 def test_by_default_only_warnings_are_logged(app: Statewright, broker_url: str) -> None:
