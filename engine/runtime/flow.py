@@ -219,6 +219,22 @@ class Flow:
         actor: str | None = None,
     ) -> StatusChange:
         """Move ``obj`` to ``state`` along the first transition that allows it, without guards."""
+        return self.claim_status(obj, state, payload=payload, exception=exception, context=context, actor=actor)
+
+    def claim_status(
+        self,
+        obj: Any,
+        state: str,
+        *,
+        payload: Any = None,
+        exception: BaseException | None = None,
+        context: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> StatusChange:
+        """``set_status`` for a worker's claim: its refusals reach no ``after_refusal`` hook.
+
+        A claim that finds its object moved lost a race; the delivery reports that (``after_work_skipped``).
+        """
         session = self._session(obj)
         source = self.state_of(obj, f"-> {state}")
         transition = self._transition_between(source, state, object_id=self.object_id(obj))

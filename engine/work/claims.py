@@ -66,7 +66,7 @@ def claim_from_start(flow: Flow, obj: Any, target: str, *, payload: Any, lease: 
         with session.begin():
             # SQLite: take the write lock first, so the claim waits for other writers instead of failing.
             session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-            change = flow.set_status(obj, target, payload=payload, actor=claimant())
+            change = flow.claim_status(obj, target, payload=payload, actor=claimant())
             if lease is not None:
                 connection = session.connection()
                 connection.execute(take_lease(connection.dialect.name), lease.params(change.id))

@@ -10,9 +10,11 @@ import pytest
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import text
+from sqlalchemy.orm import attributes
 
 from engine import Hook, SkipReason, Statewright, Veto, WorkRun
 from engine.migrations.upgrade import upgrade
+from engine.work.claims import claim_from_start
 from tests.conftest import STATEWRIGHT_TABLES
 from tests.work.app.handlers import CALLS, HEARD
 from tests.work.app.models import Job, JobBase
@@ -145,6 +147,7 @@ class SkipsAndRollbacks(WorkRecorder):
     def __init__(self, *, veto_first_claim: bool = False) -> None:
         super().__init__()
         self.rollbacks: list[tuple[str, str, str, str]] = []
+        self.refusals: list[str] = []
         self._veto = veto_first_claim
 
     def after_work_skipped(self, run: WorkRun, reason: SkipReason) -> None:
@@ -154,6 +157,9 @@ class SkipsAndRollbacks(WorkRecorder):
         if self._veto and transition == "start":
             self._veto = False
             raise Veto("not yet")
+
+    def after_refusal(self, obj: Any, refusal: BaseException) -> None:
+        self.refusals.append(type(refusal).__name__)
 
     def after_rollback(self, obj: Any, source: str, target: str, transition: str, error: BaseException) -> None:
         self.rollbacks.append((f"{obj.id}", f"{source}->{target}", transition, type(error).__name__))
@@ -207,3 +213,17 @@ def test_a_claim_rolled_back_by_a_veto_is_reported_and_the_delivery_retried(
     assert recorder.of("task") == [("start", 1, None), ("retry", 1, "Veto"), ("start", 2, None), ("done", 2, None)]
     with hooked_app.sessionmaker() as session:
         assert session.get_one(Job, job_id).status.state == "done"
+
+
+def test_a_claim_that_loses_the_race_after_loading_its_object_is_no_refusal(
+    hooked_app: Statewright, recorder: SkipsAndRollbacks
+) -> None:
+    """Loaded in ``queued``, moved by someone else before the compare-and-set: the claim is lost, quietly."""
+    job_id = _job_moved_on_before_its_task_runs(hooked_app)
+    with hooked_app.sessionmaker() as session:
+        job = session.get_one(Job, job_id)
+        flow = hooked_app.flows["job"]
+        attributes.set_committed_value(job, flow.attribute, Job.Status.QUEUED)  # as loaded before the move
+        assert claim_from_start(flow, job, "running", payload=None, lease=None) is False
+    assert recorder.refusals == []
+    assert recorder.rollbacks == []
