@@ -222,16 +222,9 @@ class Flow:
         return self.claim_status(obj, state, payload=payload, exception=exception, context=context, actor=actor)
 
     def claim_status(
-        self,
-        obj: Any,
-        state: str,
-        *,
-        payload: Any = None,
-        exception: BaseException | None = None,
-        context: Mapping[str, Any] | None = None,
-        actor: str | None = None,
+        self, obj: Any, state: str, *, context: Mapping[str, Any] | None = None, **details: Any
     ) -> StatusChange:
-        """``set_status`` for a worker's claim: its refusals reach no ``after_refusal`` hook.
+        """``set_status`` for a worker's claim (``details``: its payload, exception, actor); no ``after_refusal``.
 
         A claim that finds its object moved lost a race; the delivery reports that (``after_work_skipped``).
         """
@@ -239,18 +232,7 @@ class Flow:
         source = self.state_of(obj, f"-> {state}")
         transition = self._transition_between(source, state, object_id=self.object_id(obj))
         actions = self.compiled.actions_by_transition[id(transition)]
-        return self._move(
-            session,
-            obj,
-            source,
-            state,
-            transition.name,
-            context or {},
-            actions=actions,
-            payload=payload,
-            exception=exception,
-            actor=actor,
-        )
+        return self._move(session, obj, source, state, transition.name, context or {}, actions=actions, **details)
 
     @_reporting_refusals
     def defibrillate(self, obj: Any, *, actor: str | None = None) -> StatusChange:
