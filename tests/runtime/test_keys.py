@@ -23,12 +23,11 @@ def test_a_composite_key_reads_back_the_parts_it_was_written_from() -> None:
 @pytest.mark.parametrize(
     ("text", "columns", "reason"),
     [
-        ("north,7,8", COMPOSITE, "3 part(s) for a key of 2 column(s)"),
-        ("north", COMPOSITE, "1 part(s) for a key of 2 column(s)"),
-        ("north,seven", COMPOSITE, "'seven' is not a int (number)"),
-        ("lots", AMOUNTS, "'lots' is not a Decimal (amount)"),
+        pytest.param("north,7,8", COMPOSITE, "3 part(s) for a key of 2 column(s)", id="too many parts"),
+        pytest.param("north", COMPOSITE, "1 part(s) for a key of 2 column(s)", id="too few parts"),
+        pytest.param("north,seven", COMPOSITE, "'seven' is not a int (number)", id="not a number"),
+        pytest.param("lots", AMOUNTS, "'lots' is not a Decimal (amount)", id="not a decimal"),
     ],
-    ids=["too many parts", "too few parts", "not a number", "not a decimal"],
 )
 def test_text_that_cannot_be_a_key_is_an_object_key_error(text: str, columns: Table, reason: str) -> None:
     with pytest.raises(ObjectKeyError) as raised:

@@ -184,23 +184,31 @@ def _job_deleted_before_its_task_runs(app: Statewright) -> None:
         session.delete(job)
 
 
-def test_a_delivery_whose_object_moved_on_is_skipped_not_done(
-    hooked_app: Statewright, recorder: SkipsAndRollbacks, work: Callable[[], None]
+#: The listener of ``done`` runs for the job moved there; the deleted job emits nothing.
+LISTENER_AFTER_MOVE = [("start", 1, None), ("done", 1, None)]
+
+
+@pytest.mark.parametrize(
+    ("stage", "reason", "listener"),
+    [
+        pytest.param(_job_moved_on_before_its_task_runs, "moved", LISTENER_AFTER_MOVE, id="moved on"),
+        pytest.param(_job_deleted_before_its_task_runs, "gone", [], id="deleted"),
+    ],
+)
+def test_a_delivery_with_nothing_to_claim_is_skipped_not_done(
+    hooked_app: Statewright,
+    recorder: SkipsAndRollbacks,
+    work: Callable[[], None],
+    stage: Callable[[Statewright], object],
+    reason: str,
+    listener: list[tuple[str, int, None]],
 ) -> None:
-    _job_moved_on_before_its_task_runs(hooked_app)
+    stage(hooked_app)
     work()
-    assert recorder.of("task") == [("start", 1, None), ("skipped:moved", 1, None)]
-    assert recorder.of("listener") == [("start", 1, None), ("done", 1, None)], "the listener of `done` did its work"
+    assert recorder.of("task") == [("start", 1, None), (f"skipped:{reason}", 1, None)]
+    assert recorder.of("listener") == listener
     assert CALLS == {}, "the handler never ran"
     assert recorder.rollbacks == []
-
-
-def test_a_delivery_whose_object_is_gone_is_skipped(
-    hooked_app: Statewright, recorder: SkipsAndRollbacks, work: Callable[[], None]
-) -> None:
-    _job_deleted_before_its_task_runs(hooked_app)
-    work()
-    assert recorder.of("task") == [("start", 1, None), ("skipped:gone", 1, None)]
 
 
 def test_a_claim_rolled_back_by_a_veto_is_reported_and_the_delivery_retried(
@@ -223,7 +231,7 @@ def test_a_claim_that_loses_the_race_after_loading_its_object_is_no_refusal(
     with hooked_app.sessionmaker() as session:
         job = session.get_one(Job, job_id)
         flow = hooked_app.flows["job"]
-        attributes.set_committed_value(job, flow.attribute, Job.Status.QUEUED)  # as loaded before the move
+        attributes.set_committed_value(job, flow.attribute, flow.compiled.member_by_state["queued"])  # as loaded before
         assert claim_from_start(flow, job, "running", payload=None, lease=None) is False
     assert recorder.refusals == []
     assert recorder.rollbacks == []
