@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
 
+from engine.spec.callbacks import build_callbacks
 from engine.spec.diagnostics import Diagnostic
 from engine.spec.durations import parse_duration
 from engine.spec.expressions import ExpressionProblem, compile_expression
@@ -102,6 +103,7 @@ class _SpecBuilder:
                 )
                 for i, raw in enumerate(data.get("reactions", []))
             ),
+            callbacks=build_callbacks(data, self.source_map),
             origin=self.origin(),
         )
 

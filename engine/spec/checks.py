@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from engine.spec.callbacks import check_callbacks
 from engine.spec.diagnostics import Diagnostic
 from engine.spec.durations import format_duration
 from engine.spec.locations import Location
@@ -266,7 +267,7 @@ def check_graph(spec: MachineSpec) -> Iterator[Diagnostic]:
     finishing = _reachable(finals, graph.backward)
     if graph.from_every_state & finishing:  # a final state is reachable from every state
         finishing = set(spec.states)
-    error_states = {work.steps.error for work in spec.work()}
+    error_states = {work.steps.error for work in spec.work()} | {c.steps.error for c in spec.callbacks.values()}
     listed_finals = listing(finals)
     for state in spec.states.values():
         location = state.origin.key()
@@ -454,4 +455,5 @@ CHECKS: tuple[Check, ...] = (
     check_listener_backoff,
     check_reactions,
     check_url_templates,
+    check_callbacks,
 )
