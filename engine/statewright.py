@@ -38,6 +38,8 @@ from engine.work.handlers import WorkTable
 from engine.work.resends import checked_resend_after, resend_stalled
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from engine.archive import Archiver, ArchiveSettings
 
 
@@ -121,7 +123,8 @@ class Statewright:
         )
         #: One set of masking rules for everything stored, logged or shown: the defaults and every ``redact`` key.
         self.redactor = Redactor.with_keys(
-            key for spec in spec_list for endpoint in spec.endpoints.values() for key in endpoint.redact
+            [key for spec in spec_list for endpoint in spec.endpoints.values() for key in endpoint.redact]
+            + [key for spec in spec_list for callback in spec.callbacks.values() for key in callback.redact]
         )
         self.broker = build_broker(broker_url)
         self.flows: dict[str, Flow] = {}  # filled below, once the relay exists: Work reads it as it runs
@@ -202,6 +205,16 @@ class Statewright:
     def fire(self, obj: Any, name: str, /, *, actor: str | None = None, **context: Any) -> StatusChange:
         """Fire a transition on any bound object (the same as ``obj.fire`` for ``Stateful`` models)."""
         return self.flow(obj).fire(obj, name, context, actor=actor)
+
+    def callbacks_asgi(self) -> Starlette:
+        """The ASGI app receiving the machines' callbacks on ``/callbacks/{machine}/{route}/{key}``.
+
+        Raises:
+            ConfigurationError: A callback's secret variable is not set, or its ``handle`` or verifier does not import.
+        """
+        from engine.callbacks.app import build_callbacks_app
+
+        return build_callbacks_app(self)
 
     def close(self) -> None:
         """Close the broker's and the database's connections (the app object is unusable afterwards)."""
