@@ -22,6 +22,7 @@ from engine.cli.failing import TRACEBACK_ENV, CommandFailed, StatewrightGroup
 from engine.cli.failures import failures
 from engine.cli.lint import lint, rules
 from engine.cli.ops import defibrillate, sweep
+from engine.cli.serve import serve
 from engine.cli.show import show
 from engine.cli.worker import worker
 from engine.settings import Settings
@@ -42,6 +43,7 @@ Examples:
   statewright compress --older-than 2d --archive-uri s3://bucket/statewright
   statewright restore 1042 1043                   bring two history rows' payloads back
   statewright admin --machines machines/          the admin page on http://localhost:8000
+  statewright serve --machines machines/ --workers 2   receive signed callbacks on http://localhost:8000
   statewright --traceback sweep                   a failure's traceback too, for a bug report
 """
 
@@ -74,6 +76,7 @@ main.add_command(lint)
 main.add_command(rules)
 main.add_command(diagram)
 main.add_command(show)
+main.add_command(serve)
 main.add_command(db)
 main.add_command(sweep)
 main.add_command(defibrillate)
