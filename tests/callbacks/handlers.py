@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.callbacks.receiving import InboundRequest
+from engine.callbacks import InboundRequest
 
 
 class ProviderDeclined(Exception):
