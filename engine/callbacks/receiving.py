@@ -176,20 +176,26 @@ def _delivery_id(callback: CallbackSpec, request: InboundRequest) -> str:
 def _remember(connection: Connection, row: dict[str, str], callback: CallbackSpec) -> bool:
     """Insert the delivery's row; ``False`` if an unexpired row says it was processed already."""
     now = datetime.now(UTC)
+    if _insert(connection, {**row, "received_at": now, "expires_at": now + callback.replay_ttl}):
+        return True
+    # Seen before: a row past its time to live counts as never seen, and makes way for this delivery.
     same = and_(*(callback_deliveries.c[name] == value for name, value in row.items()))
-    connection.execute(delete(callback_deliveries).where(same, callback_deliveries.c.expires_at < now))
-    values = {**row, "received_at": now, "expires_at": now + callback.replay_ttl}
+    expired = connection.execute(delete(callback_deliveries).where(same, callback_deliveries.c.expires_at < now))
+    if not expired.rowcount:
+        return False
+    return _insert(connection, {**row, "received_at": now, "expires_at": now + callback.replay_ttl})
+
+
+def _insert(connection: Connection, values: dict[str, Any]) -> bool:
+    """Insert a delivery row unless its key is taken (waiting for a concurrent insert of it to end)."""
     dialect = connection.dialect.name
     if dialect in ("postgresql", "sqlite"):
-        # Waits for a concurrent delivery of the same row to commit or roll back, then inserts or skips.
         from sqlalchemy.dialects import postgresql, sqlite
 
         upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(callback_deliveries)
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT through SQLAlchemy.
-        inserted = connection.execute(
-            upsert.values(values).on_conflict_do_nothing().returning(callback_deliveries.c.machine)
-        )
-        return inserted.first() is not None
+        statement = upsert.values(values).on_conflict_do_nothing().returning(callback_deliveries.c.machine)
+        return connection.execute(statement).first() is not None
     try:
         with connection.begin_nested():
             connection.execute(insert(callback_deliveries).values(values))

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -202,3 +203,14 @@ def test_a_missing_secret_refuses_to_build_the_app(database_url: str, monkeypatc
             app.callbacks_asgi()
     finally:
         app.close()
+
+
+def test_a_delivery_remembered_past_its_ttl_counts_as_new(served: Served) -> None:
+    payment = awaiting_payment(served.app)
+    assert served.settled(payment, {"id": "ch_9"}, event="evt_9").status_code == 200
+    with served.app.engine.begin() as connection:
+        connection.execute(callback_deliveries.update().values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    before = counts(served.app, payment)
+    answer = served.settled(payment, {"id": "ch_9"}, event="evt_9")
+    assert (answer.status_code, answer.json()["error"]) == (409, "not in the awaited state")
+    assert counts(served.app, payment) == before
