@@ -36,7 +36,7 @@ def build_callbacks_app(app: Statewright, *, environ: Mapping[str, str] | None =
 
     Args:
         app: The Statewright app.
-        environ: Where signing secrets are read; ``os.environ`` by default.
+        environ: Where signing secrets are read; the process environment by default.
 
     Returns:
         An ASGI app; mount it in FastAPI or Starlette, or serve it with ``statewright serve``.

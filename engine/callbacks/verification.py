@@ -8,12 +8,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from engine.errors import ConfigurationError
+from engine.settings import read_named
 from engine.spec.model import CallableVerifier, CallbackSpec, HmacVerifier
 from engine.spec.resolve import Unresolved, import_object
 
@@ -145,7 +145,7 @@ def build_check(callback: CallbackSpec, *, environ: Mapping[str, str] | None = N
 
     Args:
         callback: The callback from the machine file.
-        environ: Where secrets are read; ``os.environ`` by default.
+        environ: Where secrets are read; the process environment by default.
 
     Returns:
         A check with a ``verify(headers, body)`` method.
@@ -156,7 +156,7 @@ def build_check(callback: CallbackSpec, *, environ: Mapping[str, str] | None = N
     spec = callback.verify
     if isinstance(spec, CallableVerifier):
         return CallableCheck(spec, _import_verifier(callback, spec))
-    secret = (os.environ if environ is None else environ).get(spec.secret_env, "")
+    secret = read_named(spec.secret_env, environ)
     if not secret:
         raise ConfigurationError(
             f"Callback {callback.name!r} needs its signing secret in the environment variable "

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
+import functools
+import socket
 import sys
-from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,8 +14,8 @@ from engine.cli.exits import EXIT_OK, EXIT_UNAVAILABLE
 from engine.cli.logs import configure_logging, log_level_option
 from engine.dependencies import missing_dependency
 
-#: Where a worker process of ``--workers N`` finds the parent's options (JSON of ``AppOptions``' first fields).
-SERVE_OPTIONS_ENV = "STATEWRIGHT_SERVE_OPTIONS"
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 
 @click.command()
@@ -60,28 +60,21 @@ def serve(
     sys.exit(EXIT_OK)
 
 
-def _run(asgi: object, sock: object, *, workers: int, options: AppOptions, log_level: str) -> None:
+def _run(asgi: ASGIApp | None, sock: socket.socket, *, workers: int, options: AppOptions, log_level: str) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     if asgi is not None:
-        config = uvicorn.Config(asgi, log_level=log_level.lower(), proxy_headers=False)  # type: ignore[arg-type]
-        with sock:  # type: ignore[attr-defined]
-            uvicorn.Server(config).run(sockets=[sock])  # type: ignore[list-item]
+        with sock:
+            uvicorn.Server(uvicorn.Config(asgi, log_level=log_level.lower(), proxy_headers=False)).run(sockets=[sock])
         return
-    # Each worker process builds its own app (engines and sockets must not cross a fork) from the same options.
-    os.environ[SERVE_OPTIONS_ENV] = json.dumps({k: v for k, v in asdict(options).items() if k != "settings"})
-    config = uvicorn.Config(
-        "engine.cli.serve:callbacks_from_env",
-        factory=True,
-        workers=workers,
-        log_level=log_level.lower(),
-        proxy_headers=False,
-    )
-    Multiprocess(config, sockets=[sock]).run()  # type: ignore[list-item]
+    # Each worker process builds its own app (engines and sockets must not cross processes) from the same
+    # options: the factory and its options are pickled into the spawned workers.
+    factory = functools.partial(callbacks_for, options)
+    config = uvicorn.Config(factory, factory=True, workers=workers, log_level=log_level.lower(), proxy_headers=False)
+    Multiprocess(config, sockets=[sock]).run()
 
 
-def callbacks_from_env() -> object:
-    """The callbacks app of a ``--workers`` process, built from the options its parent left in the environment."""
-    options = AppOptions(**json.loads(os.environ[SERVE_OPTIONS_ENV]))
+def callbacks_for(options: AppOptions) -> ASGIApp:
+    """The callbacks app of one ``--workers`` process."""
     return build_app(options).callbacks_asgi()
