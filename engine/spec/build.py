@@ -103,6 +103,7 @@ class _SpecBuilder:
                 for i, raw in enumerate(data.get("reactions", []))
             ),
             origin=self.origin(),
+            emits=tuple(data.get("emits", ())),
         )
 
     # States and transitions ------------------------------------------------------------------
@@ -123,6 +124,7 @@ class _SpecBuilder:
             defibrillate=raw.get("defibrillate"),
             final=raw.get("final", False),
             origin=self.origin("states", name),
+            touchable=raw.get("touchable", False),
         )
 
     def transition(self, index: int, raw: dict[str, Any]) -> TransitionSpec:
