@@ -205,6 +205,10 @@ class Statewright:
         """Fire a transition on any bound object (the same as ``obj.fire`` for ``Stateful`` models)."""
         return self.flow(obj).fire(obj, name, context, actor=actor)
 
+    def touch(self, obj: Any, /, *, actor: str | None = None, **context: Any) -> StatusChange:
+        """Re-enter a bound object's touchable state (the same as ``obj.touch`` for ``Stateful`` models)."""
+        return self.flow(obj).touch(obj, context, actor=actor)
+
     def close(self) -> None:
         """Close the broker's and the database's connections (the app object is unusable afterwards)."""
         self.broker.close()
