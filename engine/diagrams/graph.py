@@ -20,6 +20,8 @@ class DiagramNode:
     final: bool
     color: str | None
     work: tuple[str, ...]
+    #: Marked ``touchable: true``: ``touch()`` may re-enter it.
+    touchable: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,14 @@ def build_graph(spec: MachineSpec) -> DiagramGraph:
     for endpoint in spec.endpoints.values():
         work_by_state.setdefault(endpoint.steps.when, []).append(f"{endpoint.method} {endpoint.name}")
     nodes = tuple(
-        DiagramNode(name, name == spec.initial, state.final, state.color, tuple(work_by_state.get(name, ())))
+        DiagramNode(
+            name,
+            name == spec.initial,
+            state.final,
+            state.color,
+            tuple(work_by_state.get(name, ())),
+            touchable=state.touchable,
+        )
         for name, state in spec.states.items()
     )
     edges: list[DiagramEdge] = []
