@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -95,3 +96,33 @@ def test_touch_inside_an_open_transaction_is_undone_with_it(app: Statewright) ->
     with app.sessionmaker() as session:
         assert [c.transition for c in session.get_one(Parcel, parcel_id).history()] == ["create"]
     assert len(_outbox(app)) == 2
+
+
+def test_touch_waiting_on_a_concurrent_move_is_refused_once_that_move_commits(app: Statewright) -> None:
+    """Given a move holding the object's row in an open transaction, a touch started meanwhile waits, then
+    finds the status changed: ``StaleStatus``, and nothing of its own written."""
+    parcel_id = new_parcel(app)
+    outcome: list[BaseException | None] = []
+    with app.sessionmaker() as mover, app.sessionmaker() as toucher:
+        stale = toucher.get_one(Parcel, parcel_id)
+        toucher.commit()
+        mover.begin()
+        mover.get_one(Parcel, parcel_id).fire("packed")  # row locked until the commit below
+
+        def touch() -> None:
+            try:
+                stale.touch()
+                outcome.append(None)
+            except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+                outcome.append(error)
+
+        thread = threading.Thread(target=touch)
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive(), "the touch did not wait for the open move"
+        mover.commit()
+        thread.join(timeout=30)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], StaleStatus)
+    with app.sessionmaker() as session:
+        assert [c.transition for c in session.get_one(Parcel, parcel_id).history()] == ["create", "packed"]
