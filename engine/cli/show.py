@@ -20,6 +20,8 @@ def _states_table(spec: MachineSpec) -> Table:
         kind = ", ".join(k for k, on in kinds if on)
         timeout = f"{format_duration(state.timeout.after)} → {state.timeout.to}" if state.timeout else ""
         table.add_row(state.name, repr(state.value), kind, timeout, state.defibrillate or "", ", ".join(state.events))
+    if spec.emits:
+        table.caption = f"emitted from code (emits:): {', '.join(spec.emits)}"
     return table
 
 

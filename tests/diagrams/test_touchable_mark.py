@@ -25,3 +25,4 @@ def test_show_lists_touchable_as_a_kind() -> None:
     assert result.exit_code == 0, result.output
     waiting = next(line for line in result.output.splitlines() if "'waiting'" in line)
     assert "initial, touchable" in waiting
+    assert "emitted from code (emits:): thing.weighed, thing.priced" in result.output
