@@ -24,6 +24,7 @@ from engine.errors import (
     DatabaseUnavailable,
     DefinitionError,
     DotUnavailableError,
+    EmitOutsideMove,
     EndpointError,
     EndpointFailed,
     ExpressionError,
@@ -33,6 +34,7 @@ from engine.errors import (
     MissingDependency,
     NoDefibrillation,
     NotBoundError,
+    NotTouchable,
     PlaceholderRefused,
     ResponseTooLarge,
     RetryRefused,
@@ -41,6 +43,7 @@ from engine.errors import (
     StatusAssignmentError,
     TransitionError,
     TransitionNotAllowed,
+    UndeclaredEventError,
     UnknownStatusError,
     UnknownWork,
     WorkError,
@@ -64,6 +67,7 @@ if TYPE_CHECKING:
     from engine.redaction import Redactor
     from engine.runtime.binding import Stateful
     from engine.runtime.changes import StatusChange
+    from engine.runtime.emitting import emit
     from engine.runtime.hooks import Hook, Veto, WorkRun
     from engine.settings import Settings
     from engine.statewright import Statewright
@@ -80,6 +84,7 @@ _LAZY = {
     "Hook": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
     "WorkRun": "engine.runtime.hooks",
+    "emit": "engine.runtime.emitting",
     "ArchiveSettings": "engine.archive.settings",
     "Redactor": "engine.redaction",
     "Settings": "engine.settings",
@@ -107,6 +112,7 @@ __all__ = [
     "UnknownStatus",
     "Veto",
     "WorkRun",
+    "emit",
     "metadata",
     # Configuration
     "Settings",
@@ -135,6 +141,7 @@ __all__ = [
     "DatabaseUnavailable",
     "DefinitionError",
     "DotUnavailableError",
+    "EmitOutsideMove",
     "EndpointError",
     "EndpointFailed",
     "ExpressionError",
@@ -144,6 +151,7 @@ __all__ = [
     "MissingDependency",
     "NoDefibrillation",
     "NotBoundError",
+    "NotTouchable",
     "PlaceholderRefused",
     "ResponseTooLarge",
     "RetryRefused",
@@ -152,6 +160,7 @@ __all__ = [
     "StatusAssignmentError",
     "TransitionError",
     "TransitionNotAllowed",
+    "UndeclaredEventError",
     "UnknownStatusError",
     "UnknownWork",
     "WorkError",

@@ -25,7 +25,7 @@ from engine.runtime.binding import bind_flow, flow_of
 from engine.runtime.changes import StatusChange
 from engine.runtime.flow import Flow
 from engine.runtime.hooks import Hook
-from engine.runtime.outbox import plan_outbox
+from engine.runtime.outbox import plan_emits, plan_outbox
 from engine.settings import DEFAULT_BROKER_URL as DEFAULT_BROKER_URL  # re-exported: its old home
 from engine.settings import Settings
 from engine.spec.loader import duplicate_definitions, load_specs
@@ -144,10 +144,12 @@ class Statewright:
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
         self.hooks = (self.work.relay, *hooks)
         self.work.hooks = self.hooks
-        plans = plan_outbox(spec_list)
+        plans, emits = plan_outbox(spec_list), plan_emits(spec_list)
         for name, compiled in self.machines.items():
             model = compiled.model
-            flow = Flow(compiled, inspect(model), hooks=self.hooks, plan=plans[name], redactor=self.redactor)
+            flow = Flow(
+                compiled, inspect(model), hooks=self.hooks, plan=plans[name], emits=emits[name], redactor=self.redactor
+            )
             bind_flow(model, flow)
             self.flows[name] = flow
 
@@ -215,6 +217,10 @@ class Statewright:
         from engine.callbacks.app import build_callbacks_app
 
         return build_callbacks_app(self)
+
+    def touch(self, obj: Any, /, *, actor: str | None = None, **context: Any) -> StatusChange:
+        """Re-enter a bound object's touchable state (the same as ``obj.touch`` for ``Stateful`` models)."""
+        return self.flow(obj).touch(obj, context, actor=actor)
 
     def close(self) -> None:
         """Close the broker's and the database's connections (the app object is unusable afterwards)."""

@@ -16,9 +16,12 @@ def _states_table(spec: MachineSpec) -> Table:
     for column in ("state", "value", "kind", "timeout", "defibrillate", "events"):
         table.add_column(column)
     for state in spec.states.values():
-        kind = ", ".join(k for k, on in (("initial", state.name == spec.initial), ("final", state.final)) if on)
+        kinds = (("initial", state.name == spec.initial), ("final", state.final), ("touchable", state.touchable))
+        kind = ", ".join(k for k, on in kinds if on)
         timeout = f"{format_duration(state.timeout.after)} → {state.timeout.to}" if state.timeout else ""
         table.add_row(state.name, repr(state.value), kind, timeout, state.defibrillate or "", ", ".join(state.events))
+    if spec.emits:
+        table.caption = f"emitted from code (emits:): {', '.join(spec.emits)}"
     return table
 
 

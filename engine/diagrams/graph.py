@@ -20,6 +20,8 @@ class DiagramNode:
     final: bool
     color: str | None
     work: tuple[str, ...]
+    #: Marked ``touchable: true``: ``touch()`` may re-enter it.
+    touchable: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,14 @@ def build_graph(spec: MachineSpec) -> DiagramGraph:
     for callback in spec.callbacks.values():
         work_by_state.setdefault(callback.steps.when, []).append(f"awaits callback {callback.name}")
     nodes = tuple(
-        DiagramNode(name, name == spec.initial, state.final, state.color, tuple(work_by_state.get(name, ())))
+        DiagramNode(
+            name,
+            name == spec.initial,
+            state.final,
+            state.color,
+            tuple(work_by_state.get(name, ())),
+            touchable=state.touchable,
+        )
         for name, state in spec.states.items()
     )
     edges: list[DiagramEdge] = []

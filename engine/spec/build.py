@@ -105,6 +105,7 @@ class _SpecBuilder:
             ),
             callbacks=build_callbacks(data, self.source_map),
             origin=self.origin(),
+            emits=tuple(data.get("emits", ())),
         )
 
     # States and transitions ------------------------------------------------------------------
@@ -125,6 +126,7 @@ class _SpecBuilder:
             defibrillate=raw.get("defibrillate"),
             final=raw.get("final", False),
             origin=self.origin("states", name),
+            touchable=raw.get("touchable", False),
         )
 
     def transition(self, index: int, raw: dict[str, Any]) -> TransitionSpec:

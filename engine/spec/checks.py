@@ -444,6 +444,25 @@ def url_template_problem(url: str) -> str | None:
     return None
 
 
+def check_own_events(spec: MachineSpec) -> Iterator[Diagnostic]:
+    """Listeners and reactions on the machine's own events (named ``<machine>.…``) wait for one it emits.
+
+    Events of other machines are left alone: a file is checked without the machines it listens to.
+    """
+    emitted = sorted(spec.emittable)
+    listed, prefix, suggester = listing(emitted) or "none", f"{spec.name}.", Suggester()
+    awaited = [(f"Listener of {entry.event!r}", entry.event, entry.origin.text("event")) for entry in spec.listeners]
+    awaited += [(f"Reaction to {entry.on!r}", entry.on, entry.origin.text("on")) for entry in spec.reactions]
+    for label, event, location in awaited:
+        if event.startswith(prefix) and event not in spec.emittable:
+            yield Diagnostic(
+                "SW207",
+                f"{label} waits for an event machine {spec.name!r} neither emits from a state nor lists in "
+                f"`emits:`, so it never runs.{suggester.did_you_mean(event, emitted)} Events it emits: {listed}.",
+                location,
+            )
+
+
 #: Every semantic check, in the order they run.
 CHECKS: tuple[Check, ...] = (
     check_state_references,
@@ -456,4 +475,5 @@ CHECKS: tuple[Check, ...] = (
     check_reactions,
     check_url_templates,
     check_callbacks,
+    check_own_events,
 )

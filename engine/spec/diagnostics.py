@@ -69,6 +69,13 @@ _RULE_LIST = [
         "Two machines drive the same model's status column (same `model` and "
         "`field`); a column can follow one machine only.",
     ),
+    Rule(
+        "SW207",
+        "unknown-event",
+        "A listener or reaction waits for an event of its own machine (`<machine>.…`) that no state emits and "
+        "`emits:` does not list.",
+        Severity.WARNING,
+    ),
     # The graph.
     Rule("SW301", "duplicate-value", "Two states store the same value in the status column."),
     Rule("SW302", "mixed-values", "Some state values are integers and some strings; the column needs one type."),

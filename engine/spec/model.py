@@ -162,6 +162,8 @@ class StateSpec:
     defibrillate: str | None = None
     final: bool = False
     origin: Origin = _origin()
+    #: Whether ``touch()`` may re-enter the state (issue 14).
+    touchable: bool = False
 
     @property
     def color(self) -> str | None:
@@ -375,11 +377,18 @@ class MachineSpec:
     reactions: tuple[ReactionSpec, ...] = ()
     callbacks: Mapping[str, CallbackSpec] = dataclasses.field(default_factory=dict)
     origin: Origin = _origin()
+    #: Events the machine's code may emit with ``emit()``, besides its states' events (issue 14).
+    emits: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
         """The file this machine was read from."""
         return self.origin.source_map.file
+
+    @property
+    def emittable(self) -> frozenset[str]:
+        """The events ``emit()`` accepts for this machine: its ``emits:`` list and its states' events."""
+        return frozenset(self.emits).union(*(state.events for state in self.states.values()))
 
     @property
     def final_states(self) -> tuple[str, ...]:
