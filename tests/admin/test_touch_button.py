@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.admin.conftest import TOKEN, Served, serve_admin
-from tests.admin.test_browser import browser, page, playwright  # noqa: F401 - the browser fixtures
 from tests.work.touching.app import new_parcel, parcel_app
 from tests.work.touching.models import Parcel
 
