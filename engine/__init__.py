@@ -24,6 +24,7 @@ from engine.errors import (
     DatabaseUnavailable,
     DefinitionError,
     DotUnavailableError,
+    EmitOutsideMove,
     EndpointError,
     EndpointFailed,
     ExpressionError,
@@ -33,6 +34,7 @@ from engine.errors import (
     MissingDependency,
     NoDefibrillation,
     NotBoundError,
+    NotTouchable,
     ObjectKeyError,
     PlaceholderRefused,
     ResponseTooLarge,
@@ -43,6 +45,7 @@ from engine.errors import (
     StatusColumnError,
     TransitionError,
     TransitionNotAllowed,
+    UndeclaredEventError,
     UnknownStatusError,
     UnknownWork,
     WorkError,
@@ -66,6 +69,7 @@ if TYPE_CHECKING:
     from engine.redaction import Redactor
     from engine.runtime.binding import Stateful
     from engine.runtime.changes import StatusChange
+    from engine.runtime.emitting import emit
     from engine.runtime.hooks import Hook, SkipReason, Veto, WorkRun
     from engine.settings import Settings
     from engine.statewright import Statewright
@@ -83,6 +87,7 @@ _LAZY = {
     "SkipReason": "engine.runtime.hooks",
     "Veto": "engine.runtime.hooks",
     "WorkRun": "engine.runtime.hooks",
+    "emit": "engine.runtime.emitting",
     "ArchiveSettings": "engine.archive.settings",
     "Redactor": "engine.redaction",
     "Settings": "engine.settings",
@@ -111,6 +116,7 @@ __all__ = [
     "UnknownStatus",
     "Veto",
     "WorkRun",
+    "emit",
     "metadata",
     # Configuration
     "Settings",
@@ -139,6 +145,7 @@ __all__ = [
     "DatabaseUnavailable",
     "DefinitionError",
     "DotUnavailableError",
+    "EmitOutsideMove",
     "EndpointError",
     "EndpointFailed",
     "ExpressionError",
@@ -148,6 +155,7 @@ __all__ = [
     "MissingDependency",
     "NoDefibrillation",
     "NotBoundError",
+    "NotTouchable",
     "ObjectKeyError",
     "PlaceholderRefused",
     "ResponseTooLarge",
@@ -158,6 +166,7 @@ __all__ = [
     "StatusColumnError",
     "TransitionError",
     "TransitionNotAllowed",
+    "UndeclaredEventError",
     "UnknownStatusError",
     "UnknownWork",
     "WorkError",

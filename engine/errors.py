@@ -11,6 +11,7 @@ The tree::
     │   ├── GuardRejected             every transition's guard said no (``guard`` names the one that failed)
     │   │   └── GuardUndecidable      a guard expression could not be evaluated (a missing context key, ...)
     │   ├── NoDefibrillation          the object's state names no defibrillation target
+    │   ├── NotTouchable              ``touch()`` on an object whose state is not ``touchable: true``
     │   └── UnknownStatusError        the object's status column holds a value no state of the machine has
     ├── ExpressionError               a guard expression could not be evaluated (guards turn it into GuardUndecidable)
     ├── ObjectKeyError                an object key's text fits no row of the model (wrong parts or types); a ValueError
@@ -34,7 +35,7 @@ The tree::
             └── ResponseTooLarge      the response body is longer than ``max_response_body``
 
 Misuse of the Python API (an object not in a session, a model that is not bound, assigning the status
-attribute of a stored object) raises
+attribute of a stored object, ``emit()`` outside a move or of an event the machine does not declare) raises
 ``TypeError`` or ``RuntimeError`` subclasses instead, so ``except StatewrightError`` never hides a bug.
 An exception raised by your own guard (a dotted callable) or action propagates unchanged, after the
 rollback. A guard *expression* that cannot be evaluated (a context key not passed, ``None`` compared
@@ -204,6 +205,22 @@ class GuardUndecidable(GuardRejected):
 
 class NoDefibrillation(TransitionError):
     """The object's state has no ``defibrillate`` target."""
+
+
+class NotTouchable(TransitionError):
+    """``touch()`` was asked of an object whose state is not marked ``touchable: true``; nothing was written."""
+
+    def __init__(self, *, machine: str, state: str, object_id: str | None, touchable: Sequence[str]) -> None:
+        choices = ", ".join(touchable) if touchable else "none"
+        super().__init__(
+            f"{_subject(machine, object_id)}: state {state!r} cannot be touched; mark it `touchable: true` in "
+            f"the machine file. Touchable states: {choices}.",
+            machine=machine,
+            state=state,
+            transition="touch",
+            object_id=object_id,
+        )
+        self.touchable = tuple(touchable)
 
 
 class UnknownStatusError(TransitionError):
@@ -440,6 +457,30 @@ class StatusAssignmentError(RuntimeError):
     That would change the status with no history row, no compare-and-set and no work started; move objects
     with ``fire``, ``set_status`` or ``defibrillate`` instead.
     """
+
+
+class EmitOutsideMove(RuntimeError):
+    """Programming error: ``emit()`` was called with no Statewright move or touch in progress.
+
+    An emitted event is written in the transaction of the move that emits it; call ``emit()`` from an
+    action (or other code that runs inside ``fire``, ``set_status``, ``touch`` …).
+    """
+
+
+class UndeclaredEventError(RuntimeError):
+    """Programming error: ``emit()`` named an event the moving object's machine neither lists in ``emits:``
+    nor emits from a state.
+
+    Args:
+        message: What was emitted and the events that may be.
+        machine: The machine whose object was moving.
+        event: The event that was emitted.
+    """
+
+    def __init__(self, message: str, *, machine: str, event: str) -> None:
+        super().__init__(message)
+        self.machine = machine
+        self.event = event
 
 
 def exception_name(exception: BaseException) -> str:

@@ -135,6 +135,14 @@ def read(name: str, environ: Mapping[str, str] | None = None) -> Any:
     return getattr(Settings(), name) if not text else variable.parse(variable.name, text)
 
 
+def read_named(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """The value of a variable a machine file names (a callback's ``secret_env``), ``""`` when unset.
+
+    Not a ``STATEWRIGHT_*`` setting: the file chooses the name, so it is read as it is, never parsed.
+    """
+    return (os.environ if environ is None else environ).get(name, "")
+
+
 def _text(name: str, text: str) -> str:
     return text
 

@@ -25,7 +25,7 @@ from engine.runtime.binding import bind_flow, flow_of
 from engine.runtime.changes import StatusChange
 from engine.runtime.flow import Flow
 from engine.runtime.hooks import Hook
-from engine.runtime.outbox import plan_outbox
+from engine.runtime.outbox import plan_emits, plan_outbox
 from engine.settings import DEFAULT_BROKER_URL as DEFAULT_BROKER_URL  # re-exported: its old home
 from engine.settings import Settings
 from engine.spec.loader import duplicate_definitions, load_specs
@@ -38,6 +38,8 @@ from engine.work.handlers import WorkTable
 from engine.work.resends import checked_resend_after, resend_stalled
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from engine.archive import Archiver, ArchiveSettings
 
 
@@ -121,7 +123,8 @@ class Statewright:
         )
         #: One set of masking rules for everything stored, logged or shown: the defaults and every ``redact`` key.
         self.redactor = Redactor.with_keys(
-            key for spec in spec_list for endpoint in spec.endpoints.values() for key in endpoint.redact
+            [key for spec in spec_list for endpoint in spec.endpoints.values() for key in endpoint.redact]
+            + [key for spec in spec_list for callback in spec.callbacks.values() for key in callback.redact]
         )
         self.broker = build_broker(broker_url)
         self.flows: dict[str, Flow] = {}  # filled below, once the relay exists: Work reads it as it runs
@@ -141,10 +144,12 @@ class Statewright:
         # The relay is a hook like any other: after commit it sends the change's outbox rows.
         self.hooks = (self.work.relay, *hooks)
         self.work.hooks = self.hooks
-        plans = plan_outbox(spec_list)
+        plans, emits = plan_outbox(spec_list), plan_emits(spec_list)
         for name, compiled in self.machines.items():
             model = compiled.model
-            flow = Flow(compiled, inspect(model), hooks=self.hooks, plan=plans[name], redactor=self.redactor)
+            flow = Flow(
+                compiled, inspect(model), hooks=self.hooks, plan=plans[name], emits=emits[name], redactor=self.redactor
+            )
             bind_flow(model, flow)
             self.flows[name] = flow
 
@@ -202,6 +207,20 @@ class Statewright:
     def fire(self, obj: Any, name: str, /, *, actor: str | None = None, **context: Any) -> StatusChange:
         """Fire a transition on any bound object (the same as ``obj.fire`` for ``Stateful`` models)."""
         return self.flow(obj).fire(obj, name, context, actor=actor)
+
+    def callbacks_asgi(self) -> Starlette:
+        """The ASGI app receiving the machines' callbacks on ``/callbacks/{machine}/{route}/{key}``.
+
+        Raises:
+            ConfigurationError: A callback's secret variable is not set, or its ``handle`` or verifier does not import.
+        """
+        from engine.callbacks.app import build_callbacks_app
+
+        return build_callbacks_app(self)
+
+    def touch(self, obj: Any, /, *, actor: str | None = None, **context: Any) -> StatusChange:
+        """Re-enter a bound object's touchable state (the same as ``obj.touch`` for ``Stateful`` models)."""
+        return self.flow(obj).touch(obj, context, actor=actor)
 
     def close(self) -> None:
         """Close the broker's and the database's connections (the app object is unusable afterwards)."""

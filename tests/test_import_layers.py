@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("db", "guards", "machine", "compiler", "diagrams"),
     ("orm", "migrations"),
     ("runtime",),
-    ("work", "archive"),
+    ("work", "archive", "callbacks"),
     ("statewright",),
     ("cli", "admin", "__main__", ""),
 )

@@ -81,6 +81,14 @@ async def defibrillate(request: Request) -> Response:
     return await _on_object(request, act)
 
 
+async def touch(request: Request) -> Response:
+    def act(flow: Flow, obj: Any, form: dict[str, Any]) -> str:
+        change = flow.touch(obj, {}, actor=ACTOR)
+        return f"touched, {change.to_state} entered again"
+
+    return await _on_object(request, act)
+
+
 async def defibrillate_all(request: Request) -> Response:
     """Restart every object of the filtered list that is in a state with a defibrillation target."""
     form = await _form(request)

@@ -151,6 +151,7 @@ def build_admin(app: Statewright, *, token: str, secret_key: str | None = None, 
         Route(
             "/m/{machine}/o/{object_id:path}/defibrillate", actions.defibrillate, methods=["POST"], name="defibrillate"
         ),
+        Route("/m/{machine}/o/{object_id:path}/touch", actions.touch, methods=["POST"], name="touch"),
         Route("/m/{machine}/o/{object_id:path}", pages.object_page, name="object"),
         Route("/history/{row_id}/{action}", actions.archive_action, methods=["POST"], name="archive"),
         Route("/failures", failures.failures_page, name="failures"),

@@ -83,6 +83,7 @@ async def object_page(request: Request) -> Response:
                 "history": history,
                 "transitions": [],
                 "defibrillate": None,
+                "touchable": False,
                 "problem": str(unknown),
             }
         return {
@@ -90,6 +91,7 @@ async def object_page(request: Request) -> Response:
             "history": history,
             "transitions": flow.available(obj),
             "defibrillate": flow.compiled.spec.states[state].defibrillate,
+            "touchable": flow.compiled.spec.states[state].touchable,
             "problem": None,
         }
 

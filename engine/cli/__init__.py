@@ -21,7 +21,8 @@ from engine.cli.exits import (
 from engine.cli.failing import TRACEBACK_ENV, CommandFailed, StatewrightGroup
 from engine.cli.failures import failures
 from engine.cli.lint import lint, rules
-from engine.cli.ops import defibrillate, sweep
+from engine.cli.ops import defibrillate, sweep, touch
+from engine.cli.serve import serve
 from engine.cli.show import show
 from engine.cli.worker import worker
 from engine.settings import Settings
@@ -36,12 +37,14 @@ Examples:
   statewright show machines/order.yaml
   statewright db upgrade --database-url postgresql+psycopg://localhost/app
   statewright defibrillate document --where status=error --dry-run
+  statewright touch order --where status=waiting --broker-url redis://localhost   re-enter a touchable state
   statewright worker --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost --processes 2
   statewright sweep --database-url postgresql+psycopg://localhost/app --broker-url redis://localhost
   statewright failures --retry-all --broker-url redis://localhost   send failed listeners' work again
   statewright compress --older-than 2d --archive-uri s3://bucket/statewright
   statewright restore 1042 1043                   bring two history rows' payloads back
   statewright admin --machines machines/          the admin page on http://localhost:8000
+  statewright serve --machines machines/ --workers 2   receive signed callbacks on http://localhost:8000
   statewright --traceback sweep                   a failure's traceback too, for a bug report
 """
 
@@ -74,9 +77,11 @@ main.add_command(lint)
 main.add_command(rules)
 main.add_command(diagram)
 main.add_command(show)
+main.add_command(serve)
 main.add_command(db)
 main.add_command(sweep)
 main.add_command(defibrillate)
+main.add_command(touch)
 main.add_command(failures)
 main.add_command(worker)
 main.add_command(compress)

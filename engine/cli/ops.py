@@ -1,4 +1,4 @@
-"""``statewright sweep`` and ``statewright defibrillate``: repairs an operator runs."""
+"""``statewright sweep``, ``statewright defibrillate`` and ``statewright touch``: repairs an operator runs."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def defibrillate(
             click.echo(f"statewright defibrillate: no machine {machine!r}; machines: {', '.join(app.flows)}", err=True)
             sys.exit(EXIT_USAGE)
         flow = app.flows[machine]
-        state = _parse_where(where, flow.field, list(flow.compiled.spec.states))
+        state = _parse_where(where, flow.field, list(flow.compiled.spec.states), command="defibrillate")
         if not dry_run:
             refuse_in_process_broker(broker_url, " (restarted objects' work is sent), or --dry-run")
         restarted = _restart(app, flow, state, dry_run)
@@ -123,15 +123,65 @@ def _restart(app: Statewright, flow: Flow, state: str | None, dry_run: bool) -> 
     return restarted
 
 
-def _parse_where(where: str | None, field: str, states: list[str]) -> str | None:
+def _parse_where(where: str | None, field: str, states: list[str], *, command: str) -> str | None:
     if where is None:
         return None
     key, _, value = where.partition("=")
     if key.strip() not in ("status", field) or value.strip() not in states:
         click.echo(
-            f"statewright defibrillate: --where takes status=STATE with a state of the machine "
+            f"statewright {command}: --where takes status=STATE with a state of the machine "
             f"({', '.join(states)}), not {where!r}",
             err=True,
         )
         sys.exit(EXIT_USAGE)
     return value.strip()
+
+
+@click.command()
+@app_options
+@click.argument("machine")
+@click.option(
+    "--where",
+    "where",
+    default=None,
+    metavar="status=STATE",
+    help="Only objects in this state (default: every state marked touchable).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be touched; change nothing.")
+def touch(
+    machines: str, database_url: str, broker_url: str, import_path: str, machine: str, where: str | None, dry_run: bool
+) -> None:
+    """Re-enter the touchable state of MACHINE's objects: a `touch` history row each, and the state's work again."""
+    with opened_app(AppOptions(machines, database_url, broker_url, import_path)) as app:
+        if machine not in app.flows:
+            click.echo(f"statewright touch: no machine {machine!r}; machines: {', '.join(app.flows)}", err=True)
+            sys.exit(EXIT_USAGE)
+        flow = app.flows[machine]
+        state = _parse_where(where, flow.field, _touchable_states(flow), command="touch")
+        if not dry_run:
+            refuse_in_process_broker(broker_url, " (touched objects' work is sent), or --dry-run")
+        touched = _touch(app, flow, state, dry_run)
+    click.echo(f"{touched} touched" if not dry_run else "dry run: nothing changed")
+    sys.exit(EXIT_OK)
+
+
+def _touchable_states(flow: Flow) -> list[str]:
+    return [name for name, spec in flow.compiled.spec.states.items() if spec.touchable]
+
+
+def _touch(app: Statewright, flow: Flow, state: str | None, dry_run: bool) -> int:
+    from engine.errors import ConcurrencyError, TransitionError
+    from engine.runtime.sweeps import touchable
+
+    touched = 0
+    with app.sessionmaker() as session:
+        for obj in touchable(flow, session, state):
+            click.echo(f"{flow.machine} {flow.object_id(obj)}: {flow.state_of(obj)}{' (dry run)' if dry_run else ''}")
+            if dry_run:
+                continue
+            try:
+                flow.touch(obj, {}, actor="statewright touch")
+                touched += 1
+            except (ConcurrencyError, TransitionError) as moved:
+                click.echo(f"  skipped: {moved}", err=True)
+    return touched

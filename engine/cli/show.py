@@ -8,7 +8,7 @@ from rich.table import Table
 from engine.cli.failing import make_console
 from engine.cli.loading import load_or_exit
 from engine.spec.durations import format_duration
-from engine.spec.model import MachineSpec, describe_guard
+from engine.spec.model import HmacVerifier, MachineSpec, describe_guard
 
 
 def _states_table(spec: MachineSpec) -> Table:
@@ -16,9 +16,12 @@ def _states_table(spec: MachineSpec) -> Table:
     for column in ("state", "value", "kind", "timeout", "defibrillate", "events"):
         table.add_column(column)
     for state in spec.states.values():
-        kind = ", ".join(k for k, on in (("initial", state.name == spec.initial), ("final", state.final)) if on)
+        kinds = (("initial", state.name == spec.initial), ("final", state.final), ("touchable", state.touchable))
+        kind = ", ".join(k for k, on in kinds if on)
         timeout = f"{format_duration(state.timeout.after)} → {state.timeout.to}" if state.timeout else ""
         table.add_row(state.name, repr(state.value), kind, timeout, state.defibrillate or "", ", ".join(state.events))
+    if spec.emits:
+        table.caption = f"emitted from code (emits:): {', '.join(spec.emits)}"
     return table
 
 
@@ -53,16 +56,39 @@ def _work_table(spec: MachineSpec) -> Table:
     return table
 
 
+def _callbacks_table(spec: MachineSpec) -> Table:
+    table = Table(title="callbacks")
+    for column in ("name", "route", "when", "steps", "verify", "handle"):
+        table.add_column(column)
+    for callback in spec.callbacks.values():
+        verifier = callback.verify
+        if isinstance(verifier, HmacVerifier):
+            verify = f"hmac-sha256 {verifier.header} (${verifier.secret_env})"
+        else:
+            verify = verifier.run
+        table.add_row(
+            callback.name,
+            f"/callbacks/{spec.name}/{callback.route}/{{key}}",
+            callback.steps.when,
+            f"{callback.steps.complete} | {callback.steps.error}",
+            verify,
+            callback.handle or "",
+        )
+    return table
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 def show(file: str) -> None:
-    """Print a summary of a machine: its states, transitions, tasks and endpoints."""
+    """Print a summary of a machine: its states, transitions, tasks, endpoints and callbacks."""
     spec = load_or_exit(file)
     console = make_console()
     console.print(_states_table(spec))
     console.print(_transitions_table(spec))
     if spec.tasks or spec.endpoints:
         console.print(_work_table(spec))
+    if spec.callbacks:
+        console.print(_callbacks_table(spec))
     for listener in spec.listeners:
         console.print(f"listener: {listener.event} → {listener.run}")
     for reaction in spec.reactions:

@@ -34,7 +34,7 @@ def build_digraph(graph: DiagramGraph, notes: Mapping[str, str] | None = None) -
             node.name,
             label=label,
             **extra,
-            xlabel="\\n".join(f"⚙ {w}" for w in node.work),
+            xlabel="\\n".join([*(f"⚙ {w}" for w in node.work), *(["↻ touchable"] if node.touchable else [])]),
             fillcolor=node.color or DEFAULT_FILL,
             shape="doublecircle" if node.final else "circle",
         )

@@ -20,6 +20,8 @@ class DiagramNode:
     final: bool
     color: str | None
     work: tuple[str, ...]
+    #: Marked ``touchable: true``: ``touch()`` may re-enter it.
+    touchable: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ def build_graph(spec: MachineSpec) -> DiagramGraph:
         spec: The machine.
 
     Returns:
-        Nodes in file order, with the tasks and endpoints that start in each state; edges labelled
+        Nodes in file order, with the tasks and endpoints that start in each state and the callbacks
+        it awaits; edges labelled
         with the transition name and guard, or the timeout or defibrillation.
     """
     work_by_state: dict[str, list[str]] = {}
@@ -56,8 +59,17 @@ def build_graph(spec: MachineSpec) -> DiagramGraph:
         work_by_state.setdefault(task.steps.when, []).append(f"task {task.name}")
     for endpoint in spec.endpoints.values():
         work_by_state.setdefault(endpoint.steps.when, []).append(f"{endpoint.method} {endpoint.name}")
+    for callback in spec.callbacks.values():
+        work_by_state.setdefault(callback.steps.when, []).append(f"awaits callback {callback.name}")
     nodes = tuple(
-        DiagramNode(name, name == spec.initial, state.final, state.color, tuple(work_by_state.get(name, ())))
+        DiagramNode(
+            name,
+            name == spec.initial,
+            state.final,
+            state.color,
+            tuple(work_by_state.get(name, ())),
+            touchable=state.touchable,
+        )
         for name, state in spec.states.items()
     )
     edges: list[DiagramEdge] = []

@@ -22,8 +22,9 @@ def render_mermaid(graph: DiagramGraph) -> str:
     for node in graph.nodes:
         if node.final:
             lines.append(f"    {node.name} --> [*]")
-        if node.work:
-            lines.append(f"    note right of {node.name}: {_text(', '.join(node.work))}")
+        notes = [*node.work, *(["touchable"] if node.touchable else [])]
+        if notes:
+            lines.append(f"    note right of {node.name}: {_text(', '.join(notes))}")
         if node.color:
             lines.append(f"    classDef {node.name}_color fill:{node.color}")
             lines.append(f"    class {node.name} {node.name}_color")

@@ -1,6 +1,6 @@
 """Statewright's own tables: ``statuses`` (every status change), ``statewright_outbox`` (work to send),
-``statewright_leases`` (who works on a claimed object) and ``statewright_failures`` (work that failed for good,
-or was resent).
+``statewright_leases`` (who works on a claimed object), ``statewright_failures`` (work that failed for good,
+or was resent) and ``statewright_callback_deliveries`` (callback deliveries already processed).
 
 Apps that run their own Alembic can include ``metadata``; otherwise ``statewright db upgrade`` creates them.
 """
@@ -121,4 +121,21 @@ failures = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("retried_at", DateTime(timezone=True), nullable=True),
     Index("ix_failures_status", "status", "id"),
+)
+
+#: Callback deliveries already processed (see engine.callbacks): a provider's retry of one is answered 200 and
+#: changes nothing. Written in the transaction of the move the delivery made, so a crash between the commit and
+#: the answer leaves the retry a no-op. Rows past ``expires_at`` count as never seen.
+callback_deliveries = Table(
+    "statewright_callback_deliveries",
+    metadata,
+    Column("machine", String(100), primary_key=True),
+    Column("callback", String(100), primary_key=True),
+    Column("model_id", String(100), primary_key=True),
+    # The delivery id header's value, or "sha256:" and the body's digest when the callback names no header.
+    Column("delivery", String(200), primary_key=True),
+    Column("status_change_id", BigInteger, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_callback_deliveries_expires_at", "expires_at"),
 )

@@ -95,6 +95,19 @@ class Stateful:
         """Restart from the state the current state's ``defibrillate`` names."""
         return self._flow().defibrillate(self, actor=actor)
 
+    def touch(self, *, actor: str | None = None, **context: Any) -> StatusChange:
+        """Re-enter the current state: a history row with transition ``touch`` (from and to the same state),
+        and the state's events and work (tasks, endpoints, listeners, reactions) written to the outbox again.
+
+        One transaction with the same compare-and-set as ``fire``; joins an open transaction as ``fire`` does.
+
+        Raises:
+            NotTouchable: The state is not marked ``touchable: true``.
+            UnknownStatusError: The status column holds a value no state declares.
+            StaleStatus: Another writer moved the object first.
+        """
+        return self._flow().touch(self, context, actor=actor)
+
     def history(self) -> list[StatusChange]:
         """Every status change of this object, oldest first (also for an object whose status is unknown)."""
         return self._flow().history(self)

@@ -24,6 +24,7 @@ from engine.errors import (
     ConcurrencyError,
     NoDefibrillation,
     NotBoundError,
+    NotTouchable,
     StaleStatus,
     TransitionError,
     TransitionNotAllowed,
@@ -36,12 +37,14 @@ from engine.orm.types import status_type_for
 from engine.redaction import DEFAULT_REDACTOR, Redactor
 from engine.runtime.changes import StatusChange
 from engine.runtime.clock import aware
+from engine.runtime.emitting import collecting, current_emissions, emitted_rows
 from engine.runtime.history import (
     CREATED,
     DEFIBRILLATE,
     INSERT_STATUS,
     INSERT_STATUSES,
     TIMEOUT,
+    TOUCH,
     history_row,
     prefixed,
     read_history,
@@ -106,6 +109,7 @@ class Flow:
         mapper: The model's SQLAlchemy mapper.
         hooks: Called around every change (``before_`` in order, ``after_`` in reverse).
         plan: For each state, the work entering it triggers.
+        emits: For each event the machine's code may ``emit()``, its outbox items (``plan_emits``).
         redactor: Masks secrets in what history and outbox rows store (the default keys if not given).
     """
 
@@ -116,6 +120,7 @@ class Flow:
         *,
         hooks: Sequence[Hook],
         plan: Mapping[str, Sequence[OutboxItem]],
+        emits: Mapping[str, Sequence[OutboxItem]] | None = None,
         redactor: Redactor = DEFAULT_REDACTOR,
     ) -> None:
         self.compiled = compiled
@@ -123,6 +128,8 @@ class Flow:
         self.model_type = compiled.spec.model
         self.hooks = tuple(hooks)
         self.plan = {state: tuple(items) for state, items in plan.items()}
+        self.emits = {event: tuple(items) for event, items in (emits or {}).items()}
+        self._emittable = compiled.spec.emittable
         self.redactor = redactor
         self.mapper = mapper
         self.table: Table = mapper.local_table  # type: ignore[assignment]
@@ -266,6 +273,21 @@ class Flow:
             )
         return self._move(session, obj, source, timeout.to, TIMEOUT, {}, actions=(), actor=actor)
 
+    @_reporting_refusals
+    def touch(self, obj: Any, context: Mapping[str, Any], *, actor: str | None = None) -> StatusChange:
+        """Re-enter ``obj``'s current state (marked ``touchable``); see ``Stateful.touch``."""
+        session = self._session(obj)
+        state = self.state_of(obj, TOUCH)
+        if not self.compiled.spec.states[state].touchable:
+            raise NotTouchable(
+                machine=self.machine,
+                state=state,
+                object_id=self.object_id(obj),
+                touchable=[name for name, spec in self.compiled.spec.states.items() if spec.touchable],
+            )
+        # Source and target are the same state: the compare-and-set still refuses an object moved meanwhile.
+        return self._move(session, obj, state, state, TOUCH, context, actions=(), actor=actor)
+
     def _session(self, obj: Any) -> Session:
         session = object_session(obj)
         if session is None or obj not in session or self.mapper.primary_key_from_instance(obj)[0] is None:
@@ -379,6 +401,10 @@ class Flow:
         claimed_objects: list[Any] = []  # the object once the compare-and-set returned it: a rollback names it
 
         def write() -> tuple[Any, StatusChange] | None:
+            with collecting(self.machine, self._emittable, self.redactor):
+                return claim_once()
+
+        def claim_once() -> tuple[Any, StatusChange] | None:
             if self._claim_fusable and self._fuses(session, actions):
                 found = self._claim_fused(
                     session,
@@ -517,6 +543,11 @@ class Flow:
         return obj, change_id, created_at, row
 
     def _write(self, session: Session, move: _Move) -> StatusChange:
+        # Each try collects anew: what ``emit()`` is given is written with this try's history row only.
+        with collecting(self.machine, self._emittable, self.redactor):
+            return self._write_once(session, move)
+
+    def _write_once(self, session: Session, move: _Move) -> StatusChange:
         connection = session.connection()
         if self._fuses(session, move.actions):
             return self._write_fused(connection, move)
@@ -650,6 +681,10 @@ class Flow:
         """
         row["created_at"] = aware(created_at)
         work = self._outbox_rows(change_id, row)
+        emissions = current_emissions()
+        if emissions is not None and emissions.events:
+            work += emitted_rows(emissions, self.emits, change_id, self.model_type, row)
+            emissions.events.clear()
         if work:
             connection.execute(INSERT_OUTBOX, work)
         return StatusChange(id=change_id, outbox_rows=len(work), **row)

@@ -26,6 +26,8 @@ CREATED = "create"
 DEFIBRILLATE = "defibrillate"
 #: The transition name history rows carry for a move made because a state's timeout passed.
 TIMEOUT = "timeout"
+#: The transition name history rows carry for ``touch()``: the object re-entered the state it was in.
+TOUCH = "touch"
 
 INSERT_STATUS = insert(statuses).values(created_at=database_now()).returning(statuses.c.id, statuses.c.created_at)
 INSERT_STATUSES = (

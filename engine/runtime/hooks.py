@@ -104,10 +104,10 @@ class Hook:
             self.after_transition(change)
 
     def after_refusal(self, obj: Any, refusal: TransitionError | ConcurrencyError) -> None:
-        """Called when ``fire``, ``set_status``, ``defibrillate`` or a timeout refused to move ``obj``.
+        """Called when ``fire``, ``set_status``, ``defibrillate``, ``touch`` or a timeout refused to move ``obj``.
 
         ``refusal`` is the exception the caller gets next: ``TransitionNotAllowed``, ``GuardRejected``
-        (``GuardUndecidable``), ``NoDefibrillation``, ``UnknownStatusError``, ``StaleStatus`` or
+        (``GuardUndecidable``), ``NoDefibrillation``, ``NotTouchable``, ``UnknownStatusError``, ``StaleStatus`` or
         ``WriteConflict``; its ``machine``, ``object_id`` and ``transition`` say what was refused (a
         ``WriteConflict`` carries only its message).
         Nothing was written. Runs in the caller's thread, after the move's savepoint or transaction

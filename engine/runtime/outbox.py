@@ -56,9 +56,8 @@ class OutboxItem:
 Plan = dict[str, dict[str, list[OutboxItem]]]
 
 
-def plan_outbox(specs: Sequence[MachineSpec]) -> Plan:
-    """For each machine and state: the events it emits, the tasks and endpoints it starts, and every
-    listener and reaction (of any machine) that waits for those events."""
+def _followers(specs: Sequence[MachineSpec]) -> dict[str, list[OutboxItem]]:
+    """For each event, the listeners and reactions (of any machine) that wait for it."""
     followers: dict[str, list[OutboxItem]] = {}
     for spec in specs:
         for index, listener in enumerate(spec.listeners):
@@ -69,6 +68,29 @@ def plan_outbox(specs: Sequence[MachineSpec]) -> Plan:
             followers.setdefault(reaction.on, []).append(
                 OutboxItem(WorkKind.REACTION, f"{reaction.on}#{index}", spec.name)
             )
+    return followers
+
+
+#: For each machine, for each event its code may ``emit()``: the event's own row and its followers'.
+EmitPlan = dict[str, dict[str, list[OutboxItem]]]
+
+
+def plan_emits(specs: Sequence[MachineSpec]) -> EmitPlan:
+    """For each machine and each event it may emit from code (``MachineSpec.emittable``): the outbox items."""
+    followers = _followers(specs)
+    return {
+        spec.name: {
+            name: [OutboxItem(WorkKind.EVENT, name, spec.name), *followers.get(name, ())]
+            for name in sorted(spec.emittable)
+        }
+        for spec in specs
+    }
+
+
+def plan_outbox(specs: Sequence[MachineSpec]) -> Plan:
+    """For each machine and state: the events it emits, the tasks and endpoints it starts, and every
+    listener and reaction (of any machine) that waits for those events."""
+    followers = _followers(specs)
     plans: Plan = {}
     for spec in specs:
         plan: dict[str, list[OutboxItem]] = {name: [] for name in spec.states}

@@ -120,3 +120,14 @@ def restartable(flow: Flow, session: Any, state: str | None = None) -> Iterator[
         return iter(())
     members = [flow.compiled.member_by_state[name] for name in states]
     return iter(session.scalars(select(flow.mapper.class_).where(flow.column.in_(members))).all())
+
+
+def touchable(flow: Flow, session: Any, state: str | None = None) -> Iterator[Any]:
+    """Objects in a state marked ``touchable`` (only ``state``, when given)."""
+    states = [
+        name for name, spec in flow.compiled.spec.states.items() if spec.touchable and (state is None or name == state)
+    ]
+    if not states:
+        return iter(())
+    members = [flow.compiled.member_by_state[name] for name in states]
+    return iter(session.scalars(select(flow.mapper.class_).where(flow.column.in_(members))).all())

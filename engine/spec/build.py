@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
 
+from engine.spec.callbacks import build_callbacks
 from engine.spec.diagnostics import Diagnostic
 from engine.spec.durations import parse_duration
 from engine.spec.expressions import ExpressionProblem, compile_expression
@@ -102,7 +103,9 @@ class _SpecBuilder:
                 )
                 for i, raw in enumerate(data.get("reactions", []))
             ),
+            callbacks=build_callbacks(data, self.source_map),
             origin=self.origin(),
+            emits=tuple(data.get("emits", ())),
         )
 
     # States and transitions ------------------------------------------------------------------
@@ -123,6 +126,7 @@ class _SpecBuilder:
             defibrillate=raw.get("defibrillate"),
             final=raw.get("final", False),
             origin=self.origin("states", name),
+            touchable=raw.get("touchable", False),
         )
 
     def transition(self, index: int, raw: dict[str, Any]) -> TransitionSpec:

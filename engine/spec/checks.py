@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from engine.spec.callbacks import check_callbacks
 from engine.spec.diagnostics import Diagnostic
 from engine.spec.durations import format_duration
 from engine.spec.locations import Location
@@ -266,7 +267,7 @@ def check_graph(spec: MachineSpec) -> Iterator[Diagnostic]:
     finishing = _reachable(finals, graph.backward)
     if graph.from_every_state & finishing:  # a final state is reachable from every state
         finishing = set(spec.states)
-    error_states = {work.steps.error for work in spec.work()}
+    error_states = {work.steps.error for work in spec.work()} | {c.steps.error for c in spec.callbacks.values()}
     listed_finals = listing(finals)
     for state in spec.states.values():
         location = state.origin.key()
@@ -443,6 +444,25 @@ def url_template_problem(url: str) -> str | None:
     return None
 
 
+def check_own_events(spec: MachineSpec) -> Iterator[Diagnostic]:
+    """Listeners and reactions on the machine's own events (named ``<machine>.…``) wait for one it emits.
+
+    Events of other machines are left alone: a file is checked without the machines it listens to.
+    """
+    emitted = sorted(spec.emittable)
+    listed, prefix, suggester = listing(emitted) or "none", f"{spec.name}.", Suggester()
+    awaited = [(f"Listener of {entry.event!r}", entry.event, entry.origin.text("event")) for entry in spec.listeners]
+    awaited += [(f"Reaction to {entry.on!r}", entry.on, entry.origin.text("on")) for entry in spec.reactions]
+    for label, event, location in awaited:
+        if event.startswith(prefix) and event not in spec.emittable:
+            yield Diagnostic(
+                "SW207",
+                f"{label} waits for an event machine {spec.name!r} neither emits from a state nor lists in "
+                f"`emits:`, so it never runs.{suggester.did_you_mean(event, emitted)} Events it emits: {listed}.",
+                location,
+            )
+
+
 #: Every semantic check, in the order they run.
 CHECKS: tuple[Check, ...] = (
     check_state_references,
@@ -454,4 +474,6 @@ CHECKS: tuple[Check, ...] = (
     check_listener_backoff,
     check_reactions,
     check_url_templates,
+    check_callbacks,
+    check_own_events,
 )

@@ -69,6 +69,13 @@ _RULE_LIST = [
         "Two machines drive the same model's status column (same `model` and "
         "`field`); a column can follow one machine only.",
     ),
+    Rule(
+        "SW207",
+        "unknown-event",
+        "A listener or reaction waits for an event of its own machine (`<machine>.…`) that no state emits and "
+        "`emits:` does not list.",
+        Severity.WARNING,
+    ),
     # The graph.
     Rule("SW301", "duplicate-value", "Two states store the same value in the status column."),
     Rule("SW302", "mixed-values", "Some state values are integers and some strings; the column needs one type."),
@@ -98,7 +105,7 @@ _RULE_LIST = [
         "A task's or endpoint's error state has no way out; add `defibrillate:` "
         "or a transition, or mark it `final: true`.",
     ),
-    Rule("SW309", "illegal-step", "A task or endpoint moves an object along a step no transition allows."),
+    Rule("SW309", "illegal-step", "A task, endpoint or callback moves an object along a step no transition allows."),
     Rule(
         "SW310",
         "final-state-exit",
@@ -119,13 +126,20 @@ _RULE_LIST = [
     # --resolve: importing what the file names.
     Rule("SW501", "import-failed", "A dotted path names a module that cannot be imported."),
     Rule("SW502", "missing-attribute", "A dotted path names an attribute its module does not have."),
-    Rule("SW503", "not-callable", "A guard, action, task, endpoint hook, listener or selector is not callable."),
+    Rule(
+        "SW503",
+        "not-callable",
+        "A guard, action, task, endpoint hook, listener, selector or callback hook is not callable.",
+    ),
     Rule(
         "SW504",
         "bad-model",
         "The model is not a SQLAlchemy mapped class, has no such status column, or the "
         "column is not Integer or String.",
     ),
+    # Callbacks (inbound webhooks).
+    Rule("SW601", "bad-secret-name", "A callback's `secret_env` is not an environment variable name."),
+    Rule("SW602", "duplicate-route", "Two callbacks of one machine answer on the same route."),
 ]
 
 #: Every rule, by code.

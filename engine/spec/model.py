@@ -162,6 +162,8 @@ class StateSpec:
     defibrillate: str | None = None
     final: bool = False
     origin: Origin = _origin()
+    #: Whether ``touch()`` may re-enter the state (issue 14).
+    touchable: bool = False
 
     @property
     def color(self) -> str | None:
@@ -282,6 +284,68 @@ class ReactionSpec:
     origin: Origin = _origin()
 
 
+# Callbacks (inbound webhooks) ------------------------------------------------------------------
+#: Largest callback body read, in bytes, when the file gives no ``max_body``.
+DEFAULT_CALLBACK_MAX_BODY = 1024 * 1024
+#: How long a delivery is remembered against replays when the file gives no ``replay_ttl``.
+DEFAULT_REPLAY_TTL = timedelta(days=7)
+#: How far a signed timestamp may be from now when the file gives no ``tolerance`` (Stripe's default).
+DEFAULT_SIGNATURE_TOLERANCE = timedelta(minutes=5)
+
+SignatureFormat = Literal["plain", "stripe"]
+SignatureEncoding = Literal["hex", "base64"]
+
+
+@dataclass(frozen=True)
+class HmacVerifier:
+    """An HMAC-SHA256 signature over the raw body (and a timestamp), keyed by a secret from the environment.
+
+    ``format: plain`` reads ``prefix + signature`` from ``header`` (GitHub: ``X-Hub-Signature-256``,
+    prefix ``sha256=``), signing ``"{timestamp}.{body}"`` when ``timestamp_header`` is set and the body
+    alone otherwise. ``format: stripe`` reads ``t=<ts>,v1=<sig>[,v1=...]`` from ``header`` and signs
+    ``"{t}.{body}"``.
+    """
+
+    secret_env: str
+    header: str
+    format: SignatureFormat = "plain"
+    prefix: str = ""
+    encoding: SignatureEncoding = "hex"
+    timestamp_header: str | None = None
+    tolerance: timedelta = DEFAULT_SIGNATURE_TOLERANCE
+
+
+@dataclass(frozen=True)
+class CallableVerifier:
+    """A dotted callable ``(headers, body) -> bool`` that decides whether a delivery is genuine."""
+
+    run: str
+
+
+Verifier = HmacVerifier | CallableVerifier
+
+
+@dataclass(frozen=True)
+class CallbackSpec:
+    """An inbound, signed HTTP call awaited while an object is in ``steps.when``.
+
+    A delivery moves the object ``when`` → ``complete`` (or ``error`` when ``handle`` raises), in the
+    transaction that also remembers the delivery; callbacks have no ``processing`` step.
+    """
+
+    name: str
+    route: str
+    steps: Steps
+    verify: Verifier
+    handle: str | None = None
+    delivery_header: str | None = None
+    replay_ttl: timedelta = DEFAULT_REPLAY_TTL
+    max_body: int = DEFAULT_CALLBACK_MAX_BODY
+    redact: tuple[str, ...] = ()
+    description: str | None = None
+    origin: Origin = _origin()
+
+
 @dataclass(frozen=True)
 class Move:
     """One edge of the machine's graph."""
@@ -311,12 +375,20 @@ class MachineSpec:
     endpoints: Mapping[str, EndpointSpec] = dataclasses.field(default_factory=dict)
     listeners: tuple[ListenerSpec, ...] = ()
     reactions: tuple[ReactionSpec, ...] = ()
+    callbacks: Mapping[str, CallbackSpec] = dataclasses.field(default_factory=dict)
     origin: Origin = _origin()
+    #: Events the machine's code may emit with ``emit()``, besides its states' events (issue 14).
+    emits: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
         """The file this machine was read from."""
         return self.origin.source_map.file
+
+    @property
+    def emittable(self) -> frozenset[str]:
+        """The events ``emit()`` accepts for this machine: its ``emits:`` list and its states' events."""
+        return frozenset(self.emits).union(*(state.events for state in self.states.values()))
 
     @property
     def final_states(self) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Iterator
 from typing import Any
 
+from engine.spec.callbacks import callback_callables
 from engine.spec.diagnostics import Diagnostic
 from engine.spec.locations import Location
 from engine.spec.model import AllOf, AnyOf, Guard, GuardCall, MachineSpec, Not, Origin
@@ -54,6 +55,7 @@ def _callables(spec: MachineSpec) -> Iterator[tuple[str, str, Origin, tuple[str 
         for index, action in enumerate(transition.actions):
             yield f"action of transition {transition.name!r}", action, transition.origin, ("actions", index)
     yield from _work_callables(spec)
+    yield from callback_callables(spec)
 
 
 def _work_callables(spec: MachineSpec) -> Iterator[tuple[str, str, Origin, tuple[str | int, ...]]]:

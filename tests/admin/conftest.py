@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 from starlette.types import ASGIApp
 
 from engine import Statewright
@@ -110,3 +112,60 @@ def orders(database_url: str, tmp_path: Path) -> Iterator[Served]:
         ids = {"spoiled": orders[0].id, "pending": orders[1].id, "other": orders[2].id}
     with serve_admin(app, ids) as running:
         yield running
+
+
+# The browser: one Playwright driver and one Chromium for the whole run, shared by every browser test module.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Flags for a root, offline, headless Chromium (see the env notes: without them it dials out and waits).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    assert shutil.which(CHROMIUM) or CHROMIUM, "Debian's chromium is required (apt-get install chromium)"
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, served: Served, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A logged-in page that may fetch nothing but the admin server; the test fails if it tried."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+
+    def only_local(route: Route) -> None:
+        if route.request.url.startswith(served.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    opened = context.new_page()
+    refused: list[str] = []
+    opened.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    opened.goto(f"{served.url}/login?token={TOKEN}")
+    expect(opened).to_have_url(f"{served.url}/")  # the token does not stay in the address bar
+    yield opened
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    opened.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert outside == [], f"the page tried to reach the internet: {outside}"
+    assert refused == [], f"the Content-Security-Policy blocked part of the page: {refused}"

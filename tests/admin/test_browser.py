@@ -5,77 +5,20 @@ violation reported on the console. Screenshots go to test-output/admin/."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
 from engine.runtime.flow import Flow
 from examples.documents.models import Document
-from tests.admin.conftest import SCREENSHOTS, TOKEN, Served
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-#: Flags for a root, offline, headless Chromium (see the env notes: without them it dials out and waits).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    assert shutil.which(CHROMIUM) or CHROMIUM, "Debian's chromium is required (apt-get install chromium)"
-    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    yield launched
-    launched.close()
+from tests.admin.conftest import Served
 
 
 @pytest.fixture
 def database_url(tmp_path: object) -> str:
     """The browser tests run on SQLite; the HTTP tests cover PostgreSQL too."""
     return f"sqlite:///{tmp_path}/admin.db"
-
-
-@pytest.fixture
-def page(browser: Browser, served: Served, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A logged-in page that may fetch nothing but the admin server; the test fails if it tried."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    outside: list[str] = []
-
-    def only_local(route: Route) -> None:
-        if route.request.url.startswith(served.url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
-    opened = context.new_page()
-    refused: list[str] = []
-    opened.on(
-        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
-    )
-    opened.goto(f"{served.url}/login?token={TOKEN}")
-    expect(opened).to_have_url(f"{served.url}/")  # the token does not stay in the address bar
-    yield opened
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    opened.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-    assert outside == [], f"the page tried to reach the internet: {outside}"
-    assert refused == [], f"the Content-Security-Policy blocked part of the page: {refused}"
 
 
 def _flash(page: Page) -> str:

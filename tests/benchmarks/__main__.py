@@ -17,6 +17,7 @@ from tests.benchmarks import (
     bench_archive,
     bench_before_after,
     bench_binding,
+    bench_callbacks,
     bench_hooks,
     bench_lint,
     bench_runtime,
@@ -69,6 +70,14 @@ def run_all(quick: bool, database_url: str) -> list[Result]:
                     bench_before_after.results(objects=20, runs=1, database_url=database_url)
                     if quick
                     else bench_before_after.results(database_url=database_url)
+                ),
+            ),
+            (
+                "callbacks",
+                lambda: (
+                    bench_callbacks.results(deliveries=100, runs=1, postgres=database_url)
+                    if quick
+                    else bench_callbacks.results(postgres=database_url)
                 ),
             ),
             (

@@ -68,6 +68,7 @@ def test_every_benchmark_runs_and_the_suite_prints_one_table(postgres_url: str) 
         "with leases and locked sending",
         "PostgreSQL, median of 1 | ",
         "plain zipfile, same payloads",
+        "signed callbacks accepted/s through `statewright serve`",
     ):
         assert row in done.stdout, row
 

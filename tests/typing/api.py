@@ -56,6 +56,27 @@ def run_app() -> list[str]:
         return [change.to_state, invoice.status.state, *(h.transition for h in history)]
 
 
+def touching_and_emitting() -> list[str]:
+    """``touch`` on an object and on the app, and ``emit`` from an action (issue 14)."""
+    from collections.abc import Mapping
+    from typing import Any
+
+    def weigh(obj: Any, context: Mapping[str, Any]) -> None:
+        engine.emit("parcel.weighed", {"grams": context["grams"]})
+
+    app = engine.Statewright.from_path("examples/parcels/parcel.yaml", database_url="sqlite://")
+    with app.sessionmaker() as session:
+        parcel: engine.Stateful = session.get_one(engine.Stateful, 1)
+        try:
+            change: engine.StatusChange = parcel.touch(actor="me", reason="lost")
+            again: engine.StatusChange = app.touch(parcel, reason="lost")
+        except engine.NotTouchable as refused:
+            return [refused.state, *refused.touchable]
+        except (engine.EmitOutsideMove, engine.UndeclaredEventError) as misuse:
+            return [str(misuse)]
+        return [change.transition, again.transition]
+
+
 def archiving() -> tuple[int, int]:
     """Payload archiving through the app, typed end to end."""
     from datetime import timedelta

@@ -1,0 +1,1 @@
+"""A payment that waits for its provider's signed callback (the README's "Receiving callbacks")."""

@@ -1,0 +1,1 @@
+"""The parcel app: touchable states and events emitted from actions (issue 14)."""
