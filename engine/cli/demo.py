@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
 from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from engine.cli.failing import CommandFailed, make_console
@@ -64,6 +63,8 @@ class _PublishingService(BaseHTTPRequestHandler):
             threading.Thread(target=self._confirm, args=(document_id,), daemon=True).start()
 
     def _confirm(self, document_id: str) -> None:
+        import httpx  # not at the top: the CLI's database commands must not load the runtime libraries
+
         body = json.dumps({"document": document_id, "live": True}).encode()
         headers = {"Content-Type": "application/json", "X-Delivery-Id": f"confirm-{document_id}", **self.sign(body)}
         for _ in range(CALLBACK_ATTEMPTS):
