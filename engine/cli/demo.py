@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sys
 import threading
 import time
@@ -19,6 +21,7 @@ from engine.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from engine.cli.failing import CommandFailed, make_console
 from engine.cli.loading import load_or_exit
 from engine.cli.logs import configure_logging, log_level_option
+from engine.dependencies import missing_dependency
 from engine.errors import DefinitionError
 from engine.spec.model import MachineSpec
 
@@ -28,10 +31,24 @@ DEMO_DEADLINE = 300
 MAX_DOCUMENTS = 100_000
 #: Most worker threads the demo starts (a count).
 MAX_THREADS = 64
+#: The variable holding the secret the publishing service signs its callbacks with; the demo sets it for itself.
+SECRET_ENV = "DOCUMENTS_WEBHOOK_SECRET"
+#: Times the publishing service delivers a callback that is not yet accepted (a count), like a provider's retries.
+CALLBACK_ATTEMPTS = 50
+#: Seconds between two deliveries of the same callback.
+CALLBACK_RETRY_DELAY = 0.2
 
 
 class _PublishingService(BaseHTTPRequestHandler):
-    """The external service the document machine's `publish` endpoint calls."""
+    """The external service the document machine's `publish` endpoint calls; it confirms each document later.
+
+    The confirmation is a signed callback sent from another thread after the answer, so it can reach the
+    callbacks app before the endpoint's move commits: like a real provider, it retries what is answered 409.
+    """
+
+    #: Set by ``_service``: where the callbacks app listens, and how deliveries are signed.
+    callbacks_url: str = ""
+    sign: Any = None
 
     def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
         self.rfile.read(int(self.headers.get("content-length", 0)))
@@ -42,6 +59,22 @@ class _PublishingService(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        if self.sign is not None:
+            threading.Thread(target=self._confirm, args=(document_id,), daemon=True).start()
+
+    def _confirm(self, document_id: str) -> None:
+        import httpx  # not at the top: the CLI's database commands must not load the runtime libraries
+
+        body = json.dumps({"document": document_id, "live": True}).encode()
+        headers = {"Content-Type": "application/json", "X-Delivery-Id": f"confirm-{document_id}", **self.sign(body)}
+        for _ in range(CALLBACK_ATTEMPTS):
+            try:
+                answer = httpx.post(f"{self.callbacks_url}/{document_id}", content=body, headers=headers, timeout=30)
+            except httpx.HTTPError:
+                answer = None
+            if answer is not None and answer.status_code < 300:
+                return
+            time.sleep(CALLBACK_RETRY_DELAY)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         """Quiet."""
@@ -58,6 +91,37 @@ def _service() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def _callbacks_server(app: Any, spec: MachineSpec) -> Iterator[None]:
+    """Serve the app's callbacks on loopback and point the publishing service at the first HMAC-signed one."""
+    try:
+        import uvicorn
+
+        from engine.admin.serve import listen
+        from engine.callbacks.verification import HmacCheck, build_check
+    except ImportError as missing:
+        raise missing_dependency(missing, "The demo's callback step") from None
+    signed = [(c, check) for c in spec.callbacks.values() if isinstance(check := build_check(c), HmacCheck)]
+    if not signed:  # a --machine without callbacks: the publishing service calls nobody back
+        yield
+        return
+    callback, check = signed[0]
+    sock = listen("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app.callbacks_asgi(), log_level="critical", proxy_headers=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    port = sock.getsockname()[1]
+    _PublishingService.sign = check.sign
+    _PublishingService.callbacks_url = f"http://127.0.0.1:{port}/callbacks/{spec.name}/{callback.route}"
+    try:
+        yield
+    finally:
+        _PublishingService.sign = None
+        server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()
 
 
 @click.command()
@@ -85,7 +149,7 @@ def _service() -> Iterator[str]:
 @click.option("--fresh", is_flag=True, help="Delete the previous demo's database first (it is kept by default).")
 @log_level_option
 def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool, log_level: str) -> None:
-    """Run the document machine: a task, an endpoint on loopback, a worker, all in this process.
+    """Run the document machine: a task, an endpoint, a signed callback on loopback, a worker, all in this process.
 
     The database in --out is kept between runs (each run adds its documents); --fresh starts over.
     """
@@ -100,6 +164,7 @@ def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool, lo
         for stale in out.glob("demo.db*"):
             stale.unlink()
     sys.path.insert(0, str(Path.cwd()))
+    os.environ.setdefault(SECRET_ENV, secrets.token_hex(32))  # the demo's publishing service signs with it
     counts = _run(spec, f"sqlite:///{database}", documents, threads, console)
     diagram = out / f"{spec.name}.dot"
     diagram.write_text(render_dot(build_graph(spec)))
@@ -136,10 +201,11 @@ def _run(spec: MachineSpec, database_url: str, documents: int, threads: int, con
             worker.start()
             try:
                 finals = set(spec.final_states) | {w.steps.error for w in spec.work()}
-                counts, first = _push(app, model, documents, finals, console, Progress)
+                with _callbacks_server(app, spec):
+                    counts, first = _push(app, model, documents, finals, console, Progress)
             finally:
                 worker.stop()
-            _report(app, model, counts, first, console)
+            _report(app, model, counts, first, console, _work_by_move(spec))
         finally:
             app.close()
     return counts
@@ -180,7 +246,17 @@ def _push(
     return counts, after + 1
 
 
-def _report(app: Any, model: Any, counts: Counter[str], first_id: int, console: Any) -> None:
+def _work_by_move(spec: MachineSpec) -> dict[tuple[str, str], str]:
+    """(from state, to state) → the work that makes that move, e.g. ``"task generate"``."""
+    kinds: list[tuple[str, Any]] = [("task", t) for t in spec.tasks.values()]
+    kinds += [("endpoint", e) for e in spec.endpoints.values()]
+    kinds += [("callback", c) for c in spec.callbacks.values()]
+    return {(source, target): f"{kind} {work.name}" for kind, work in kinds for _, source, target in work.steps.moves()}
+
+
+def _report(
+    app: Any, model: Any, counts: Counter[str], first_id: int, console: Any, work: dict[tuple[str, str], str]
+) -> None:
     from rich.table import Table
 
     table = Table(title="documents by status")
@@ -195,7 +271,9 @@ def _report(app: Any, model: Any, counts: Counter[str], first_id: int, console: 
             console.print(f"history of document {first.id}:")
             for change in first.history():
                 detail = f" {json.dumps(change.payload)[:90]}" if change.payload else ""
+                by = work.get((change.from_state, change.to_state))
                 console.print(
                     f"  {change.created_at:%H:%M:%S.%f} {change.from_state} -> {change.to_state} "
-                    f"({change.transition}){detail}"
+                    f"({change.transition}{', ' + by if by else ''}){detail}",
+                    markup=False,
                 )

@@ -193,7 +193,7 @@ def test_lint_refuses_two_files_declaring_one_machine_name(tmp_path: Path) -> No
     assert expected in result.output
 
 
-def test_the_demo_pushes_documents_through_its_task_and_endpoint(tmp_path: Path) -> None:
+def test_the_demo_pushes_documents_through_its_task_endpoint_and_callback(tmp_path: Path) -> None:
     import sqlite3
 
     from tests.conftest import ROOT
@@ -211,7 +211,7 @@ def test_the_demo_pushes_documents_through_its_task_and_endpoint(tmp_path: Path)
     with sqlite3.connect(tmp_path / "demo.db") as connection:
         assert connection.execute("select status, count(*) from documents group by status").fetchall() == [(3, 20)]
         moves = connection.execute("select transition from statuses where model_id = '1' order by id").fetchall()
-    assert [m[0] for m in moves] == ["create", "start", "generated", "publish", "finish"]
+    assert [m[0] for m in moves] == ["create", "start", "generated", "publish", "published", "confirm"]
     assert (tmp_path / "document.dot").read_text().startswith("digraph document")
 
 

@@ -1,7 +1,9 @@
-"""``statewright demo`` checks its machine before touching anything and keeps its database between runs."""
+"""``statewright demo`` checks its machine before touching anything, keeps its database between runs, and shows
+a task, an endpoint and a signed callback moving every document."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -52,3 +54,19 @@ def test_runs_add_to_the_database_until_fresh_starts_over_and_say_how_to_open_it
     fresh = demo("--out", str(out), "--fresh")
     assert fresh.returncode == EXIT_OK, fresh.stdout + fresh.stderr
     assert documents_in(database) == 3
+
+
+def test_every_document_is_confirmed_by_the_publishing_services_signed_callback(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = demo("--out", str(out))
+    assert done.returncode == EXIT_OK, done.stdout + done.stderr
+    for kind in ("(start, task generate)", "(publish, endpoint publish)", "(confirm, callback confirmed)"):
+        assert kind in " ".join(done.stdout.split()), done.stdout
+    with sqlite3.connect(out / "demo.db") as connection:
+        confirmations = connection.execute(
+            "select model_id, from_state, to_state, payload from statuses where transition = 'confirm' order by id"
+        ).fetchall()
+    assert sorted(row[0] for row in confirmations) == ["1", "2", "3"]  # once each: retries after a 409 moved nothing
+    for _, source, target, payload in confirmations:
+        assert (source, target) == ("awaiting_confirmation", "complete")
+        assert "x-signature-256" in json.loads(payload)["headers"]  # the inbound request, recorded as it came

@@ -16,9 +16,9 @@ from tests.work.touching.models import Parcel, ParcelBase
 MACHINES = Path(__file__).resolve().parent / "machines"
 
 
-def parcel_app(database_url: str, *, hooks: Sequence[Hook] = ()) -> Statewright:
-    """The parcel app with empty tables, queues and counters."""
-    app = Statewright.from_path(MACHINES, database_url=database_url, broker_url="memory://", hooks=hooks)
+def parcel_app(database_url: str, *, broker_url: str = "memory://", hooks: Sequence[Hook] = ()) -> Statewright:
+    """The parcel app with empty tables, queues and counters (on the in-process broker unless told)."""
+    app = Statewright.from_path(MACHINES, database_url=database_url, broker_url=broker_url, hooks=hooks)
     app.broker.flush_all()
     with app.engine.begin() as connection:
         for table in (*STATEWRIGHT_TABLES, "parcels"):

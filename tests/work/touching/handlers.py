@@ -31,6 +31,11 @@ def emit_anywhere(parcel: Parcel, context: Mapping[str, Any]) -> None:
         emit(parcel.emits)
 
 
+def announce_label(parcel: Parcel, context: Mapping[str, Any]) -> None:
+    """Action of ``label`` (the label task's ``complete`` step): emit ``parcel.label_made`` from the worker's move."""
+    emit("parcel.label_made", {"labels": LABELS[parcel.id]})
+
+
 def make_label(parcel: Parcel) -> None:
     """The label task."""
     LABELS[parcel.id] += 1
