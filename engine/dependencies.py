@@ -1,6 +1,7 @@
 """Optional packages: which extra installs each, and the error that tells a user so.
 
-Statewright's core installs nothing for PostgreSQL, Redis, RabbitMQ, S3 or the admin page; each is an
+Statewright's core installs nothing for PostgreSQL, Redis, RabbitMQ, S3 or the admin page (the core has
+Starlette and uvicorn, for the callbacks receiver); each is an
 extra (``pip install 'statewright[admin]'``). When one is missing, the user should read that command,
 not a ``ModuleNotFoundError`` traceback.
 """
@@ -16,9 +17,7 @@ EXTRA_OF_MODULE = {
     "pika": "rabbitmq",
     "boto3": "s3",
     "botocore": "s3",
-    "starlette": "admin",
     "jinja2": "admin",
-    "uvicorn": "admin",
     "pygal": "admin",
     "itsdangerous": "admin",
     "multipart": "admin",

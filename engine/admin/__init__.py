@@ -1,6 +1,6 @@
 """The admin web page: objects, their history, repair actions, metrics and live diagrams.
 
-Needs the ``admin`` extra (Starlette, Jinja2, uvicorn, pygal): ``pip install statewright[admin]``.
+Needs the ``admin`` extra (Jinja2, pygal, …): ``pip install statewright[admin]``.
 """
 
 from __future__ import annotations

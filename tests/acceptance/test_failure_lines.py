@@ -253,11 +253,11 @@ def test_postgresql_without_its_driver_says_which_extra_to_install() -> None:
 
 
 def test_admin_without_its_extra_says_which_extra_to_install(ready_database: str) -> None:
-    done = run_without(["starlette"], "admin", "--machines", DOCUMENT, "--database-url", ready_database)
+    done = run_without(["jinja2"], "admin", "--machines", DOCUMENT, "--database-url", ready_database)
     assert_one_process_line(
         done,
         EXIT_UNAVAILABLE,
-        "statewright admin: The admin page needs the Python module 'starlette'",
+        "statewright admin: The admin page needs the Python module 'jinja2'",
         "`pip install 'statewright[admin]'`",
     )
 
