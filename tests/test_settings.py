@@ -153,15 +153,39 @@ def test_the_app_refuses_a_bad_variable(monkeypatch: pytest.MonkeyPatch) -> None
         Statewright.from_path(MACHINES / "order.yaml", database_url="sqlite://")
 
 
-def test_a_bad_variable_is_one_line_and_exit_2_for_any_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_variable_is_one_line_and_exit_2_for_any_command_that_loads_an_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Click's own envvar parsing printed its four-line usage text for it."""
     monkeypatch.setenv("STATEWRIGHT_RESEND_AFTER", "soon")
-    for command in (["sweep", "--no-outbox"], ["lint", str(MACHINES)]):
+    for command in (["sweep", "--no-outbox"], ["db", "upgrade"], ["worker"]):
         result = invoke(*command)
-        assert_one_line(
-            result, EXIT_USAGE, f"statewright {command[0]}: $STATEWRIGHT_RESEND_AFTER='soon' is not a duration"
-        )
+        name = " ".join(word for word in command if not word.startswith("-"))
+        assert_one_line(result, EXIT_USAGE, f"statewright {name}: $STATEWRIGHT_RESEND_AFTER='soon' is not a duration")
         assert "Usage:" not in result.output
+
+
+def test_commands_that_open_nothing_ignore_a_bad_variable_they_never_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lint` in CI refused to run because the deploy environment had a typo in $STATEWRIGHT_LEASE."""
+    monkeypatch.setenv("STATEWRIGHT_LEASE", "-5")
+    monkeypatch.setenv("STATEWRIGHT_DATABASE_URL", "postgresql://user:hunter2@db/app")
+    order = str(MACHINES / "order.yaml")
+    for command in (
+        ["lint", str(MACHINES)],
+        ["show", order],
+        ["diagram", order, "-o", str(tmp_path / "order.svg")],
+        ["rules"],
+        ["--version"],
+        ["--help"],
+        ["lint", "--help"],
+        ["worker", "--help"],
+        ["db", "upgrade", "--help"],
+    ):
+        result = invoke(*command)
+        assert result.exit_code == EXIT_OK, (command, result.output)
+        assert "STATEWRIGHT_LEASE" not in result.output, command
 
 
 def test_the_option_beats_the_variable_and_the_variable_beats_the_default(

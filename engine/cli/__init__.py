@@ -25,7 +25,6 @@ from engine.cli.ops import defibrillate, sweep, touch
 from engine.cli.serve import serve
 from engine.cli.show import show
 from engine.cli.worker import worker
-from engine.settings import Settings
 
 HELP_EPILOG = """\b
 Examples:
@@ -68,8 +67,11 @@ def main(ctx: click.Context, traceback: bool) -> None:
 
     Options left out are read from STATEWRIGHT_* variables (README, "Configuration").
     """
-    # Read once, here: a bad value is one line naming its variable (exit 2), whichever command runs.
-    ctx.obj = Settings.from_env()
+    # Read on first use (engine.cli.configured), not here: `lint`, `show`, `diagram` and `--help` use no
+    # setting, so a bad $STATEWRIGHT_* they never read must not stop them. A command that loads an app reads
+    # the settings for its options' defaults while its arguments are parsed, so it still refuses a bad value
+    # (one line naming the variable, exit 2) before it opens anything.
+    ctx.obj = None
 
 
 main.add_command(demo)

@@ -1,4 +1,4 @@
-"""The ``Settings`` a command runs with: read once by the ``statewright`` group, the defaults of its options.
+"""The ``Settings`` a command runs with: read once, on first use, the defaults of its options.
 
 An option that has a ``STATEWRIGHT_*`` variable takes ``default=setting("field")``: given on the command line,
 the option wins; otherwise the value comes from ``Settings.from_env()``, which reports a bad value as one
@@ -18,7 +18,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def current_settings() -> Settings:
-    """The settings the running command read (``ctx.obj`` of the root group), else the environment's.
+    """The settings of the running command: read from the environment on first use, then kept on the root context.
 
     Raises:
         ConfigurationError: A ``STATEWRIGHT_*`` variable's value cannot be used.
@@ -27,7 +27,10 @@ def current_settings() -> Settings:
     root = ctx.find_root() if ctx is not None else None
     if root is not None and isinstance(root.obj, Settings):
         return root.obj
-    return Settings.from_env()
+    settings = Settings.from_env()
+    if root is not None and root.obj is None:
+        root.obj = settings  # every option default and the command itself then see one reading
+    return settings
 
 
 def setting(field: str) -> Callable[[], Any]:

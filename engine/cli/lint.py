@@ -194,6 +194,9 @@ def _read_stdin(paths: tuple[str, ...], stdin_filename: str | None) -> bytes | N
         raise click.UsageError("--stdin-filename names standard input: give the path `-` too.")
     if stdin_filename == "":
         raise click.UsageError("--stdin-filename needs a path, e.g. machines/order.yaml.")
+    if stdin_filename is not None and any(ord(c) < 32 or ord(c) == 127 for c in stdin_filename):
+        # The name is echoed at the start of every problem line: a line break in it would forge extra lines.
+        raise click.UsageError("--stdin-filename may not hold a control character (a line break, tab or escape).")
     if not dashes:
         return None
     # One byte past the limit, so that too much input is reported (SW005) rather than cut silently.

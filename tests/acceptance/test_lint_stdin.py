@@ -77,6 +77,15 @@ def test_a_stdin_filename_without_the_dash_is_a_usage_error() -> None:
     assert "give the path `-` too" in result.stderr
 
 
+def test_a_stdin_filename_with_a_line_break_is_a_usage_error() -> None:
+    """Echoed as given, `x.yaml\nforged.yaml:1:1: SW001 …` printed a second, made-up problem line."""
+    for name in ("x.yaml\nforged.yaml:1:1: SW001 no", "x\r.yaml", "x\x1b[2J.yaml"):
+        result = lint(DUPLICATE_KEY, "-", "--stdin-filename", name)
+        assert result.exit_code == EXIT_USAGE, name
+        assert "forged" not in result.output
+        assert "control character" in result.stderr
+
+
 def test_two_dashes_are_a_usage_error() -> None:
     assert lint(b"", "-", "-").exit_code == EXIT_USAGE
 
