@@ -143,6 +143,15 @@ def read_named(name: str, environ: Mapping[str, str] | None = None) -> str:
     return (os.environ if environ is None else environ).get(name, "")
 
 
+def default_named(name: str, value: str) -> str:
+    """Set the variable ``name`` for this process unless it is set (``statewright demo`` invents its secret).
+
+    Returns:
+        The variable's value now.
+    """
+    return os.environ.setdefault(name, value)
+
+
 def _text(name: str, text: str) -> str:
     return text
 

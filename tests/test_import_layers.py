@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
     ("redaction", "dependencies", "faults", "log_redaction"),
     ("spec", "statuses", "connections", "settings"),
-    ("db", "guards", "machine", "compiler", "diagrams"),
+    ("db", "guards", "machine", "compiler", "diagrams", "serving"),
     ("orm", "migrations"),
     ("runtime",),
     ("work", "archive", "callbacks"),

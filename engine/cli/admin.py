@@ -37,7 +37,7 @@ def admin(
     try:
         from engine.admin import build_admin
         from engine.admin.security import is_loopback, new_token, token_problem
-        from engine.admin.serve import listen, serve
+        from engine.serving import listen, serve
     except ImportError as missing:
         raise missing_dependency(missing, "The admin page") from None
     problem = token_problem(token) if token is not None else None

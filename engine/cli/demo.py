@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sys
 import threading
@@ -23,6 +22,7 @@ from engine.cli.loading import load_or_exit
 from engine.cli.logs import configure_logging, log_level_option
 from engine.dependencies import missing_dependency
 from engine.errors import DefinitionError
+from engine.settings import default_named
 from engine.spec.model import MachineSpec
 
 #: Seconds the demo waits for every document to finish before giving up.
@@ -99,8 +99,8 @@ def _callbacks_server(app: Any, spec: MachineSpec) -> Iterator[None]:
     try:
         import uvicorn
 
-        from engine.admin.serve import listen
         from engine.callbacks.verification import HmacCheck, build_check
+        from engine.serving import listen
     except ImportError as missing:
         raise missing_dependency(missing, "The demo's callback step") from None
     signed = [(c, check) for c in spec.callbacks.values() if isinstance(check := build_check(c), HmacCheck)]
@@ -164,7 +164,7 @@ def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool, lo
         for stale in out.glob("demo.db*"):
             stale.unlink()
     sys.path.insert(0, str(Path.cwd()))
-    os.environ.setdefault(SECRET_ENV, secrets.token_hex(32))  # the demo's publishing service signs with it
+    default_named(SECRET_ENV, secrets.token_hex(32))  # the demo's publishing service signs with it
     counts = _run(spec, f"sqlite:///{database}", documents, threads, console)
     diagram = out / f"{spec.name}.dot"
     diagram.write_text(render_dot(build_graph(spec)))

@@ -37,7 +37,7 @@ def serve(
     """Receive signed callbacks: POST /callbacks/MACHINE/ROUTE/KEY moves the object KEY."""
     configure_logging(log_level)
     try:
-        from engine.admin.serve import listen
+        from engine.serving import listen
     except ImportError as missing:
         raise missing_dependency(missing, "Serving callbacks") from None
     options = AppOptions(machines, database_url, broker_url, import_path)

@@ -1,4 +1,4 @@
-"""Serving the admin page with uvicorn the way ``statewright admin`` does: listen first, then serve.
+"""Serving an ASGI app (the admin page, the callbacks receiver) with uvicorn: listen first, then serve.
 
 The socket is bound before anything is printed, so a port in use or a host that is no address is one
 clear message instead of a login address pointing at someone else's server. Proxy headers are off:
