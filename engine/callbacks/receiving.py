@@ -6,6 +6,7 @@ and the answer finds the row and is answered 200 with nothing changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -159,12 +160,14 @@ class Receiver:
         }
         handle = self._handles[machine, callback.name]
         actor = f"callback:{callback.name}"
+        # No savepoint: receive() rolls the whole transaction back when the move fails.
+        move = functools.partial(flow.set_status, obj, payload=payload, actor=actor, savepoint=False)
         try:
             context = dict(handle(request) or {}) if handle is not None else {}
         except Exception as failure:  # noqa: BLE001 - any failure of the user's handler is the callback's error step
-            change = flow.set_status(obj, callback.steps.error, payload=payload, exception=failure, actor=actor)
+            change = move(callback.steps.error, exception=failure)
         else:
-            change = flow.set_status(obj, callback.steps.complete, payload=payload, context=context, actor=actor)
+            change = move(callback.steps.complete, context=context)
         return int(change.id)
 
 

@@ -55,6 +55,7 @@ def sweep(
     Sending needs the broker your workers use; ``--no-outbox`` runs without one (memory://): the work of the
     objects it moves stays in the outbox for the workers' own sweep.
     """
+    from engine.callbacks.pruning import prune_deliveries
     from engine.runtime.sweeps import sweep_timeouts
     from engine.work.resends import resend_stalled
 
@@ -68,6 +69,7 @@ def sweep(
             for name, flow in app.flows.items():
                 result = sweep_timeouts(flow, app.sessionmaker)
                 click.echo(f"{name}: {result.moved} moved past their timeout, {result.skipped} already moved")
+            click.echo(f"callbacks: {prune_deliveries(app.sessionmaker)} expired delivery rows deleted")
         if outbox:
             click.echo(f"outbox: {app.sweep_outbox()} rows sent")
             resent = resend_stalled(app, after=resend_after)

@@ -1,9 +1,10 @@
 """``Sweeper``: the periodic sweep of a worker process, as a Dramatiq middleware with a thread of its own.
 
 Every ``every`` seconds the thread runs the sweep's steps in order: send the outbox rows not sent yet,
-resend stranded work (``engine.work.resends``) and move objects stuck past a state's timeout
-(``engine.runtime.sweeps``). It starts when the worker boots (``after_worker_boot``) and stops when it
-shuts down (``before_worker_shutdown``), Dramatiq's pattern for background threads.
+resend stranded work (``engine.work.resends``), move objects stuck past a state's timeout
+(``engine.runtime.sweeps``) and delete expired callback delivery rows (``engine.callbacks.pruning``).
+It starts when the worker boots (``after_worker_boot``) and stops when it shuts down
+(``before_worker_shutdown``), Dramatiq's pattern for background threads.
 
 While the ``DatabaseGate`` says the database is down no step runs: the gate's probe already speaks for the
 outage, and a sweep would only add one traceback per step. A step that fails otherwise is logged, and
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from dramatiq import Broker, Middleware
 
+from engine.callbacks.pruning import prune_deliveries
 from engine.faults import Fault, fault_of
 from engine.runtime.sweeps import sweep_timeouts
 from engine.work.resends import resend_stalled
@@ -50,7 +52,7 @@ class SweepStep:
 
 
 def sweep_steps(app: Statewright, *, resend_after: timedelta | None = None) -> list[SweepStep]:
-    """The steps of ``app``'s sweep: the outbox, stranded work, then each machine's timeouts.
+    """The steps of ``app``'s sweep: the outbox, stranded work, each machine's timeouts, expired deliveries.
 
     Args:
         app: The app swept.
@@ -65,6 +67,7 @@ def sweep_steps(app: Statewright, *, resend_after: timedelta | None = None) -> l
         SweepStep(f"{name} timeouts", partial(sweep_timeouts, flow, app.sessionmaker))
         for name, flow in app.flows.items()
     ]
+    steps.append(SweepStep("callback deliveries", partial(prune_deliveries, app.sessionmaker)))
     return steps
 
 

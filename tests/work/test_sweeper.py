@@ -172,7 +172,12 @@ def test_a_stop_during_a_step_waits_for_it_a_bounded_time(
 
 def test_an_apps_sweep_sends_the_outbox_resends_then_moves_each_machines_timeouts(app: Statewright) -> None:
     steps = sweep_steps(app)
-    assert [step.name for step in steps] == ["outbox", "resend", *(f"{name} timeouts" for name in app.flows)]
+    assert [step.name for step in steps] == [
+        "outbox",
+        "resend",
+        *(f"{name} timeouts" for name in app.flows),
+        "callback deliveries",
+    ]
     assert steps[1].settle == app.work.leases.duration
     assert {step.settle for step in steps[2:]} | {steps[0].settle} == {timedelta(0)}
     sweeper = add_sweeper(app, every=30)
