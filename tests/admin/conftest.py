@@ -114,7 +114,8 @@ def orders(database_url: str, tmp_path: Path) -> Iterator[Served]:
         yield running
 
 
-# The browser: one Playwright driver and one Chromium for the whole run, shared by every browser test module.
+# The browser: one Playwright driver and one Chromium per test module. Not per session: the sync driver keeps
+# an asyncio loop running in the main thread while it lives, so a later test calling asyncio.run() would fail.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: Flags for a root, offline, headless Chromium (see the env notes: without them it dials out and waits).
 CHROMIUM_ARGS = [
@@ -128,13 +129,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     assert shutil.which(CHROMIUM) or CHROMIUM, "Debian's chromium is required (apt-get install chromium)"
     launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
