@@ -25,11 +25,17 @@ from tests.work.conftest import BROKER_URLS, MACHINES
 #: The machines include an endpoint with a path URL; the worker needs a base URL, though no call is made.
 NO_CALLS = "http://127.0.0.1:9"
 
+#: Queues of worker processes live under a namespace of their own in the tests' Redis database: a process a
+#: test killed leaves messages that Redis hands back later, and a worker that outlives its test would consume
+#: from the queues of whichever test runs next; neither may reach the in-process tests' queues.
+PROCESS_NAMESPACE = "statewright-processes"
+PROCESS_BROKER_URL = f"{BROKER_URLS['redis']}{'&' if '?' in BROKER_URLS['redis'] else '?'}namespace={PROCESS_NAMESPACE}"
+
 
 @pytest.fixture(name="broker_url")
 def redis_broker_url() -> str:
-    """Processes share a broker: Redis."""
-    return BROKER_URLS["redis"]
+    """Processes share a broker: Redis, under the processes' own namespace."""
+    return PROCESS_BROKER_URL
 
 
 @pytest.fixture(name="database_url")

@@ -12,16 +12,17 @@ from engine import Statewright
 from engine.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 from engine.work.failures import FAILED, RETRIED, list_failures
 from tests.work.app.handlers import GRUMBLES, HEARD, LISTENER_FAILS
-from tests.work.conftest import BROKER_URLS, FAILING, failed_listener_and_reaction
+from tests.work.conftest import FAILING, failed_listener_and_reaction
+from tests.work.processes import PROCESS_BROKER_URL
 
 
 @pytest.fixture
 def errands_broker_url() -> str:
     """The command sends retries to the broker the test's worker consumes: Redis."""
-    return BROKER_URLS["redis"]
+    return PROCESS_BROKER_URL
 
 
-def _failures(app: Statewright, tmp_path: Path, *args: str, broker_url: str = BROKER_URLS["redis"]) -> Result:
+def _failures(app: Statewright, tmp_path: Path, *args: str, broker_url: str = PROCESS_BROKER_URL) -> Result:
     url = app.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(
         main,

@@ -26,6 +26,7 @@ from tests.reliability.pipeline import Pipeline
 from tests.work.app.handlers import SWALLOWED
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, FAILING
+from tests.work.processes import PROCESS_BROKER_URL
 from tests.work.server import Received, serve
 from tests.work.test_failures import errand_in, last_change
 
@@ -262,7 +263,7 @@ def test_a_worker_process_stops_an_8_s_handler_at_its_5_s_limit_and_retries_it_p
 ) -> None:
     """The job machine's ``crunch``: ``time_limit: 5s``, ``retries: 2``; a ``slow`` job works 8 s each run."""
     monkeypatch.setenv("STATEWRIGHT_TEST_SLOW", "8")
-    with Pipeline(postgres_url, BROKER_URLS["redis"], tmp_path) as pipeline:
+    with Pipeline(postgres_url, PROCESS_BROKER_URL, tmp_path) as pipeline:
         pipeline.app.broker.flush_all()
         pipeline.start_worker(processes=1, threads=2)
         with pipeline.app.sessionmaker() as session:

@@ -16,6 +16,8 @@ from tests.conftest import free_port
 from tests.work.app.models import Job
 from tests.work.conftest import BROKER_URLS, MACHINES
 from tests.work.processes import (  # noqa: F401 - fixtures
+    PROCESS_BROKER_URL,
+    PROCESS_NAMESPACE,
     postgres_database_url,
     redis_broker_url,
     run_worker,
@@ -56,7 +58,7 @@ def test_the_worker_refuses_the_in_process_broker() -> None:
 def _refused(app: Statewright, machines: Path) -> subprocess.CompletedProcess[str]:
     """The worker without --http-base-url (nor its variable)."""
     return run_worker(
-        app, BROKER_URLS["redis"], machines=machines, http_base_url=None, without=("STATEWRIGHT_HTTP_BASE_URL",)
+        app, PROCESS_BROKER_URL, machines=machines, http_base_url=None, without=("STATEWRIGHT_HTTP_BASE_URL",)
     )
 
 
@@ -64,7 +66,7 @@ def _queued_messages(app: Statewright) -> int:
     import redis
 
     client = redis.Redis.from_url(BROKER_URLS["redis"])
-    return sum(int(client.hlen(key)) for key in client.keys("dramatiq:*.msgs"))
+    return sum(int(client.hlen(key)) for key in client.keys(f"{PROCESS_NAMESPACE}:*.msgs"))
 
 
 def test_a_path_url_without_a_base_url_stops_the_worker_before_it_consumes_anything(app: Statewright) -> None:

@@ -14,8 +14,8 @@ import pytest
 from engine import Statewright
 from engine.cli import EXIT_OK, EXIT_WORKER_DIED
 from tests.work.app.models import Job
-from tests.work.conftest import BROKER_URLS
 from tests.work.processes import (  # noqa: F401 - fixtures
+    PROCESS_BROKER_URL,
     kill_leftovers,
     postgres_database_url,
     redis_broker_url,
@@ -33,7 +33,7 @@ STOPPING = "stopping: letting running handlers finish"
 def _start(app: Statewright, marker: Path, *, processes: int = 2) -> subprocess.Popen[str]:
     return start_worker(
         app,
-        BROKER_URLS["redis"],
+        PROCESS_BROKER_URL,
         *("--processes", str(processes), "--threads", "2", "--sweep-every", "1"),
         env={"STATEWRIGHT_TEST_MARKER": str(marker), "STATEWRIGHT_TEST_SLOW": str(SLOW)},
     )
