@@ -24,7 +24,9 @@ def listen(host: str, port: int) -> socket.socket:
         OSError: The address cannot be bound: the port is in use, the host is no address of this machine.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP by name, not 0: asyncio switches Nagle's algorithm off (TCP_NODELAY) only on sockets that
+    # say they are TCP, and with it on every answer waited for the client's delayed ACK (40 ms on Linux).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -1,25 +1,25 @@
-"""Apply one verified callback delivery: remember it, find the object, move it, all in one transaction.
+"""Apply one verified callback delivery: move the object and remember the delivery, in one transaction.
 
-The delivery's row and the move commit together, so a provider's retry after a crash between the commit
-and the answer finds the row and is answered 200 with nothing changed.
+The delivery's row and the move commit together (on PostgreSQL in one statement), so a provider's retry after
+a crash between the commit and the answer finds the row and is answered 200 with nothing changed.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Connection, and_, delete, insert, update
+from sqlalchemy import ColumnElement, Insert, and_, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine.db import SQLITE_BEGIN_OPTION
-from engine.errors import ConcurrencyError, ConfigurationError, UnknownStatusError
+from engine.errors import ConfigurationError, UnknownStatusError
 from engine.orm.tables import callback_deliveries
 from engine.redaction import Redactor
 from engine.spec.model import CallbackSpec, HmacVerifier
@@ -67,11 +67,66 @@ _STATUS_BY_OUTCOME = {Outcome.MOVED: 200, Outcome.REPLAY: 200, Outcome.UNKNOWN_O
 
 @dataclass(frozen=True)
 class Result:
-    """A delivery's outcome, the state the object was found in, and the history row written (if any)."""
+    """A delivery's outcome, and the state the object was found in (if it was looked up)."""
 
     outcome: Outcome
     state: str | None = None
-    change_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """The row remembering one delivery, written alongside the move's history row (``engine.runtime.alongside``).
+
+    Its primary key is the delivery: a copy that arrives while the row lives cannot write it again.
+    """
+
+    machine: str
+    callback: str
+    model_id: str
+    delivery: str
+    ttl: timedelta
+
+    kind: ClassVar[str] = "callback_delivery"
+
+    def insert(self, dialect: str, change_id: ColumnElement[Any]) -> Insert:
+        """A plain INSERT: a copy of a remembered delivery fails on the primary key, and its claim with it."""
+        values = [bindparam(f"d_{name}", type_=callback_deliveries.c[name].type) for name in _RECORD_COLUMNS]
+        return insert(callback_deliveries).from_select(
+            [*_RECORD_COLUMNS, "status_change_id"], select(*values, change_id)
+        )
+
+    def params(self) -> dict[str, Any]:
+        """The row's values, received now and remembered for the callback's ``replay_ttl``."""
+        now = datetime.now(UTC)
+        return {f"d_{name}": value for name, value in self._key().items()} | {
+            "d_received_at": now,
+            "d_expires_at": now + self.ttl,
+        }
+
+    def matching(self) -> ColumnElement[bool]:
+        """Selects this delivery's row."""
+        return and_(*(callback_deliveries.c[name] == value for name, value in self._key().items()))
+
+    def _key(self) -> dict[str, str]:
+        return {
+            "machine": self.machine,
+            "callback": self.callback,
+            "model_id": self.model_id,
+            "delivery": self.delivery,
+        }
+
+
+#: What a delivery's row says besides the history row it moved.
+_RECORD_COLUMNS = ("machine", "callback", "model_id", "delivery", "received_at", "expires_at")
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What the move of a delivery will be: its target, context and exception, decided from the request."""
+
+    target: str
+    context: Mapping[str, Any]
+    exception: BaseException | None = None
 
 
 class Receiver:
@@ -99,6 +154,9 @@ class Receiver:
     def receive(self, machine: str, callback: CallbackSpec, key: str, request: InboundRequest) -> Result:
         """Apply one delivery whose signature has been verified.
 
+        The move, its history row and the delivery's row are one transaction (on PostgreSQL one statement);
+        only a delivery that did not move anything reads more, to say why.
+
         Args:
             machine: The machine's name.
             callback: The callback it was delivered to.
@@ -114,40 +172,47 @@ class Receiver:
             primary_key = flow.key_of(key)
         except (ValueError, TypeError):
             return Result(Outcome.UNKNOWN_OBJECT)
-        delivery = _delivery_id(callback, request)
-        with self.app.sessionmaker() as session, session.begin():
-            # On SQLite take the write lock first, so concurrent deliveries queue instead of failing on a stale read.
-            connection = session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-            row = {"machine": machine, "callback": callback.name, "model_id": key, "delivery": delivery}
-            if not _remember(connection, row, callback):
-                session.rollback()
-                return Result(Outcome.REPLAY)
-            obj = session.get(flow.compiled.model, primary_key)
-            if obj is None:
-                session.rollback()
-                return Result(Outcome.UNKNOWN_OBJECT)
-            try:
-                state: str | None = flow.state_of(obj, f"callback {callback.name}")
-            except UnknownStatusError:  # a status value no state declares: certainly not the awaited one
-                state = None
-            if state != callback.steps.when:
-                session.rollback()
-                return Result(Outcome.WRONG_STATE, state)
-            try:
-                change_id = self._move(flow, obj, machine, callback, request)
-            except ConcurrencyError:
-                session.rollback()
-                return Result(Outcome.WRONG_STATE, state)
-            connection.execute(
-                update(callback_deliveries)
-                .where(*(callback_deliveries.c[name] == value for name, value in row.items()))
-                .values(status_change_id=change_id)
-            )
-        return Result(Outcome.MOVED, state, change_id)
+        record = DeliveryRecord(machine, callback.name, key, _delivery_id(callback, request), callback.replay_ttl)
+        step = self._step(machine, callback, request)
+        payload = self._payload(machine, callback, request)
+        # A second round only when the first found this delivery's row expired (and deleted it), or the
+        # object back in `when` after the move missed it.
+        for _ in range(_ROUNDS):
+            with self.app.sessionmaker() as session:
+                try:
+                    claimed = flow.claim(
+                        session,
+                        primary_key,
+                        callback.steps.when,
+                        step.target,
+                        context=step.context,
+                        payload=payload,
+                        exception=step.exception,
+                        actor=f"callback:{callback.name}",
+                        alongside=record,
+                    )
+                except IntegrityError:  # the delivery's row exists: a copy, or one past its time to live
+                    claimed = None
+                if claimed is not None:
+                    return Result(Outcome.MOVED, callback.steps.when)
+                result = _why_not_moved(session, flow, callback, primary_key, record)
+            if result is not None:
+                return result
+        return Result(Outcome.WRONG_STATE)  # three rounds and the object was never where it was looked for
 
-    def _move(self, flow: Flow, obj: Any, machine: str, callback: CallbackSpec, request: InboundRequest) -> int:
+    def _step(self, machine: str, callback: CallbackSpec, request: InboundRequest) -> _Step:
+        """``handle``'s context for the ``complete`` step, or its exception for the ``error`` step."""
+        handle = self._handles[machine, callback.name]
+        try:
+            context = dict(handle(request) or {}) if handle is not None else {}
+        except Exception as failure:  # noqa: BLE001 - any failure of the user's handler is the callback's error step
+            return _Step(callback.steps.error, {}, failure)
+        return _Step(callback.steps.complete, context)
+
+    def _payload(self, machine: str, callback: CallbackSpec, request: InboundRequest) -> dict[str, Any]:
+        """The request as the history row stores it, masked like an endpoint's."""
         redactor = self._redactors[machine, callback.name]
-        payload = {
+        return {
             "method": request.method,
             "path": request.path,
             "headers": redactor.headers(request.headers.items()),
@@ -158,17 +223,42 @@ class Receiver:
                 limit=self.app.body_limits.max_stored_body,
             ),
         }
-        handle = self._handles[machine, callback.name]
-        actor = f"callback:{callback.name}"
-        # No savepoint: receive() rolls the whole transaction back when the move fails.
-        move = functools.partial(flow.set_status, obj, payload=payload, actor=actor, savepoint=False)
+
+
+#: Rounds of a delivery: the move, and more only while something made way for it (see ``receive``).
+_ROUNDS = 3
+
+
+def _why_not_moved(
+    session: Session, flow: Flow, callback: CallbackSpec, primary_key: tuple[Any, ...], record: DeliveryRecord
+) -> Result | None:
+    """Why a delivery moved nothing: a replay, an unknown object or another state; ``None``: try again.
+
+    The delivery's row decides first: a copy of a processed delivery is answered as the first one was,
+    whatever state the object is in now.
+    """
+    with session.begin():
+        connection = session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        now = datetime.now(UTC)
+        expired = connection.execute(
+            select(callback_deliveries.c.expires_at < now).where(record.matching())
+        ).scalar()  # None: no row
+        if expired is not None and not expired:
+            return Result(Outcome.REPLAY)
+        obj = session.get(flow.compiled.model, primary_key)
+        if obj is None:
+            return Result(Outcome.UNKNOWN_OBJECT)
         try:
-            context = dict(handle(request) or {}) if handle is not None else {}
-        except Exception as failure:  # noqa: BLE001 - any failure of the user's handler is the callback's error step
-            change = move(callback.steps.error, exception=failure)
-        else:
-            change = move(callback.steps.complete, context=context)
-        return int(change.id)
+            state: str | None = flow.state_of(obj, f"callback {callback.name}")
+        except UnknownStatusError:  # a status value no state declares: certainly not the awaited one
+            state = None
+        if state != callback.steps.when:
+            return Result(Outcome.WRONG_STATE, state)
+        # In `when` after all: the row past its time to live counts as never seen and makes way, or the
+        # object moved away and back meanwhile. The caller tries again.
+        if expired:
+            connection.execute(delete(callback_deliveries).where(record.matching()))
+    return None
 
 
 def _delivery_id(callback: CallbackSpec, request: InboundRequest) -> str:
@@ -178,37 +268,6 @@ def _delivery_id(callback: CallbackSpec, request: InboundRequest) -> str:
         if value:
             return "id:" + value[:190]
     return "sha256:" + hashlib.sha256(request.body).hexdigest()
-
-
-def _remember(connection: Connection, row: dict[str, str], callback: CallbackSpec) -> bool:
-    """Insert the delivery's row; ``False`` if an unexpired row says it was processed already."""
-    now = datetime.now(UTC)
-    if _insert(connection, {**row, "received_at": now, "expires_at": now + callback.replay_ttl}):
-        return True
-    # Seen before: a row past its time to live counts as never seen, and makes way for this delivery.
-    same = and_(*(callback_deliveries.c[name] == value for name, value in row.items()))
-    expired = connection.execute(delete(callback_deliveries).where(same, callback_deliveries.c.expires_at < now))
-    if not expired.rowcount:
-        return False
-    return _insert(connection, {**row, "received_at": now, "expires_at": now + callback.replay_ttl})
-
-
-def _insert(connection: Connection, values: dict[str, Any]) -> bool:
-    """Insert a delivery row unless its key is taken (waiting for a concurrent insert of it to end)."""
-    dialect = connection.dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(callback_deliveries)
-        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT through SQLAlchemy.
-        statement = upsert.values(values).on_conflict_do_nothing().returning(callback_deliveries.c.machine)
-        return connection.execute(statement).first() is not None
-    try:
-        with connection.begin_nested():
-            connection.execute(insert(callback_deliveries).values(values))
-    except IntegrityError:
-        return False
-    return True
 
 
 def _import_handle(callback: CallbackSpec) -> HandleCallable | None:

@@ -7,6 +7,7 @@ the work the new state triggers. A stale status, a guard or an action that raise
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, literal_column, select, true, update
+from sqlalchemy import BigInteger, Connection, Insert, Table, bindparam, literal_column, select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, aliased, attributes, object_session
 from sqlalchemy.sql.selectable import Select
@@ -35,6 +36,7 @@ from engine.machine import CompiledMachine
 from engine.orm.tables import statuses
 from engine.orm.types import status_type_for
 from engine.redaction import DEFAULT_REDACTOR, Redactor
+from engine.runtime.alongside import Alongside
 from engine.runtime.changes import StatusChange
 from engine.runtime.clock import aware
 from engine.runtime.emitting import collecting, current_emissions, emitted_rows
@@ -52,7 +54,6 @@ from engine.runtime.history import (
 )
 from engine.runtime.hooks import Hook, notify, overrides, queue_after_commit
 from engine.runtime.keys import format_key, parse_key
-from engine.runtime.leasing import Lease, take_lease
 from engine.runtime.outbox import INSERT_OUTBOX, OutboxItem, outbox_rows
 from engine.spec.model import TransitionSpec
 from engine.statuses import StatusEnum, UnknownStatus
@@ -141,8 +142,6 @@ class Flow:
         )
         self.column.type.bind_enum(compiled.status_enum)
         self.attribute = mapper.get_property_by_column(self.column).key
-        if len(mapper.primary_key) == 1:
-            self._pk_attribute = getattr(mapper.class_, mapper.get_property_by_column(mapper.primary_key[0]).key)
         # Built once: the compare-and-set UPDATE runs with bound parameters on every move.
         self._cas = (
             update(self.table)
@@ -389,26 +388,42 @@ class Flow:
     def claim(
         self,
         session: Session,
-        key: Any,
+        key: tuple[Any, ...],
         source: str,
         target: str,
         *,
+        context: Mapping[str, Any] | None = None,
         payload: Any = None,
+        exception: BaseException | None = None,
         actor: str | None = None,
-        lease: Lease | None = None,
+        alongside: Alongside | None = None,
     ) -> Any | None:
         """Move the object whose primary key is ``key`` from ``source`` to ``target`` without loading it first.
 
         One ``UPDATE … RETURNING`` both checks the status (compare-and-set) and loads the object, so a
-        worker claims its object in one round trip. Commits on its own. With a ``lease``, the lease is written
-        in the same transaction (on PostgreSQL, in the same statement).
+        worker claims its object in one round trip. Commits on its own. An ``alongside`` row (a worker's
+        lease, a callback's delivery) is written in the same transaction (on PostgreSQL, in the same statement).
 
         Returns:
-            The claimed object, or ``None`` if it was not in ``source`` (someone else moved it).
+            The claimed object, or ``None`` if it was not in ``source`` (someone else moved it, or it is gone).
+
+        Raises:
+            IntegrityError: The ``alongside`` row could not be written (nothing was).
         """
         transition = self._transition_between(source, target)
         members = self.compiled.member_by_state
-        actions = self.compiled.actions_by_transition[id(transition)]
+        move = _Move(
+            None,
+            format_key(key),
+            members[source],
+            members[target],
+            transition.name,
+            context or {},
+            self.compiled.actions_by_transition[id(transition)],
+            payload,
+            exception,
+            actor,
+        )
         claimed_objects: list[Any] = []  # the object once the compare-and-set returned it: a rollback names it
 
         def write() -> tuple[Any, StatusChange] | None:
@@ -416,17 +431,8 @@ class Flow:
                 return claim_once()
 
         def claim_once() -> tuple[Any, StatusChange] | None:
-            if self._claim_fusable and self._fuses(session, actions):
-                found = self._claim_fused(
-                    session,
-                    key,
-                    members[source],
-                    members[target],
-                    transition.name,
-                    payload=payload,
-                    actor=actor,
-                    lease=lease,
-                )
+            if self._claim_fusable and self._fuses(session, move.actions):
+                found = self._claim_fused(session, key, move, alongside)
                 if found is None:
                     return None
                 obj, change_id, created_at, row = found
@@ -436,30 +442,21 @@ class Flow:
             model = self.mapper.class_
             statement = (
                 update(model)
-                .where(self._pk_attribute == key, self.column == members[source])
-                .values({self.attribute: members[target]})
+                .where(*(column == value for column, value in zip(self.mapper.primary_key, key, strict=True)))
+                .where(self.column == move.source)
+                .values({self.attribute: move.target})
                 .returning(model)
             )
             obj = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
             if obj is None:
                 return None
             claimed_objects.append(obj)
-            move = _Move(
-                obj,
-                self.object_id(obj),
-                members[source],
-                members[target],
-                transition.name,
-                {},
-                actions,
-                payload,
-                None,
-                actor,
-            )
-            change = self._apply(session, move)
-            if lease is not None:
+            change = self._apply(session, dataclasses.replace(move, obj=obj))
+            if alongside is not None:
                 connection = session.connection()
-                connection.execute(take_lease(connection.dialect.name), lease.params(change.id))
+                connection.execute(
+                    self._alongside_statement(connection, alongside), alongside.params() | {"change_id": change.id}
+                )
             return obj, change
 
         try:
@@ -502,50 +499,57 @@ class Flow:
             and mapper.persist_selectable is self.table
         )
 
-    def _claiming_statement(self, leased: bool) -> Select[Any]:
+    def _claiming_statement(self, alongside: Alongside | None) -> Select[Any]:
         """``WITH claimed AS (UPDATE … RETURNING *), history AS (INSERT …) SELECT claimed, history.id``.
 
-        ``leased``: a third part writes the lease (``engine.runtime.leasing``), only if the claim was made.
+        ``alongside``: a third part writes its row, only if the claim was made (``engine.runtime.alongside``).
         """
         claimed = self._cas.returning(*self.table.c).cte("claimed")
         history = recorded_after(claimed).returning(statuses.c.id, statuses.c.created_at).cte("history")
         entity = aliased(self.mapper.class_, claimed)
         statement = select(entity, history.c.id, history.c.created_at).select_from(claimed).join(history, true())
-        if leased:
-            lease = take_lease("postgresql", history.c.id)
-            statement = statement.add_cte(lease.returning(literal_column("1")).cte("leased"))
+        if alongside is not None:
+            also = alongside.insert("postgresql", history.c.id)
+            statement = statement.add_cte(also.returning(literal_column("1")).cte("alongside"))
+        return statement
+
+    def _alongside_statement(self, connection: Connection, alongside: Alongside) -> Insert:
+        """``alongside``'s INSERT on its own, naming the history row ``:change_id`` (built once per thread)."""
+        name = f"alongside_{alongside.kind}_{connection.dialect.name}"
+        statement: Insert | None = getattr(self._per_thread, name, None)
+        if statement is None:
+            statement = alongside.insert(connection.dialect.name, bindparam("change_id", type_=BigInteger()))
+            setattr(self._per_thread, name, statement)
         return statement
 
     def _fuses(self, session: Session, actions: Sequence[Any]) -> bool:
         return self._fusable and not actions and session.connection().dialect.name in _FUSING_DIALECTS
 
     def _claim_fused(
-        self,
-        session: Session,
-        key: Any,
-        source: StatusEnum,
-        target: StatusEnum,
-        transition: str,
-        *,
-        payload: Any,
-        actor: str | None,
-        lease: Lease | None,
+        self, session: Session, key: tuple[Any, ...], move: _Move, alongside: Alongside | None
     ) -> tuple[Any, int, datetime, dict[str, Any]] | None:
         """The one-statement claim: the object, its history row's id, time and values (``None``: not claimed)."""
-        name = "claim" if lease is None else "leased_claim"
+        name = "claim" if alongside is None else f"claim_{alongside.kind}"
         statement = getattr(self._per_thread, name, None)
         if statement is None:
-            statement = self._claiming_statement(leased=lease is not None)
+            statement = self._claiming_statement(alongside)
             setattr(self._per_thread, name, statement)
         row = self._history_row(
-            format_key((key,)), source.state, target.state, transition, payload=payload, actor=actor
+            move.object_id,
+            move.source.state,
+            move.target.state,
+            move.transition,
+            context=move.context,
+            payload=move.payload,
+            exception=move.exception,
+            actor=move.actor,
         )
         params = {
-            "pk_0": key,
-            "expected": source,
-            "new": target,
+            **{f"pk_{index}": value for index, value in enumerate(key)},
+            "expected": move.source,
+            "new": move.target,
             **prefixed(row),
-            **(lease.params() if lease is not None else {}),
+            **(alongside.params() if alongside is not None else {}),
         }
         found = session.execute(statement, params, execution_options={"populate_existing": True}).one_or_none()
         if found is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, ColumnElement, DateTime, Float, Insert, String, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +29,13 @@ class Lease:
     outbox_id: int
     holder: str
     duration: timedelta
+
+    #: A claim writes its lease alongside its history row (``engine.runtime.alongside``).
+    kind: ClassVar[str] = "lease"
+
+    def insert(self, dialect: str, change_id: ColumnElement[Any]) -> Insert:
+        """``take_lease`` naming the claim's history row ``change_id``."""
+        return take_lease(dialect, change_id)
 
     def params(self, claim_id: int | None = None) -> dict[str, Any]:
         """The parameters of ``take_lease``'s statement (``claim_id``: the claim's history row, when not in SQL)."""

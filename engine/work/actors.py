@@ -240,10 +240,11 @@ class Work:
 
     def _claim_by_key(self, session: Any, flow: Flow, steps: Steps, model_id: str, outbox_id: int) -> Any | None:
         """Claim in one round trip when the object is where the work starts; otherwise load it and decide."""
-        if steps.processing is not None and len(flow.mapper.primary_key) == 1:
-            (key,) = flow.key_of(model_id)
+        if steps.processing is not None:
             lease = lease_for(outbox_id, self.leases.duration)
-            claimed = flow.claim(session, key, steps.when, steps.processing, actor=claimant(), lease=lease)
+            claimed = flow.claim(
+                session, flow.key_of(model_id), steps.when, steps.processing, actor=claimant(), alongside=lease
+            )
             if claimed is not None:
                 if lease is not None:
                     self.leases.hold(lease)

@@ -57,7 +57,7 @@ def _claim_at_once(app: Statewright, ids: list[int]) -> list[str]:
     def claim(ticket_id: int) -> str:
         barrier.wait(timeout=10)
         with app.sessionmaker() as session:
-            return "claimed" if flow.claim(session, ticket_id, "new", "failed") is not None else "missed"
+            return "claimed" if flow.claim(session, (ticket_id,), "new", "failed") is not None else "missed"
 
     with ThreadPoolExecutor(max_workers=len(ids)) as pool:
         return list(pool.map(claim, ids))

@@ -74,7 +74,7 @@ def test_creation_rows_and_their_outbox_rows_take_the_database_time(app: Statewr
 
 def _claim(app: Statewright, ticket_id: int) -> StatusChange:
     with app.sessionmaker() as session:
-        claimed = app.flows["ticket"].claim(session, ticket_id, "new", "failed")
+        claimed = app.flows["ticket"].claim(session, (ticket_id,), "new", "failed")
         assert claimed is not None
         return claimed.history()[-1]
 
