@@ -126,6 +126,16 @@ _BARE_CREDENTIAL = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Masked:
+    """A JSON-like value its producer masked already, with a redactor at least as strict as the one it meets next.
+
+    The history stores it as it is instead of masking it a second time (masking twice gives the same value).
+    """
+
+    value: Any
+
+
 def normalise_key(key: object) -> str:
     """The form keys are compared in: lower case, percent-escapes decoded, only letters and digits.
 

@@ -1,15 +1,18 @@
 """The ASGI app that receives callbacks: ``POST /callbacks/{machine}/{route}/{key}``.
 
 Each delivery is read up to its callback's ``max_body`` (413 past it), its signature verified (401) before
-any database access, then applied by ``Receiver`` in a worker thread; the answer is sent after the commit.
+any database access, then applied by ``Receiver`` in a worker thread, as many at once as the database pool
+keeps connections; the answer is sent after the commit.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
+from anyio import CapacityLimiter
+from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -50,6 +53,7 @@ def build_callbacks_app(app: Statewright, *, environ: Mapping[str, str] | None =
         for callback in compiled.spec.callbacks.values()
     }
     receiver = Receiver(app)
+    limiter: list[CapacityLimiter] = []  # made in the event loop, on the first delivery
 
     async def deliver(request: Request) -> JSONResponse:
         machine, route, key = (request.path_params[name] for name in ("machine", "route", "key"))
@@ -67,10 +71,26 @@ def build_callbacks_app(app: Statewright, *, environ: Mapping[str, str] | None =
         except SignatureRefused as refused:
             return _answer(401, f"signature refused: {refused.reason}")
         inbound = InboundRequest(request.method, request.url.path, headers, body)
-        result = await run_in_threadpool(receiver.receive, machine, callback, key, inbound)
+        if not limiter:
+            limiter.append(CapacityLimiter(_pooled_connections(app.engine)))
+        result = await anyio.to_thread.run_sync(receiver.receive, machine, callback, key, inbound, limiter=limiter[0])
         return _answer(result.outcome.status, result.outcome.value, state=result.state)
 
     return Starlette(routes=[Route(CALLBACK_PATH, deliver, methods=["POST"])])
+
+
+def _pooled_connections(engine: Engine) -> int:
+    """How many deliveries touch the database at once: as many as the pool keeps open.
+
+    More would each open an overflow connection and close it again afterwards (a new PostgreSQL connection
+    costs more than the delivery): the others wait their turn in the event loop instead.
+    """
+    size = getattr(engine.pool, "size", None)
+    return max(1, size()) if callable(size) else DEFAULT_THREADS
+
+
+#: Deliveries at once when the pool does not say how many connections it keeps (Starlette's default threads).
+DEFAULT_THREADS = 40
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:

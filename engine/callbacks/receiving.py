@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.db import SQLITE_BEGIN_OPTION
 from engine.errors import ConfigurationError, UnknownStatusError
 from engine.orm.tables import callback_deliveries
-from engine.redaction import Redactor
+from engine.redaction import Masked, Redactor
 from engine.spec.model import CallbackSpec, HmacVerifier
 from engine.spec.resolve import Unresolved, import_object
 from engine.work.bodies import stored_body
@@ -209,20 +209,22 @@ class Receiver:
             return _Step(callback.steps.error, {}, failure)
         return _Step(callback.steps.complete, context)
 
-    def _payload(self, machine: str, callback: CallbackSpec, request: InboundRequest) -> dict[str, Any]:
-        """The request as the history row stores it, masked like an endpoint's."""
+    def _payload(self, machine: str, callback: CallbackSpec, request: InboundRequest) -> Masked:
+        """The request as the history row stores it, masked like an endpoint's (and the callback's own keys)."""
         redactor = self._redactors[machine, callback.name]
-        return {
-            "method": request.method,
-            "path": request.path,
-            "headers": redactor.headers(request.headers.items()),
-            **stored_body(
-                request.body,
-                request.headers.get("content-type", ""),
-                redactor,
-                limit=self.app.body_limits.max_stored_body,
-            ),
-        }
+        return Masked(
+            {
+                "method": request.method,
+                "path": request.path,
+                "headers": redactor.headers(request.headers.items()),
+                **stored_body(
+                    request.body,
+                    request.headers.get("content-type", ""),
+                    redactor,
+                    limit=self.app.body_limits.max_stored_body,
+                ),
+            }
+        )
 
 
 #: Rounds of a delivery: the move, and more only while something made way for it (see ``receive``).

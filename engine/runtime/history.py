@@ -16,7 +16,7 @@ from sqlalchemy.sql.selectable import CTE
 
 from engine.errors import exception_name
 from engine.orm.tables import statuses
-from engine.redaction import Redactor
+from engine.redaction import Masked, Redactor
 from engine.runtime.changes import StatusChange, jsonable
 from engine.runtime.clock import database_now
 
@@ -88,7 +88,7 @@ def history_row(
         "from_state": source,
         "to_state": target,
         "transition": transition,
-        "payload": None if payload is None else redactor.value(jsonable(payload)),
+        "payload": _masked(redactor, payload),
         "context": redactor.value(jsonable(dict(context))) if context else None,
         "exception_type": None,
         "exception_message": None,
@@ -100,6 +100,14 @@ def history_row(
         row["exception_message"] = redactor.text(str(exception))
         row["exception_traceback"] = redactor.text("".join(traceback.format_exception(exception)))
     return row
+
+
+def _masked(redactor: Redactor, payload: Any) -> Any:
+    if payload is None:
+        return None
+    if isinstance(payload, Masked):  # the caller masked it with a stricter redactor
+        return payload.value
+    return redactor.value(jsonable(payload))
 
 
 def read_history(connection: Connection, model_type: str, object_id: str) -> list[StatusChange]:
