@@ -180,7 +180,7 @@ class Receiver:
         for _ in range(_ROUNDS):
             with self.app.sessionmaker() as session:
                 try:
-                    claimed = flow.claim(
+                    moved = flow.move_by_key(
                         session,
                         primary_key,
                         callback.steps.when,
@@ -192,8 +192,8 @@ class Receiver:
                         alongside=record,
                     )
                 except IntegrityError:  # the delivery's row exists: a copy, or one past its time to live
-                    claimed = None
-                if claimed is not None:
+                    moved = None
+                if moved is not None:
                     return Result(Outcome.MOVED, callback.steps.when)
                 result = _why_not_moved(session, flow, callback, primary_key, record)
             if result is not None:

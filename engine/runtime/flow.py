@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import BigInteger, Connection, Insert, Table, bindparam, literal_column, select, true, update
+from sqlalchemy import BigInteger, Connection, Insert, Table, bindparam, literal_column, null, select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapper, Session, SessionTransactionOrigin, aliased, attributes, object_session
 from sqlalchemy.sql.selectable import Select
@@ -410,9 +410,49 @@ class Flow:
         Raises:
             IntegrityError: The ``alongside`` row could not be written (nothing was).
         """
+        move = self._keyed_move(key, source, target, context, payload, exception, actor)
+        claimed = self._claim(session, key, move, alongside, load=True)
+        return None if claimed is None else claimed[0]
+
+    def move_by_key(
+        self,
+        session: Session,
+        key: tuple[Any, ...],
+        source: str,
+        target: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        payload: Any = None,
+        exception: BaseException | None = None,
+        actor: str | None = None,
+        alongside: Alongside | None = None,
+    ) -> StatusChange | None:
+        """``claim`` for a caller that needs the change, not the object: loads it only for hooks and actions.
+
+        Returns:
+            The change, or ``None`` if the object was not in ``source`` (someone else moved it, or it is gone).
+
+        Raises:
+            IntegrityError: The ``alongside`` row could not be written (nothing was).
+        """
+        move = self._keyed_move(key, source, target, context, payload, exception, actor)
+        claimed = self._claim(session, key, move, alongside, load=bool(self.hooks))
+        return None if claimed is None else claimed[1]
+
+    def _keyed_move(
+        self,
+        key: tuple[Any, ...],
+        source: str,
+        target: str,
+        context: Mapping[str, Any] | None,
+        payload: Any,
+        exception: BaseException | None,
+        actor: str | None,
+    ) -> _Move:
+        """The move of an object not loaded (``obj`` is filled in once the compare-and-set returns it)."""
         transition = self._transition_between(source, target)
         members = self.compiled.member_by_state
-        move = _Move(
+        return _Move(
             None,
             format_key(key),
             members[source],
@@ -424,6 +464,12 @@ class Flow:
             exception,
             actor,
         )
+
+    def _claim(
+        self, session: Session, key: tuple[Any, ...], move: _Move, alongside: Alongside | None, *, load: bool
+    ) -> tuple[Any, StatusChange] | None:
+        """The claim in its own transaction: the object (``None`` unless ``load`` or loaded anyway) and the change."""
+        source, target = move.source.state, move.target.state
         claimed_objects: list[Any] = []  # the object once the compare-and-set returned it: a rollback names it
 
         def write() -> tuple[Any, StatusChange] | None:
@@ -432,12 +478,13 @@ class Flow:
 
         def claim_once() -> tuple[Any, StatusChange] | None:
             if self._claim_fusable and self._fuses(session, move.actions):
-                found = self._claim_fused(session, key, move, alongside)
+                found = self._claim_fused(session, key, move, alongside, load=load)
                 if found is None:
                     return None
                 obj, change_id, created_at, row = found
-                claimed_objects.append(obj)
-                self._before(obj, source, target, transition.name)
+                if load:
+                    claimed_objects.append(obj)
+                    self._before(obj, source, target, move.transition)
                 return obj, self._recorded(session.connection(), change_id, created_at, row)
             model = self.mapper.class_
             statement = (
@@ -460,12 +507,11 @@ class Flow:
             return obj, change
 
         try:
-            claimed = self._commit(session, write)
+            return self._commit(session, write)
         except BaseException as error:
             if claimed_objects:  # the claim was made, then rolled back: a veto, an action's or hook's exception …
-                notify(self.hooks, "after_rollback", claimed_objects[-1], source, target, transition.name, error)
+                notify(self.hooks, "after_rollback", claimed_objects[-1], source, target, move.transition, error)
             raise
-        return None if claimed is None else claimed[0]
 
     def _transition_between(self, source: str, target: str, *, object_id: str | None = None) -> TransitionSpec:
         transition = next(
@@ -499,15 +545,19 @@ class Flow:
             and mapper.persist_selectable is self.table
         )
 
-    def _claiming_statement(self, alongside: Alongside | None) -> Select[Any]:
+    def _claiming_statement(self, alongside: Alongside | None, *, load: bool) -> Select[Any]:
         """``WITH claimed AS (UPDATE … RETURNING *), history AS (INSERT …) SELECT claimed, history.id``.
 
         ``alongside``: a third part writes its row, only if the claim was made (``engine.runtime.alongside``).
+        ``load=False``: the object is not returned (``claimed`` is then ``NULL``).
         """
-        claimed = self._cas.returning(*self.table.c).cte("claimed")
+        if load:
+            claimed = self._cas.returning(*self.table.c).cte("claimed")
+        else:
+            claimed = self._cas.returning(literal_column("1")).cte("claimed")
         history = recorded_after(claimed).returning(statuses.c.id, statuses.c.created_at).cte("history")
-        entity = aliased(self.mapper.class_, claimed)
-        statement = select(entity, history.c.id, history.c.created_at).select_from(claimed).join(history, true())
+        loaded = aliased(self.mapper.class_, claimed) if load else null()
+        statement = select(loaded, history.c.id, history.c.created_at).select_from(claimed).join(history, true())
         if alongside is not None:
             also = alongside.insert("postgresql", history.c.id)
             statement = statement.add_cte(also.returning(literal_column("1")).cte("alongside"))
@@ -526,13 +576,17 @@ class Flow:
         return self._fusable and not actions and session.connection().dialect.name in _FUSING_DIALECTS
 
     def _claim_fused(
-        self, session: Session, key: tuple[Any, ...], move: _Move, alongside: Alongside | None
+        self, session: Session, key: tuple[Any, ...], move: _Move, alongside: Alongside | None, *, load: bool
     ) -> tuple[Any, int, datetime, dict[str, Any]] | None:
-        """The one-statement claim: the object, its history row's id, time and values (``None``: not claimed)."""
-        name = "claim" if alongside is None else f"claim_{alongside.kind}"
+        """The one-statement claim: the object (if ``load``), its history row's id, time and values.
+
+        ``None``: not claimed. Without ``load`` the statement skips the ORM (an object costs a fair share of a
+        callback's time).
+        """
+        name = ("claim" if alongside is None else f"claim_{alongside.kind}") + ("" if load else "_keys")
         statement = getattr(self._per_thread, name, None)
         if statement is None:
-            statement = self._claiming_statement(alongside)
+            statement = self._claiming_statement(alongside, load=load)
             setattr(self._per_thread, name, statement)
         row = self._history_row(
             move.object_id,
@@ -551,7 +605,10 @@ class Flow:
             **prefixed(row),
             **(alongside.params() if alongside is not None else {}),
         }
-        found = session.execute(statement, params, execution_options={"populate_existing": True}).one_or_none()
+        if load:
+            found = session.execute(statement, params, execution_options={"populate_existing": True}).one_or_none()
+        else:
+            found = session.connection().execute(statement, params).one_or_none()
         if found is None:
             return None
         obj, change_id, created_at = found
