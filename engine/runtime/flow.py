@@ -152,6 +152,10 @@ class Flow:
             .values({self.column.key: bindparam("new", type_=self.column.type)})
         )
         self._before_hooks = tuple(hook for hook in self.hooks if overrides(hook, "before_transition"))
+        # Hooks given the moved object: a move by key loads it only for them (after-hooks get the changes).
+        self._hooks_take_objects = any(
+            overrides(hook, name) for hook in self.hooks for name in ("before_transition", "after_rollback")
+        )
         # Where the database allows, a move is one statement: compare-and-set and history row together.
         # Only when nothing must run between the two: no before-hook that asks to run before the history
         # row (``Hook.before_history_row``); actions are checked per move. Other before-hooks run right after it.
@@ -427,7 +431,8 @@ class Flow:
         actor: str | None = None,
         alongside: Alongside | None = None,
     ) -> StatusChange | None:
-        """``claim`` for a caller that needs the change, not the object: loads it only for hooks and actions.
+        """``claim`` for a caller that needs the change, not the object: loads it only for actions and the hooks
+        that are given objects (``before_transition``, ``after_rollback``).
 
         Returns:
             The change, or ``None`` if the object was not in ``source`` (someone else moved it, or it is gone).
@@ -436,7 +441,7 @@ class Flow:
             IntegrityError: The ``alongside`` row could not be written (nothing was).
         """
         move = self._keyed_move(key, source, target, context, payload, exception, actor)
-        claimed = self._claim(session, key, move, alongside, load=bool(self.hooks))
+        claimed = self._claim(session, key, move, alongside, load=self._hooks_take_objects)
         return None if claimed is None else claimed[1]
 
     def _keyed_move(
