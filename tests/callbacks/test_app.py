@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,8 @@ from sqlalchemy import select
 from engine import Statewright
 from engine.errors import ConfigurationError
 from engine.orm.tables import callback_deliveries, statuses
-from tests.callbacks.models import Base
+from engine.runtime.hooks import Hook
+from tests.callbacks.models import Base, Payment
 from tests.callbacks.serving import (
     SECRETS,
     awaiting_payment,
@@ -145,6 +147,22 @@ def test_a_replayed_delivery_is_answered_200_and_changes_nothing(served: Served)
     assert counts(served.app, payment) == after_first
 
 
+def test_a_replay_finding_the_object_awaiting_again_is_answered_200_and_changes_nothing(served: Served) -> None:
+    """Declined, restarted and charged again: the old event's copy must not settle the new charge."""
+    payment = awaiting_payment(served.app)
+    declined = {"id": "ch_10", "outcome": "declined"}
+    assert served.settled(payment, declined, event="evt_10").status_code == 200
+    with served.app.sessionmaker() as session:
+        restarted = session.get_one(Payment, payment)
+        restarted.defibrillate()
+        restarted.fire("charge")
+    before = counts(served.app, payment)
+    replay = served.settled(payment, declined, event="evt_10")
+    assert (replay.status_code, replay.json()) == (200, {"result": "already processed"})
+    assert counts(served.app, payment) == before
+    assert status_of(served.app, payment) == "awaiting"
+
+
 def test_a_delivery_for_an_object_in_another_state_is_409_and_writes_nothing(served: Served) -> None:
     payment = awaiting_payment(served.app)
     assert served.settled(payment, {"id": "ch_6"}, event="evt_6").status_code == 200
@@ -214,3 +232,31 @@ def test_a_delivery_remembered_past_its_ttl_counts_as_new(served: Served) -> Non
     answer = served.settled(payment, {"id": "ch_9"}, event="evt_9")
     assert (answer.status_code, answer.json()["error"]) == (409, "not in the awaited state")
     assert counts(served.app, payment) == before
+
+
+class Watching(Hook):
+    """Records what ``before_transition`` is given: hooks given objects get the object even on a move by key."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str, str, str]] = []
+
+    def before_transition(self, obj: Any, source: str | None, target: str, transition: str) -> None:
+        self.seen.append((obj.id, str(source), target, transition))
+
+
+def test_a_before_transition_hook_is_given_the_delivered_object(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    watching = Watching()
+    app = build_payments_app(database_url, hooks=(watching,))
+    try:
+        payment = awaiting_payment(app)
+        with run_server(app.callbacks_asgi()) as url, httpx.Client(timeout=30) as client:
+            answer = Served(app, url, client).settled(payment, {"id": "ch_11"}, event="evt_11")
+        assert answer.status_code == 200
+        assert watching.seen[-1] == (payment, "awaiting", "paid", "settle")
+    finally:
+        Base.metadata.drop_all(app.engine)
+        app.close()
