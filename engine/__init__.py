@@ -65,6 +65,7 @@ from engine.spec import (
 
 if TYPE_CHECKING:
     from engine.archive.settings import ArchiveSettings
+    from engine.db import make_async_engine
     from engine.orm import StatusType, metadata
     from engine.redaction import Redactor
     from engine.runtime.binding import Stateful
@@ -91,6 +92,7 @@ _LAZY = {
     "ArchiveSettings": "engine.archive.settings",
     "Redactor": "engine.redaction",
     "Settings": "engine.settings",
+    "make_async_engine": "engine.db",
 }
 
 
@@ -118,6 +120,8 @@ __all__ = [
     "WorkRun",
     "emit",
     "metadata",
+    # Apps on AsyncSession
+    "make_async_engine",
     # Configuration
     "Settings",
     # Loading machines

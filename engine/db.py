@@ -20,6 +20,7 @@ from engine.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL  # spel
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.exc import OperationalError
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from engine.connections import ConnectionSettings
 
@@ -46,7 +47,6 @@ def make_engine(url: str, *, connections: ConnectionSettings | None = None, **op
             know, or a ``STATEWRIGHT_DB_…`` timeout is not a duration.
         MissingDependency: The database's driver is not installed.
     """
-    from sqlalchemy import event
 
     from engine.connections import ConnectionSettings, merged_options
 
@@ -59,21 +59,60 @@ def make_engine(url: str, *, connections: ConnectionSettings | None = None, **op
         return engine
     options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
     engine = _create_engine(url, options)
+    _sqlite_transactions(engine, url)
+    return engine
+
+
+def make_async_engine(url: str, **options: Any) -> AsyncEngine:
+    """An ``AsyncEngine`` for apps on ``AsyncSession`` (``postgresql+asyncpg://``, ``sqlite+aiosqlite://``).
+
+    On SQLite it behaves as ``make_engine``'s does (WAL, a busy timeout, SQLAlchemy's own BEGIN, so moves in a
+    transaction you opened can use savepoints). ``options`` go to ``create_async_engine``.
+
+    Raises:
+        ConfigurationError: ``url`` is not a SQLAlchemy URL, or not one of an async driver.
+        MissingDependency: The driver is not installed.
+    """
+    from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from engine.dependencies import missing_dependency
+
+    sqlite = url.startswith("sqlite")
+    if sqlite:
+        options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+    try:
+        engine = create_async_engine(url, **options)
+    except (NoSuchModuleError, ArgumentError, InvalidRequestError) as wrong:
+        raise ConfigurationError(
+            f"Cannot use the database URL {hide_password(url)!r} for AsyncSession: {wrong}. Write it like "
+            "sqlite+aiosqlite:///path/to.db or postgresql+asyncpg://user@host/db."
+        ) from None
+    except ImportError as missing:
+        raise missing_dependency(missing, f"The database URL {hide_password(url)!r}") from None
+    if sqlite:
+        _sqlite_transactions(engine.sync_engine, url)
+    return engine
+
+
+def _sqlite_transactions(engine: Engine, url: str) -> None:
+    """SQLite as Statewright uses it: foreign keys, WAL, and BEGIN emitted by SQLAlchemy (see ``make_engine``)."""
+    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _manual_transactions(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
-        dbapi_connection.execute("PRAGMA foreign_keys=ON")
-        if ":memory:" not in url and url != "sqlite://":
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        cursor = dbapi_connection.cursor()  # a cursor: aiosqlite's adapted connection has no execute()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if ":memory:" not in url and not url.endswith("://"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         # The write path asks for IMMEDIATE when it retries, so that it waits for the lock before reading.
         mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
-
-    return engine
 
 
 def ping_idle_connections(engine: Engine, idle: timedelta) -> None:

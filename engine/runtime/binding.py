@@ -9,6 +9,7 @@ from sqlalchemy import Connection, event, inspect
 from sqlalchemy.orm import Mapper, Session, UOWTransaction, object_session
 
 from engine.errors import NotBoundError, StatusAssignmentError
+from engine.runtime.awaiting import in_async_session
 from engine.runtime.hooks import queue_after_commit
 
 if TYPE_CHECKING:
@@ -111,6 +112,49 @@ class Stateful:
     def history(self) -> list[StatusChange]:
         """Every status change of this object, oldest first (also for an object whose status is unknown)."""
         return self._flow().history(self)
+
+    # For objects of an AsyncSession: the same methods, awaited (engine.runtime.awaiting) ---------------
+    async def afire(self, name: str, /, *, actor: str | None = None, **context: Any) -> StatusChange:
+        """``fire`` for an object of an ``AsyncSession``: the same transaction, checks and errors.
+
+        Raises:
+            NotBoundError: The object is in no ``AsyncSession``.
+        """
+        return await in_async_session(self, lambda: self.fire(name, actor=actor, **context))
+
+    async def acan_fire(self, name: str, /, **context: Any) -> bool:
+        """``can_fire`` for an object of an ``AsyncSession`` (a guard may load attributes)."""
+        return await in_async_session(self, lambda: self.can_fire(name, **context))
+
+    async def awhy_not(self, name: str, /, **context: Any) -> str | None:
+        """``why_not`` for an object of an ``AsyncSession``."""
+        return await in_async_session(self, lambda: self.why_not(name, **context))
+
+    async def aset_status(
+        self,
+        state: str | StatusEnum,
+        /,
+        *,
+        payload: Any = None,
+        exception: BaseException | None = None,
+        actor: str | None = None,
+    ) -> StatusChange:
+        """``set_status`` for an object of an ``AsyncSession``."""
+        return await in_async_session(
+            self, lambda: self.set_status(state, payload=payload, exception=exception, actor=actor)
+        )
+
+    async def adefibrillate(self, *, actor: str | None = None) -> StatusChange:
+        """``defibrillate`` for an object of an ``AsyncSession``."""
+        return await in_async_session(self, lambda: self.defibrillate(actor=actor))
+
+    async def atouch(self, *, actor: str | None = None, **context: Any) -> StatusChange:
+        """``touch`` for an object of an ``AsyncSession``."""
+        return await in_async_session(self, lambda: self.touch(actor=actor, **context))
+
+    async def ahistory(self) -> list[StatusChange]:
+        """``history`` for an object of an ``AsyncSession``."""
+        return await in_async_session(self, self.history)
 
 
 class _Binding:
