@@ -15,6 +15,7 @@ import time
 
 from tests.benchmarks import (
     bench_archive,
+    bench_async,
     bench_before_after,
     bench_binding,
     bench_callbacks,
@@ -53,6 +54,14 @@ def run_all(quick: bool, database_url: str) -> list[Result]:
                     bench_hooks.results(changes=50, repeat=1, postgres=database_url)
                     if quick
                     else bench_hooks.results(postgres=database_url)
+                ),
+            ),
+            (
+                "async",
+                lambda: (
+                    bench_async.results(changes=50, repeat=1, postgres=database_url)
+                    if quick
+                    else bench_async.results(postgres=database_url)
                 ),
             ),
             ("binding", lambda: bench_binding.results(rows=2000 if quick else 100_000)),

@@ -62,6 +62,7 @@ def test_every_benchmark_runs_and_the_suite_prints_one_table(postgres_url: str) 
         "persisted changes/s, PostgreSQL",
         "before_transition hook with before_history_row = False",
         "before_transition hook with before_history_row = True",
+        "afire persisted changes/s, PostgreSQL (asyncpg)",
         "bind 2,000 rows: memory held",
         "end to end through Redis",
         "end to end through RabbitMQ",
