@@ -142,13 +142,14 @@ def _callbacks_server(app: Any, spec: MachineSpec) -> Iterator[None]:
 @click.option(
     "--machine",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("machines/document.yaml"),
-    show_default=True,
+    default=None,
+    help="A machine file of your own to run instead (its dotted paths must import from here).  "
+    "[default: the packaged document machine, copied into --out]",
 )
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, MAX_THREADS), help="Worker threads.")
 @click.option("--fresh", is_flag=True, help="Delete the previous demo's database first (it is kept by default).")
 @log_level_option
-def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool, log_level: str) -> None:
+def demo(documents: int, out: Path, machine: Path | None, threads: int, fresh: bool, log_level: str) -> None:
     """Run the document machine: a task, an endpoint, a signed callback on loopback, a worker, all in this process.
 
     The database in --out is kept between runs (each run adds its documents); --fresh starts over.
@@ -156,9 +157,16 @@ def demo(documents: int, out: Path, machine: Path, threads: int, fresh: bool, lo
     configure_logging(log_level)
     from engine.diagrams import build_graph, render_dot
 
-    spec = load_or_exit(str(machine))  # a broken machine file stops the demo before anything is touched
+    if machine is not None:
+        spec = load_or_exit(str(machine))  # a broken machine file stops the demo before anything is touched
     console = make_console()
     out.mkdir(parents=True, exist_ok=True)
+    if machine is None:  # the packaged machine, copied where the user can read it and point the admin at it
+        from engine.demo import DEMO_MACHINE
+
+        machine = out / DEMO_MACHINE.name
+        machine.write_text(DEMO_MACHINE.read_text())
+        spec = load_or_exit(str(machine))
     database = (out / "demo.db").resolve()
     if fresh:
         for stale in out.glob("demo.db*"):
@@ -190,9 +198,7 @@ def _run(spec: MachineSpec, database_url: str, documents: int, threads: int, con
         except DefinitionError as problems:
             for diagnostic in problems.diagnostics:
                 click.echo(diagnostic.render(), err=True)
-            raise CommandFailed(
-                "run it from the Statewright repository, where examples/ lives.", EXIT_PROBLEMS
-            ) from None
+            raise CommandFailed("the machine's dotted paths must import from this folder.", EXIT_PROBLEMS) from None
         try:
             model = _import_model(spec.model)
             upgrade(app.engine)

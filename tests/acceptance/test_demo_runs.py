@@ -50,7 +50,8 @@ def test_runs_add_to_the_database_until_fresh_starts_over_and_say_how_to_open_it
     assert second.returncode == EXIT_OK, second.stdout + second.stderr
     assert documents_in(database) == 6
     assert f"Database: {database}" in second.stdout
-    assert f"statewright admin --machines machines/document.yaml --database-url sqlite:///{database}" in second.stdout
+    machine = out / "document.yaml"  # the packaged machine, copied where the user can read it
+    assert f"statewright admin --machines {machine} --database-url sqlite:///{database}" in second.stdout
     fresh = demo("--out", str(out), "--fresh")
     assert fresh.returncode == EXIT_OK, fresh.stdout + fresh.stderr
     assert documents_in(database) == 3
