@@ -151,20 +151,35 @@ class TransitionNotAllowed(TransitionError):
 
 
 class GuardRejected(TransitionError):
-    """Every candidate transition's guard said no; ``guard`` names the one that failed (the last tried)."""
+    """Every candidate transition's guard said no; ``guard`` names the one that failed (the last tried).
+
+    A code guard may raise it with a reason in its own words (``raise GuardRejected("only staff may assign")``):
+    that is a refusal, and the ``GuardRejected`` that ``fire`` raises carries the words as ``reason`` (``why_not``
+    shows them). ``reason`` is ``None`` when the guard just returned a false value.
+    """
 
     def __init__(
-        self, *, machine: str, state: str, transition: str, object_id: str | None, guard: str, rejected: Sequence[str]
+        self,
+        reason: str | None = None,
+        *,
+        machine: str = "",
+        state: str = "",
+        transition: str = "",
+        object_id: str | None = None,
+        guard: str = "",
+        rejected: Sequence[str] = (),
     ) -> None:
-        super().__init__(
-            f"{_subject(machine, object_id)}: transition {transition!r} from {state!r} was refused by guard {guard!r}.",
-            machine=machine,
-            state=state,
-            transition=transition,
-            object_id=object_id,
+        because = f": {reason}" if reason else "."
+        message = (
+            f"{_subject(machine, object_id)}: transition {transition!r} from {state!r} was refused by guard "
+            f"{guard!r}{because}"
+            if machine
+            else str(reason or "refused by a guard")  # raised by a guard: fire() adds where
         )
+        super().__init__(message, machine=machine, state=state, transition=transition, object_id=object_id)
         self.guard = guard
         self.rejected = tuple(rejected)
+        self.reason = reason
 
 
 class GuardUndecidable(GuardRejected):

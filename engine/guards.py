@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.errors import ExpressionError
+from engine.errors import ExpressionError, GuardRejected
 from engine.spec.expressions import compile_expression
 from engine.spec.model import AllOf, Guard, GuardCall, GuardExpression, GuardName, Not, describe_guard
 
@@ -43,15 +43,33 @@ def compile_guard(guard: Guard, named: Mapping[str, Guard], importer: Importer) 
     return lambda model, context: None if any(p(model, context) is None for p in parts) else any_label
 
 
+class Refused(str):
+    """The label of a guard that refused, with the reason it gave (``raise GuardRejected("...")`` in a code guard)."""
+
+    reason: str | None
+
+    def __new__(cls, label: str, reason: str | None) -> Refused:
+        refused = super().__new__(cls, label)
+        refused.reason = reason
+        return refused
+
+
 def _leaf(function: Callable[[Any, Mapping[str, Any]], Any], label: str) -> GuardCheck:
-    return lambda model, context: None if function(model, context) else label
+    def leaf(model: Any, context: Mapping[str, Any]) -> str | None:
+        try:
+            return None if function(model, context) else label
+        except GuardRejected as refused:  # a code guard refusing in its own words
+            return Refused(label, refused.reason)
+
+    return leaf
 
 
 def _labelled(check: GuardCheck, label: str) -> GuardCheck:
-    # A named guard reports its name, whatever its definition is.
+    # A named guard reports its name, whatever its definition is (and the reason its code gave, if any).
     def labelled(model: Any, context: Mapping[str, Any]) -> str | None:
         try:
-            return None if check(model, context) is None else label
+            failed = check(model, context)
+            return None if failed is None else Refused(label, getattr(failed, "reason", None))
         except ExpressionError as undecided:
             if undecided.guard is None:  # the innermost name says most
                 undecided.guard = label

@@ -129,12 +129,13 @@ class CompiledMachine:
                     missing=undecided.missing,
                 ) from undecided
             raise GuardRejected(
+                getattr(rejected[-1], "reason", None),
                 machine=self.name,
                 state=state,
                 transition=transition,
                 object_id=object_id,
-                guard=rejected[-1],
-                rejected=rejected,
+                guard=str(rejected[-1]),
+                rejected=[str(label) for label in rejected],
             )
         return decision
 

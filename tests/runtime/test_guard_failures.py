@@ -88,6 +88,28 @@ def test_a_code_guard_that_raises_propagates_from_fire_can_fire_and_why_not(app:
                 ask("assign", guard_explodes=True)
 
 
+def test_a_code_guard_refusing_in_its_own_words_is_a_refusal_that_says_them(app: Statewright) -> None:
+    with app.sessionmaker() as session:
+        ticket = Ticket(title="t")
+        session.add(ticket)
+        session.commit()
+        with pytest.raises(GuardRejected) as refused:
+            ticket.fire("assign", refuse_with="only the on-call engineer may assign", assignee="x")
+        assert refused.value.guard == "staff"
+        assert refused.value.reason == "only the on-call engineer may assign"
+        assert str(refused.value).endswith(
+            "transition 'assign' from 'new' was refused by guard 'staff': only the on-call engineer may assign"
+        )
+        assert ticket.why_not("assign", refuse_with="not today") == (
+            f"ticket {ticket.id}: transition 'assign' from 'new' was refused by guard 'staff': not today"
+        )
+        assert ticket.can_fire("assign", refuse_with="not today") is False
+        plain = ticket.why_not("assign", staff=False)
+        assert plain is not None
+        assert plain.endswith("was refused by guard 'staff'.")  # no words given: none shown
+        assert [change.transition for change in ticket.history()] == ["create"]
+
+
 SIBLINGS = """\
 version: 1
 name: sums

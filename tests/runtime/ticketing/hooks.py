@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine import GuardRejected
 from tests.runtime.ticketing.models import Ticket
 
 
@@ -21,6 +22,8 @@ def staff_only(ticket: Ticket, context: Mapping[str, Any]) -> bool:
     GUARD_CALLS.append(ticket.id)
     if context.get("guard_explodes"):
         raise Explosion("guard exploded")
+    if context.get("refuse_with"):
+        raise GuardRejected(context["refuse_with"])  # a refusal in the guard's own words
     return bool(context.get("staff"))
 
 
