@@ -185,7 +185,7 @@ class _Binding:
 
         self.listeners = [("init", set_initial), ("after_insert", record_creation)]
         #: Attribute events, on the status attribute rather than on the class.
-        self.attribute_listeners = [("set", refuse_direct_assignment)]
+        self.attribute_listeners = [("set", refuse_direct_assignment)] if flow.compiled.spec.protected else []
 
 
 #: Key in ``Session.info`` of the objects a flush inserted, whose creation history is written after it.

@@ -106,6 +106,7 @@ class _SpecBuilder:
             callbacks=build_callbacks(data, self.source_map),
             origin=self.origin(),
             emits=tuple(data.get("emits", ())),
+            protected=data.get("protected", True),
         )
 
     # States and transitions ------------------------------------------------------------------

@@ -379,6 +379,8 @@ class MachineSpec:
     origin: Origin = _origin()
     #: Events the machine's code may emit with ``emit()``, besides its states' events (issue 14).
     emits: tuple[str, ...] = ()
+    #: Whether assigning a stored object's status attribute directly raises (``protected: false`` allows it).
+    protected: bool = True
 
     @property
     def path(self) -> str:

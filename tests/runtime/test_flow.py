@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -15,6 +17,7 @@ from engine import (
     TransitionNotAllowed,
 )
 from engine.orm.tables import outbox, statuses
+from tests.runtime.conftest import RUNTIME_MACHINES
 from tests.runtime.ticketing.hooks import Explosion
 from tests.runtime.ticketing.models import Ticket
 
@@ -277,6 +280,27 @@ def test_assigning_the_status_of_a_stored_object_is_refused_and_writes_nothing(a
     with app.sessionmaker() as session:
         assert session.get_one(Ticket, ticket_id).status.state == "new"
     assert _counts(app) == before
+
+
+def test_a_machine_marked_protected_false_lets_code_assign_the_status(
+    database_url: str, tmp_path: Path, app: Statewright
+) -> None:
+    """The opt-out django-fsm has too: the assignment is stored as is, with no history row."""
+    machine = tmp_path / "ticket.yaml"
+    machine.write_text((RUNTIME_MACHINES / "ticket.yaml").read_text() + "protected: false\n")
+    unprotected = Statewright.from_path(machine, database_url=database_url)  # binds Ticket anew
+    try:
+        ticket_id = _new_ticket(unprotected)
+        before = _counts(unprotected)
+        with unprotected.sessionmaker() as session:
+            session.get_one(Ticket, ticket_id).status = Ticket.Status.RESOLVED  # type: ignore[attr-defined]
+            session.commit()
+        with unprotected.sessionmaker() as session:
+            assert session.get_one(Ticket, ticket_id).status.state == "resolved"
+        assert _counts(unprotected) == before
+    finally:
+        unprotected.close()
+        Statewright.from_path(RUNTIME_MACHINES, database_url=database_url).close()  # protected again for the rest
 
 
 def test_a_new_object_may_be_given_its_first_status(app: Statewright) -> None:
