@@ -21,6 +21,21 @@ class StatusEnum(enum.Enum):
         """The state's name in the machine file."""
         return self._state  # type: ignore[attr-defined, no-any-return]
 
+    @property
+    def label(self) -> str:
+        """What people read: the state's ``label`` in the machine file, or its name humanised."""
+        return self._label  # type: ignore[attr-defined, no-any-return]
+
+    @classmethod
+    def options(cls) -> list[tuple[Any, str]]:
+        """``(stored value, label)`` of every state in the file's order: choices for a form's select."""
+        return [(member.value, member.label) for member in cls]
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        """The label of every state, by state name, in the file's order."""
+        return {member.state: member.label for member in cls}
+
     def __str__(self) -> str:
         return self.state
 
@@ -59,4 +74,5 @@ def build_status_enum(spec: MachineSpec, class_name: str) -> type[StatusEnum]:
     generated = cast(type[StatusEnum], StatusEnum(class_name, members))  # type: ignore[call-arg]
     for member in generated:
         member._state = member.name.lower()  # type: ignore[attr-defined]  # computed once, read on every move
+        member._label = spec.states[member._state].display  # type: ignore[attr-defined]
     return generated

@@ -13,13 +13,17 @@ from engine.spec.model import HmacVerifier, MachineSpec, describe_guard
 
 def _states_table(spec: MachineSpec) -> Table:
     table = Table(title=f"{spec.name}: states ({spec.model}, column {spec.field!r})")
-    for column in ("state", "value", "kind", "timeout", "defibrillate", "events"):
+    labelled = any(state.label for state in spec.states.values())  # a label column only where there are labels
+    for column in ("state", *(["label"] if labelled else []), "value", "kind", "timeout", "defibrillate", "events"):
         table.add_column(column)
     for state in spec.states.values():
         kinds = (("initial", state.name == spec.initial), ("final", state.final), ("touchable", state.touchable))
         kind = ", ".join(k for k, on in kinds if on)
         timeout = f"{format_duration(state.timeout.after)} → {state.timeout.to}" if state.timeout else ""
-        table.add_row(state.name, repr(state.value), kind, timeout, state.defibrillate or "", ", ".join(state.events))
+        label = [state.display] if labelled else []
+        table.add_row(
+            state.name, *label, repr(state.value), kind, timeout, state.defibrillate or "", ", ".join(state.events)
+        )
     if spec.emits:
         table.caption = f"emitted from code (emits:): {', '.join(spec.emits)}"
     return table
@@ -27,12 +31,14 @@ def _states_table(spec: MachineSpec) -> Table:
 
 def _transitions_table(spec: MachineSpec) -> Table:
     table = Table(title="transitions")
-    for column in ("name", "from", "to", "guard", "actions"):
+    labelled = any(transition.label for transition in spec.transitions)
+    for column in ("name", *(["label"] if labelled else []), "from", "to", "guard", "actions"):
         table.add_column(column)
     for transition in spec.transitions:
         sources = "*" if transition.from_any else ", ".join(transition.sources)
         guard = describe_guard(transition.guard) if transition.guard else ""
-        table.add_row(transition.name, sources, transition.target, guard, ", ".join(transition.actions))
+        label = [transition.display] if labelled else []
+        table.add_row(transition.name, *label, sources, transition.target, guard, ", ".join(transition.actions))
     return table
 
 

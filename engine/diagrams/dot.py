@@ -29,7 +29,7 @@ def build_digraph(graph: DiagramGraph, notes: Mapping[str, str] | None = None) -
     for node in graph.nodes:
         # Work goes beside the node, not inside, so circles keep their size.
         extra = {"id": f"state-{node.name}"} if notes is not None else {}
-        label = f"{node.name}\\n{notes[node.name]}" if notes and node.name in notes else node.name
+        label = f"{node.text}\\n{notes[node.name]}" if notes and node.name in notes else node.text
         digraph.node(
             node.name,
             label=label,

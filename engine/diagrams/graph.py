@@ -22,6 +22,13 @@ class DiagramNode:
     work: tuple[str, ...]
     #: Marked ``touchable: true``: ``touch()`` may re-enter it.
     touchable: bool = False
+    #: What the node says: the state's ``label``, or its name.
+    label: str = ""
+
+    @property
+    def text(self) -> str:
+        """The node's text: its label, else its name."""
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -69,12 +76,13 @@ def build_graph(spec: MachineSpec) -> DiagramGraph:
             state.color,
             tuple(work_by_state.get(name, ())),
             touchable=state.touchable,
+            label=state.label or "",
         )
         for name, state in spec.states.items()
     )
     edges: list[DiagramEdge] = []
     for transition in spec.transitions:
-        label = transition.name
+        label = transition.label or transition.name
         if transition.guard is not None:
             label += f" [{describe_guard(transition.guard)}]"
         for source in spec.sources_of(transition):

@@ -14,6 +14,8 @@ def render_mermaid(graph: DiagramGraph) -> str:
     """The diagram as Mermaid source: ``[*]`` marks the start and the final states' ends."""
     lines = ["stateDiagram-v2", f"    %% machine: {graph.name}"]
     for node in graph.nodes:
+        if node.label:
+            lines.append(f'    state "{_text(node.label).replace(chr(34), chr(39))}" as {node.name}')
         if node.initial:
             lines.append(f"    [*] --> {node.name}")
     for edge in graph.edges:

@@ -128,6 +128,7 @@ class _SpecBuilder:
             final=raw.get("final", False),
             origin=self.origin("states", name),
             touchable=raw.get("touchable", False),
+            label=raw.get("label"),
         )
 
     def transition(self, index: int, raw: dict[str, Any]) -> TransitionSpec:
@@ -144,6 +145,7 @@ class _SpecBuilder:
             metadata=_frozen(raw.get("metadata")),
             from_any=from_any,
             origin=self.origin("transitions", index),
+            label=raw.get("label"),
         )
 
     # Guards ----------------------------------------------------------------------------------

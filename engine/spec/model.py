@@ -164,6 +164,13 @@ class StateSpec:
     origin: Origin = _origin()
     #: Whether ``touch()`` may re-enter the state (issue 14).
     touchable: bool = False
+    #: What people read instead of the name (``display`` falls back to the name, humanised).
+    label: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The ``label``, or the name humanised: ``awaiting_payment`` reads ``Awaiting payment``."""
+        return self.label or humanise(self.name)
 
     @property
     def color(self) -> str | None:
@@ -188,6 +195,23 @@ class TransitionSpec:
     metadata: Mapping[str, object] = dataclasses.field(default_factory=dict)
     from_any: bool = False
     origin: Origin = _origin()
+    #: What people read instead of the name (``display`` falls back to the name, humanised).
+    label: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The ``label``, or the name humanised."""
+        return self.label or humanise(self.name)
+
+
+def humanise(name: str) -> str:
+    """A state or transition name as a label: underscores as spaces, the first letter capital.
+
+    >>> humanise("awaiting_payment")
+    'Awaiting payment'
+    """
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
 # Work -----------------------------------------------------------------------------------------
