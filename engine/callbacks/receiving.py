@@ -22,6 +22,7 @@ from engine.db import SQLITE_BEGIN_OPTION
 from engine.errors import ConfigurationError, UnknownStatusError
 from engine.orm.tables import callback_deliveries
 from engine.redaction import Masked, Redactor
+from engine.runtime.keys import format_key
 from engine.spec.model import CallbackSpec, HmacVerifier
 from engine.spec.resolve import Unresolved, import_object
 from engine.work.bodies import stored_body
@@ -172,7 +173,11 @@ class Receiver:
             primary_key = flow.key_of(key)
         except (ValueError, TypeError):
             return Result(Outcome.UNKNOWN_OBJECT)
-        record = DeliveryRecord(machine, callback.name, key, _delivery_id(callback, request), callback.replay_ttl)
+        # The key as history rows write it: `/0042` and `/42` are one object, so one delivery's record.
+        object_id = format_key(primary_key)
+        if len(object_id) > MAX_OBJECT_ID:  # no history row could name such an object
+            return Result(Outcome.UNKNOWN_OBJECT)
+        record = DeliveryRecord(machine, callback.name, object_id, _delivery_id(callback, request), callback.replay_ttl)
         step = self._step(machine, callback, request)
         payload = self._payload(machine, callback, request)
         # A second round only when the first found this delivery's row expired (and deleted it), or the
@@ -226,6 +231,9 @@ class Receiver:
             }
         )
 
+
+#: The longest object id a history row (and a delivery's row) holds.
+MAX_OBJECT_ID = int(callback_deliveries.c.model_id.type.length or 100)  # type: ignore[attr-defined]
 
 #: Rounds of a delivery: the move, and more only while something made way for it (see ``receive``).
 _ROUNDS = 3

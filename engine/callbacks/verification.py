@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,11 @@ from engine.errors import ConfigurationError
 from engine.settings import read_named
 from engine.spec.model import CallableVerifier, CallbackSpec, HmacVerifier
 from engine.spec.resolve import Unresolved, import_object
+
+log = logging.getLogger(__name__)
+
+#: Digits a signed Unix timestamp may have (seconds until the year 33658).
+MAX_TIMESTAMP_DIGITS = 12
 
 #: Signature of a dotted verifier: lower-cased request headers and the raw body → genuine or not.
 VerifyCallable = Callable[[Mapping[str, str], bytes], bool]
@@ -99,7 +105,9 @@ class HmacCheck:
         return timestamp, [value[len(spec.prefix) :]]
 
     def _check_fresh(self, timestamp: str, now: float) -> None:
-        if not timestamp.isdigit():
+        # ASCII digits only, and few: str.isdigit() also takes "²" and "١٢", which int() then refuses, and
+        # int() refuses more than 4300 digits; either would have been an error answer instead of a 401.
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
             raise SignatureRefused("the signed timestamp is not Unix seconds")
         if abs(now - int(timestamp)) > self.spec.tolerance.total_seconds():
             raise SignatureRefused("the signed timestamp is outside the tolerance")
@@ -132,8 +140,17 @@ class CallableCheck:
     function: VerifyCallable
 
     def verify(self, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> None:
-        """Raise ``SignatureRefused`` unless the callable returns true (``now`` is unused)."""
-        if self.function(headers, body) is not True:
+        """Raise ``SignatureRefused`` unless the callable returns ``True`` (``now`` is unused).
+
+        A verifier that raises refuses too (fail closed), with its exception logged: a sender's malformed
+        delivery must not get past it, nor turn into a server error.
+        """
+        try:
+            genuine = self.function(headers, body)
+        except Exception:  # noqa: BLE001 - whatever the verifier's failure, the delivery is not proven genuine
+            log.exception("callback verifier %s raised; the delivery is refused", self.spec.run)
+            raise SignatureRefused(f"the verifier {self.spec.run} failed") from None
+        if genuine is not True:
             raise SignatureRefused(f"the verifier {self.spec.run} refused the delivery")
 
 

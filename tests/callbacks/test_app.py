@@ -163,6 +163,23 @@ def test_a_replay_finding_the_object_awaiting_again_is_answered_200_and_changes_
     assert status_of(served.app, payment) == "awaiting"
 
 
+def test_a_replay_to_another_spelling_of_the_key_is_still_a_replay(served: Served) -> None:
+    """`/0042` and `/42` name one object: the delivery's record is kept under the key history rows use."""
+    payment = awaiting_payment(served.app)
+    declined = {"id": "ch_12", "outcome": "declined"}
+    assert served.settled(payment, declined, event="evt_12").status_code == 200
+    with served.app.sessionmaker() as session:
+        restarted = session.get_one(Payment, payment)
+        restarted.defibrillate()
+        restarted.fire("charge")
+    before = counts(served.app, payment)
+    replay = served.settled(f"000{payment}", declined, event="evt_12")  # type: ignore[arg-type]
+    assert (replay.status_code, replay.json()) == (200, {"result": "already processed"})
+    assert counts(served.app, payment) == before
+    long_key = served.settled("9" * 150, declined, event="evt_13")  # type: ignore[arg-type]
+    assert long_key.status_code == 404
+
+
 def test_a_delivery_for_an_object_in_another_state_is_409_and_writes_nothing(served: Served) -> None:
     payment = awaiting_payment(served.app)
     assert served.settled(payment, {"id": "ch_6"}, event="evt_6").status_code == 200

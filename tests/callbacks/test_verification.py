@@ -87,8 +87,21 @@ def test_a_stripe_style_delivery_verifies_with_any_of_its_v1_signatures() -> Non
         (f"v1={'a' * 64}", NOW, "no t= timestamp"),
         (f"t={NOW}", NOW, "no v1= signature"),
         (f"t=soon,v1={'a' * 64}", NOW, "not Unix seconds"),
+        (f"t=²,v1={'a' * 64}", NOW, "not Unix seconds"),  # isdigit() says yes, int() says no
+        (f"t=١٧٠٠٠٠٠٠٠٠,v1={'a' * 64}", NOW, "not Unix seconds"),
+        (f"t={'9' * 5000},v1={'a' * 64}", NOW, "not Unix seconds"),  # past int()'s 4300 digits
     ],
-    ids=["stale", "from the future", "tampered body", "no timestamp", "no signature", "bad timestamp"],
+    ids=[
+        "stale",
+        "from the future",
+        "tampered body",
+        "no timestamp",
+        "no signature",
+        "bad timestamp",
+        "superscript digit",
+        "arabic-indic digits",
+        "five thousand digits",
+    ],  # fmt: skip
 )
 def test_a_stripe_style_delivery_that_is_stale_or_malformed_is_refused(header: str, now: int, reason: str) -> None:
     check = build_check(callback(STRIPE), environ={"STRIPE_SECRET": "whsec_test"})
@@ -134,6 +147,14 @@ def test_a_dotted_verifier_decides() -> None:
     check.verify({"x-token": "let-me-in"}, b"")
     with pytest.raises(SignatureRefused, match="refused the delivery"):
         check.verify({"x-token": "nope"}, b"")
+
+
+def test_a_dotted_verifier_that_raises_refuses_the_delivery_and_logs_why(caplog: pytest.LogCaptureFixture) -> None:
+    check = build_check(callback(CallableVerifier("tests.callbacks.verifiers:token_matches")), environ={})
+    with pytest.raises(SignatureRefused, match="failed"):
+        check.verify(None, b"")  # type: ignore[arg-type]  # the verifier's .get() raises AttributeError
+    assert "callback verifier tests.callbacks.verifiers:token_matches raised" in caplog.text
+    assert "AttributeError" in caplog.text
 
 
 @pytest.mark.parametrize(
