@@ -134,6 +134,33 @@ if __name__ == "__main__":
 '''
 
 
+_TEST = '''\
+"""The ticket machine, tested with the ``statewright`` fixture (engine.testing)."""
+
+from __future__ import annotations
+
+from engine.testing import FlowTest
+
+from {package}.models import Ticket
+
+
+def test_a_ticket_is_assigned_and_resolved(statewright: FlowTest) -> None:
+    ticket = statewright.add(Ticket(title="The printer is on fire"))
+    ticket.fire("assign", assignee="ada", staff=True)
+    ticket.fire("resolve")
+    statewright.drain()  # the ticket.resolved listener runs here
+    statewright.assert_path(ticket, ["open", "assigned", "resolved"])
+    statewright.assert_emitted("ticket.resolved")
+'''
+
+_PYPROJECT = """\
+[tool.pytest.ini_options]
+pythonpath = ["."]
+# The machines the `statewright` fixture (engine.testing) loads.
+statewright_machines = "machines"
+"""
+
+
 def project_files(package: str) -> dict[str, str]:
     """The files of a starter project whose code lives in the Python package ``package``."""
     return {
@@ -143,4 +170,6 @@ def project_files(package: str) -> dict[str, str]:
         f"{package}/models.py": _MODELS,
         f"{package}/handlers.py": _HANDLERS.format(package=package),
         f"{package}/app.py": _APP.format(package=package),
+        "tests/test_ticket.py": _TEST.format(package=package),
+        "pyproject.toml": _PYPROJECT,
     }

@@ -25,6 +25,9 @@ def test_init_then_new_give_a_project_that_lints_type_checks_and_runs(tmp_path: 
     assert done.returncode == EXIT_OK, done.stderr
     assert "created shop/machines/ticket.yaml" in done.stdout
     assert "statewright lint --resolve machines/" in done.stdout
+    tested = _run(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
+    assert tested.returncode == 0, tested.stdout  # the generated test, on engine.testing's `statewright` fixture
+    assert "1 passed" in tested.stdout
     added = _run(
         project,
         str(BIN / "statewright"),
@@ -45,11 +48,11 @@ def test_init_then_new_give_a_project_that_lints_type_checks_and_runs(tmp_path: 
     assert (lint.returncode, lint.stdout.strip()) == (EXIT_OK, "1 machine file is clean."), lint.stdout + lint.stderr
     skeleton = _run(project, str(BIN / "statewright"), "lint", "machines/")  # Order is yours to write
     assert (skeleton.returncode, skeleton.stdout.strip()) == (EXIT_OK, "All 2 machine files are clean."), skeleton.stdout
-    ruff = _run(project, str(BIN / "ruff"), "check", "--isolated", "--select", "E,F,W,I,UP,B", "shop_app")
+    ruff = _run(project, str(BIN / "ruff"), "check", "--isolated", "--select", "E,F,W,I,UP,B", "shop_app", "tests")
     assert ruff.returncode == 0, ruff.stdout
-    formatted = _run(project, str(BIN / "ruff"), "format", "--isolated", "--check", "shop_app")
+    formatted = _run(project, str(BIN / "ruff"), "format", "--isolated", "--check", "shop_app", "tests")
     assert formatted.returncode == 0, formatted.stdout
-    mypy = _run(project, str(BIN / "mypy"), "--strict", "--no-incremental", "shop_app")
+    mypy = _run(project, str(BIN / "mypy"), "--strict", "--no-incremental", "shop_app", "tests")
     assert mypy.returncode == 0, mypy.stdout
     ran = _run(project, sys.executable, "-m", "shop_app.app")
     assert ran.returncode == 0, ran.stderr
