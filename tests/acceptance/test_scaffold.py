@@ -47,7 +47,8 @@ def test_init_then_new_give_a_project_that_lints_type_checks_and_runs(tmp_path: 
     lint = _run(project, str(BIN / "statewright"), "lint", "--resolve", "machines/ticket.yaml")
     assert (lint.returncode, lint.stdout.strip()) == (EXIT_OK, "1 machine file is clean."), lint.stdout + lint.stderr
     skeleton = _run(project, str(BIN / "statewright"), "lint", "machines/")  # Order is yours to write
-    assert (skeleton.returncode, skeleton.stdout.strip()) == (EXIT_OK, "All 2 machine files are clean."), skeleton.stdout
+    clean = (EXIT_OK, "All 2 machine files are clean.")
+    assert (skeleton.returncode, skeleton.stdout.strip()) == clean, skeleton.stdout
     ruff = _run(project, str(BIN / "ruff"), "check", "--isolated", "--select", "E,F,W,I,UP,B", "shop_app", "tests")
     assert ruff.returncode == 0, ruff.stdout
     formatted = _run(project, str(BIN / "ruff"), "format", "--isolated", "--check", "shop_app", "tests")

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import UTC, datetime
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from engine import make_async_engine
 from engine.orm.tables import statuses
 from tests.benchmarks.bench_app.models import Job
-from tests.benchmarks.bench_runtime import DEFAULT_POSTGRES, NEXT, _fresh_app
+from tests.benchmarks.bench_runtime import DEFAULT_POSTGRES, NEXT, _fresh_app, history_values
 from tests.benchmarks.table import Result, render
 
 
@@ -54,24 +53,7 @@ async def core(engine: AsyncEngine, changes: int) -> float:
                 update(table).where(table.c.id == job_id, table.c.status == state).values(status=target)  # type: ignore[attr-defined]
             )
             assert moved.rowcount == 1
-            await connection.execute(
-                insert(statuses),
-                {
-                    "machine": "job",
-                    "model_type": "bench",
-                    "model_id": str(job_id),
-                    "from_state": state,
-                    "to_state": target,
-                    "transition": "go",
-                    "payload": None,
-                    "context": None,
-                    "exception_type": None,
-                    "exception_message": None,
-                    "exception_traceback": None,
-                    "actor": None,
-                    "created_at": datetime.now(UTC),
-                },
-            )
+            await connection.execute(insert(statuses), history_values(job_id, state, target))
         state = target
     return changes / (time.perf_counter() - start)
 

@@ -91,27 +91,29 @@ def persisted(app: Statewright, changes: int) -> tuple[float, float]:
                 update(table).where(table.c.id == job_id, table.c.status == source).values(status=target)
             ).rowcount
             assert moved == 1
-            connection.execute(
-                insert(statuses),
-                {
-                    "machine": "job",
-                    "model_type": "bench",
-                    "model_id": str(job_id),
-                    "from_state": source,
-                    "to_state": target,
-                    "transition": "go",
-                    "payload": None,
-                    "context": None,
-                    "exception_type": None,
-                    "exception_message": None,
-                    "exception_traceback": None,
-                    "actor": None,
-                    "created_at": datetime.now(UTC),
-                },
-            )
+            connection.execute(insert(statuses), history_values(job_id, source, target))
         state["value"] = target
     core = changes / (time.perf_counter() - start)
     return ours, core
+
+
+def history_values(job_id: int, source: str, target: str) -> dict[str, object]:
+    """The history row the hand-written baselines insert for one move of the benchmark's job."""
+    return {
+        "machine": "job",
+        "model_type": "bench",
+        "model_id": str(job_id),
+        "from_state": source,
+        "to_state": target,
+        "transition": "go",
+        "payload": None,
+        "context": None,
+        "exception_type": None,
+        "exception_message": None,
+        "exception_traceback": None,
+        "actor": None,
+        "created_at": datetime.now(UTC),
+    }
 
 
 def _fresh_app(url: str) -> Statewright:
