@@ -22,7 +22,7 @@ from engine.cli.failing import TRACEBACK_ENV, CommandFailed, StatewrightGroup
 from engine.cli.failures import failures
 from engine.cli.lint import lint, rules
 from engine.cli.ops import defibrillate, sweep, touch
-from engine.cli.scaffold import init, new
+from engine.cli.scaffold import init, new, scaffold
 from engine.cli.serve import serve
 from engine.cli.show import show
 from engine.cli.worker import worker
@@ -32,6 +32,7 @@ Examples:
   statewright demo                                200 documents through a task and an endpoint
   statewright init myproject                      a starter project: a machine, its model, its handlers
   statewright new order --model app.models:Order --states pending,paid,shipped
+  statewright scaffold machines/order.yaml        stubs for the model and code it names
   statewright lint machines/                      check every machine file in a folder
   statewright lint --format github machines/      annotations for GitHub Actions
   statewright lint --resolve machines/order.yaml  also import every callable it names
@@ -80,6 +81,7 @@ def main(ctx: click.Context, traceback: bool) -> None:
 main.add_command(demo)
 main.add_command(init)
 main.add_command(new)
+main.add_command(scaffold)
 main.add_command(lint)
 main.add_command(rules)
 main.add_command(diagram)

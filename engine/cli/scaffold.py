@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
 
 from engine.cli.exits import EXIT_USAGE
 from engine.cli.failing import CommandFailed
+from engine.cli.loading import load_or_exit
 from engine.errors import ConfigurationError
 from engine.scaffolding import Written, machine_skeleton, project_files, write_new
 from engine.scaffolding.machines import DEFAULT_STATES, IDENTIFIER
+from engine.scaffolding.stubs import ScaffoldError, missing_stubs, write_stubs
 from engine.spec.schema import SCHEMA_FILE
 
 
@@ -70,6 +73,37 @@ def new(machine: str, model: str, states: str, folder: Path) -> None:
     if not written.created:
         raise CommandFailed(f"{folder / (machine + '.yaml')} exists; it was kept (delete it first to start over).")
     click.echo(f"Next: statewright lint {folder / (machine + '.yaml')}")
+
+
+@click.command()
+@click.argument("machine", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--root",
+    default=Path("."),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder the machine's dotted paths import from.",
+)
+def scaffold(machine: Path, root: Path) -> None:
+    """Write a typed stub for every dotted path MACHINE names that does not resolve yet: the model, guards,
+    actions, tasks, endpoint hooks, listeners, selectors, callback handlers. Existing lines are kept."""
+    spec = load_or_exit(str(machine))
+    sys.path.insert(0, str(root.resolve()))
+    try:
+        stubs = missing_stubs(spec)
+    except ScaffoldError as broken:
+        raise CommandFailed(f"{broken}; fix it, then scaffold again.") from None
+    if not stubs:
+        click.echo("Nothing to write: every dotted path resolves.")
+        return
+    try:
+        written = write_stubs(spec, stubs, root)
+    except OSError as failed:
+        raise CommandFailed(f"cannot write in {root}: {failed.strerror or failed}") from None
+    for stub in stubs:
+        click.echo(f"stub {stub.module}:{stub.name} ({stub.role})")
+    click.echo(f"written: {', '.join(str(path) for path in written)}")
+    click.echo(f"Next: statewright lint --resolve {machine}")
 
 
 def _write(folder: Path, files: dict[str, str]) -> Written:

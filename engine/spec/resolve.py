@@ -45,7 +45,7 @@ def import_object(path: str, location: Location) -> Any:
     return target
 
 
-def _callables(spec: MachineSpec) -> Iterator[tuple[str, str, Origin, tuple[str | int, ...]]]:
+def named_callables(spec: MachineSpec) -> Iterator[tuple[str, str, Origin, tuple[str | int, ...]]]:
     """Every (role, dotted path, origin, relative path) that must name a callable."""
     for name, guard in spec.guards.items():
         yield from _guard_calls(guard, f"guard {name!r}")
@@ -92,7 +92,7 @@ def resolve_spec(spec: MachineSpec) -> list[Diagnostic]:
         Problems: imports that fail, missing attributes, non-callables, a model without the status column.
     """
     diagnostics = list(_check_model(spec))
-    for role, path, origin, relative in _callables(spec):
+    for role, path, origin, relative in named_callables(spec):
         location = origin.text(*relative)
         try:
             target = import_object(path, location)
