@@ -171,6 +171,20 @@ def _run_after_hooks(session: Session) -> None:
     pending = session.info.pop(PENDING_KEY, None)
     if not pending:
         return
+    deferred = session.info.get(DEFERRED_KEY)
+    if deferred is not None:  # an AsyncSession's move: run_after_hooks runs them off the event loop
+        deferred.extend(pending)
+        return
+    run_after_hooks(pending)
+
+
+#: Key in ``Session.info`` of a list that collects committed changes instead of running their after-hooks
+#: (``engine.runtime.awaiting``: an ``AsyncSession`` runs them in a thread once its move returns).
+DEFERRED_KEY = "statewright.deferred_after_hooks"
+
+
+def run_after_hooks(pending: Sequence[tuple[Sequence[Hook], StatusChange]]) -> None:
+    """Call ``after_transitions`` of each hook with its committed changes; a hook's failure is logged."""
     changes_by_hook: dict[Hook, list[StatusChange]] = {}
     for hooks, change in pending:
         for hook in reversed(hooks):

@@ -161,6 +161,13 @@ def _vocabulary(files: Files, serving: bool) -> dict[str, dict[str, st.SearchStr
             "--threads": NUMBERS,
             "--fresh": FLAG,
         },
+        "init": {"--package": st.sampled_from(["app", "my-app", "Class", ""]) | JUNK},
+        "new": {
+            "--model": st.sampled_from(["app.models:Order", "app.models.Order", ""]) | JUNK,
+            "--states": st.sampled_from(["a,b,c", "a", "a,A", "a,a", ""]) | JUNK,
+            "--folder": st.sampled_from(["machines", "/proc/nope", *files.paths]) | JUNK,
+        },
+        "scaffold": {"--root": st.sampled_from([".", "/proc/nope", *files.paths]) | JUNK},
     }
 
 
@@ -175,6 +182,9 @@ POSITIONALS = {
     "db downgrade": "revision",
     "defibrillate": "machine",
     "restore": "ids",
+    "init": "folder",
+    "new": "name",
+    "scaffold": "path",
 }
 
 
@@ -197,6 +207,10 @@ def command_lines(draw: st.DrawFn, files: Files) -> list[str]:
         args.append(draw(st.sampled_from(["document", "order", "nope"]) | JUNK))
     elif kind == "ids":
         args += draw(st.lists(NUMBERS, max_size=3))
+    elif kind == "folder":
+        args.append(draw(st.sampled_from(["project", "/proc/nope", *files.paths]) | JUNK))
+    elif kind == "name":
+        args.append(draw(st.sampled_from(["order", "Order", "x-y", ""]) | JUNK))
     if draw(st.integers(0, 9)) == 0:
         args.insert(draw(st.integers(0, len(args))), draw(JUNK))
     if draw(st.integers(0, 19)) == 0:

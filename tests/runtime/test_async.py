@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
@@ -11,9 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from engine import ConcurrencyError, GuardRejected, NotBoundError, Statewright, make_async_engine
+from engine import ConcurrencyError, GuardRejected, Hook, NotBoundError, Statewright, StatusChange, make_async_engine
 from engine.errors import ConfigurationError
 from engine.orm.tables import outbox, statuses
+from tests.runtime.conftest import RUNTIME_MACHINES
 from tests.runtime.ticketing.models import Ticket
 
 T = TypeVar("T")
@@ -148,3 +150,32 @@ def test_an_object_of_a_plain_session_is_told_to_use_fire(app: Statewright) -> N
 def test_a_url_without_an_async_driver_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="sqlite\\+aiosqlite"):
         make_async_engine("sqlite:///x.db")
+
+
+class _WhereAfterHooksRun(Hook):
+    def __init__(self) -> None:
+        self.threads: list[int] = []
+
+    def after_transitions(self, changes: Sequence[StatusChange]) -> None:
+        self.threads.append(threading.get_ident())
+
+
+def test_after_hooks_run_off_the_event_loop_once_the_move_committed(database_url: str, app: Statewright) -> None:
+    """The relay is such a hook: on the loop, it blocked every other request (and deadlocked SQLite)."""
+    watching = _WhereAfterHooksRun()
+    hooked = Statewright.from_path(RUNTIME_MACHINES, database_url=database_url, hooks=[watching])
+    try:
+
+        async def test(made: async_sessionmaker[AsyncSession]) -> int:
+            ticket_id = await _new_ticket(made)
+            async with made() as session:
+                ticket = await session.get_one(Ticket, ticket_id)
+                watching.threads.clear()
+                await ticket.afire("fail")
+                assert len(watching.threads) == 1, "run before afire returned"
+            return threading.get_ident()
+
+        loop_thread = run(hooked, test)
+        assert watching.threads[0] != loop_thread
+    finally:
+        hooked.close()
