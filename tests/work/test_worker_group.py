@@ -117,7 +117,9 @@ def test_a_stop_signal_lets_running_handlers_finish_and_loses_no_message(
         wait_for(lambda: _states(app, ids)["done"] == len(ids), seconds=90)
     except AssertionError:  # say what was left, and what the second worker said (once seen in CI, not here)
         left = _states(app, ids)
-        raise AssertionError(f"jobs after 90 s: {dict(left)}; second worker: {stop_worker(second, group=False)}")
+        raise AssertionError(
+            f"jobs after 90 s: {dict(left)}; second worker: {stop_worker(second, group=False)}"
+        ) from None
     finally:
         output = stop_worker(second, group=False)
     assert second.returncode == EXIT_OK, output
